@@ -1,0 +1,47 @@
+"""distfs: the registry's storage-driver model over fsspec.
+
+::
+
+    import distfs
+
+    driver = distfs.create("filesystem", {"rootdirectory": "/var/lib/registry"})
+    driver.put_content("/a/b", b"hello")
+    driver.list("/a")  # ["/a/b"]
+
+See :class:`StorageDriver` for the contract every driver keeps, and
+:mod:`distfs.errors` for the exception tree.
+"""
+
+from .driver import FileInfo, FileWriter, SkipDir, StopWalk, StorageDriver
+from .errors import (
+    DriverError,
+    InvalidOffsetError,
+    InvalidParameterError,
+    InvalidPathError,
+    InvalidStorageDriverError,
+    PathNotFoundError,
+    StorageDriverError,
+    UnsupportedMethodError,
+)
+from .factory import create, driver_names, register
+
+__all__ = [
+    "DriverError",
+    "FileInfo",
+    "FileWriter",
+    "InvalidOffsetError",
+    "InvalidParameterError",
+    "InvalidPathError",
+    "InvalidStorageDriverError",
+    "PathNotFoundError",
+    "SkipDir",
+    "StopWalk",
+    "StorageDriver",
+    "StorageDriverError",
+    "UnsupportedMethodError",
+    "create",
+    "driver_names",
+    "register",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,237 @@
+"""The wrapper every driver goes through (Go's ``base`` plus ``regulator``).
+
+:class:`Base` wraps an inner :class:`StorageDriver` and, for every call:
+
+1. validates arguments before the inner driver sees them: paths must be valid driver
+   paths (``/`` only for ``stat``, ``list`` and ``walk``), ``move`` checks the source
+   first, ``reader`` checks the offset before the path;
+2. bounds concurrency: at most ``max_concurrency`` calls run in the inner driver at once
+   (the call only; reading a returned stream or writing to a returned writer is not
+   bounded), like Go's regulator;
+3. names the driver in every error: typed errors get the driver name, anything else
+   becomes a ``DriverError`` whose ``detail`` is the original message (chained as
+   ``__cause__``); writers returned by ``writer`` get the same treatment;
+4. logs each call at DEBUG on the ``distfs`` logger and, when OpenTelemetry is installed
+   and a tracer provider is set, records a span named like the Go method
+   (``GetContent``, ...) with Go's attribute names (``io.cncf.distribution.storage.*``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from . import paths
+from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
+from .errors import DriverError, InvalidOffsetError, InvalidPathError, StorageDriverError
+
+try:
+    from opentelemetry import trace as _otel
+except ImportError:  # pragma: no cover - exercised by installs without the extra
+    _otel = None  # type: ignore[assignment]
+
+__all__ = ["Base"]
+
+logger = logging.getLogger("distfs")
+
+_ATTRIBUTE_PREFIX = "io.cncf.distribution."
+_DEFAULT_PROVIDERS: tuple[type, ...] = (
+    (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider) if _otel is not None else ()
+)
+
+
+def _as_driver_error(exc: BaseException, name: str) -> StorageDriverError:
+    if isinstance(exc, StorageDriverError):
+        return exc.with_driver_name(name)
+    detail = str(exc) or type(exc).__name__
+    error = DriverError(detail, name)
+    error.__cause__ = exc
+    return error
+
+
+class _Call:
+    """One call into the inner driver: span, regulator slot, error naming, log line."""
+
+    __slots__ = ("_attributes", "_base", "_method", "_slots", "_span", "_start")
+
+    def __init__(self, base: Base, method: str, attributes: dict[str, Any], *, regulated: bool = True) -> None:
+        self._base = base
+        self._method = method
+        self._attributes = attributes
+        self._slots = base._slots if regulated else None
+        self._span: Any = None
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        if _otel is not None and not isinstance(_otel.get_tracer_provider(), _DEFAULT_PROVIDERS):
+            attributes = {_ATTRIBUTE_PREFIX + key: value for key, value in self._attributes.items()}
+            attributes[_ATTRIBUTE_PREFIX + "storage.driver.name"] = self._base.name
+            self._span = _otel.get_tracer("distfs").start_as_current_span(
+                self._method, attributes=attributes, record_exception=False
+            )
+            self._span.__enter__()
+        self._start = time.perf_counter()
+        if self._slots is not None:
+            self._slots.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        base = self._base
+        if self._slots is not None:
+            self._slots.release()
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s %s %.3f ms%s",
+                base.name,
+                self._method,
+                self._attributes.get("storage.path", ""),
+                (time.perf_counter() - self._start) * 1000,
+                f" error: {exc_type.__name__}" if exc_type is not None else "",
+            )
+        error = _as_driver_error(exc, base.name) if isinstance(exc, Exception) else None
+        if self._span is not None:
+            span = _otel.get_current_span()
+            if error is not None:
+                span.record_exception(error)
+                span.set_status(_otel.Status(_otel.StatusCode.ERROR, str(error)))
+            self._span.__exit__(None, None, None)
+        if error is not None and error is not exc:
+            raise error
+
+
+class _Writer(FileWriter):
+    """A writer whose errors name the driver."""
+
+    __slots__ = ("_inner", "_name")
+
+    def __init__(self, inner: FileWriter, name: str) -> None:
+        self._inner = inner
+        self._name = name
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        try:
+            return self._inner.write(data)
+        except Exception as exc:
+            raise _as_driver_error(exc, self._name) from exc
+
+    @property
+    def size(self) -> int:
+        return self._inner.size
+
+    @property
+    def closed(self) -> bool:
+        return self._inner.closed
+
+    def close(self) -> None:
+        self._run(self._inner.close)
+
+    def cancel(self) -> None:
+        self._run(self._inner.cancel)
+
+    def commit(self) -> None:
+        self._run(self._inner.commit)
+
+    def _run(self, method: Any) -> None:
+        try:
+            method()
+        except Exception as exc:
+            raise _as_driver_error(exc, self._name) from exc
+
+
+class Base(StorageDriver):
+    """Validation, error naming, concurrency bound and instrumentation around ``inner``."""
+
+    def __init__(self, inner: StorageDriver, *, max_concurrency: int | None = None) -> None:
+        self._inner = inner
+        self._name = inner.name
+        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        self.max_concurrency = max_concurrency
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def inner(self) -> StorageDriver:
+        """The wrapped driver (no validation, no error naming)."""
+        return self._inner
+
+    def __repr__(self) -> str:
+        return f"<distfs driver {self._name!r} {self._inner!r}>"
+
+    def _path(self, path: object, *, root_ok: bool = False) -> str:
+        if not paths.is_valid(path, root_ok=root_ok):
+            raise InvalidPathError(str(path), self._name)
+        return path  # type: ignore[return-value]
+
+    def _call(self, method: str, path: str, **attributes: Any) -> _Call:
+        attributes["storage.path"] = path
+        return _Call(self, method, attributes)
+
+    def get_content(self, path: str) -> bytes:
+        self._path(path)
+        with self._call("GetContent", path):
+            return self._inner.get_content(path)
+
+    def put_content(self, path: str, content: bytes) -> None:
+        self._path(path)
+        if not isinstance(content, bytes | bytearray | memoryview):
+            raise DriverError(f"content for {path} must be bytes, not {type(content).__name__}", self._name)
+        with self._call("PutContent", path, **{"storage.content.length": len(content)}):
+            self._inner.put_content(path, bytes(content))
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidOffsetError(str(path), offset, self._name)
+        self._path(path)
+        with self._call("Reader", path, **{"storage.offset": offset}):
+            return self._inner.reader(path, offset)
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        self._path(path)
+        with self._call("Writer", path, **{"storage.append": bool(append)}):
+            return _Writer(self._inner.writer(path, bool(append)), self._name)
+
+    def stat(self, path: str) -> FileInfo:
+        self._path(path, root_ok=True)
+        with self._call("Stat", path):
+            return self._inner.stat(path)
+
+    def list(self, path: str) -> list[str]:
+        self._path(path, root_ok=True)
+        with self._call("List", path):
+            return self._inner.list(path)
+
+    def move(self, source: str, dest: str) -> None:
+        self._path(source)
+        self._path(dest)
+        attributes = {"storage.source.path": source, "storage.dest.path": dest}
+        with self._call("Move", source, **attributes):
+            self._inner.move(source, dest)
+
+    def delete(self, path: str) -> None:
+        self._path(path)
+        with self._call("Delete", path):
+            self._inner.delete(path)
+
+    def redirect_url(self, path: str, method: str = "GET") -> str | None:
+        self._path(path)
+        if not isinstance(method, str):
+            raise DriverError(f"HTTP method must be a string, not {type(method).__name__}", self._name)
+        with self._call("RedirectURL", path):
+            return self._inner.redirect_url(path, method.upper())
+
+    def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
+        self._path(path, root_ok=True)
+        if not isinstance(start_after_hint, str):
+            raise DriverError("start_after_hint must be a string", self._name)
+        # Like Go, a walk takes no regulator slot: fn may block or call the driver itself.
+        with _Call(self, "Walk", {"storage.path": path}, regulated=False):
+            self._inner.walk(path, fn, start_after_hint=start_after_hint)

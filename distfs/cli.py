@@ -1,0 +1,165 @@
+"""The ``distfs`` command.
+
+``distfs check [DRIVER] [-p key=value ...] [--long] [--json FILE] [-k TEXT]`` runs the
+conformance suite against a registered driver (default ``inmemory``), shows a progress
+bar on a terminal, prints a result table and a summary, and exits 1 if any test failed,
+2 if the driver could not be set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from . import factory
+from .errors import InvalidParameterError, InvalidStorageDriverError, StorageDriverError
+from .testing import CASES, Case, DirtyRootError, Result, long_mode, run
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``distfs`` command; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        parameters = _parameters(args.parameter)
+    except ValueError as exc:
+        parser.error(str(exc))
+    code: int = args.command(args, parameters)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="distfs", description="Registry storage drivers over fsspec.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="run the conformance suite against a driver",
+        description="Run the conformance suite (a port of distribution's testsuites.go) against a driver.",
+    )
+    check.add_argument("driver", nargs="?", default="inmemory", help="driver name (default: inmemory)")
+    check.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="driver parameter, repeatable (e.g. -p rootdirectory=/tmp/store)",
+    )
+    check.add_argument(
+        "--long", action="store_true", default=long_mode(), help="also run the long tests (5 GiB stream, ...)"
+    )
+    check.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE ('-' for stdout)")
+    check.add_argument("-k", "--select", metavar="TEXT", help="run only tests whose name contains TEXT")
+    check.set_defaults(command=_check)
+    return parser
+
+
+def _parameters(items: list[str]) -> dict[str, str]:
+    parameters = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"parameter {item.split('=')[0]!r} must be given as KEY=VALUE")
+        parameters[key] = value
+    return parameters
+
+
+def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    try:
+        driver = factory.create(args.driver, parameters)
+    except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError) as exc:
+        print(f"distfs check: {exc}", file=sys.stderr)
+        return 2
+    cases = [case for case in CASES if not args.select or args.select in case.name]
+    progress = _Progress(len(cases), sys.stderr)
+    start = time.perf_counter()
+    try:
+        results = run(driver, long=args.long, cases=cases, on_start=progress.start, on_result=progress.done)
+    except DirtyRootError as exc:
+        print(f"distfs check: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        progress.finish()
+    elapsed = time.perf_counter() - start
+    out = sys.stdout if args.json != "-" else sys.stderr
+    _print_table(results, out)
+    counts = {outcome: sum(r.outcome == outcome for r in results) for outcome in ("passed", "failed", "skipped")}
+    print(f"\n{driver.name}, {'long' if args.long else 'short'} mode, {elapsed:.1f}s", file=out)
+    print(f"check: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped", file=out)
+    if args.json:
+        report = {
+            "driver": driver.name,
+            "parameters": sorted(parameters),  # names only: values may be secrets
+            "long": args.long,
+            "seconds": round(elapsed, 3),
+            **counts,
+            "results": [
+                {"name": r.name, "outcome": r.outcome, "seconds": round(r.seconds, 3), "message": r.message}
+                for r in results
+            ],
+        }
+        text = json.dumps(report, indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            with open(args.json, "w", encoding="utf-8") as stream:
+                stream.write(text)
+    return 1 if counts["failed"] else 0
+
+
+def _print_table(results: list[Result], out: TextIO) -> None:
+    width = max((len(r.name) for r in results), default=4)
+    columns = shutil.get_terminal_size((120, 24)).columns
+    print(f"{'test':<{width}}  {'result':<7}  {'seconds':>7}  message", file=out)
+    print(f"{'-' * width}  {'-' * 7}  {'-' * 7}  {'-' * 7}", file=out)
+    room = max(columns - width - 22, 20)
+    for r in results:
+        message = r.message.replace("\n", " ")
+        if len(message) > room:
+            message = message[: room - 3] + "..."
+        print(f"{r.name:<{width}}  {r.outcome:<7}  {r.seconds:7.2f}  {message}", file=out)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.count = 0
+        self.failed = 0
+        self.enabled = stream.isatty()
+
+    def start(self, case: Case) -> None:
+        self._draw(case.name)
+
+    def done(self, result: Result) -> None:
+        self.count += 1
+        self.failed += result.outcome == "failed"
+        self._draw(result.name)
+
+    def _draw(self, name: str) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * self.count // max(self.total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        failed = f" {self.failed} failed" if self.failed else ""
+        self.stream.write(f"\r[{bar}] {self.count}/{self.total}{failed} {name[:40]:<40}")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

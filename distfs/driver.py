@@ -1,0 +1,178 @@
+"""The storage driver contract: ``StorageDriver``, ``FileWriter``, ``FileInfo``.
+
+This is the registry's Go ``StorageDriver`` interface in Python. Paths are driver paths
+(see :mod:`distfs.paths`); every method raises the typed errors of :mod:`distfs.errors`.
+Drivers returned by :func:`distfs.create` validate paths, name themselves in every error
+and bound their concurrency (see :mod:`distfs.base`), so an implementation only has to
+honour the semantics stated here.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import BinaryIO
+
+__all__ = ["FileInfo", "FileWriter", "SkipDir", "StopWalk", "StorageDriver", "WalkFn"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What ``stat`` knows of a path.
+
+    ``path`` is the path as the caller gave it; ``size`` is 0 for directories;
+    ``mod_time`` is timezone-aware UTC (the epoch where a backend keeps no time, as for
+    directories on object stores).
+    """
+
+    path: str
+    size: int
+    mod_time: datetime
+    is_dir: bool
+
+
+class SkipDir(Exception):
+    """Raised by a walk callback on a directory: do not descend into it."""
+
+
+class StopWalk(Exception):
+    """Raised by a walk callback: stop the whole walk; ``walk`` then returns normally."""
+
+
+WalkFn = Callable[[FileInfo], None]
+
+
+class FileWriter(abc.ABC):
+    """A resumable writer returned by :meth:`StorageDriver.writer`.
+
+    Content is readable at the path only after :meth:`commit`. :meth:`close` without
+    :meth:`commit` *suspends*: everything written is persisted, and a later
+    ``writer(path, append=True)`` -- from another driver instance, process or machine --
+    resumes with :attr:`size` equal to the bytes persisted. :meth:`cancel` removes
+    everything written. State rules: ``write`` after close, commit or cancel fails;
+    ``commit`` after close, commit or cancel fails; ``close`` after ``commit`` succeeds;
+    ``close`` twice fails; ``cancel`` after ``close`` or ``commit`` fails.
+
+    Used as a context manager, the writer is closed (suspended, or finished after a
+    commit) when the block ends, also when it ends with an exception.
+    """
+
+    @abc.abstractmethod
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Append ``data``; returns the number of bytes accepted (all of them)."""
+
+    @property
+    @abc.abstractmethod
+    def size(self) -> int:
+        """Bytes written through this writer, including those persisted before a resume."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Persist everything written and release resources; after ``commit``, just release."""
+
+    @abc.abstractmethod
+    def cancel(self) -> None:
+        """Discard everything written, including upload state kept by the backend."""
+
+    @abc.abstractmethod
+    def commit(self) -> None:
+        """Publish the content at the path, replacing what was there."""
+
+    @property
+    @abc.abstractmethod
+    def closed(self) -> bool:
+        """True once the writer was closed, committed-and-closed or cancelled."""
+
+    def __enter__(self) -> FileWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self.closed:
+            self.close()
+
+
+class StorageDriver(abc.ABC):
+    """A store of byte objects under slash-separated paths.
+
+    Directories are implicit: a directory exists while something exists below it.
+    """
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The driver's name, by convention its registration name; used in every error."""
+
+    @abc.abstractmethod
+    def get_content(self, path: str) -> bytes:
+        """The whole content of the object at ``path`` (meant for small objects)."""
+
+    @abc.abstractmethod
+    def put_content(self, path: str, content: bytes) -> None:
+        """Store ``content`` at ``path``, atomically replacing any previous content."""
+
+    @abc.abstractmethod
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        """A stream of the object at ``path`` from byte ``offset``.
+
+        An offset at or past the end gives an empty stream; a negative offset is an
+        ``InvalidOffsetError``; a missing object a ``PathNotFoundError``.
+        """
+
+    @abc.abstractmethod
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        """A :class:`FileWriter` for ``path``.
+
+        ``append=False`` starts a new upload (discarding a suspended one). ``append=True``
+        resumes the suspended upload of ``path``; with none, it continues the committed
+        object at ``path`` (for a zero-length one: from nothing); with neither, it raises
+        ``PathNotFoundError``.
+        """
+
+    @abc.abstractmethod
+    def stat(self, path: str) -> FileInfo:
+        """Size, modification time and kind of ``path``."""
+
+    @abc.abstractmethod
+    def list(self, path: str) -> list[str]:
+        """Absolute paths of the direct children of directory ``path``, sorted.
+
+        A missing directory is a ``PathNotFoundError``; ``list("/")`` never is.
+        """
+
+    @abc.abstractmethod
+    def move(self, source: str, dest: str) -> None:
+        """Move the object at ``source`` to ``dest``, overwriting ``dest``.
+
+        Parents of ``dest`` are created. A missing ``source`` is a ``PathNotFoundError``
+        and leaves ``dest`` untouched.
+        """
+
+    @abc.abstractmethod
+    def delete(self, path: str) -> None:
+        """Remove ``path`` and everything below ``path + "/"`` (never ``path-suffix``)."""
+
+    def redirect_url(self, path: str, method: str = "GET") -> str | None:
+        """A URL from which a client may ``method`` the object directly, or ``None``.
+
+        ``None`` means the content must be served through the caller. No existence
+        check is made.
+        """
+        return None
+
+    @abc.abstractmethod
+    def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
+        """Call ``fn`` for every file and directory below ``path`` (not ``path`` itself).
+
+        Directories come before their contents. ``fn`` raises :class:`SkipDir` on a
+        directory to skip its contents and :class:`StopWalk` to end the walk. The walk
+        may skip everything up to ``start_after_hint`` in its own order; callers filter
+        again. A missing ``path`` is a ``PathNotFoundError``.
+        """

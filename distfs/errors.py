@@ -1,0 +1,151 @@
+"""The distfs exception tree.
+
+Every error a driver raises names the driver, and keeps the message formats of the Go
+registry (``"s3: Path not found: /a/b"``)::
+
+    StorageDriverError(Exception)                            .driver_name
+     +-- PathNotFoundError(.., FileNotFoundError)            .path
+     +-- InvalidPathError(.., ValueError)                    .path
+     +-- InvalidOffsetError(.., ValueError)                  .path .offset
+     +-- UnsupportedMethodError(.., NotImplementedError)
+     +-- DriverError                                         .detail  (catch-all)
+    InvalidStorageDriverError(LookupError)                   .name
+    InvalidParameterError(ValueError)                        .driver .parameter
+
+``SkipDir`` and ``StopWalk`` are not errors: a walk callback raises them to steer the walk
+(see :mod:`distfs.driver`).
+
+Messages never contain parameter values of secret keys, credentials or request
+signatures; backends strip them before building a ``DriverError``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DriverError",
+    "InvalidOffsetError",
+    "InvalidParameterError",
+    "InvalidPathError",
+    "InvalidStorageDriverError",
+    "PathNotFoundError",
+    "StorageDriverError",
+    "UnsupportedMethodError",
+]
+
+
+class StorageDriverError(Exception):
+    """Base of every error raised by a storage driver; ``driver_name`` names the driver."""
+
+    driver_name: str
+
+    def __init__(self, driver_name: str) -> None:
+        self.driver_name = driver_name
+        super().__init__()
+
+    def __str__(self) -> str:
+        return self.message()
+
+    def message(self) -> str:
+        """The Go-format message."""
+        return f"{self.driver_name}: storage driver error"
+
+    def with_driver_name(self, name: str) -> StorageDriverError:
+        """Name the driver that reports this error (the base wrapper stamps every error)."""
+        self.driver_name = name
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[StorageDriverError], state: dict[str, object]) -> StorageDriverError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    return err
+
+
+class PathNotFoundError(StorageDriverError, FileNotFoundError):
+    """Nothing exists at ``path`` (the caller's driver path, never a backend key)."""
+
+    def __init__(self, path: str, driver_name: str = "") -> None:
+        self.path = path
+        super().__init__(driver_name)
+
+    def message(self) -> str:
+        return f"{self.driver_name}: Path not found: {self.path}"
+
+
+class InvalidPathError(StorageDriverError, ValueError):
+    """``path`` is not a valid driver path (see :mod:`distfs.paths`)."""
+
+    def __init__(self, path: str, driver_name: str = "") -> None:
+        self.path = path
+        super().__init__(driver_name)
+
+    def message(self) -> str:
+        return f"{self.driver_name}: invalid path: {self.path}"
+
+
+class InvalidOffsetError(StorageDriverError, ValueError):
+    """A read was asked to start at an impossible ``offset`` of ``path``."""
+
+    def __init__(self, path: str, offset: int, driver_name: str = "") -> None:
+        self.path = path
+        self.offset = offset
+        super().__init__(driver_name)
+
+    def message(self) -> str:
+        return f"{self.driver_name}: invalid offset: {self.offset} for path: {self.path}"
+
+
+class UnsupportedMethodError(StorageDriverError, NotImplementedError):
+    """The driver does not implement this operation."""
+
+    def message(self) -> str:
+        return f"{self.driver_name}: unsupported method"
+
+
+class DriverError(StorageDriverError):
+    """Any other failure; ``detail`` says what went wrong (the original exception is chained)."""
+
+    def __init__(self, detail: str, driver_name: str = "") -> None:
+        self.detail = detail
+        super().__init__(driver_name)
+
+    def message(self) -> str:
+        return f"{self.driver_name}: {self.detail}"
+
+
+class InvalidStorageDriverError(LookupError):
+    """No driver is registered under ``name``."""
+
+    def __init__(self, name: str, available: list[str] | None = None, hint: str = "") -> None:
+        self.name = name
+        self.available = list(available or [])
+        self.hint = hint
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        text = f"StorageDriver not registered: {self.name}"
+        if self.hint:
+            text += f" ({self.hint})"
+        if self.available:
+            text += f"; available drivers: {', '.join(self.available)}"
+        return text
+
+
+class InvalidParameterError(ValueError):
+    """The parameter ``parameter`` of driver ``driver`` is missing, unknown or malformed.
+
+    The message explains the rule that was broken; it never quotes the value of a
+    secret parameter.
+    """
+
+    def __init__(self, driver: str, parameter: str, reason: str) -> None:
+        self.driver = driver
+        self.parameter = parameter
+        self.reason = reason
+        super().__init__(driver, parameter, reason)
+
+    def __str__(self) -> str:
+        return f"{self.driver}: invalid parameter {self.parameter!r}: {self.reason}"

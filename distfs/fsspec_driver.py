@@ -1,0 +1,411 @@
+"""One generic StorageDriver over any fsspec filesystem.
+
+:class:`FsspecDriver` owns the contract of :class:`~distfs.driver.StorageDriver`. It never
+passes raw fsspec results through: names are mapped back to driver paths, directory
+markers and distfs's own state are dropped, listings are de-duplicated and sorted,
+directories report size 0, times are UTC, and fsspec's not-found signals become
+``PathNotFoundError`` for the caller's path.
+
+A :class:`Backend` adapts one fsspec implementation: it builds the keys, and supplies the
+few primitives fsspec cannot express portably (atomic put, rename, append, truncate,
+signing). Backend modules subclass it; everything else lives here once.
+
+distfs keeps its own state (suspended uploads, temporary files) below the reserved
+top-level name :data:`distfs.paths.HIDDEN` of the driver's root, never among the user's
+paths, so that hidden state never makes a directory exist and never shows in ``list``,
+``stat``, ``walk`` or ``reader``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from fsspec import AbstractFileSystem
+
+from . import paths
+from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
+from .errors import DriverError, PathNotFoundError, StorageDriverError
+from .walk import walk
+
+__all__ = ["EPOCH", "Backend", "FsspecDriver"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_UPLOADS = "/" + paths.HIDDEN + "/uploads"
+_TMP = "/" + paths.HIDDEN + "/tmp"
+_MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+
+class Backend:
+    """How the generic driver reaches one fsspec filesystem.
+
+    ``root`` is the key of the driver path ``/`` (a bucket, a bucket prefix, a local
+    directory, or ``""`` for the filesystem's own root). The defaults use fsspec's portable
+    API; a backend overrides what its filesystem does differently.
+    """
+
+    #: Directories are real objects that outlive their last child (a local filesystem).
+    empty_directories = False
+
+    def __init__(self, name: str, fs: AbstractFileSystem, root: str) -> None:
+        self.name = name
+        self.fs = fs
+        self.root = fs._strip_protocol(root).rstrip("/") if root else ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(root={self.root!r})"
+
+    # -- keys -------------------------------------------------------------------------
+
+    def key(self, path: str) -> str:
+        """The backend key of driver path ``path`` (a valid path, ``/``, or a hidden path)."""
+        if path == paths.ROOT:
+            return self.root or self.fs.root_marker
+        return self.root + path
+
+    def check(self, key: str, path: str) -> None:
+        """Refuse keys that leave the driver's root (raise ``InvalidPathError`` for ``path``)."""
+
+    def entry(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """A listing entry as the store sees it, or ``None`` to hide it."""
+        return entry
+
+    # -- primitives -------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes) -> None:
+        """Replace the object at ``key`` atomically."""
+        self.fs.pipe_file(key, data)
+
+    def open_read(self, key: str, offset: int) -> BinaryIO:
+        """A stream of ``key`` from ``offset`` (empty past the end)."""
+        stream: BinaryIO = self.fs.open(key, "rb")
+        stream.seek(offset)
+        return stream
+
+    def rename(self, source: str, dest: str) -> None:
+        """Move object (or directory tree) ``source`` to ``dest``, replacing ``dest`` objects.
+
+        The default copies then deletes, object by object (fsspec's ``mv`` nests a moved
+        directory inside an existing one and leaves sources behind on failure).
+        """
+        if self.fs.isfile(source):
+            self.fs.cp_file(source, dest)
+            self.fs.rm_file(source)
+            return
+        for key in self.fs.find(source):
+            self.fs.cp_file(key, dest + key[len(source) :])
+            self.fs.rm_file(key)
+
+    def make_parents(self, key: str) -> None:
+        """Create the directories above ``key`` where the backend needs them."""
+
+    def remove(self, key: str, is_dir: bool) -> None:
+        """Remove the object or directory tree at ``key``."""
+        if is_dir:
+            self.fs.rm(key, recursive=True)
+        else:
+            self.fs.rm_file(key)
+
+    def open_append(self, key: str) -> BinaryIO:
+        """A stream appending to ``key`` (created if missing)."""
+        stream: BinaryIO = self.fs.open(key, "ab")
+        return stream
+
+    def sync(self, stream: BinaryIO) -> None:
+        """Make what was written to ``stream`` durable."""
+        stream.flush()
+
+    def truncate(self, key: str, size: int) -> None:
+        """Cut the object at ``key`` down to ``size`` bytes."""
+        raise NotImplementedError
+
+    def redirect_url(self, key: str, method: str) -> str | None:
+        """A signed URL for ``method`` on ``key``, or ``None`` when the backend cannot sign."""
+        return None
+
+
+class FsspecDriver(StorageDriver):
+    """The StorageDriver contract over a :class:`Backend`."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.fs = backend.fs
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def __repr__(self) -> str:
+        return f"FsspecDriver({self.backend!r})"
+
+    def _key(self, path: str) -> str:
+        key = self.backend.key(path)
+        self.backend.check(key, path)
+        return key
+
+    @contextlib.contextmanager
+    def _missing(self, path: str) -> Iterator[None]:
+        """Turn the backend's not-found signals into ``PathNotFoundError(path)``."""
+        try:
+            yield
+        except StorageDriverError:
+            raise
+        except _MISSING as exc:
+            raise PathNotFoundError(path, self.name) from exc
+
+    # -- content ----------------------------------------------------------------------
+
+    def get_content(self, path: str) -> bytes:
+        key = self._key(path)
+        with self._missing(path):
+            data: bytes = self.fs.cat_file(key)
+        return data
+
+    def put_content(self, path: str, content: bytes) -> None:
+        key = self._key(path)
+        self.backend.make_parents(key)
+        self.backend.put(key, content)
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        key = self._key(path)
+        with self._missing(path):
+            return self.backend.open_read(key, offset)
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        return StagedWriter(self, path, append)
+
+    # -- metadata ---------------------------------------------------------------------
+
+    def stat(self, path: str) -> FileInfo:
+        key = self._key(path)
+        if path == paths.ROOT:
+            return FileInfo(path, 0, EPOCH, True)
+        with self._missing(path):
+            info = self.fs.info(key)
+        return self._file_info(path, info)
+
+    def list(self, path: str) -> list[str]:
+        return [info.path for info in self._list_infos(path)]
+
+    def _list_infos(self, path: str) -> builtins.list[FileInfo]:
+        key = self._key(path)
+        try:
+            entries = self.fs.ls(key, detail=True)
+        except _MISSING:
+            if path == paths.ROOT:
+                return []
+            raise PathNotFoundError(path, self.name) from None
+        found: dict[str, FileInfo] = {}
+        for raw in entries:
+            name = str(raw["name"]).rstrip("/")
+            if name == key.rstrip("/") and raw.get("type") != "directory":
+                raise PathNotFoundError(path, self.name)  # a file, not a directory
+            base = name.rsplit("/", 1)[-1]
+            if not base or (path == paths.ROOT and base == paths.HIDDEN):
+                continue
+            entry = self.backend.entry(raw)
+            if entry is None:
+                continue
+            child = paths.join(path, base)
+            info = self._file_info(child, entry)
+            if child not in found or info.is_dir:
+                found[child] = info
+        if not found and path != paths.ROOT and not self.backend.empty_directories:
+            raise PathNotFoundError(path, self.name)
+        return [found[child] for child in sorted(found)]
+
+    def _file_info(self, path: str, entry: dict[str, Any]) -> FileInfo:
+        if entry.get("type") == "directory":
+            return FileInfo(path, 0, _mod_time(entry), True)
+        return FileInfo(path, int(entry.get("size") or 0), _mod_time(entry), False)
+
+    def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
+        self._key(path)
+        walk(self._list_infos, path, fn, start_after_hint)
+
+    # -- namespace changes ------------------------------------------------------------
+
+    def move(self, source: str, dest: str) -> None:
+        source_key, dest_key = self._key(source), self._key(dest)
+        with self._missing(source):
+            self.fs.info(source_key)
+        if source_key == dest_key:
+            return
+        self.backend.make_parents(dest_key)
+        try:
+            self.backend.rename(source_key, dest_key)
+        except FileNotFoundError as exc:  # the source went away meanwhile
+            raise PathNotFoundError(source, self.name) from exc
+
+    def delete(self, path: str) -> None:
+        key = self._key(path)
+        try:
+            info = self.fs.info(key)
+        except _MISSING:
+            info = None
+        self._remove_uploads(path)
+        if info is None:
+            raise PathNotFoundError(path, self.name)
+        with self._missing(path):
+            self.backend.remove(key, info.get("type") == "directory")
+
+    def redirect_url(self, path: str, method: str = "GET") -> str | None:
+        return self.backend.redirect_url(self._key(path), method)
+
+    # -- distfs's own state -----------------------------------------------------------
+
+    def upload_key(self, path: str) -> str:
+        """Key of the directory holding the suspended upload of ``path``."""
+        return self._key(_UPLOADS + path + "/" + paths.HIDDEN)
+
+    def temp_key(self) -> str:
+        """A fresh key for a temporary object."""
+        return self._key(f"{_TMP}/{uuid.uuid4().hex}")
+
+    def _remove_uploads(self, path: str) -> None:
+        """Drop the suspended uploads of ``path`` and of everything below it."""
+        key = self._key(_UPLOADS + path)
+        with contextlib.suppress(*_MISSING):
+            self.backend.remove(key, True)
+
+
+def _mod_time(entry: dict[str, Any]) -> datetime:
+    """The modification time of a listing or info entry, as UTC."""
+    for field in ("mtime", "LastModified", "last_modified", "updated", "created"):
+        value = entry.get(field)
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return _mod_time({"mtime": datetime.fromisoformat(value.replace("Z", "+00:00"))})
+    return EPOCH
+
+
+class StagedWriter(FileWriter):
+    """A resumable writer over a backend that can append to and truncate an object.
+
+    The upload of ``path`` lives in the hidden upload directory of ``path``: ``data``
+    holds the bytes, ``size`` the byte count as of the last :meth:`close`. Writes go
+    straight to ``data`` (memory stays bounded by the stream's buffer); :meth:`close`
+    makes them durable, then records the size, so a writer killed before ``close`` is
+    resumed at the last closed size (``data`` is cut back to it). :meth:`commit` renames
+    ``data`` onto the path, which is atomic where the backend's rename is.
+    """
+
+    def __init__(self, driver: FsspecDriver, path: str, append: bool) -> None:
+        self._driver = driver
+        self._backend = driver.backend
+        self._fs = driver.fs
+        self._path = path
+        self._key = driver._key(path)
+        upload = driver.upload_key(path)
+        self._upload = upload
+        self._data = upload + "/data"
+        self._size_key = upload + "/size"
+        self._state = "open"
+        self._size = self._resume() if append else self._start(0)
+        self._stream: BinaryIO | None = self._backend.open_append(self._data)
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _recorded_size(self) -> int | None:
+        try:
+            text = self._fs.cat_file(self._size_key)
+            stored = int(self._fs.info(self._data)["size"])
+        except _MISSING:
+            return None
+        try:
+            size = int(text)
+        except ValueError:
+            raise DriverError(f"upload state of {self._path} is damaged", self._driver.name) from None
+        if stored < size:
+            raise DriverError(f"upload data of {self._path} is shorter than recorded", self._driver.name)
+        if stored > size:
+            self._backend.truncate(self._data, size)  # bytes of a writer that never closed
+        return size
+
+    def _resume(self) -> int:
+        size = self._recorded_size()
+        if size is not None:
+            return size
+        with self._driver._missing(self._path):
+            info = self._fs.info(self._key)
+        if info.get("type") == "directory":
+            raise PathNotFoundError(self._path, self._driver.name)
+        committed = int(info.get("size") or 0)
+        self._start(committed, copy_from=self._key if committed else None)
+        return committed
+
+    def _start(self, size: int, copy_from: str | None = None) -> int:
+        with contextlib.suppress(*_MISSING):
+            self._backend.remove(self._upload, True)
+        self._backend.make_parents(self._data)
+        if copy_from is not None:
+            self._fs.cp_file(copy_from, self._data)
+        else:
+            self._backend.put(self._data, b"")
+        self._backend.put(self._size_key, str(size).encode())
+        return size
+
+    # -- FileWriter -------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def closed(self) -> bool:
+        return self._state != "open"
+
+    def _require_open(self) -> BinaryIO:
+        if self._state != "open" or self._stream is None:
+            raise DriverError(f"writer for {self._path} already {self._state}", self._driver.name)
+        return self._stream
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        stream = self._require_open()
+        written = stream.write(data)
+        count = len(data) if written is None else written
+        self._size += count
+        return count
+
+    def close(self) -> None:
+        if self._state == "committed":
+            self._state = "committed and closed"
+            return
+        stream = self._require_open()
+        self._backend.sync(stream)
+        stream.close()
+        self._stream = None
+        self._state = "closed"
+        self._backend.put(self._size_key, str(self._size).encode())
+
+    def commit(self) -> None:
+        stream = self._require_open()
+        self._backend.sync(stream)
+        stream.close()
+        self._stream = None
+        self._state = "closed"  # a failed publish leaves the upload suspended, not lost
+        self._backend.put(self._size_key, str(self._size).encode())
+        self._backend.make_parents(self._key)
+        self._backend.rename(self._data, self._key)
+        self._state = "committed"
+        with contextlib.suppress(*_MISSING):
+            self._backend.remove(self._upload, True)
+
+    def cancel(self) -> None:
+        stream = self._require_open()
+        stream.close()
+        self._stream = None
+        self._state = "cancelled"
+        with contextlib.suppress(*_MISSING):
+            self._backend.remove(self._upload, True)

@@ -1,0 +1,109 @@
+"""Driver parameters: the registry's ``storage:`` maps, typed the way its Go drivers type them.
+
+Values come from YAML (native ``bool``/``int``) or from strings (environment overrides,
+the command line), so every reader accepts both. A bad value is an
+``InvalidParameterError`` naming the driver and the key; the value of a secret key is
+never quoted. Unknown keys are rejected too, so a typo cannot silently fall back to a
+default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import InvalidParameterError
+
+__all__ = ["Parameters"]
+
+_TRUE = {"1", "t", "true"}
+_FALSE = {"0", "f", "false"}
+_GO_UINT = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)$")
+
+
+class Parameters:
+    """Typed, checked access to one driver's parameter map."""
+
+    def __init__(
+        self,
+        driver: str,
+        values: Mapping[str, Any] | None,
+        known: Iterable[str],
+        secret: Iterable[str] = (),
+    ) -> None:
+        self.driver = driver
+        self.secret = frozenset(secret)
+        self._values = dict(values or {})
+        for key in self._values:
+            if not isinstance(key, str):
+                raise InvalidParameterError(driver, str(key), "parameter names are strings")
+        unknown = sorted(set(self._values) - set(known))
+        if unknown:
+            raise InvalidParameterError(driver, unknown[0], f"unknown parameter; known: {', '.join(sorted(known))}")
+
+    def error(self, key: str, rule: str) -> InvalidParameterError:
+        """An error for ``key`` saying which ``rule`` its value breaks."""
+        if key in self.secret:
+            return InvalidParameterError(self.driver, key, rule)
+        return InvalidParameterError(self.driver, key, f"{rule}, got {self._values.get(key)!r}")
+
+    def string(self, key: str, default: str = "") -> str:
+        value = self._values.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.error(key, "must be a string")
+        return str(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._values.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise self.error(key, "must be a boolean")
+
+    def integer(self, key: str, default: int, minimum: int, maximum: int) -> int:
+        """An integer in ``[minimum, maximum]`` (inclusive)."""
+        value = self._values.get(key)
+        if value is None:
+            return default
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+            number = int(value)
+        if number is None:
+            raise self.error(key, "must be an integer")
+        if not minimum <= number <= maximum:
+            raise self.error(key, f"must be a number between {minimum} and {maximum} (inclusive)")
+        return number
+
+    def limit(self, key: str, default: int, minimum: int) -> int:
+        """A concurrency limit, read as the registry's ``GetLimitFromParameter``.
+
+        Integers and unsigned integer strings (Go base prefixes ``0x``, ``0o``, ``0b``
+        and a leading ``0`` for octal) are accepted; zero or negative integers mean
+        ``minimum``, and anything below ``minimum`` is raised to it.
+        """
+        value = self._values.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.error(key, "must be an integer")
+        if isinstance(value, str):
+            text = value.strip()
+            if not _GO_UINT.fullmatch(text):
+                raise self.error(key, "must be an integer")
+            if re.fullmatch(r"0[0-7_]+", text):
+                text = "0o" + text[1:]
+            try:
+                number = int(text, 0)
+            except ValueError:
+                raise self.error(key, "must be an integer") from None
+        else:
+            number = value if value > 0 else minimum
+        return max(number, minimum)

@@ -1,0 +1,56 @@
+"""Driver path rules.
+
+A driver path is absolute, uses ``/`` as separator and matches the registry's pattern
+``^(/[A-Za-z0-9._-]+)+$``. distfs is stricter than Go in one point: ``.`` and ``..``
+components are rejected too (Go lets ``/a/../../etc`` through, and its filesystem driver
+then cleans it into a path outside the root). ``/`` itself is valid only where a caller
+may name the root: ``stat``, ``list`` and ``walk``.
+
+``HIDDEN`` is the one name distfs keeps for its own state (suspended uploads, temporary
+files) at the top of a driver's root. It cannot be a component of a valid path, listings
+never show it, and every path rule below keeps it unreachable.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["HIDDEN", "ROOT", "first_part", "is_valid", "join", "parent", "split"]
+
+ROOT = "/"
+HIDDEN = ".distfs~"
+
+_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+
+
+def is_valid(path: object, *, root_ok: bool = False) -> bool:
+    """True if ``path`` is a valid driver path (``/`` too when ``root_ok``)."""
+    if not isinstance(path, str):
+        return False
+    if path == ROOT:
+        return root_ok
+    if _PATH.fullmatch(path) is None:
+        return False
+    return all(part not in (".", "..") for part in path[1:].split("/"))
+
+
+def join(directory: str, name: str) -> str:
+    """The path of child ``name`` of ``directory``."""
+    return (directory if directory != ROOT else "") + "/" + name
+
+
+def parent(path: str) -> str:
+    """The parent directory of ``path`` (``/`` for a top-level path and for ``/``)."""
+    head = path.rsplit("/", 1)[0]
+    return head or ROOT
+
+
+def split(path: str) -> list[str]:
+    """The components of ``path`` (empty for ``/``)."""
+    return [part for part in path.split("/") if part]
+
+
+def first_part(path: str) -> str:
+    """The top-level component of ``path`` as a path: ``/a/b/c`` -> ``/a``."""
+    parts = split(path)
+    return "/" + parts[0] if parts else ROOT

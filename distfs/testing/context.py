@@ -1,0 +1,115 @@
+"""What a conformance test gets: the driver, the mode, random data and clean-up.
+
+The helpers follow distribution's ``testsuites.go`` with one deliberate change: every
+call of :meth:`Context.random_bytes` returns fresh data (Go hands out prefixes of one
+buffer, so "different" contents of equal length were identical and some tests could not
+fail).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import paths
+from ..driver import StorageDriver
+from ..errors import PathNotFoundError
+
+__all__ = ["Case", "Context", "check", "check_equal", "expect_error"]
+
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+class Context:
+    """One test's view of the driver under test."""
+
+    def __init__(self, driver: StorageDriver, *, long: bool, workdir: Path, seed: int | None = None) -> None:
+        self.driver = driver
+        self.long = long
+        self.workdir = workdir
+        self.rng = random.Random(seed if seed is not None else int.from_bytes(os.urandom(8)))
+        self._cleanups: list[str] = []
+
+    def random_bytes(self, size: int) -> bytes:
+        """``size`` fresh random bytes."""
+        return self.rng.randbytes(size)
+
+    def random_filename(self, length: int) -> str:
+        """A name of ``length`` chars from ``[a-z0-9]``, sometimes with single ``-`` inside."""
+        chars: list[str] = []
+        while len(chars) < length:
+            if chars and chars[-1] != "-" and len(chars) < length - 1 and self.rng.random() < 0.25:
+                chars.append("-")
+            else:
+                chars.append(self.rng.choice(_NAME_CHARS))
+        return "".join(chars)
+
+    def random_path(self, length: int) -> str:
+        """A valid driver path of exactly ``length`` chars with random nesting."""
+        path = "/"
+        while len(path) < length:
+            remaining = length - len(path)
+            chunk = self.rng.randint(1, remaining)
+            path += self.random_filename(chunk)
+            remaining = length - len(path)
+            if remaining == 1:
+                path += self.random_filename(1)
+            elif remaining > 1:
+                path += "/"
+        return path
+
+    def cleanup(self, path: str) -> str:
+        """Delete ``first_part(path)`` when the test ends; returns ``path``."""
+        self._cleanups.append(paths.first_part(path))
+        return path
+
+    def run_cleanups(self) -> None:
+        """Delete everything registered with :meth:`cleanup` (missing paths are fine)."""
+        while self._cleanups:
+            with contextlib.suppress(PathNotFoundError):
+                self.driver.delete(self._cleanups.pop())
+
+
+@dataclass(frozen=True)
+class Case:
+    """One conformance test: ``run(context)`` raises ``AssertionError`` on failure."""
+
+    name: str
+    run: Callable[[Context], None]
+    doc: str = ""
+    long_only: bool = False
+    tags: tuple[str, ...] = field(default=())
+
+
+def check(condition: object, message: str) -> None:
+    """Fail the test with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def check_equal(actual: object, expected: object, what: str) -> None:
+    """Fail unless ``actual == expected``; long byte strings are summarised."""
+    if actual != expected:
+        raise AssertionError(f"{what}: expected {_show(expected)}, got {_show(actual)}")
+
+
+def expect_error(kind: type[BaseException], call: Callable[[], object], what: str) -> BaseException:
+    """Run ``call``; fail unless it raises ``kind``; return the error."""
+    try:
+        result = call()
+    except kind as exc:
+        return exc
+    except Exception as exc:
+        raise AssertionError(f"{what}: expected {kind.__name__}, got {type(exc).__name__}: {exc}") from exc
+    raise AssertionError(f"{what}: expected {kind.__name__}, got result {_show(result)}")
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bytes | bytearray) and len(value) > 64:
+        return f"<{len(value)} bytes starting {bytes(value[:16])!r}>"
+    text = repr(value)
+    return text if len(text) <= 300 else text[:300] + "..."

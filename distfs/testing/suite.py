@@ -1,0 +1,722 @@
+"""The conformance suite: a port of distribution's ``testsuites.go`` and ``walk_test.go``.
+
+Each test is a function of a :class:`~distfs.testing.context.Context`, registered in
+:data:`CASES` in the order of the Go suite. Sizes follow Go's short mode unless the
+context is ``long`` (5 GiB stream, 128 MiB concurrent reads, 32 x 32 MiB streams, the
+full 10 s + 5 s wait of ``TestStatCall``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+from ..driver import FileInfo, SkipDir, StopWalk
+from ..errors import (
+    InvalidOffsetError,
+    InvalidPathError,
+    PathNotFoundError,
+    StorageDriverError,
+)
+from .context import Case, Context, check, check_equal, expect_error
+
+__all__ = ["CASES", "case_names"]
+
+CASES: list[Case] = []
+
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+def case(*, long_only: bool = False) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
+        name = fn.__name__.removeprefix("test_")
+        CASES.append(Case(name, fn, (fn.__doc__ or "").strip().splitlines()[0], long_only))
+        return fn
+
+    return register
+
+
+def case_names() -> list[str]:
+    """Names of all conformance tests, in run order."""
+    return [c.name for c in CASES]
+
+
+# -- helpers ported from testsuites.go ------------------------------------------------
+
+
+def _write_read_compare(ctx: Context, path: str, data: bytes) -> None:
+    ctx.cleanup(path)
+    ctx.driver.put_content(path, data)
+    check_equal(ctx.driver.get_content(path), data, f"get_content({path})")
+
+
+def _write_read_compare_streams(ctx: Context, path: str, data: bytes) -> None:
+    ctx.cleanup(path)
+    writer = ctx.driver.writer(path, append=False)
+    check_equal(writer.write(data), len(data), "bytes written")
+    writer.commit()
+    writer.close()
+    with ctx.driver.reader(path, 0) as stream:
+        check_equal(stream.read(), data, f"reader({path}, 0).read()")
+
+
+def _read_all(ctx: Context, path: str, offset: int = 0) -> bytes:
+    with ctx.driver.reader(path, offset) as stream:
+        return stream.read()
+
+
+def _check_name(ctx: Context, error: BaseException) -> None:
+    check(ctx.driver.name in str(error), f"error message {str(error)!r} does not name driver {ctx.driver.name!r}")
+
+
+def _file_streams(ctx: Context, size: int) -> None:
+    """Copy ``size`` random bytes from a local temp file into a writer and read them back."""
+    path = ctx.cleanup(ctx.random_path(32))
+    data = ctx.random_bytes(size)
+    source = ctx.workdir / f"stream-{threading.get_ident()}-{ctx.rng.random()}"
+    source.write_bytes(data)
+    try:
+        writer = ctx.driver.writer(path, append=False)
+        with source.open("rb") as stream:
+            while chunk := stream.read(MiB):
+                writer.write(chunk)
+        check_equal(writer.size, size, "writer.size")
+        writer.commit()
+        writer.close()
+    finally:
+        source.unlink()
+    check_equal(_read_all(ctx, path), data, f"content of {path}")
+
+
+# -- TestRootExists ... TestWriteReadNonUTF8 ------------------------------------------
+
+
+@case()
+def test_root_exists(ctx: Context) -> None:
+    """list("/") succeeds on any store, even an empty one."""
+    ctx.driver.list("/")
+
+
+VALID_PATHS = [
+    "/a",
+    "/2",
+    "/aa",
+    "/a.a",
+    "/0-9/abcdefg",
+    "/abcdefg/z.75",
+    "/abc/1.2.3.4.5-6_zyx/123.z/4",
+    "/docker/docker-registry",
+    "/123.abc",
+    "/abc./abc",
+    "/.abc",
+    "/a--b",
+    "/a-.b",
+    "/_.abc",
+    "/Docker/docker-registry",
+    "/Abc/Cba",
+]
+
+
+@case()
+def test_valid_paths(ctx: Context) -> None:
+    """Every valid path round-trips 64 bytes through put_content/get_content."""
+    for path in VALID_PATHS:
+        _write_read_compare(ctx, path, ctx.random_bytes(64))
+
+
+INVALID_PATHS = ["", "/", "abc", "123.abc", "//bcd", "/abc_123/", "/a/../b", "/a/./b", "/..", "/a*b"]
+
+
+@case()
+def test_invalid_paths(ctx: Context) -> None:
+    """Invalid paths are InvalidPathError naming the driver, for put and get."""
+    for path in INVALID_PATHS:
+        error = expect_error(InvalidPathError, partial(ctx.driver.put_content, path, b"x"), f"put_content({path!r})")
+        _check_name(ctx, error)
+        error = expect_error(InvalidPathError, partial(ctx.driver.get_content, path), f"get_content({path!r})")
+        _check_name(ctx, error)
+
+
+@case()
+def test_write_read1(ctx: Context) -> None:
+    """put_content/get_content of "a"."""
+    _write_read_compare(ctx, ctx.random_path(32), b"a")
+
+
+@case()
+def test_write_read2(ctx: Context) -> None:
+    """put_content/get_content of UTF-8 "\\xc3\\x9f"."""
+    _write_read_compare(ctx, ctx.random_path(32), "\u00df".encode())
+
+
+@case()
+def test_write_read3(ctx: Context) -> None:
+    """put_content/get_content of 32 random bytes."""
+    _write_read_compare(ctx, ctx.random_path(32), ctx.random_bytes(32))
+
+
+@case()
+def test_write_read4(ctx: Context) -> None:
+    """put_content/get_content of 1 MiB."""
+    _write_read_compare(ctx, ctx.random_path(32), ctx.random_bytes(MiB))
+
+
+@case()
+def test_write_read_non_utf8(ctx: Context) -> None:
+    """put_content/get_content of bytes 80 80 80 80."""
+    _write_read_compare(ctx, ctx.random_path(32), b"\x80\x80\x80\x80")
+
+
+@case()
+def test_truncate(ctx: Context) -> None:
+    """put_content of 1 KiB over 1 MiB leaves exactly the 1 KiB."""
+    path = ctx.random_path(32)
+    _write_read_compare(ctx, path, ctx.random_bytes(MiB))
+    _write_read_compare(ctx, path, ctx.random_bytes(1024))
+
+
+@case()
+def test_read_nonexistent(ctx: Context) -> None:
+    """get_content of a missing path is PathNotFoundError naming the driver."""
+    path = ctx.random_path(32)
+    error = expect_error(PathNotFoundError, lambda: ctx.driver.get_content(path), "get_content(missing)")
+    _check_name(ctx, error)
+
+
+@case()
+def test_write_read_streams1(ctx: Context) -> None:
+    """writer/reader round trip of "a"."""
+    _write_read_compare_streams(ctx, ctx.random_path(32), b"a")
+
+
+@case()
+def test_write_read_streams2(ctx: Context) -> None:
+    """writer/reader round trip of UTF-8 "\\xc3\\x9f"."""
+    _write_read_compare_streams(ctx, ctx.random_path(32), "\u00df".encode())
+
+
+@case()
+def test_write_read_streams3(ctx: Context) -> None:
+    """writer/reader round trip of 32 random bytes."""
+    _write_read_compare_streams(ctx, ctx.random_path(32), ctx.random_bytes(32))
+
+
+@case()
+def test_write_read_streams4(ctx: Context) -> None:
+    """writer/reader round trip of 1 MiB."""
+    _write_read_compare_streams(ctx, ctx.random_path(32), ctx.random_bytes(MiB))
+
+
+@case()
+def test_write_read_streams_non_utf8(ctx: Context) -> None:
+    """writer/reader round trip of bytes 80 80 80 80."""
+    _write_read_compare_streams(ctx, ctx.random_path(32), b"\x80\x80\x80\x80")
+
+
+@case(long_only=True)
+def test_write_read_large_streams(ctx: Context) -> None:
+    """5 GiB streamed through a writer reads back with the same SHA-256 (long mode)."""
+    path = ctx.cleanup(ctx.random_path(32))
+    size = 5 * GiB
+    block = ctx.random_bytes(4 * MiB)
+    written = hashlib.sha256()
+    writer = ctx.driver.writer(path, append=False)
+    remaining = size
+    counter = 0
+    while remaining:
+        chunk = counter.to_bytes(8, "big") + block[8 : min(len(block), remaining)]
+        chunk = chunk[:remaining]
+        writer.write(chunk)
+        written.update(chunk)
+        remaining -= len(chunk)
+        counter += 1
+    check_equal(writer.size, size, "writer.size")
+    writer.commit()
+    writer.close()
+    read = hashlib.sha256()
+    total = 0
+    with ctx.driver.reader(path, 0) as stream:
+        while chunk := stream.read(4 * MiB):
+            read.update(chunk)
+            total += len(chunk)
+    check_equal(total, size, "bytes read back")
+    check_equal(read.hexdigest(), written.hexdigest(), "sha256 of the content")
+
+
+@case()
+def test_reader_with_offset(ctx: Context) -> None:
+    """Readers start at 0, 32, 64, 95 and at the end; a negative offset is rejected."""
+    path = ctx.cleanup(ctx.random_path(32))
+    chunk1, chunk2, chunk3 = (ctx.random_bytes(32) for _ in range(3))
+    content = chunk1 + chunk2 + chunk3
+    ctx.driver.put_content(path, content)
+    check_equal(_read_all(ctx, path, 0), content, "reader(0)")
+    check_equal(_read_all(ctx, path, 32), chunk2 + chunk3, "reader(32)")
+    check_equal(_read_all(ctx, path, 64), chunk3, "reader(64)")
+    error = expect_error(InvalidOffsetError, lambda: ctx.driver.reader(path, -1), "reader(-1)")
+    check_equal((error.path, error.offset), (path, -1), "InvalidOffsetError path and offset")  # type: ignore[attr-defined]
+    _check_name(ctx, error)
+    with ctx.driver.reader(path, 96) as stream:
+        check_equal(stream.read(1), b"", "first read at the end")
+    with ctx.driver.reader(path, 95) as stream:
+        check_equal(stream.read(), chunk3[-1:], "read from offset 95")
+        check_equal(stream.read(), b"", "read after the end")
+
+
+def _continue_stream_append(ctx: Context, chunk_size: int) -> None:
+    path = ctx.cleanup(ctx.random_path(32))
+    chunks = [ctx.random_bytes(chunk_size) for _ in range(3)]
+    driver = ctx.driver
+
+    writer = driver.writer(path, append=False)
+    check_equal(writer.write(chunks[0]), chunk_size, "bytes written")
+    writer.close()
+    check_equal(writer.size, chunk_size, "size after first close")
+
+    writer = driver.writer(path, append=True)
+    check_equal(writer.size, chunk_size, "size on resume")
+    writer.write(chunks[1])
+    writer.close()
+    check_equal(writer.size, 2 * chunk_size, "size after second close")
+
+    writer = driver.writer(path, append=True)
+    check_equal(writer.size, 2 * chunk_size, "size on second resume")
+    writer.write(chunks[2])
+    writer.commit()
+    writer.close()
+    check_equal(writer.size, 3 * chunk_size, "size after commit")
+    check_equal(driver.get_content(path), b"".join(chunks), "committed content")
+
+
+@case()
+def test_continue_stream_append_large(ctx: Context) -> None:
+    """Suspend and resume a writer twice with 10 MiB chunks (4 MiB on azure)."""
+    _continue_stream_append(ctx, 4 * MiB if ctx.driver.name == "azure" else 10 * MiB)
+
+
+@case()
+def test_continue_stream_append_small(ctx: Context) -> None:
+    """Suspend and resume a writer twice with 32-byte chunks."""
+    _continue_stream_append(ctx, 32)
+
+
+@case()
+def test_read_nonexistent_stream(ctx: Context) -> None:
+    """reader of a missing path is PathNotFoundError, at offset 0 and 64."""
+    path = ctx.random_path(32)
+    for offset in (0, 64):
+        error = expect_error(PathNotFoundError, partial(ctx.driver.reader, path, offset), f"reader(missing, {offset})")
+        _check_name(ctx, error)
+
+
+def _zero_byte_then_append(ctx: Context, create: Callable[[str], None]) -> None:
+    path = ctx.cleanup(ctx.random_path(32))
+    create(path)
+    with ctx.driver.reader(path, 0) as stream:
+        check_equal(stream.read(), b"", "content of the empty file")
+    data = ctx.random_bytes(32)
+    writer = ctx.driver.writer(path, append=True)
+    check_equal(writer.size, 0, "size when appending to the empty file")
+    writer.write(data)
+    writer.commit()
+    writer.close()
+    check_equal(writer.size, 32, "size after append")
+    check_equal(_read_all(ctx, path), data, "content after append")
+
+
+@case()
+def test_write_zero_byte_stream_then_append(ctx: Context) -> None:
+    """A committed empty stream can be appended to."""
+
+    def create(path: str) -> None:
+        writer = ctx.driver.writer(path, append=False)
+        writer.commit()
+        writer.close()
+        check_equal(writer.size, 0, "size of the empty stream")
+
+    _zero_byte_then_append(ctx, create)
+
+
+@case()
+def test_write_zero_byte_content_then_append(ctx: Context) -> None:
+    """An empty file made by put_content can be appended to."""
+    _zero_byte_then_append(ctx, lambda path: ctx.driver.put_content(path, b""))
+
+
+@case()
+def test_list(ctx: Context) -> None:
+    """list returns the direct children as absolute paths; a missing path is PathNotFoundError."""
+    root = ctx.cleanup("/" + ctx.random_filename(ctx.rng.randint(8, 15)))
+    missing = root + "/nonexistent"
+    error = expect_error(PathNotFoundError, lambda: ctx.driver.list(missing), "list(missing)")
+    check_equal((error.path, error.driver_name), (missing, ctx.driver.name), "PathNotFoundError fields")  # type: ignore[attr-defined]
+    parent = root + "/" + ctx.random_filename(ctx.rng.randint(8, 15))
+    children = sorted(parent + "/" + ctx.random_filename(ctx.rng.randint(8, 15)) for _ in range(50))
+    children = sorted(set(children))
+    for child in children:
+        ctx.driver.put_content(child, ctx.random_bytes(32))
+    check_equal(ctx.driver.list("/"), [root], 'list("/")')
+    check_equal(ctx.driver.list(root), [parent], f"list({root})")
+    check_equal(sorted(ctx.driver.list(parent)), children, f"list({parent})")
+
+
+@case()
+def test_move(ctx: Context) -> None:
+    """move puts the content at the destination and removes the source."""
+    source, dest = ctx.cleanup(ctx.random_path(32)), ctx.cleanup(ctx.random_path(32))
+    data = ctx.random_bytes(32)
+    ctx.driver.put_content(source, data)
+    ctx.driver.move(source, dest)
+    check_equal(ctx.driver.get_content(dest), data, "destination content")
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(source), "get_content(source)")
+
+
+@case()
+def test_move_overwrite(ctx: Context) -> None:
+    """move replaces an existing destination."""
+    source, dest = ctx.cleanup(ctx.random_path(32)), ctx.cleanup(ctx.random_path(32))
+    data, old = ctx.random_bytes(32), ctx.random_bytes(64)
+    ctx.driver.put_content(source, data)
+    ctx.driver.put_content(dest, old)
+    ctx.driver.move(source, dest)
+    check_equal(ctx.driver.get_content(dest), data, "destination content")
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(source), "get_content(source)")
+
+
+@case()
+def test_move_nonexistent(ctx: Context) -> None:
+    """move of a missing source is PathNotFoundError and leaves the destination untouched."""
+    source, dest = ctx.random_path(32), ctx.cleanup(ctx.random_path(32))
+    data = ctx.random_bytes(32)
+    ctx.driver.put_content(dest, data)
+    error = expect_error(PathNotFoundError, lambda: ctx.driver.move(source, dest), "move(missing, dest)")
+    _check_name(ctx, error)
+    check_equal(ctx.driver.get_content(dest), data, "destination content")
+
+
+@case()
+def test_move_invalid(ctx: Context) -> None:
+    """move from below a file fails."""
+    ctx.cleanup("/notadir")
+    ctx.driver.put_content("/notadir", ctx.random_bytes(32))
+    expect_error(StorageDriverError, lambda: ctx.driver.move("/notadir/foo", "/notadir/bar"), "move below a file")
+
+
+@case()
+def test_delete(ctx: Context) -> None:
+    """delete removes a file."""
+    path = ctx.cleanup(ctx.random_path(32))
+    ctx.driver.put_content(path, ctx.random_bytes(32))
+    ctx.driver.delete(path)
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(path), "get_content after delete")
+
+
+@case()
+def test_redirect_url(ctx: Context) -> None:
+    """A redirect URL, if any, serves the content to GET and its length to HEAD."""
+    path = ctx.cleanup(ctx.random_path(32))
+    data = ctx.random_bytes(32)
+    ctx.driver.put_content(path, data)
+    url = ctx.driver.redirect_url(path, "GET")
+    if url is not None:
+        status, headers, body = _http(url, "GET")
+        check_equal(status, 200, f"GET {url} status")
+        check_equal(body, data, "GET body")
+    url = ctx.driver.redirect_url(path, "HEAD")
+    if url is not None:
+        status, headers, _ = _http(url, "HEAD")
+        check_equal(status, 200, f"HEAD {url} status")
+        check_equal(headers.get("content-length"), "32", "HEAD Content-Length")
+
+
+def _http(url: str, method: str) -> tuple[int, dict[str, str], bytes]:
+    parts = urllib.parse.urlsplit(url)
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(parts.netloc, timeout=30)
+    try:
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        connection.request(method, target)
+        response = connection.getresponse()
+        body = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+    finally:
+        connection.close()
+
+
+@case()
+def test_delete_nonexistent(ctx: Context) -> None:
+    """delete of a missing path is PathNotFoundError."""
+    path = ctx.random_path(32)
+    error = expect_error(PathNotFoundError, lambda: ctx.driver.delete(path), "delete(missing)")
+    _check_name(ctx, error)
+
+
+@case()
+def test_delete_folder(ctx: Context) -> None:
+    """delete of one file keeps its siblings; delete of the directory removes them all."""
+    directory = ctx.cleanup(ctx.random_path(32))
+    names = [directory + "/" + ctx.random_path(32).lstrip("/") for _ in range(3)]
+    for name in names:
+        ctx.driver.put_content(name, ctx.random_bytes(32))
+    ctx.driver.delete(names[0])
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(names[0]), "deleted file")
+    for name in names[1:]:
+        ctx.driver.get_content(name)
+    ctx.driver.delete(directory)
+    for name in names:
+        expect_error(PathNotFoundError, partial(ctx.driver.get_content, name), f"get_content({name})")
+
+
+@case()
+def test_delete_only_deletes_subpaths(ctx: Context) -> None:
+    """delete of /a never touches /a-suffix or /asuffix."""
+    directory = ctx.cleanup(ctx.random_path(32))
+    name = ctx.random_path(32).lstrip("/")
+    file_path = f"{directory}/{name}"
+    suffix_path = f"{directory}/{name}suffix"
+    sub = ctx.random_filename(8)
+    sub_file = f"{directory}/{sub}/{name}"
+    sub_suffix_file = f"{directory}/{sub}suffix/{name}"
+    for path in (file_path, suffix_path, sub_file, sub_suffix_file):
+        ctx.driver.put_content(path, ctx.random_bytes(32))
+    ctx.driver.delete(file_path)
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(file_path), "deleted file")
+    ctx.driver.get_content(suffix_path)
+    ctx.driver.delete(f"{directory}/{sub}")
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(sub_file), "file in deleted directory")
+    ctx.driver.get_content(sub_suffix_file)
+
+
+@case()
+def test_stat_call(ctx: Context) -> None:
+    """stat of files and directories: path, size, kind, and a newer mtime after an overwrite."""
+    dir_path = ctx.cleanup(ctx.random_path(32))
+    file_path = dir_path + "/" + ctx.random_path(32).lstrip("/")
+    for missing in (dir_path, file_path):
+        error = expect_error(PathNotFoundError, partial(ctx.driver.stat, missing), f"stat({missing})")
+        _check_name(ctx, error)
+    ctx.driver.put_content(file_path, ctx.random_bytes(4096))
+    first = ctx.driver.stat(file_path)
+    check_equal((first.path, first.size, first.is_dir), (file_path, 4096, False), "file info")
+    time.sleep(10 if ctx.long else 1.2)
+    ctx.driver.put_content(file_path, ctx.random_bytes(4096))
+    second = ctx.driver.stat(file_path)
+    check_equal(second.size, 4096, "size after overwrite")
+    if ctx.long:
+        time.sleep(5)
+    check(second.mod_time > first.mod_time, f"mod_time did not increase: {first.mod_time} then {second.mod_time}")
+    check(first.mod_time.tzinfo is not None, "mod_time is timezone-aware")
+    info = ctx.driver.stat(dir_path)
+    check_equal((info.path, info.size, info.is_dir), (dir_path, 0, True), "directory info")
+    try:
+        root = ctx.driver.stat("/")
+    except PathNotFoundError:
+        pass
+    else:
+        check(root.is_dir, 'stat("/") is a directory')
+
+
+@case()
+def test_put_content_multiple_times(ctx: Context) -> None:
+    """A second put_content replaces the first, never writes over its start."""
+    path = ctx.random_path(32)
+    _write_read_compare(ctx, path, ctx.random_bytes(4096))
+    _write_read_compare(ctx, path, ctx.random_bytes(2048))
+
+
+@case()
+def test_concurrent_stream_reads(ctx: Context) -> None:
+    """10 readers at random offsets read their suffix concurrently."""
+    size = 128 * MiB if ctx.long else 10 * MiB
+    path = ctx.cleanup(ctx.random_path(32))
+    data = ctx.random_bytes(size)
+    ctx.driver.put_content(path, data)
+    offsets = [ctx.rng.randrange(size) for _ in range(10)]
+
+    def read(offset: int) -> None:
+        check_equal(_read_all(ctx, path, offset), data[offset:], f"read from {offset}")
+
+    _run_all(read, offsets)
+
+
+@case()
+def test_concurrent_file_streams(ctx: Context) -> None:
+    """8 (long: 32) writers each stream 8 (long: 32) MiB from a file concurrently."""
+    count = 32 if ctx.long else 8
+    _run_all(lambda _: _file_streams(ctx, count * MiB), range(count))
+
+
+def _run_all(fn: Callable[[int], None], items: Iterable[int]) -> None:
+    values = list(items)
+    with ThreadPoolExecutor(max_workers=len(values)) as pool:
+        for future in [pool.submit(fn, value) for value in values]:
+            future.result()
+
+
+# -- walk_test.go ---------------------------------------------------------------------
+
+WALK_FILES = [
+    "/file1",
+    "/folder1/file1",
+    "/folder1-suffix/file1",
+    "/folder2/file1",
+    "/folder3/subfolder1/subfolder1/file1",
+    "/folder3/subfolder2/subfolder1/file1",
+    "/folder4/file1",
+]
+WALK_ALL = [
+    "/file1",
+    "/folder1",
+    "/folder1/file1",
+    "/folder1-suffix",
+    "/folder1-suffix/file1",
+    "/folder2",
+    "/folder2/file1",
+    "/folder3",
+    "/folder3/subfolder1",
+    "/folder3/subfolder1/subfolder1",
+    "/folder3/subfolder1/subfolder1/file1",
+    "/folder3/subfolder2",
+    "/folder3/subfolder2/subfolder1",
+    "/folder3/subfolder2/subfolder1/file1",
+    "/folder4",
+    "/folder4/file1",
+]
+
+
+def _walk_tree(ctx: Context) -> str:
+    """The Go walk fixture below a random top-level directory; returns that directory."""
+    top = ctx.cleanup("/" + ctx.random_filename(12))
+    for name in WALK_FILES:
+        ctx.driver.put_content(top + name, ctx.random_bytes(8))
+    return top
+
+
+def _walked(ctx: Context, start: str, *, hint: str = "", stop_at: str = "", skip: str = "") -> list[FileInfo]:
+    seen: list[FileInfo] = []
+
+    def fn(info: FileInfo) -> None:
+        seen.append(info)
+        if info.path == stop_at:
+            raise StopWalk
+        if info.path == skip:
+            raise SkipDir
+
+    ctx.driver.walk(start, fn, start_after_hint=hint)
+    return seen
+
+
+class _WalkFailureError(Exception):
+    pass
+
+
+def _check_walk(ctx: Context, top: str, seen: list[FileInfo], expected: list[str], what: str) -> None:
+    check_equal([info.path for info in seen], [top + p for p in expected], what)
+    for info in seen:
+        is_dir = not any(top + name == info.path for name in WALK_FILES)
+        check_equal(info.is_dir, is_dir, f"is_dir of {info.path}")
+
+
+@case()
+def test_walk(ctx: Context) -> None:
+    """A walk visits every directory before its contents, in component-wise order."""
+    top = _walk_tree(ctx)
+    _check_walk(ctx, top, _walked(ctx, top), WALK_ALL, "walk all")
+    for info in _walked(ctx, top):
+        if not info.is_dir:
+            check_equal(info.size, 8, f"size of {info.path}")
+
+
+@case()
+def test_walk_skip_dir(ctx: Context) -> None:
+    """SkipDir on a directory leaves out its contents."""
+    top = _walk_tree(ctx)
+    expected = [p for p in WALK_ALL if p != "/folder1/file1"]
+    _check_walk(ctx, top, _walked(ctx, top, skip=top + "/folder1"), expected, "skip /folder1")
+
+
+@case()
+def test_walk_start_after_hint(ctx: Context) -> None:
+    """Hints resume a walk after a file, after a deep file, and inside a subtree."""
+    top = _walk_tree(ctx)
+    after = WALK_ALL.index("/folder1/file1") + 1
+    _check_walk(ctx, top, _walked(ctx, top, hint=top + "/folder1/file1"), WALK_ALL[after:], "hint /folder1/file1")
+    deep = top + "/folder3/subfolder1/subfolder1/file1"
+    expected = ["/folder3/subfolder2", "/folder3/subfolder2/subfolder1", "/folder3/subfolder2/subfolder1/file1"]
+    _check_walk(ctx, top, _walked(ctx, top, hint=deep), [*expected, "/folder4", "/folder4/file1"], "deep hint")
+    _check_walk(ctx, top, _walked(ctx, top + "/folder3", hint=deep), expected, "deep hint from /folder3")
+
+
+@case()
+def test_walk_hint_outside_or_at_start(ctx: Context) -> None:
+    """A hint after the start walks nothing; a hint equal to the start or missing walks all of it."""
+    top = _walk_tree(ctx)
+    check_equal(_walked(ctx, top + "/folder1", hint=top + "/folder1-suffix"), [], "hint after start")
+    folder3 = [p for p in WALK_ALL if p.startswith("/folder3/")]
+    _check_walk(ctx, top, _walked(ctx, top + "/folder3", hint=top + "/folder3"), folder3, "hint == start")
+    missing = top + "/folder3/notafolder/notafile"
+    _check_walk(ctx, top, _walked(ctx, top + "/folder3", hint=missing), folder3, "hint at a missing path")
+    _check_walk(ctx, top, _walked(ctx, top, hint=top), WALK_ALL, "hint == top")
+
+
+@case()
+def test_walk_stop(ctx: Context) -> None:
+    """StopWalk ends the walk at once, also inside a hinted walk (a Go quirk fixed)."""
+    top = _walk_tree(ctx)
+    seen = _walked(ctx, top, stop_at=top + "/folder1/file1")
+    _check_walk(ctx, top, seen, ["/file1", "/folder1", "/folder1/file1"], "stop at /folder1/file1")
+    hint = top + "/folder3/subfolder1/subfolder1/file1"
+    seen = _walked(ctx, top, hint=hint, stop_at=top + "/folder3/subfolder2/subfolder1")
+    _check_walk(ctx, top, seen, ["/folder3/subfolder2", "/folder3/subfolder2/subfolder1"], "stop inside hinted walk")
+
+
+@case()
+def test_walk_error(ctx: Context) -> None:
+    """An error raised by the callback stops the walk and reaches the caller."""
+    top = _walk_tree(ctx)
+    seen: list[FileInfo] = []
+
+    def fn(info: FileInfo) -> None:
+        seen.append(info)
+        raise _WalkFailureError("foo")
+
+    try:
+        ctx.driver.walk(top, fn)
+    except Exception as exc:
+        check("foo" in str(exc), f"walk error {exc!r} does not carry the callback's message")
+    else:
+        raise AssertionError("walk swallowed the callback's error")
+    check_equal([info.path for info in seen], [top + "/file1"], "entries visited before the error")
+
+
+@case()
+def test_walk_subtree_and_missing(ctx: Context) -> None:
+    """A walk from a directory covers only it; a walk of a missing path is PathNotFoundError."""
+    top = _walk_tree(ctx)
+    _check_walk(ctx, top, _walked(ctx, top + "/folder1"), ["/folder1/file1"], "walk /folder1")
+    expect_error(PathNotFoundError, lambda: _walked(ctx, top + "/missing"), "walk(missing)")
+
+
+@case()
+def test_walk_file_removed(ctx: Context) -> None:
+    """An entry deleted during the walk is skipped without an error."""
+    top = _walk_tree(ctx)
+    seen: list[str] = []
+
+    def fn(info: FileInfo) -> None:
+        seen.append(info.path)
+        if info.path == top + "/folder1":
+            ctx.driver.delete(top + "/folder1-suffix")
+            ctx.driver.delete(top + "/folder2/file1")
+
+    ctx.driver.walk(top, fn)
+    check(top + "/folder1-suffix/file1" not in seen, "walk visited a file deleted before its turn")
+    check(top + "/folder2/file1" not in seen, "walk visited a file deleted before its turn")
+    check(top + "/folder4/file1" in seen, "walk stopped after a deletion")
