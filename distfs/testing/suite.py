@@ -720,3 +720,126 @@ def test_walk_file_removed(ctx: Context) -> None:
     check(top + "/folder1-suffix/file1" not in seen, "walk visited a file deleted before its turn")
     check(top + "/folder2/file1" not in seen, "walk visited a file deleted before its turn")
     check(top + "/folder4/file1" in seen, "walk stopped after a deletion")
+
+
+# -- the distfs contract beyond the Go suite ------------------------------------------
+# Go's suite leaves these open; distfs states them in StorageDriver's docstrings, and
+# every distfs driver keeps them.
+
+
+@case()
+def test_writer_state_rules(ctx: Context) -> None:
+    """Writes and commits after close, commit or cancel fail; close after commit succeeds."""
+    driver = ctx.driver
+    path = ctx.cleanup(ctx.random_path(32))
+    committed = driver.writer(path)
+    committed.write(b"x")
+    committed.commit()
+    committed.close()
+    closed = driver.writer(ctx.cleanup(ctx.random_path(32)))
+    closed.close()
+    cancelled = driver.writer(ctx.cleanup(ctx.random_path(32)))
+    cancelled.cancel()
+    for state, writer in (("committed", committed), ("closed", closed), ("cancelled", cancelled)):
+        check(writer.closed, f"a {state} writer reports closed")
+        expect_error(StorageDriverError, partial(writer.write, b"x"), f"write after {state}")
+        expect_error(StorageDriverError, writer.commit, f"commit after {state}")
+        expect_error(StorageDriverError, writer.close, f"close after {state} and close")
+
+
+@case()
+def test_writer_cancel(ctx: Context) -> None:
+    """cancel discards a suspended upload: nothing to resume, nothing visible, content kept."""
+    path = ctx.cleanup(ctx.random_path(32))
+    writer = ctx.driver.writer(path)
+    writer.write(ctx.random_bytes(64))
+    writer.close()
+    writer = ctx.driver.writer(path, append=True)
+    writer.write(ctx.random_bytes(64))
+    writer.cancel()
+    expect_error(PathNotFoundError, partial(ctx.driver.writer, path, True), "resume after cancel")
+    expect_error(PathNotFoundError, partial(ctx.driver.stat, path), "stat after cancel")
+    old = ctx.random_bytes(32)
+    ctx.driver.put_content(path, old)
+    writer = ctx.driver.writer(path)
+    writer.write(ctx.random_bytes(16))
+    writer.cancel()
+    check_equal(ctx.driver.get_content(path), old, "committed content after a cancelled rewrite")
+
+
+@case()
+def test_writer_restart_discards_upload(ctx: Context) -> None:
+    """writer(path, append=False) starts over, dropping a suspended upload of path."""
+    path = ctx.cleanup(ctx.random_path(32))
+    writer = ctx.driver.writer(path)
+    writer.write(ctx.random_bytes(100))
+    writer.close()
+    data = ctx.random_bytes(10)
+    writer = ctx.driver.writer(path, append=False)
+    check_equal(writer.size, 0, "size of a restarted writer")
+    writer.write(data)
+    writer.commit()
+    writer.close()
+    check_equal(ctx.driver.get_content(path), data, "content after restart")
+
+
+@case()
+def test_writer_append_to_nothing(ctx: Context) -> None:
+    """writer(path, append=True) with no upload and no object is PathNotFoundError."""
+    path = ctx.random_path(32)
+    error = expect_error(PathNotFoundError, partial(ctx.driver.writer, path, True), "append to nothing")
+    _check_name(ctx, error)
+
+
+@case()
+def test_uploads_stay_hidden(ctx: Context) -> None:
+    """A suspended upload shows in no list, stat, walk or reader until its commit."""
+    top = ctx.cleanup("/" + ctx.random_filename(12))
+    visible = top + "/visible"
+    ctx.driver.put_content(visible, b"v")
+    pending = top + "/pending/data"
+    writer = ctx.driver.writer(pending)
+    writer.write(ctx.random_bytes(32))
+    writer.close()
+    check_equal(ctx.driver.list(top), [visible], f"list({top})")
+    expect_error(PathNotFoundError, partial(ctx.driver.stat, pending), "stat of a pending upload")
+    expect_error(PathNotFoundError, partial(ctx.driver.reader, pending, 0), "reader of a pending upload")
+    seen: list[str] = []
+    ctx.driver.walk(top, lambda info: seen.append(info.path))
+    check_equal(seen, [visible], "walk")
+    ctx.driver.writer(pending, append=True).cancel()
+
+
+@case()
+def test_reader_past_end(ctx: Context) -> None:
+    """A reader at any offset past the end is empty, not an error."""
+    path = ctx.cleanup(ctx.random_path(32))
+    ctx.driver.put_content(path, ctx.random_bytes(10))
+    for offset in (11, 1000, 1 << 40):
+        check_equal(_read_all(ctx, path, offset), b"", f"reader({offset})")
+
+
+@case()
+def test_list_sorted_and_unique(ctx: Context) -> None:
+    """list returns sorted, distinct absolute paths; files and directories mixed."""
+    top = ctx.cleanup("/" + ctx.random_filename(12))
+    names = ["b", "a-1", "a.1", "a", "c", "_x", "0"]
+    for name in names:
+        ctx.driver.put_content(f"{top}/{name}/inner" if name in ("a", "0") else f"{top}/{name}", b"")
+    listed = ctx.driver.list(top)
+    check_equal(listed, sorted(f"{top}/{name}" for name in names), f"list({top})")
+
+
+@case()
+def test_writer_replaces_committed(ctx: Context) -> None:
+    """A new writer committed over a longer object replaces it whole (the streaming TestTruncate)."""
+    path = ctx.cleanup(ctx.random_path(32))
+    ctx.driver.put_content(path, ctx.random_bytes(4096))
+    data = ctx.random_bytes(100)
+    writer = ctx.driver.writer(path, append=False)
+    check_equal(writer.size, 0, "size of a new writer over committed content")
+    writer.write(data)
+    writer.commit()
+    writer.close()
+    check_equal(ctx.driver.get_content(path), data, "content after the rewrite")
+    check_equal(ctx.driver.stat(path).size, 100, "size after the rewrite")
