@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -29,7 +28,7 @@ from fsspec import AbstractFileSystem
 
 from . import paths
 from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
-from .errors import DriverError, PathNotFoundError, StorageDriverError
+from .errors import DriverError, InvalidPathError, PathNotFoundError, StorageDriverError
 from .walk import walk
 
 __all__ = ["EPOCH", "Backend", "FsspecDriver"]
@@ -37,7 +36,6 @@ __all__ = ["EPOCH", "Backend", "FsspecDriver"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _UPLOADS = "/" + paths.HIDDEN + "/uploads"
-_TMP = "/" + paths.HIDDEN + "/tmp"
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
@@ -143,10 +141,21 @@ class FsspecDriver(StorageDriver):
     def __repr__(self) -> str:
         return f"FsspecDriver({self.backend!r})"
 
-    def _key(self, path: str) -> str:
+    def _key(self, path: str, shown: str = "") -> str:
+        """The checked key of ``path``; errors name ``shown`` (the caller's path) if given."""
         key = self.backend.key(path)
-        self.backend.check(key, path)
+        self.backend.check(key, shown or path)
         return key
+
+    @contextlib.contextmanager
+    def _named(self, path: str) -> Iterator[None]:
+        """Report an ``InvalidPathError`` met on distfs's own state as one of ``path``."""
+        try:
+            yield
+        except InvalidPathError as exc:
+            if exc.path == path:
+                raise
+            raise InvalidPathError(path, self.name) from exc
 
     @contextlib.contextmanager
     def _missing(self, path: str) -> Iterator[None]:
@@ -169,7 +178,8 @@ class FsspecDriver(StorageDriver):
     def put_content(self, path: str, content: bytes) -> None:
         key = self._key(path)
         self.backend.make_parents(key)
-        self.backend.put(key, content)
+        with self._named(path):
+            self.backend.put(key, content)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         key = self._key(path)
@@ -177,7 +187,8 @@ class FsspecDriver(StorageDriver):
             return self.backend.open_read(key, offset)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
-        return StagedWriter(self, path, append)
+        with self._named(path):
+            return StagedWriter(self, path, append)
 
     # -- metadata ---------------------------------------------------------------------
 
@@ -259,17 +270,18 @@ class FsspecDriver(StorageDriver):
 
     # -- distfs's own state -----------------------------------------------------------
 
-    def upload_key(self, path: str) -> str:
-        """Key of the directory holding the suspended upload of ``path``."""
-        return self._key(_UPLOADS + path + "/" + paths.HIDDEN)
-
-    def temp_key(self) -> str:
-        """A fresh key for a temporary object."""
-        return self._key(f"{_TMP}/{uuid.uuid4().hex}")
+    def upload_keys(self, path: str) -> tuple[str, str, str]:
+        """Checked keys of the upload of ``path``: its directory, ``data`` and ``size``."""
+        directory = _UPLOADS + path + "/" + paths.HIDDEN
+        return (
+            self._key(directory, shown=path),
+            self._key(directory + "/data", shown=path),
+            self._key(directory + "/size", shown=path),
+        )
 
     def _remove_uploads(self, path: str) -> None:
         """Drop the suspended uploads of ``path`` and of everything below it."""
-        key = self._key(_UPLOADS + path)
+        key = self._key(_UPLOADS + path, shown=path)
         with contextlib.suppress(*_MISSING):
             self.backend.remove(key, True)
 
@@ -307,10 +319,7 @@ class StagedWriter(FileWriter):
         self._fs = driver.fs
         self._path = path
         self._key = driver._key(path)
-        upload = driver.upload_key(path)
-        self._upload = upload
-        self._data = upload + "/data"
-        self._size_key = upload + "/size"
+        self._upload, self._data, self._size_key = driver.upload_keys(path)
         self._state = "open"
         self._size = self._resume() if append else self._start(0)
         self._stream: BinaryIO | None = self._backend.open_append(self._data)
@@ -387,7 +396,8 @@ class StagedWriter(FileWriter):
         stream.close()
         self._stream = None
         self._state = "closed"
-        self._backend.put(self._size_key, str(self._size).encode())
+        with self._driver._named(self._path):
+            self._backend.put(self._size_key, str(self._size).encode())
 
     def commit(self) -> None:
         stream = self._require_open()
@@ -395,7 +405,8 @@ class StagedWriter(FileWriter):
         stream.close()
         self._stream = None
         self._state = "closed"  # a failed publish leaves the upload suspended, not lost
-        self._backend.put(self._size_key, str(self._size).encode())
+        with self._driver._named(self._path):
+            self._backend.put(self._size_key, str(self._size).encode())
         self._backend.make_parents(self._key)
         self._backend.rename(self._data, self._key)
         self._state = "committed"

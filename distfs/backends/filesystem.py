@@ -9,8 +9,11 @@ Parameters (the registry's names):
 
 Writes are atomic and durable: ``put_content`` and ``commit`` write a file under the
 hidden state directory, ``fsync`` it, ``os.replace`` it onto the path and ``fsync`` the
-directory. No call reads, writes, lists or deletes outside ``rootdirectory``: paths
-cannot hold ``..``, and a path that resolves outside the root through a symbolic link is
+directory. Temporary files left by a process killed mid-write are removed by the next
+driver created on the root once they are a day old.
+
+No call reads, writes, lists or deletes outside ``rootdirectory``: paths cannot hold ``..``,
+and a path that resolves outside the root through a symbolic link is
 an ``InvalidPathError`` (such links are left out of listings).
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
@@ -33,6 +37,7 @@ __all__ = ["LocalBackend", "factory"]
 
 NAME = "filesystem"
 DEFAULT_ROOT = "/var/lib/registry"
+TEMP_MAX_AGE = 24 * 3600.0
 
 
 class LocalBackend(Backend):
@@ -79,10 +84,27 @@ class LocalBackend(Backend):
         _sync_directory(os.path.dirname(key))
 
     def _temp(self) -> str:
-        directory = os.path.join(self.root, paths.HIDDEN, "tmp")
+        directory = self._temp_directory()
         self.check(directory, "/" + paths.HIDDEN)
         os.makedirs(directory, exist_ok=True)
         return os.path.join(directory, os.urandom(16).hex())
+
+    def _temp_directory(self) -> str:
+        return os.path.join(self.root, paths.HIDDEN, "tmp")
+
+    def sweep_temporary_files(self, older_than: float = TEMP_MAX_AGE) -> int:
+        """Remove temporary files left by writers killed mid-write; returns how many."""
+        directory = self._temp_directory()
+        if not self._inside(directory):
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        with contextlib.suppress(FileNotFoundError), os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    _unlink(entry.path)
+                    removed += 1
+        return removed
 
     def open_read(self, key: str, offset: int) -> BinaryIO:
         stream = open(key, "rb")  # noqa: SIM115 - the caller owns the stream
@@ -97,7 +119,8 @@ class LocalBackend(Backend):
         os.makedirs(os.path.dirname(key), exist_ok=True)
 
     def open_append(self, key: str) -> BinaryIO:
-        return open(key, "ab")
+        fd = os.open(key, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        return os.fdopen(fd, "ab")
 
     def sync(self, stream: BinaryIO) -> None:
         stream.flush()
@@ -133,4 +156,6 @@ def factory(parameters: Mapping[str, Any]) -> Base:
         raise InvalidParameterError(NAME, "rootdirectory", f"cannot create {root}: {exc.strerror}") from None
     if not os.path.isdir(root):
         raise InvalidParameterError(NAME, "rootdirectory", f"{root} is not a directory")
-    return Base(FsspecDriver(LocalBackend(root)), max_concurrency=limit)
+    backend = LocalBackend(root)
+    backend.sweep_temporary_files()
+    return Base(FsspecDriver(backend), max_concurrency=limit)

@@ -40,8 +40,9 @@ class DriverSuite:
         raise NotImplementedError("DriverSuite subclasses define make_driver()")
 
     @pytest.fixture(scope="class")
-    def conformance_driver(self) -> StorageDriver:
-        driver = self.make_driver()
+    @classmethod
+    def conformance_driver(cls) -> StorageDriver:
+        driver = cls().make_driver()
         check_empty_root(driver)
         return driver
 
