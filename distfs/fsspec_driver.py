@@ -247,6 +247,8 @@ class FsspecDriver(StorageDriver):
             self.fs.info(source_key)
         if source_key == dest_key:
             return
+        if dest.startswith(source + "/"):
+            raise DriverError(f"cannot move {source} into itself ({dest})", self.name)
         self.backend.make_parents(dest_key)
         try:
             self.backend.rename(source_key, dest_key)

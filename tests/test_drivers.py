@@ -93,6 +93,14 @@ def test_move_onto_itself_keeps_the_object(driver: distfs.StorageDriver) -> None
     assert driver.get_content("/same") == b"x"
 
 
+def test_move_into_itself_is_refused(driver: distfs.StorageDriver) -> None:
+    driver.put_content("/in/x", b"x")
+    with pytest.raises(distfs.DriverError, match="into itself"):
+        driver.move("/in", "/in/deeper")
+    assert driver.get_content("/in/x") == b"x"
+    assert driver.list("/in") == ["/in/x"]
+
+
 def test_delete_boundaries(driver: distfs.StorageDriver) -> None:
     for name in ("/b/a", "/b/a/x", "/b/ab", "/b/a-b", "/b/a.b"):
         try:

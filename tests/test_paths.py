@@ -5,24 +5,9 @@ from __future__ import annotations
 import pytest
 
 from distfs import paths
+from distfs.testing.suite import VALID_PATHS
 
-VALID = [
-    "/a",
-    "/2",
-    "/a.a",
-    "/0-9/abcdefg",
-    "/abc/1.2.3.4.5-6_zyx/123.z/4",
-    "/abc./abc",
-    "/.abc",
-    "/a--b",
-    "/a-.b",
-    "/_.abc",
-    "/Docker/docker-registry",
-    "/Abc/Cba",
-    "/...",
-    "/a/..b",
-    "/.a.",
-]
+VALID = [*VALID_PATHS, "/...", "/a/..b", "/.a."]
 INVALID = [
     "",
     "/",

@@ -144,34 +144,26 @@ def test_invalid_paths(ctx: Context) -> None:
         _check_name(ctx, error)
 
 
-@case()
-def test_write_read1(ctx: Context) -> None:
-    """put_content/get_content of "a"."""
-    _write_read_compare(ctx, ctx.random_path(32), b"a")
+# Go's TestWriteRead1..4 and TestWriteReadNonUTF8, and their streaming twins.
+_ROUND_TRIPS: list[tuple[str, str, Callable[[Context], bytes]]] = [
+    ("1", '"a"', lambda ctx: b"a"),
+    ("2", 'UTF-8 "\\xc3\\x9f"', lambda ctx: "\u00df".encode()),
+    ("3", "32 random bytes", lambda ctx: ctx.random_bytes(32)),
+    ("4", "1 MiB", lambda ctx: ctx.random_bytes(MiB)),
+    ("_non_utf8", "bytes 80 80 80 80", lambda ctx: b"\x80\x80\x80\x80"),
+]
 
 
-@case()
-def test_write_read2(ctx: Context) -> None:
-    """put_content/get_content of UTF-8 "\\xc3\\x9f"."""
-    _write_read_compare(ctx, ctx.random_path(32), "\u00df".encode())
+def _round_trip_cases(prefix: str, how: str, compare: Callable[[Context, str, bytes], None]) -> None:
+    for suffix, what, data in _ROUND_TRIPS:
+
+        def run(ctx: Context, data: Callable[[Context], bytes] = data) -> None:
+            compare(ctx, ctx.random_path(32), data(ctx))
+
+        CASES.append(Case(prefix + suffix, run, f"{how} of {what}."))
 
 
-@case()
-def test_write_read3(ctx: Context) -> None:
-    """put_content/get_content of 32 random bytes."""
-    _write_read_compare(ctx, ctx.random_path(32), ctx.random_bytes(32))
-
-
-@case()
-def test_write_read4(ctx: Context) -> None:
-    """put_content/get_content of 1 MiB."""
-    _write_read_compare(ctx, ctx.random_path(32), ctx.random_bytes(MiB))
-
-
-@case()
-def test_write_read_non_utf8(ctx: Context) -> None:
-    """put_content/get_content of bytes 80 80 80 80."""
-    _write_read_compare(ctx, ctx.random_path(32), b"\x80\x80\x80\x80")
+_round_trip_cases("write_read", "put_content/get_content round trip", _write_read_compare)
 
 
 @case()
@@ -190,34 +182,7 @@ def test_read_nonexistent(ctx: Context) -> None:
     _check_name(ctx, error)
 
 
-@case()
-def test_write_read_streams1(ctx: Context) -> None:
-    """writer/reader round trip of "a"."""
-    _write_read_compare_streams(ctx, ctx.random_path(32), b"a")
-
-
-@case()
-def test_write_read_streams2(ctx: Context) -> None:
-    """writer/reader round trip of UTF-8 "\\xc3\\x9f"."""
-    _write_read_compare_streams(ctx, ctx.random_path(32), "\u00df".encode())
-
-
-@case()
-def test_write_read_streams3(ctx: Context) -> None:
-    """writer/reader round trip of 32 random bytes."""
-    _write_read_compare_streams(ctx, ctx.random_path(32), ctx.random_bytes(32))
-
-
-@case()
-def test_write_read_streams4(ctx: Context) -> None:
-    """writer/reader round trip of 1 MiB."""
-    _write_read_compare_streams(ctx, ctx.random_path(32), ctx.random_bytes(MiB))
-
-
-@case()
-def test_write_read_streams_non_utf8(ctx: Context) -> None:
-    """writer/reader round trip of bytes 80 80 80 80."""
-    _write_read_compare_streams(ctx, ctx.random_path(32), b"\x80\x80\x80\x80")
+_round_trip_cases("write_read_streams", "writer/reader round trip", _write_read_compare_streams)
 
 
 @case(long_only=True)
