@@ -12,11 +12,15 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import BinaryIO
 
-__all__ = ["FileInfo", "FileWriter", "SkipDir", "StopWalk", "StorageDriver", "WalkFn"]
+__all__ = ["EPOCH", "FileInfo", "FileWriter", "SkipDir", "StopWalk", "StorageDriver", "WalkFn"]
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The modification time reported where a backend keeps none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,12 @@ from typing import Any, BinaryIO
 from fsspec import AbstractFileSystem
 
 from . import paths
-from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
+from .driver import EPOCH, FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import DriverError, InvalidPathError, PathNotFoundError, StorageDriverError
-from .walk import walk
+from .walk import walk, walk_flat
 
 __all__ = ["EPOCH", "Backend", "FsspecDriver"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _UPLOADS = "/" + paths.HIDDEN + "/uploads"
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
@@ -88,16 +87,21 @@ class Backend:
     def rename(self, source: str, dest: str) -> None:
         """Move object (or directory tree) ``source`` to ``dest``, replacing ``dest`` objects.
 
-        The default copies then deletes, object by object (fsspec's ``mv`` nests a moved
+        The default copies then deletes, object by object, so a failure leaves every
+        object complete at its source or its destination (fsspec's ``mv`` nests a moved
         directory inside an existing one and leaves sources behind on failure).
         """
         if self.fs.isfile(source):
-            self.fs.cp_file(source, dest)
+            self.copy(source, dest)
             self.fs.rm_file(source)
             return
         for key in self.fs.find(source):
-            self.fs.cp_file(key, dest + key[len(source) :])
+            self.copy(key, dest + key[len(source) :])
             self.fs.rm_file(key)
+
+    def copy(self, source: str, dest: str) -> None:
+        """Copy the object ``source`` to ``dest`` (server-side where the backend can)."""
+        self.fs.cp_file(source, dest)
 
     def make_parents(self, key: str) -> None:
         """Create the directories above ``key`` where the backend needs them."""
@@ -125,6 +129,24 @@ class Backend:
     def redirect_url(self, key: str, method: str) -> str | None:
         """A signed URL for ``method`` on ``key``, or ``None`` when the backend cannot sign."""
         return None
+
+    # -- uploads and walks ------------------------------------------------------------
+
+    def open_writer(self, driver: FsspecDriver, path: str, append: bool) -> FileWriter:
+        """The writer of ``path``; the default stages uploads below the hidden directory."""
+        return StagedWriter(driver, path, append)
+
+    def discard_uploads(self, key: str, state_key: str) -> None:
+        """Drop the suspended uploads of object ``key`` and below; their state is below ``state_key``."""
+        with contextlib.suppress(*_MISSING):
+            self.remove(state_key, True)
+
+    #: The backend lists every object below a prefix in key order (:meth:`file_pages`).
+    flat_listing = False
+
+    def file_pages(self, prefix: str, start_after: str) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the objects below ``prefix`` (which ends with ``/``) sorting after ``start_after``."""
+        raise NotImplementedError
 
 
 class FsspecDriver(StorageDriver):
@@ -188,7 +210,7 @@ class FsspecDriver(StorageDriver):
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
         with self._named(path):
-            return StagedWriter(self, path, append)
+            return self.backend.open_writer(self, path, append)
 
     # -- metadata ---------------------------------------------------------------------
 
@@ -213,6 +235,8 @@ class FsspecDriver(StorageDriver):
             raise PathNotFoundError(path, self.name) from None
         found: dict[str, FileInfo] = {}
         for raw in entries:
+            if str(raw["name"]).endswith("/") and raw.get("type") != "directory":
+                continue  # a directory marker object ("dir/"), not an entry
             name = str(raw["name"]).rstrip("/")
             if name == key.rstrip("/") and raw.get("type") != "directory":
                 raise PathNotFoundError(path, self.name)  # a file, not a directory
@@ -236,8 +260,20 @@ class FsspecDriver(StorageDriver):
         return FileInfo(path, int(entry.get("size") or 0), _mod_time(entry), False)
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
-        self._key(path)
-        walk(self._list_infos, path, fn, start_after_hint)
+        key = self._key(path)
+        if not self.backend.flat_listing:
+            walk(self._list_infos, path, fn, start_after_hint)
+            return
+        root = self.backend.key(paths.ROOT).rstrip("/")
+        prefix = key.rstrip("/") + "/"
+
+        def pages(start_after: str) -> Iterator[builtins.list[FileInfo]]:
+            after = root + start_after if start_after else ""
+            for page in self.backend.file_pages(prefix, after):
+                yield [self._file_info(str(entry["name"])[len(root) :], entry) for entry in page]
+
+        hidden = ["/" + paths.HIDDEN] if path == paths.ROOT else []
+        walk_flat(pages, path, fn, start_after_hint, exists=self.stat, hidden=hidden)
 
     # -- namespace changes ------------------------------------------------------------
 
@@ -283,9 +319,7 @@ class FsspecDriver(StorageDriver):
 
     def _remove_uploads(self, path: str) -> None:
         """Drop the suspended uploads of ``path`` and of everything below it."""
-        key = self._key(_UPLOADS + path, shown=path)
-        with contextlib.suppress(*_MISSING):
-            self.backend.remove(key, True)
+        self.backend.discard_uploads(self._key(path), self._key(_UPLOADS + path, shown=path))
 
 
 def _mod_time(entry: dict[str, Any]) -> datetime:

