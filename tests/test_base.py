@@ -15,8 +15,7 @@ import pytest
 
 import distfs
 from distfs.base import Base
-from distfs.driver import FileInfo, FileWriter, WalkFn
-from distfs.driver import EPOCH
+from distfs.driver import EPOCH, FileInfo, FileWriter, WalkFn
 
 
 class Recorder(distfs.StorageDriver):
