@@ -32,6 +32,8 @@ ENTRY_POINT_GROUP = "distfs.drivers"
 _BUILTIN: dict[str, str] = {
     "filesystem": "distfs.backends.filesystem:factory",
     "inmemory": "distfs.backends.inmemory:factory",
+    "s3": "distfs.backends.s3:factory",
+    "s3aws": "distfs.backends.s3:factory_s3aws",
 }
 _RETIRED: dict[str, str] = {
     "swift": "the swift driver is no longer supported by distribution; S3-compatible Swift "

@@ -136,6 +136,18 @@ class Backend:
         """The writer of ``path``; the default stages uploads below the hidden directory."""
         return StagedWriter(driver, path, append)
 
+    def delete(self, key: str, state_key: str) -> bool:
+        """Remove ``key``, everything below ``key/`` and their uploads; False if nothing was there."""
+        try:
+            info = self.fs.info(key)
+        except _MISSING:
+            info = None
+        self.discard_uploads(key, state_key)
+        if info is None:
+            return False
+        self.remove(key, info.get("type") == "directory")
+        return True
+
     def discard_uploads(self, key: str, state_key: str) -> None:
         """Drop the suspended uploads of object ``key`` and below; their state is below ``state_key``."""
         with contextlib.suppress(*_MISSING):
@@ -293,15 +305,10 @@ class FsspecDriver(StorageDriver):
 
     def delete(self, path: str) -> None:
         key = self._key(path)
-        try:
-            info = self.fs.info(key)
-        except _MISSING:
-            info = None
-        self._remove_uploads(path)
-        if info is None:
-            raise PathNotFoundError(path, self.name)
         with self._missing(path):
-            self.backend.remove(key, info.get("type") == "directory")
+            removed = self.backend.delete(key, self._key(_UPLOADS + path, shown=path))
+        if not removed:
+            raise PathNotFoundError(path, self.name)
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         return self.backend.redirect_url(self._key(path), method)
@@ -316,10 +323,6 @@ class FsspecDriver(StorageDriver):
             self._key(directory + "/data", shown=path),
             self._key(directory + "/size", shown=path),
         )
-
-    def _remove_uploads(self, path: str) -> None:
-        """Drop the suspended uploads of ``path`` and of everything below it."""
-        self.backend.discard_uploads(self._key(path), self._key(_UPLOADS + path, shown=path))
 
 
 def _mod_time(entry: dict[str, Any]) -> datetime:

@@ -1,11 +1,15 @@
-"""Shared fixtures: fresh drivers on private stores."""
+"""Shared fixtures: fresh drivers on private stores, and the local servers they need."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from servers import ACCESS_KEY, SECRET_KEY, moto_server
 
 import distfs
 
@@ -29,3 +33,59 @@ def driver(request: pytest.FixtureRequest, make_driver: Callable[[str], distfs.S
     """Each built-in driver in turn."""
     name: str = request.param
     return make_driver(name)
+
+
+# -- S3 on moto -----------------------------------------------------------------------
+
+_buckets = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto S3 server for the whole session."""
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def s3_admin(s3_endpoint: str) -> Any:
+    """A plain botocore client for test set-up and inspection (not the code under test)."""
+    import botocore.session
+
+    return botocore.session.get_session().create_client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+
+
+def new_bucket(admin: Any) -> str:
+    name = f"distfs-test-{next(_buckets)}-{int(time.time() * 1000) % 10**8}"
+    admin.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_bucket(s3_admin: Any) -> str:
+    """A fresh, empty bucket."""
+    return new_bucket(s3_admin)
+
+
+def s3_parameters_for(endpoint: str, bucket: str) -> dict[str, Any]:
+    """Parameters of an s3 driver on ``bucket`` (5 MiB chunks)."""
+    return {
+        "accesskey": ACCESS_KEY,
+        "secretkey": SECRET_KEY,
+        "region": "us-east-1",
+        "regionendpoint": endpoint,
+        "bucket": bucket,
+        "chunksize": 5 << 20,
+    }
+
+
+@pytest.fixture
+def s3_parameters(s3_endpoint: str, s3_bucket: str) -> dict[str, Any]:
+    """Parameters of an s3 driver on the fresh bucket."""
+    return s3_parameters_for(s3_endpoint, s3_bucket)

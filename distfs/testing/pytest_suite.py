@@ -12,10 +12,14 @@
 Every conformance case becomes a test method (``test_list``, ``test_walk_stop``, ...).
 The driver is made once per class; its root must start empty and is checked to be
 empty after every test. ``DISTFS_TEST_LONG=1`` runs the long cases too.
+
+``make_driver`` may take one argument, pytest's ``request``, to use other fixtures
+(a server, a fresh bucket): ``request.getfixturevalue("s3_endpoint")``.
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +39,16 @@ class DriverSuite:
     #: Run the long cases (5 GiB stream, ...); defaults to ``DISTFS_TEST_LONG``.
     long: bool = long_mode()
 
-    def make_driver(self) -> StorageDriver:
-        """Build the driver under test, on an empty root."""
+    def make_driver(self, *request: pytest.FixtureRequest) -> StorageDriver:
+        """Build the driver under test, on an empty root (``request`` is optional)."""
         raise NotImplementedError("DriverSuite subclasses define make_driver()")
 
     @pytest.fixture(scope="class")
     @classmethod
-    def conformance_driver(cls) -> StorageDriver:
-        driver = cls().make_driver()
+    def conformance_driver(cls, request: pytest.FixtureRequest) -> StorageDriver:
+        suite = cls()
+        takes_request = len(inspect.signature(suite.make_driver).parameters) > 0
+        driver = suite.make_driver(request) if takes_request else suite.make_driver()
         check_empty_root(driver)
         return driver
 

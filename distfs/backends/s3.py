@@ -1,0 +1,728 @@
+"""``s3`` (alias ``s3aws``): Amazon S3 and S3-compatible stores, on s3fs.
+
+Parameters are distribution's (``docs/content/storage-drivers/s3.md``); see
+:class:`S3Settings` for each key and its rule. Keys of the driver path ``/a/b`` are
+``<rootdirectory>/a/b`` in ``bucket``.
+
+What this backend does natively instead of through fsspec's generic calls:
+
+* writers are S3 multipart uploads (:class:`MultipartWriter`): every part but the last
+  has exactly ``chunksize`` bytes, ``close()`` keeps the upload open and stores the short
+  tail (under ``chunksize``) with the upload's id in a small state object below the
+  driver's hidden directory, so a resume sends at most the old tail again, never the
+  whole object (Go re-uploaded or server-copied everything after a short part);
+* ``move`` copies server-side (one ``CopyObject`` up to ``multipartcopythresholdsize``,
+  parallel ``UploadPartCopy`` above) and deletes the source only after the copy;
+* ``delete`` lists the object and everything below ``key/``, deletes in batches of 1000
+  and reports per-key failures, and aborts multipart uploads below the path;
+* ``walk`` reads one flat listing (1000 keys a request) and makes up the directories;
+* ``redirect_url`` presigns GET and HEAD for 20 minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+# s3fs and botocore are imported by the functions that build a driver, so that
+# ``import distfs.backends.s3`` works (and fails clearly) without the extra.
+from ..base import Base
+from ..driver import FileWriter
+from ..errors import DriverError, InvalidParameterError, PathNotFoundError
+from ..fsspec_driver import Backend, FsspecDriver
+from ..parameters import Parameters
+
+__all__ = ["MultipartWriter", "S3Backend", "S3Settings", "factory", "settings_from"]
+
+logger = logging.getLogger("distfs.s3")
+
+NAME = "s3"
+MiB = 1 << 20
+GiB = 1 << 30
+MIN_CHUNK = 5 * MiB
+MAX_CHUNK = 5 * GiB
+MAX_SINGLE_PUT = 5 * GiB
+REDIRECT_SECONDS = 20 * 60
+DELETE_BATCH = 1000
+CONTENT_TYPE = "application/octet-stream"
+
+STORAGE_CLASSES = (
+    "NONE",
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "OUTPOSTS",
+    "GLACIER_IR",
+    "EXPRESS_ONEZONE",
+)
+OBJECT_ACLS = (
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+)
+LOG_LEVELS = (
+    "off",
+    "debug",
+    "debugwithsigning",
+    "debugwithhttpbody",
+    "debugwithrequestretries",
+    "debugwithrequesterrors",
+    "debugwitheventstreambody",
+)
+KNOWN = (
+    "accesskey",
+    "secretkey",
+    "sessiontoken",
+    "region",
+    "regionendpoint",
+    "forcepathstyle",
+    "bucket",
+    "encrypt",
+    "keyid",
+    "secure",
+    "skipverify",
+    "v4auth",
+    "chunksize",
+    "multipartcopychunksize",
+    "multipartcopymaxconcurrency",
+    "multipartcopythresholdsize",
+    "rootdirectory",
+    "storageclass",
+    "useragent",
+    "objectacl",
+    "usedualstack",
+    "accelerate",
+    "usefipsendpoint",
+    "loglevel",
+    "redirectendpoint",
+)
+SECRET = ("accesskey", "secretkey", "sessiontoken")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """The s3 driver's parameters, checked and typed (secrets never shown in ``repr``)."""
+
+    bucket: str
+    region: str
+    endpoint: str
+    rootdirectory: str = ""
+    accesskey: str = ""
+    secretkey: str = ""
+    sessiontoken: str = ""
+    forcepathstyle: bool = False
+    encrypt: bool = False
+    keyid: str = ""
+    secure: bool = True
+    skipverify: bool = False
+    v4auth: bool = True
+    chunksize: int = 10 * MiB
+    multipartcopychunksize: int = 32 * MiB
+    multipartcopymaxconcurrency: int = 100
+    multipartcopythresholdsize: int = 32 * MiB
+    storageclass: str = "STANDARD"
+    useragent: str = ""
+    objectacl: str = "private"
+    usedualstack: bool = False
+    accelerate: bool = False
+    usefipsendpoint: bool = False
+    loglevel: str = "off"
+    redirectendpoint: str = ""
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.__dict__.items() if k not in SECRET}
+        return f"S3Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    def object_arguments(self) -> dict[str, str]:
+        """Arguments every object write carries: ACL, storage class, encryption."""
+        arguments = {"ACL": self.objectacl}
+        if self.storageclass != "NONE":
+            arguments["StorageClass"] = self.storageclass
+        if self.encrypt:
+            arguments["ServerSideEncryption"] = "aws:kms" if self.keyid else "AES256"
+            if self.keyid:
+                arguments["SSEKMSKeyId"] = self.keyid
+        return arguments
+
+
+def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
+    """Check and type the s3 parameters the way distribution's driver does."""
+    params = Parameters(NAME, parameters, known=KNOWN, secret=SECRET)
+    bucket = params.string("bucket")
+    if not bucket:
+        raise params.error("bucket", "no bucket parameter provided")
+    accesskey, secretkey = params.string("accesskey"), params.string("secretkey")
+    if bool(accesskey) != bool(secretkey):
+        key = "secretkey" if accesskey else "accesskey"
+        raise InvalidParameterError(NAME, key, "accesskey and secretkey must be given together")
+    secure = params.boolean("secure", True)
+    endpoint = params.string("regionendpoint")
+    if endpoint and "://" not in endpoint:
+        endpoint = ("https://" if secure else "http://") + endpoint
+    if endpoint:
+        parts = urllib.parse.urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise params.error("regionendpoint", "must be an http or https URL")
+    region = params.string("region")
+    if not region and not endpoint:
+        raise params.error("region", "no region parameter provided")
+    if region and not endpoint and region not in _aws_regions():
+        raise params.error("region", "invalid region provided")
+    v4auth = params.boolean("v4auth", True)
+    if not v4auth and (not endpoint or _is_aws(endpoint)):
+        raise params.error("v4auth", "on Amazon S3 this storage driver can only be used with v4 authentication")
+    storageclass = params.string("storageclass", "STANDARD").upper()
+    if storageclass not in STORAGE_CLASSES:
+        raise params.error("storageclass", f"must be one of {', '.join(STORAGE_CLASSES)}")
+    objectacl = params.string("objectacl", "private")
+    if objectacl not in OBJECT_ACLS:
+        raise params.error("objectacl", f"must be one of {', '.join(OBJECT_ACLS)}")
+    loglevel = _loglevel(params, parameters.get("loglevel"))
+    redirect = params.string("redirectendpoint")
+    if redirect:
+        parts = urllib.parse.urlsplit(redirect)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise params.error("redirectendpoint", "must be a URL with a scheme and a host")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise params.error("redirectendpoint", "must not have a path, a query or a fragment")
+    return S3Settings(
+        bucket=bucket,
+        region=region or "us-east-1",
+        endpoint=endpoint,
+        rootdirectory=params.string("rootdirectory").strip("/"),
+        accesskey=accesskey,
+        secretkey=secretkey,
+        sessiontoken=params.string("sessiontoken"),
+        forcepathstyle=params.boolean("forcepathstyle", False),
+        encrypt=params.boolean("encrypt", False),
+        keyid=params.string("keyid"),
+        secure=secure,
+        skipverify=params.boolean("skipverify", False),
+        v4auth=v4auth,
+        chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
+        multipartcopychunksize=params.integer("multipartcopychunksize", 32 * MiB, MIN_CHUNK, MAX_CHUNK),
+        multipartcopymaxconcurrency=params.integer("multipartcopymaxconcurrency", 100, 1, 2**63 - 1),
+        multipartcopythresholdsize=params.integer("multipartcopythresholdsize", 32 * MiB, 0, MAX_CHUNK),
+        storageclass=storageclass,
+        useragent=params.string("useragent"),
+        objectacl=objectacl,
+        usedualstack=params.boolean("usedualstack", False),
+        accelerate=params.boolean("accelerate", False),
+        usefipsendpoint=params.boolean("usefipsendpoint", False),
+        loglevel=loglevel,
+        redirectendpoint=redirect.rstrip("/"),
+    )
+
+
+def _loglevel(params: Parameters, value: object) -> str:
+    if value is None or value is False:
+        return "off"
+    text = params.string("loglevel").lower()
+    if text not in LOG_LEVELS:
+        raise params.error("loglevel", f"must be one of {', '.join(LOG_LEVELS)}")
+    return text
+
+
+def _aws_regions() -> set[str]:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("s3", partition_name=partition)
+    }
+
+
+def _is_aws(endpoint: str) -> bool:
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
+
+
+def _client_config(settings: S3Settings) -> dict[str, Any]:
+    s3: dict[str, Any] = {}
+    if settings.forcepathstyle:
+        s3["addressing_style"] = "path"
+    if settings.usedualstack:
+        s3["use_dualstack_endpoint"] = True
+    if settings.accelerate:
+        s3["use_accelerate_endpoint"] = True
+    config: dict[str, Any] = {"s3": s3}
+    if settings.usefipsendpoint:
+        config["use_fips_endpoint"] = True
+    config["signature_version"] = "s3v4" if settings.v4auth else "s3"
+    if settings.useragent:
+        config["user_agent_extra"] = settings.useragent
+    return config
+
+
+class S3Backend(Backend):
+    """s3fs with native multipart writers, copies, deletes, flat walks and presigning."""
+
+    flat_listing = True
+
+    def __init__(self, settings: S3Settings, name: str = NAME) -> None:
+        from s3fs import S3FileSystem
+
+        fs = S3FileSystem(
+            key=settings.accesskey or None,
+            secret=settings.secretkey or None,
+            token=settings.sessiontoken or None,
+            endpoint_url=settings.endpoint or None,
+            use_ssl=settings.secure,
+            client_kwargs={"region_name": settings.region, "verify": not settings.skipverify},
+            config_kwargs=_client_config(settings),
+            s3_additional_kwargs=settings.object_arguments(),
+            use_listings_cache=False,
+            skip_instance_cache=True,
+            default_block_size=settings.chunksize,
+        )
+        root = settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
+        super().__init__(name, fs, root)
+        self.settings = settings
+        self.chunksize = settings.chunksize
+        self._presigner: Any = None
+        if settings.loglevel != "off":
+            fs.s3.meta.events.register("after-call.s3", _log_call)
+
+    def __repr__(self) -> str:
+        return f"S3Backend(bucket={self.settings.bucket!r}, root={self.root!r})"
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def split(self, key: str) -> tuple[str, str]:
+        """Bucket and object key of a backend key (``bucket/a/b``)."""
+        bucket, _, name = key.partition("/")
+        return bucket, name
+
+    def call(self, method: str, **arguments: Any) -> Any:
+        """One S3 API call through s3fs (its retries and its error translation)."""
+        return self.fs.call_s3(method, **arguments)
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on s3fs's event loop."""
+        from fsspec.asyn import sync
+
+        return sync(self.fs.loop, lambda: coroutine)
+
+    async def _get(self, bucket: str, key: str, byte_range: str = "") -> tuple[bytes, dict[str, str]]:
+        arguments = {"Range": byte_range} if byte_range else {}
+        response = await self.fs._call_s3("get_object", Bucket=bucket, Key=key, **arguments)
+        async with response["Body"] as body:
+            data = await body.read()
+        return data, dict(response.get("Metadata") or {})
+
+    def get(self, bucket: str, key: str, byte_range: str = "") -> tuple[bytes, dict[str, str]]:
+        """Content and user metadata of one object (FileNotFoundError if missing)."""
+        result: tuple[bytes, dict[str, str]] = self.run(self._get(bucket, key, byte_range))
+        return result
+
+    # -- primitives -------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > MAX_SINGLE_PUT:
+            raise DriverError(f"put_content takes at most 5 GiB; use a writer for {key}", NAME)
+        bucket, name = self.split(key)
+        self.call("put_object", Bucket=bucket, Key=name, Body=data, ContentType=CONTENT_TYPE)
+
+    def open_read(self, key: str, offset: int) -> BinaryIO:
+        stream: BinaryIO = self.fs.open(key, "rb", block_size=min(self.chunksize, 16 * MiB), cache_type="readahead")
+        if stream.size is None or not isinstance(stream.size, int):  # type: ignore[attr-defined]
+            raise IsADirectoryError(key)
+        stream.seek(min(offset, stream.size))  # type: ignore[attr-defined]
+        return stream
+
+    def copy(self, source: str, dest: str) -> None:
+        source_bucket, source_name = self.split(source)
+        bucket, name = self.split(dest)
+        size = int(self.call("head_object", Bucket=source_bucket, Key=source_name)["ContentLength"])
+        copy_source = {"Bucket": source_bucket, "Key": source_name}
+        if size <= self.settings.multipartcopythresholdsize:
+            self.call("copy_object", Bucket=bucket, Key=name, CopySource=copy_source, ContentType=CONTENT_TYPE)
+            return
+        upload = self.call("create_multipart_upload", Bucket=bucket, Key=name, ContentType=CONTENT_TYPE)["UploadId"]
+        try:
+            parts = self.run(self._copy_parts(bucket, name, upload, copy_source, size))
+            self.call(
+                "complete_multipart_upload",
+                Bucket=bucket,
+                Key=name,
+                UploadId=upload,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            self.call("abort_multipart_upload", Bucket=bucket, Key=name, UploadId=upload)
+            raise
+
+    async def _copy_parts(
+        self, bucket: str, name: str, upload: str, source: dict[str, str], size: int
+    ) -> list[dict[str, Any]]:
+        chunk = self.settings.multipartcopychunksize
+        slots = asyncio.Semaphore(self.settings.multipartcopymaxconcurrency)
+
+        async def copy_part(number: int) -> dict[str, Any]:
+            first = (number - 1) * chunk
+            last = min(first + chunk, size) - 1
+            async with slots:
+                response = await self.fs._call_s3(
+                    "upload_part_copy",
+                    Bucket=bucket,
+                    Key=name,
+                    UploadId=upload,
+                    PartNumber=number,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={first}-{last}",
+                )
+            return {"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]}
+
+        count = -(-size // chunk)
+        return list(await asyncio.gather(*(copy_part(n) for n in range(1, count + 1))))
+
+    def remove(self, key: str, is_dir: bool) -> None:
+        bucket, name = self.split(key)
+        keys = [name] if not is_dir else []
+        keys += [entry["Key"] for page in self._pages(bucket, name + "/", "") for entry in page]
+        self._delete_keys(bucket, keys)
+
+    def delete(self, key: str, state_key: str) -> bool:
+        bucket, name = self.split(key)
+        keys = [entry["Key"] for page in self._pages(bucket, name + "/", "") for entry in page]
+        try:
+            self.call("head_object", Bucket=bucket, Key=name)
+            keys.insert(0, name)
+        except FileNotFoundError:
+            pass
+        keys += self._abort_uploads(bucket, name, state_key)
+        self._delete_keys(bucket, keys)
+        return any(k == name or k.startswith(name + "/") for k in keys)
+
+    def _abort_uploads(self, bucket: str, name: str, state_key: str) -> list[str]:
+        """Abort the multipart uploads of ``name`` and below; returns their state keys."""
+        _, state_name = self.split(state_key)
+        states = [entry["Key"] for page in self._pages(bucket, state_name + "/", "") for entry in page]
+        arguments: dict[str, Any] = {"Bucket": bucket, "Prefix": name}
+        while True:
+            listing = self.call("list_multipart_uploads", **arguments)
+            for upload in listing.get("Uploads", []):
+                if upload["Key"] == name or upload["Key"].startswith(name + "/"):
+                    self._abort(bucket, upload["Key"], upload["UploadId"])
+            if not listing.get("IsTruncated"):
+                return states
+            arguments["KeyMarker"] = listing.get("NextKeyMarker", "")
+            arguments["UploadIdMarker"] = listing.get("NextUploadIdMarker", "")
+
+    def _abort(self, bucket: str, name: str, upload: str) -> None:
+        with contextlib.suppress(FileNotFoundError):  # already completed or aborted
+            self.call("abort_multipart_upload", Bucket=bucket, Key=name, UploadId=upload)
+
+    def discard_uploads(self, key: str, state_key: str) -> None:
+        bucket, name = self.split(key)
+        self._delete_keys(bucket, self._abort_uploads(bucket, name, state_key))
+
+    def _delete_keys(self, bucket: str, keys: list[str]) -> None:
+        failures = []
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": k} for k in keys[start : start + DELETE_BATCH]]
+            response = self.call("delete_objects", Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+            failures += [
+                f"{e.get('Key')}: {e.get('Code')} {e.get('Message', '')}".strip() for e in response.get("Errors", [])
+            ]
+        if failures:
+            raise DriverError("errors:\n" + "\n".join(failures) + "\n", NAME)
+
+    # -- listings ---------------------------------------------------------------------
+
+    def _pages(self, bucket: str, prefix: str, start_after: str) -> Iterator[list[dict[str, Any]]]:
+        arguments: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if start_after:
+            arguments["StartAfter"] = start_after
+        while True:
+            listing = self.call("list_objects_v2", **arguments)
+            yield list(listing.get("Contents", []))
+            if not listing.get("IsTruncated"):
+                return
+            arguments["ContinuationToken"] = listing["NextContinuationToken"]
+
+    def file_pages(self, prefix: str, start_after: str) -> Iterator[list[dict[str, Any]]]:
+        bucket, name = self.split(prefix)
+        _, after = self.split(start_after) if start_after else ("", "")
+        for page in self._pages(bucket, name, after):
+            yield [
+                {"name": f"{bucket}/{e['Key']}", "size": e["Size"], "LastModified": e["LastModified"], "type": "file"}
+                for e in page
+                if not e["Key"].endswith("/")
+            ]
+
+    # -- writers and redirects --------------------------------------------------------
+
+    def open_writer(self, driver: FsspecDriver, path: str, append: bool) -> FileWriter:
+        return MultipartWriter(self, driver, path, append)
+
+    def redirect_url(self, key: str, method: str) -> str | None:
+        client_method = {"GET": "get_object", "HEAD": "head_object"}.get(method)
+        if client_method is None:
+            return None
+        bucket, name = self.split(key)
+        url: str = self._presign_client().generate_presigned_url(
+            client_method, Params={"Bucket": bucket, "Key": name}, ExpiresIn=REDIRECT_SECONDS
+        )
+        return url
+
+    def _presign_client(self) -> Any:
+        """A botocore client for signing only (no request is sent); its endpoint is the redirect one."""
+        if self._presigner is None:
+            import botocore.config
+            import botocore.session
+
+            settings = self.settings
+            self._presigner = botocore.session.get_session().create_client(
+                "s3",
+                region_name=settings.region,
+                endpoint_url=settings.redirectendpoint or settings.endpoint or None,
+                aws_access_key_id=settings.accesskey or None,
+                aws_secret_access_key=settings.secretkey or None,
+                aws_session_token=settings.sessiontoken or None,
+                use_ssl=settings.secure,
+                config=botocore.config.Config(**_client_config(settings)),
+            )
+        return self._presigner
+
+
+def _log_call(http_response: Any = None, model: Any = None, **_: Any) -> None:
+    """Log one S3 call (operation and status only: never headers, signatures or bodies)."""
+    status = getattr(http_response, "status_code", "?")
+    logger.debug("s3 %s -> %s", getattr(model, "name", "?"), status)
+
+
+class MultipartWriter(FileWriter):
+    """A resumable writer on one S3 multipart upload.
+
+    Invariant: every uploaded part has exactly the upload's chunk size; bytes that do not
+    fill a part stay in a buffer. ``close()`` stores that buffer (the *tail*, under one
+    chunk) in the upload's state object, together with the upload id, the number of parts
+    it belongs after and the chunk size. A resume reads the state object and lists the
+    parts: two requests and at most one chunk of data, whatever the upload's size.
+    Parts uploaded after the last ``close()`` by a writer that died are ignored (and
+    overwritten), so a resume always continues from the last ``close()``.
+    """
+
+    def __init__(self, backend: S3Backend, driver: FsspecDriver, path: str, append: bool) -> None:
+        self._backend = backend
+        self._path = path
+        self._name = driver.name
+        self._bucket, self._key = backend.split(driver._key(path))
+        _, self._state_key = backend.split(driver.upload_keys(path)[0] + "/state")
+        self._chunk = backend.chunksize
+        self._upload = ""
+        self._parts: list[dict[str, Any]] = []
+        self._buffer = bytearray()
+        self._state = "open"
+        if not append or not self._resume():
+            if append:
+                self._continue_committed()
+            else:
+                self._discard_previous()
+                self._create()
+                self._save()
+        self._size = len(self._parts) * self._chunk + len(self._buffer)
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        response = self._backend.call(
+            "create_multipart_upload", Bucket=self._bucket, Key=self._key, ContentType=CONTENT_TYPE
+        )
+        self._upload = response["UploadId"]
+
+    def _save(self) -> None:
+        metadata = {"upload-id": _encode(self._upload), "parts": str(len(self._parts)), "chunksize": str(self._chunk)}
+        self._backend.call(
+            "put_object", Bucket=self._bucket, Key=self._state_key, Body=bytes(self._buffer), Metadata=metadata
+        )
+
+    def _discard_previous(self) -> None:
+        try:
+            head = self._backend.call("head_object", Bucket=self._bucket, Key=self._state_key)
+        except FileNotFoundError:
+            return
+        upload = _decode(head.get("Metadata", {}).get("upload-id", ""))
+        if upload:
+            self._backend._abort(self._bucket, self._key, upload)
+
+    def _resume(self) -> bool:
+        """Continue the suspended upload; False if there is none."""
+        try:
+            tail, metadata = self._backend.get(self._bucket, self._state_key)
+            self._upload = _decode(metadata["upload-id"])
+            count, self._chunk = int(metadata["parts"]), int(metadata["chunksize"])
+        except FileNotFoundError:
+            return False
+        except (KeyError, ValueError):
+            raise DriverError(f"upload state of {self._path} is damaged", self._name) from None
+        try:
+            sizes = self._list_parts()
+        except FileNotFoundError:  # the upload was completed or aborted meanwhile
+            self._backend._delete_keys(self._bucket, [self._state_key])
+            return False
+        for number in range(1, count + 1):
+            if number not in sizes or sizes[number][1] != self._chunk:
+                raise DriverError(f"upload of {self._path} lost part {number}", self._name)
+            self._parts.append({"PartNumber": number, "ETag": sizes[number][0]})
+        self._buffer = bytearray(tail)
+        return True
+
+    def _list_parts(self) -> dict[int, tuple[str, int]]:
+        arguments: dict[str, Any] = {"Bucket": self._bucket, "Key": self._key, "UploadId": self._upload}
+        sizes = {}
+        while True:
+            listing = self._backend.call("list_parts", **arguments)
+            for part in listing.get("Parts", []):
+                sizes[int(part["PartNumber"])] = (str(part["ETag"]), int(part["Size"]))
+            if not listing.get("IsTruncated"):
+                return sizes
+            arguments["PartNumberMarker"] = listing["NextPartNumberMarker"]
+
+    def _continue_committed(self) -> None:
+        """Start an upload holding the committed object (copied server-side, tail read back)."""
+        try:
+            head = self._backend.call("head_object", Bucket=self._bucket, Key=self._key)
+        except FileNotFoundError:
+            raise PathNotFoundError(self._path, self._name) from None
+        size = int(head["ContentLength"])
+        self._create()
+        full = size // self._chunk
+        for number in range(1, full + 1):
+            first = (number - 1) * self._chunk
+            response = self._backend.call(
+                "upload_part_copy",
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload,
+                PartNumber=number,
+                CopySource={"Bucket": self._bucket, "Key": self._key},
+                CopySourceRange=f"bytes={first}-{first + self._chunk - 1}",
+            )
+            self._parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
+        if size % self._chunk:
+            tail, _ = self._backend.get(self._bucket, self._key, f"bytes={full * self._chunk}-{size - 1}")
+            self._buffer = bytearray(tail)
+        self._save()
+
+    # -- FileWriter -------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def closed(self) -> bool:
+        return self._state != "open"
+
+    def _require_open(self) -> None:
+        if self._state != "open":
+            raise DriverError(f"writer for {self._path} already {self._state}", self._name)
+
+    def _upload_part(self, data: bytes | bytearray | memoryview) -> None:
+        number = len(self._parts) + 1
+        response = self._backend.call(
+            "upload_part",
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload,
+            PartNumber=number,
+            Body=data if isinstance(data, bytes | bytearray) else bytes(data),
+        )
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._require_open()
+        view = memoryview(data).cast("B")
+        total = len(view)
+        if self._buffer:
+            take = min(self._chunk - len(self._buffer), len(view))
+            self._buffer += view[:take]
+            view = view[take:]
+            if len(self._buffer) == self._chunk:
+                full, self._buffer = self._buffer, bytearray()
+                self._upload_part(full)
+        while len(view) >= self._chunk:
+            self._upload_part(view[: self._chunk])
+            view = view[self._chunk :]
+        self._buffer += view
+        self._size += total
+        return total
+
+    def close(self) -> None:
+        if self._state == "committed":
+            self._state = "committed and closed"
+            return
+        self._require_open()
+        self._save()
+        self._state = "closed"
+        self._buffer = bytearray()
+
+    def commit(self) -> None:
+        self._require_open()
+        parts = len(self._parts)
+        try:
+            if not self._parts:
+                self._backend.call(
+                    "put_object", Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), ContentType=CONTENT_TYPE
+                )
+                self._backend._abort(self._bucket, self._key, self._upload)
+            else:
+                if self._buffer:
+                    self._upload_part(self._buffer)
+                self._backend.call(
+                    "complete_multipart_upload",
+                    Bucket=self._bucket,
+                    Key=self._key,
+                    UploadId=self._upload,
+                    MultipartUpload={"Parts": self._parts},
+                )
+        except BaseException:
+            del self._parts[parts:]  # keep the upload suspended at this writer's size: nothing is lost
+            self._save()
+            self._state = "closed"
+            raise
+        self._state = "committed"
+        self._buffer = bytearray()
+        self._backend._delete_keys(self._bucket, [self._state_key])
+
+    def cancel(self) -> None:
+        self._require_open()
+        self._backend._abort(self._bucket, self._key, self._upload)
+        self._backend._delete_keys(self._bucket, [self._state_key])
+        self._state = "cancelled"
+        self._buffer = bytearray()
+
+
+def _encode(upload: str) -> str:
+    """An upload id as a metadata value (ASCII, whatever the store's id alphabet)."""
+    return base64.urlsafe_b64encode(upload.encode()).decode()
+
+
+def _decode(value: str) -> str:
+    return base64.urlsafe_b64decode(value.encode()).decode() if value else ""
+
+
+def factory(parameters: Mapping[str, Any]) -> Base:
+    """Build an ``s3`` driver from distribution's s3 parameters."""
+    return Base(FsspecDriver(S3Backend(settings_from(parameters))))
+
+
+def factory_s3aws(parameters: Mapping[str, Any]) -> Base:
+    """The same driver under Go's other registration name (``s3aws``, also its name)."""
+    return Base(FsspecDriver(S3Backend(settings_from(parameters), name="s3aws")))

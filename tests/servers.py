@@ -1,0 +1,70 @@
+"""Local servers the tests talk to, started and stopped by the test harness itself.
+
+Every server binds 127.0.0.1 on a free port. A server that cannot start is an error,
+never a skip: the tests that need it fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until ``url`` answers any HTTP status; fail if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return  # an HTTP answer of any status means the server is up
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server did not answer {url} within {timeout:.0f}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+@contextlib.contextmanager
+def moto_server(log: Path) -> Iterator[str]:
+    """Run ``moto_server`` (S3) on 127.0.0.1; yields its endpoint URL."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_http(endpoint + "/moto-api/", process)
+            yield endpoint
+        finally:
+            stop(process)

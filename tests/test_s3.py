@@ -1,0 +1,643 @@
+"""The s3 driver against a real S3 server (moto, started by the harness)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+import tracemalloc
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+from conftest import new_bucket, s3_parameters_for
+from servers import ACCESS_KEY, SECRET_KEY
+
+import distfs
+from distfs.backends.s3 import MultipartWriter, S3Backend, settings_from
+from distfs.base import Base
+from distfs.fsspec_driver import FsspecDriver
+from distfs.testing import DriverSuite
+
+MiB = 1 << 20
+
+
+def backend_of(driver: distfs.StorageDriver) -> S3Backend:
+    assert isinstance(driver, Base)
+    inner = driver.inner
+    assert isinstance(inner, FsspecDriver)
+    assert isinstance(inner.backend, S3Backend)
+    return inner.backend
+
+
+class Requests:
+    """Counts the S3 requests one driver sends (botocore events on its own client)."""
+
+    def __init__(self, driver: distfs.StorageDriver) -> None:
+        self.calls: list[str] = []
+        self.bytes = 0
+        events = backend_of(driver).fs.s3.meta.events
+        events.register("before-call.s3", self._call)
+        events.register("before-send.s3", self._send)
+
+    def _call(self, model: Any = None, **_: Any) -> None:
+        self.calls.append(model.name)
+
+    def _send(self, request: Any = None, **_: Any) -> None:
+        body = request.body
+        if isinstance(body, bytes | bytearray):
+            self.bytes += len(body)
+        elif body is not None and hasattr(body, "seek") and hasattr(body, "tell"):
+            position = body.tell()
+            body.seek(0, 2)
+            self.bytes += body.tell() - position
+            body.seek(position)
+
+    def count(self, name: str) -> int:
+        return self.calls.count(name)
+
+
+@pytest.fixture
+def s3(s3_parameters: dict[str, Any]) -> distfs.StorageDriver:
+    return distfs.create("s3", s3_parameters)
+
+
+# -- the conformance suite on moto ------------------------------------------------------
+
+
+class TestS3Conformance(DriverSuite):
+    def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
+        bucket = new_bucket(request.getfixturevalue("s3_admin"))
+        return distfs.create("s3", s3_parameters_for(request.getfixturevalue("s3_endpoint"), bucket))
+
+
+class TestS3MultipartConformance(DriverSuite):
+    """Every move a parallel multipart copy, every writer part 5 MiB, keys below a root."""
+
+    def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
+        bucket = new_bucket(request.getfixturevalue("s3_admin"))
+        parameters = s3_parameters_for(request.getfixturevalue("s3_endpoint"), bucket)
+        parameters.update(
+            multipartcopythresholdsize=0,
+            multipartcopychunksize=str(5 * MiB),
+            multipartcopymaxconcurrency="3",
+            rootdirectory="/registry/v2/",
+        )
+        return distfs.create("s3aws", parameters)
+
+
+# -- parameters -------------------------------------------------------------------------
+
+BASE = {"bucket": "b", "region": "us-east-1"}
+
+# key, value, the S3Settings field it sets, its expected value
+ACCEPTED: list[tuple[str, Any, str, Any]] = [
+    ("accesskey", "AKIA", "accesskey", "AKIA"),
+    ("region", "eu-west-1", "region", "eu-west-1"),
+    ("regionendpoint", "http://127.0.0.1:9000", "endpoint", "http://127.0.0.1:9000"),
+    ("regionendpoint", "minio.local:9000", "endpoint", "https://minio.local:9000"),
+    ("forcepathstyle", "true", "forcepathstyle", True),
+    ("forcepathstyle", True, "forcepathstyle", True),
+    ("bucket", "registry", "bucket", "registry"),
+    ("encrypt", "TRUE", "encrypt", True),
+    ("keyid", "kms-key", "keyid", "kms-key"),
+    ("secure", "false", "secure", False),
+    ("skipverify", True, "skipverify", True),
+    ("v4auth", "true", "v4auth", True),
+    ("chunksize", "10485760", "chunksize", 10 * MiB),
+    ("chunksize", 5 * MiB, "chunksize", 5 * MiB),
+    ("chunksize", str(5 << 30), "chunksize", 5 << 30),
+    ("multipartcopychunksize", "33554432", "multipartcopychunksize", 32 * MiB),
+    ("multipartcopymaxconcurrency", "1", "multipartcopymaxconcurrency", 1),
+    ("multipartcopythresholdsize", 0, "multipartcopythresholdsize", 0),
+    ("rootdirectory", "/docker/registry/", "rootdirectory", "docker/registry"),
+    ("storageclass", "reduced_redundancy", "storageclass", "REDUCED_REDUNDANCY"),
+    ("storageclass", "NONE", "storageclass", "NONE"),
+    ("useragent", "registry/3.0", "useragent", "registry/3.0"),
+    ("objectacl", "bucket-owner-full-control", "objectacl", "bucket-owner-full-control"),
+    ("usedualstack", "true", "usedualstack", True),
+    ("accelerate", "1", "accelerate", True),
+    ("usefipsendpoint", True, "usefipsendpoint", True),
+    ("loglevel", "debugwithhttpbody", "loglevel", "debugwithhttpbody"),
+    ("loglevel", False, "loglevel", "off"),
+    ("redirectendpoint", "https://cdn.example.com/", "redirectendpoint", "https://cdn.example.com"),
+    ("sessiontoken", "token", "sessiontoken", "token"),
+]
+
+# key, value, words the error must contain
+REJECTED: list[tuple[str, Any, str]] = [
+    ("bucket", "", "no bucket"),
+    ("region", "mars-1", "invalid region"),
+    ("regionendpoint", "ftp://host", "http or https"),
+    ("forcepathstyle", "maybe", "boolean"),
+    ("encrypt", 2, "boolean"),
+    ("secure", "yes please", "boolean"),
+    ("skipverify", "", "boolean"),
+    ("v4auth", "false", "v4 authentication"),
+    ("chunksize", str(5 * MiB - 1), "between"),
+    ("chunksize", str((5 << 30) + 1), "between"),
+    ("chunksize", "ten", "integer"),
+    ("chunksize", 1.5, "integer"),
+    ("multipartcopychunksize", 1024, "between"),
+    ("multipartcopymaxconcurrency", 0, "between"),
+    ("multipartcopythresholdsize", -1, "between"),
+    ("multipartcopythresholdsize", str((5 << 30) + 1), "between"),
+    ("storageclass", "COLD", "one of"),
+    ("objectacl", "everyone", "one of"),
+    ("loglevel", "verbose", "one of"),
+    ("loglevel", True, "string"),
+    ("redirectendpoint", "cdn.example.com", "scheme"),
+    ("redirectendpoint", "https://cdn.example.com/path", "path"),
+    ("redirectendpoint", "https://cdn.example.com/?a=b", "query"),
+    ("useragent", ["x"], "string"),
+    ("rootdir", "/x", "unknown parameter"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "field", "expected"), ACCEPTED, ids=[f"{a[0]}={a[1]!r}" for a in ACCEPTED])
+def test_parameter_accepted(key: str, value: Any, field: str, expected: Any) -> None:
+    parameters = {**BASE, key: value}
+    if key == "accesskey":
+        parameters["secretkey"] = "s"
+    settings = settings_from(parameters)
+    assert getattr(settings, field) == expected
+
+
+@pytest.mark.parametrize(("key", "value", "words"), REJECTED, ids=[f"{r[0]}={r[1]!r}" for r in REJECTED])
+def test_parameter_rejected(key: str, value: Any, words: str) -> None:
+    with pytest.raises(distfs.InvalidParameterError) as info:
+        settings_from({**BASE, key: value})
+    assert info.value.parameter == key
+    assert info.value.driver == "s3"
+    assert words in str(info.value)
+
+
+def test_every_documented_key_is_covered() -> None:
+    from distfs.backends import s3
+
+    covered = {a[0] for a in ACCEPTED} | {r[0] for r in REJECTED} | {"secretkey"}
+    assert set(s3.KNOWN) <= covered
+
+
+def test_required_and_paired_parameters() -> None:
+    with pytest.raises(distfs.InvalidParameterError, match="no bucket") as info:
+        settings_from({"region": "us-east-1"})
+    assert info.value.parameter == "bucket"
+    with pytest.raises(distfs.InvalidParameterError, match="no region"):
+        settings_from({"bucket": "b"})
+    assert settings_from({"bucket": "b", "regionendpoint": "http://127.0.0.1:1"}).region == "us-east-1"
+    with pytest.raises(distfs.InvalidParameterError, match="together") as info:
+        settings_from({**BASE, "accesskey": "AKIA"})
+    assert info.value.parameter == "secretkey"
+    v2 = settings_from({**BASE, "v4auth": "false", "regionendpoint": "http://127.0.0.1:9000"})
+    assert not v2.v4auth
+    with pytest.raises(distfs.InvalidParameterError):
+        settings_from({**BASE, "v4auth": False, "regionendpoint": "https://s3.eu-west-1.amazonaws.com"})
+
+
+def test_secrets_are_never_shown() -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    settings = settings_from({**BASE, "accesskey": "AKIAEXAMPLE", "secretkey": secret, "sessiontoken": "tok-secret"})
+    assert secret not in repr(settings)
+    assert "tok-secret" not in repr(settings)
+    driver = distfs.create("s3", {**BASE, "accesskey": "AKIAEXAMPLE", "secretkey": secret})
+    assert secret not in repr(driver)
+    with pytest.raises(distfs.InvalidParameterError) as info:
+        settings_from({**BASE, "accesskey": "AKIAEXAMPLE", "secretkey": ["not-a-string-secret"]})
+    assert info.value.parameter == "secretkey"
+    assert "not-a-string-secret" not in str(info.value)
+
+
+def test_parameters_reach_s3fs() -> None:
+    settings = settings_from(
+        {
+            **BASE,
+            "forcepathstyle": True,
+            "usefipsendpoint": True,
+            "useragent": "ua",
+            "skipverify": "true",
+            "encrypt": True,
+            "keyid": "k",
+            "storageclass": "STANDARD_IA",
+            "objectacl": "public-read",
+        }
+    )
+    backend = S3Backend(settings)
+    assert backend.fs.config_kwargs["s3"]["addressing_style"] == "path"
+    assert backend.fs.config_kwargs["use_fips_endpoint"] is True
+    assert backend.fs.config_kwargs["user_agent_extra"] == "ua"
+    assert backend.fs.client_kwargs["verify"] is False
+    assert backend.fs.s3_additional_kwargs == {
+        "ACL": "public-read",
+        "StorageClass": "STANDARD_IA",
+        "ServerSideEncryption": "aws:kms",
+        "SSEKMSKeyId": "k",
+    }
+    assert settings_from({**BASE, "storageclass": "none"}).object_arguments() == {"ACL": "private"}
+
+
+def test_s3aws_is_named_like_go(s3_parameters: dict[str, Any]) -> None:
+    driver = distfs.create("s3aws", s3_parameters)
+    assert driver.name == "s3aws"
+    with pytest.raises(distfs.PathNotFoundError, match=r"^s3aws: Path not found: /nope$"):
+        driver.get_content("/nope")
+
+
+# -- writers ----------------------------------------------------------------------------
+
+
+def upload_parts(admin: Any, bucket: str) -> dict[str, list[int]]:
+    """Part sizes of every multipart upload in ``bucket``, by key."""
+    found = {}
+    for upload in admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        parts = admin.list_parts(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]).get("Parts", [])
+        found[upload["Key"]] = [p["Size"] for p in parts]
+    return found
+
+
+def all_keys(admin: Any, bucket: str) -> list[str]:
+    return [o["Key"] for o in admin.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_hundred_chunk_upload_is_linear(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    """100 PATCH-like sessions of 1 MiB: traffic stays linear, parts stay equal."""
+    chunk = os.urandom(MiB)
+    digest = hashlib.sha256()
+    requests = Requests(s3)
+    w = s3.writer("/uploads/u1/data")
+    w.close()
+    for index in range(100):
+        w = s3.writer("/uploads/u1/data", append=True)
+        assert w.size == index * MiB
+        piece = chunk[index:] + chunk[:index]
+        w.write(piece)
+        digest.update(piece)
+        w.close()
+    parts = upload_parts(s3_admin, s3_bucket)
+    assert list(parts) == ["uploads/u1/data"]
+    assert parts["uploads/u1/data"] == [5 * MiB] * 20  # every part exactly chunksize
+    w = s3.writer("/uploads/u1/data", append=True)
+    assert w.size == 100 * MiB
+    w.commit()
+    w.close()
+    total = 100 * MiB
+    assert requests.bytes <= 1.2 * total + 100 * 5 * MiB, requests.bytes
+    assert requests.count("CompleteMultipartUpload") == 1
+    assert requests.count("CopyObject") == 0
+    assert requests.count("UploadPartCopy") == 0
+    print(f"\n100 x 1 MiB resumable upload: {requests.bytes / MiB:.1f} MiB sent for {total / MiB:.0f} MiB")
+    with s3.reader("/uploads/u1/data") as stream:
+        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
+    assert upload_parts(s3_admin, s3_bucket) == {}
+    assert all_keys(s3_admin, s3_bucket) == ["uploads/u1/data"]  # no helper object left
+
+
+def test_resume_in_a_fresh_process(s3_parameters: dict[str, Any], s3_admin: Any, s3_bucket: str) -> None:
+    data = os.urandom(7 * MiB + 11)
+    script = textwrap.dedent(
+        """
+        import json, sys, distfs
+        parameters, start, end = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+        data = open(sys.argv[4], "rb").read()
+        d = distfs.create("s3", parameters)
+        w = d.writer("/p/data", append=start > 0)
+        assert w.size == start, (w.size, start)
+        w.write(data[start:end])
+        w.close()
+        print(w.size)
+        """
+    )
+    import json
+    import tempfile
+
+    with tempfile.NamedTemporaryFile() as source:
+        source.write(data)
+        source.flush()
+        for start, end in ((0, 3 * MiB), (3 * MiB, 6 * MiB + 5), (6 * MiB + 5, len(data))):
+            result = subprocess.run(
+                [sys.executable, "-c", script, json.dumps(s3_parameters), str(start), str(end), source.name],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr
+            assert int(result.stdout) == end
+    driver = distfs.create("s3", s3_parameters)
+    w = driver.writer("/p/data", append=True)
+    assert w.size == len(data)
+    w.commit()
+    assert driver.get_content("/p/data") == data
+
+
+def test_resume_ignores_parts_after_the_last_close(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    """A writer that died after uploading a part but before close() resumes at its last close."""
+    first = os.urandom(3 * MiB)
+    w = s3.writer("/d")
+    w.write(first)
+    w.close()
+    w = s3.writer("/d", append=True)
+    w.write(os.urandom(6 * MiB))  # uploads part 1, then dies without close()
+    assert upload_parts(s3_admin, s3_bucket)["d"] == [5 * MiB]
+    w = s3.writer("/d", append=True)
+    assert w.size == 3 * MiB
+    rest = os.urandom(4 * MiB)
+    w.write(rest)
+    w.commit()
+    assert s3.get_content("/d") == first + rest
+
+
+def test_cancel_leaves_nothing(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    w = s3.writer("/c/data")
+    w.write(os.urandom(6 * MiB))
+    w.close()
+    assert upload_parts(s3_admin, s3_bucket)
+    w = s3.writer("/c/data", append=True)
+    w.cancel()
+    assert upload_parts(s3_admin, s3_bucket) == {}
+    assert all_keys(s3_admin, s3_bucket) == []
+
+
+def test_new_writer_aborts_the_previous_upload(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    w = s3.writer("/n")
+    w.write(os.urandom(6 * MiB))
+    w.close()
+    w = s3.writer("/n")
+    w.write(b"fresh")
+    w.commit()
+    assert upload_parts(s3_admin, s3_bucket) == {}
+    assert all_keys(s3_admin, s3_bucket) == ["n"]
+    assert s3.get_content("/n") == b"fresh"
+
+
+def test_delete_aborts_uploads_below(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    s3.put_content("/_uploads/1/startedat", b"t")
+    w = s3.writer("/_uploads/1/data")
+    w.write(os.urandom(6 * MiB))
+    w.close()
+    s3.delete("/_uploads/1")
+    assert upload_parts(s3_admin, s3_bucket) == {}
+    assert all_keys(s3_admin, s3_bucket) == []
+
+
+def test_append_to_committed_object_copies_server_side(s3: distfs.StorageDriver) -> None:
+    first = os.urandom(11 * MiB)
+    s3.put_content("/k", first)
+    requests = Requests(s3)
+    w = s3.writer("/k", append=True)
+    assert w.size == 11 * MiB
+    assert requests.count("UploadPartCopy") == 2
+    assert requests.bytes <= MiB  # only the 1 MiB tail is stored again, never the object
+    w.write(b"tail")
+    w.commit()
+    assert s3.get_content("/k") == first + b"tail"
+
+
+def test_writer_memory_is_bounded(s3: distfs.StorageDriver) -> None:
+    piece = os.urandom(MiB)
+    w = s3.writer("/big")
+    tracemalloc.start()
+    try:
+        for _ in range(30):
+            w.write(piece)
+        w.close()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 5 * MiB + 8 * MiB, peak  # about two chunks, whatever the object size
+    w = s3.writer("/big", append=True)
+    assert w.size == 30 * MiB
+    w.cancel()
+
+
+def test_writer_is_multipart(s3: distfs.StorageDriver) -> None:
+    w = s3.writer("/m")
+    assert isinstance(backend_of(s3).open_writer(s3.inner, "/other", False), MultipartWriter)  # type: ignore[attr-defined]
+    w.cancel()
+
+
+# -- reads ------------------------------------------------------------------------------
+
+
+def test_reads_stream_in_bounded_memory(s3: distfs.StorageDriver) -> None:
+    data = os.urandom(40 * MiB)
+    s3.put_content("/r", data)
+    tracemalloc.start()
+    try:
+        digest = hashlib.sha256()
+        with s3.reader("/r", 7) as stream:
+            while block := stream.read(MiB):
+                digest.update(block)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert digest.hexdigest() == hashlib.sha256(data[7:]).hexdigest()
+    assert peak < 2 * 5 * MiB + 16 * MiB, peak  # read-ahead blocks, not the 40 MiB object
+
+
+def test_empty_object_and_offsets_past_the_end(s3: distfs.StorageDriver) -> None:
+    s3.put_content("/e", b"")
+    for offset in (0, 1, 100):
+        with s3.reader("/e", offset) as stream:
+            assert stream.read() == b""
+    s3.put_content("/f", b"abc")
+    with s3.reader("/f", 3) as stream:
+        assert stream.read() == b""
+
+
+# -- listings, stat, delete, move -------------------------------------------------------
+
+
+def test_markers_prefix_boundaries_and_duplicates(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    s3_admin.put_object(Bucket=s3_bucket, Key="dir/", Body=b"")
+    s3_admin.put_object(Bucket=s3_bucket, Key="dir/file", Body=b"x")
+    s3_admin.put_object(Bucket=s3_bucket, Key="both", Body=b"x")
+    s3_admin.put_object(Bucket=s3_bucket, Key="both/child", Body=b"x")
+    s3.put_content("/ab/x", b"x")
+    assert s3.list("/") == ["/ab", "/both", "/dir"]
+    assert s3.list("/dir") == ["/dir/file"]
+    with pytest.raises(distfs.PathNotFoundError):
+        s3.stat("/a")
+    with pytest.raises(distfs.PathNotFoundError):
+        s3.list("/a")
+    assert s3.stat("/ab").is_dir
+    seen: list[str] = []
+    s3.walk("/", lambda info: seen.append(info.path))
+    # The store holds an object "both" and objects below "both/": list and stat report the
+    # directory; a walk from one flat listing reports the object and the directory.
+    assert seen == ["/ab", "/ab/x", "/both", "/both", "/both/child", "/dir", "/dir/file"]
+
+
+def test_two_instances_see_each_other(s3_parameters: dict[str, Any]) -> None:
+    first, second = distfs.create("s3", s3_parameters), distfs.create("s3", s3_parameters)
+    assert first.list("/") == []
+    second.put_content("/seen/now", b"1")
+    assert first.list("/") == ["/seen"]
+    assert first.stat("/seen/now").size == 1
+    second.delete("/seen")
+    assert first.list("/") == []
+    with pytest.raises(distfs.PathNotFoundError):
+        first.stat("/seen/now")
+
+
+def test_delete_batches_of_a_thousand(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    for index in range(1005):
+        s3_admin.put_object(Bucket=s3_bucket, Key=f"many/{index:04d}", Body=b"")
+    s3_admin.put_object(Bucket=s3_bucket, Key="many-kept", Body=b"")
+    requests = Requests(s3)
+    s3.delete("/many")
+    assert requests.count("DeleteObjects") == 2
+    assert all_keys(s3_admin, s3_bucket) == ["many-kept"]
+
+
+def test_delete_reports_per_key_failures(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    s3.put_content("/f/a", b"a")
+    s3.put_content("/f/b", b"b")
+
+    def refuse_one(parsed: Any = None, **_: Any) -> None:  # the server answers with a per-key error
+        parsed["Errors"] = [{"Key": "f/b", "Code": "AccessDenied", "Message": "Access Denied"}]
+
+    backend_of(s3).fs.s3.meta.events.register("after-call.s3.DeleteObjects", refuse_one)
+    with pytest.raises(distfs.DriverError) as info:
+        s3.delete("/f")
+    assert "f/b: AccessDenied" in str(info.value)
+    assert str(info.value).startswith("s3: errors:\n")
+
+
+def test_move_copies_in_one_request_or_in_parallel_parts(s3_parameters: dict[str, Any]) -> None:
+    single = distfs.create("s3", s3_parameters)
+    data = os.urandom(12 * MiB)
+    single.put_content("/src", data)
+    requests = Requests(single)
+    single.move("/src", "/dst/one")
+    assert requests.count("CopyObject") == 1
+    assert requests.count("UploadPartCopy") == 0
+    assert requests.bytes < MiB
+    parts = distfs.create(
+        "s3", {**s3_parameters, "multipartcopythresholdsize": 5 * MiB, "multipartcopychunksize": 5 * MiB}
+    )
+    requests = Requests(parts)
+    parts.move("/dst/one", "/dst/two")
+    assert requests.count("UploadPartCopy") == 3
+    assert requests.count("CompleteMultipartUpload") == 1
+    assert parts.get_content("/dst/two") == data
+    with pytest.raises(distfs.PathNotFoundError):
+        parts.get_content("/dst/one")
+
+
+def test_failed_copy_keeps_the_source(s3_parameters: dict[str, Any], s3_admin: Any, s3_bucket: str) -> None:
+    driver = distfs.create("s3", {**s3_parameters, "multipartcopythresholdsize": 0, "multipartcopychunksize": 5 * MiB})
+    data = os.urandom(11 * MiB)
+    driver.put_content("/keep", data)
+
+    def fail_third(params: Any = None, **_: Any) -> None:
+        if params.get("PartNumber") == 3:
+            raise ConnectionResetError("injected: connection reset during UploadPartCopy")
+
+    backend_of(driver).fs.s3.meta.events.register("before-parameter-build.s3.UploadPartCopy", fail_third)
+    with pytest.raises(distfs.DriverError, match="injected"):
+        driver.move("/keep", "/moved")
+    assert driver.get_content("/keep") == data
+    with pytest.raises(distfs.PathNotFoundError):
+        driver.stat("/moved")
+    assert upload_parts(s3_admin, s3_bucket) == {}
+
+
+# -- walk -------------------------------------------------------------------------------
+
+
+def test_walk_lists_a_thousand_keys_per_request(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    count = 1200
+    for index in range(count):
+        s3_admin.put_object(Bucket=s3_bucket, Key=f"blobs/sha256/{index % 7:02x}/{index:05d}/data", Body=b"x")
+    requests = Requests(s3)
+    files: list[str] = []
+    s3.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
+    assert len(files) == count
+    assert requests.count("ListObjectsV2") <= -(-count // 1000) + 1
+    assert requests.count("HeadObject") == 0
+
+
+def test_walk_skips_ahead_of_skipped_directories(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
+    for index in range(1100):
+        s3_admin.put_object(Bucket=s3_bucket, Key=f"a/skipped/{index:04d}", Body=b"")
+    s3_admin.put_object(Bucket=s3_bucket, Key="a/z", Body=b"")
+    requests = Requests(s3)
+    seen: list[str] = []
+
+    def fn(info: distfs.FileInfo) -> None:
+        seen.append(info.path)
+        if info.path == "/a/skipped":
+            raise distfs.SkipDir
+
+    s3.walk("/", fn)
+    assert seen == ["/a", "/a/skipped", "/a/z"]
+    assert requests.count("ListObjectsV2") == 2  # the first page, then straight past /a/skipped
+
+
+def test_walk_of_a_missing_path(s3: distfs.StorageDriver) -> None:
+    with pytest.raises(distfs.PathNotFoundError):
+        s3.walk("/missing", lambda info: None)
+    s3.walk("/", lambda info: None)
+
+
+# -- redirects --------------------------------------------------------------------------
+
+
+def test_redirect_urls(s3_parameters: dict[str, Any], s3_endpoint: str) -> None:
+    driver = distfs.create("s3", s3_parameters)
+    driver.put_content("/blob", b"0123456789")
+    get = driver.redirect_url("/blob", "GET")
+    head = driver.redirect_url("/blob", "HEAD")
+    assert get
+    assert head
+    assert get != head
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(get).query)
+    assert query["X-Amz-Expires"] == ["1200"]
+    assert urllib.request.urlopen(get).read() == b"0123456789"
+    response = urllib.request.urlopen(urllib.request.Request(head, method="HEAD"))
+    assert response.headers["Content-Length"] == "10"
+    for method in ("PUT", "DELETE", "POST"):
+        assert driver.redirect_url("/blob", method) is None
+    port = urllib.parse.urlsplit(s3_endpoint).port
+    cdn = distfs.create("s3", {**s3_parameters, "redirectendpoint": f"http://localhost:{port}"})
+    url = cdn.redirect_url("/blob", "GET")
+    assert url is not None
+    assert url.startswith(f"http://localhost:{port}/")
+    assert urllib.request.urlopen(url).read() == b"0123456789"
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def test_distfs_check_against_an_s3_endpoint(s3_endpoint: str, s3_admin: Any) -> None:
+    bucket = new_bucket(s3_admin)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "distfs.cli",
+            "check",
+            "s3",
+            "-p",
+            f"bucket={bucket}",
+            "-p",
+            "region=us-east-1",
+            "-p",
+            f"regionendpoint={s3_endpoint}",
+            "-p",
+            f"accesskey={ACCESS_KEY}",
+            "-p",
+            f"secretkey={SECRET_KEY}",
+            "-k",
+            "move",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "check: 5 passed, 0 failed, 0 skipped"
+    assert SECRET_KEY not in result.stdout + result.stderr
