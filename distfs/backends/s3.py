@@ -338,10 +338,13 @@ class S3Backend(Backend):
         self.call("put_object", Bucket=bucket, Key=name, Body=data, ContentType=CONTENT_TYPE)
 
     def open_read(self, key: str, offset: int) -> BinaryIO:
-        stream: BinaryIO = self.fs.open(key, "rb", block_size=min(self.chunksize, 16 * MiB), cache_type="readahead")
-        if stream.size is None or not isinstance(stream.size, int):  # type: ignore[attr-defined]
+        info = self.fs.info(key)
+        if info.get("type") != "file":
             raise IsADirectoryError(key)
-        stream.seek(min(offset, stream.size))  # type: ignore[attr-defined]
+        size = int(info["size"])
+        block = min(self.chunksize, 16 * MiB)
+        stream: BinaryIO = self.fs.open(key, "rb", block_size=block, cache_type="readahead", size=size)
+        stream.seek(min(offset, size))
         return stream
 
     def copy(self, source: str, dest: str) -> None:

@@ -777,6 +777,17 @@ def test_uploads_stay_hidden(ctx: Context) -> None:
 
 
 @case()
+def test_directory_is_not_an_object(ctx: Context) -> None:
+    """get_content and reader of a directory, and list of a file, are PathNotFoundError."""
+    directory = ctx.cleanup("/" + ctx.random_filename(12))
+    file_path = directory + "/file"
+    ctx.driver.put_content(file_path, b"x")
+    expect_error(PathNotFoundError, partial(ctx.driver.get_content, directory), "get_content(directory)")
+    expect_error(PathNotFoundError, partial(ctx.driver.reader, directory, 0), "reader(directory)")
+    expect_error(PathNotFoundError, partial(ctx.driver.list, file_path), "list(file)")
+
+
+@case()
 def test_reader_past_end(ctx: Context) -> None:
     """A reader at any offset past the end is empty, not an error."""
     path = ctx.cleanup(ctx.random_path(32))
