@@ -3,7 +3,8 @@
 :class:`Base` wraps an inner :class:`StorageDriver` and, for every call:
 
 1. validates arguments before the inner driver sees them: paths must be valid driver
-   paths (``/`` only for ``stat``, ``list`` and ``walk``), ``move`` checks the source
+   paths under the driver's path rules (``registry`` or ``portable``, see
+   :mod:`distfs.paths`; ``/`` only for ``stat``, ``list`` and ``walk``), ``move`` checks the source
    first, ``reader`` checks the offset before the path;
 2. bounds concurrency: at most ``max_concurrency`` calls run in the inner driver at once
    (the call only; reading a returned stream or writing to a returned writer is not
@@ -148,9 +149,12 @@ class _Writer(FileWriter):
 class Base(StorageDriver):
     """Validation, error naming, concurrency bound and instrumentation around ``inner``."""
 
-    def __init__(self, inner: StorageDriver, *, max_concurrency: int | None = None) -> None:
+    def __init__(
+        self, inner: StorageDriver, *, max_concurrency: int | None = None, portable_paths: bool = False
+    ) -> None:
         self._inner = inner
         self._name = inner.name
+        self.portable_paths = portable_paths
         self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
         self.max_concurrency = max_concurrency
 
@@ -167,7 +171,7 @@ class Base(StorageDriver):
         return f"<distfs driver {self._name!r} {self._inner!r}>"
 
     def _path(self, path: object, *, root_ok: bool = False) -> str:
-        if not paths.is_valid(path, root_ok=root_ok):
+        if not paths.is_valid(path, root_ok=root_ok, portable=self.portable_paths):
             raise InvalidPathError(str(path), self._name)
         return path  # type: ignore[return-value]
 

@@ -21,7 +21,8 @@ from importlib import metadata
 from typing import Any
 
 from .driver import StorageDriver
-from .errors import InvalidStorageDriverError
+from .errors import InvalidParameterError, InvalidStorageDriverError
+from .paths import PATH_RULES
 
 __all__ = ["Factory", "create", "driver_names", "register"]
 
@@ -68,13 +69,25 @@ def driver_names() -> list[str]:
 
 
 def create(name: str, parameters: Mapping[str, Any] | None = None) -> StorageDriver:
-    """Construct the driver registered as ``name`` from its ``parameters``."""
+    """Construct the driver registered as ``name`` from its ``parameters``.
+
+    Every driver also takes ``paths``: ``registry`` (the default, the registry's path
+    pattern) or ``portable`` (any UTF-8 name without control characters; see
+    :mod:`distfs.paths`).
+    """
     from .base import Base
 
-    driver = _factory(name)(dict(parameters or {}))
+    options = dict(parameters or {})
+    rules = options.pop("paths", "registry")
+    if rules not in PATH_RULES:
+        raise InvalidParameterError(name, "paths", f"must be one of {', '.join(PATH_RULES)}, got {rules!r}")
+    driver = _factory(name)(options)
     if not isinstance(driver, StorageDriver):
         raise TypeError(f"factory of {name!r} returned {type(driver).__name__}, not a StorageDriver")
-    return driver if isinstance(driver, Base) else Base(driver)
+    if not isinstance(driver, Base):
+        driver = Base(driver)
+    driver.portable_paths = rules == "portable"
+    return driver
 
 
 def _factory(name: str) -> Factory:

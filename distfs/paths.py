@@ -1,10 +1,16 @@
 """Driver path rules.
 
-A driver path is absolute, uses ``/`` as separator and matches the registry's pattern
-``^(/[A-Za-z0-9._-]+)+$``. distfs is stricter than Go in one point: ``.`` and ``..``
-components are rejected too (Go lets ``/a/../../etc`` through, and its filesystem driver
-then cleans it into a path outside the root). ``/`` itself is valid only where a caller
-may name the root: ``stat``, ``list`` and ``walk``.
+A driver path is absolute, uses ``/`` as separator and, under the default ``registry``
+rules, matches the registry's pattern ``^(/[A-Za-z0-9._-]+)+$``. distfs is stricter than
+Go in one point: ``.`` and ``..`` components are rejected too (Go lets ``/a/../../etc``
+through, and its filesystem driver then cleans it into a path outside the root). ``/``
+itself is valid only where a caller may name the root: ``stat``, ``list`` and ``walk``.
+
+The ``portable`` rules (driver parameter ``paths: portable``) accept any UTF-8 name
+component except the empty one, ``.``, ``..``, names with control characters and
+``HIDDEN``: data sets need names such as ``year=2024`` or ``part 1.csv``. The price is
+that such paths are not registry paths (a registry would refuse them), and that a store
+written this way may hold names some other tools or filesystems cannot represent.
 
 ``HIDDEN`` is the one name distfs keeps for its own state (suspended uploads, temporary
 files) at the top of a driver's root. It cannot be a component of a valid path, listings
@@ -15,23 +21,33 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["HIDDEN", "ROOT", "first_part", "is_valid", "join", "parent", "split"]
+__all__ = ["HIDDEN", "PATH_RULES", "ROOT", "first_part", "is_valid", "join", "parent", "split"]
+
+PATH_RULES = ("registry", "portable")
 
 ROOT = "/"
 HIDDEN = ".distfs~"
 
 _PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+_PORTABLE = re.compile(r"^(/[^/\x00-\x1f\x7f]+)+$")
 
 
-def is_valid(path: object, *, root_ok: bool = False) -> bool:
-    """True if ``path`` is a valid driver path (``/`` too when ``root_ok``)."""
+def is_valid(path: object, *, root_ok: bool = False, portable: bool = False) -> bool:
+    """True if ``path`` is a valid driver path (``/`` too when ``root_ok``).
+
+    ``portable`` applies the portable rules instead of the registry pattern.
+    """
     if not isinstance(path, str):
         return False
     if path == ROOT:
         return root_ok
-    if _PATH.fullmatch(path) is None:
+    if (_PORTABLE if portable else _PATH).fullmatch(path) is None:
         return False
-    return all(part not in (".", "..") for part in path[1:].split("/"))
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False  # lone surrogates
+    return all(part not in (".", "..", HIDDEN) for part in path[1:].split("/"))
 
 
 def join(directory: str, name: str) -> str:

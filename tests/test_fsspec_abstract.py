@@ -1,0 +1,100 @@
+"""fsspec's own abstract test suite (copy, get, put, pipe, open) on DistFileSystem.
+
+It runs over the inmemory, filesystem and s3 (moto) drivers. distfs directories are
+implicit (``mkdir`` does nothing), so the suite runs with ``supports_empty_directories``
+false on every driver. Cases that do not pass are listed in ``EXPECTED_FAILURES`` with
+the reason.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pytest
+from conftest import new_bucket, s3_parameters_for
+from fsspec.tests import abstract
+
+from distfs.protocol import DistFileSystem
+
+DRIVERS = ["inmemory", "filesystem", "s3"]
+
+_EMPTY_DIRECTORIES = (
+    "the filesystem driver keeps a directory after its last file is deleted (as Go's does), while "
+    "distfs's mkdir does nothing (directories are implicit on every driver): the scenario expects "
+    "an earlier test's emptied target directory to be gone"
+)
+EXPECTED_FAILURES = {
+    ("test_copy_directory_to_new_directory", "filesystem"): _EMPTY_DIRECTORIES,
+    ("test_copy_directory_without_files_with_same_name_prefix", "filesystem"): _EMPTY_DIRECTORIES,
+    ("test_put_directory_to_new_directory", "filesystem"): _EMPTY_DIRECTORIES,
+    ("test_put_directory_without_files_with_same_name_prefix", "filesystem"): _EMPTY_DIRECTORIES,
+}
+
+
+@pytest.fixture(autouse=True)
+def _expected_failures(request: pytest.FixtureRequest) -> None:
+    driver = request.node.callspec.params.get("dist_fs") if hasattr(request.node, "callspec") else None
+    reason = EXPECTED_FAILURES.get((request.node.originalname, driver))
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.fixture(scope="module", params=DRIVERS)
+def dist_fs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DistFileSystem:
+    name: str = request.param
+    options: dict[str, Any] = {"skip_instance_cache": True}
+    if name == "filesystem":
+        options["rootdirectory"] = str(tmp_path_factory.mktemp("abstract") / "root")
+    elif name == "s3":
+        options.update(
+            s3_parameters_for(request.getfixturevalue("s3_endpoint"), new_bucket(request.getfixturevalue("s3_admin")))
+        )
+    filesystem = fsspec.filesystem("distfs", driver=name, **options)
+    assert isinstance(filesystem, DistFileSystem)
+    return filesystem
+
+
+class DistFixtures(abstract.AbstractFixtures):  # type: ignore[misc]
+    @pytest.fixture
+    def fs(self, dist_fs: DistFileSystem) -> DistFileSystem:
+        return dist_fs
+
+    @pytest.fixture
+    def fs_join(self) -> Callable[..., str]:
+        return posixpath.join
+
+    @pytest.fixture
+    def fs_path(self) -> str:
+        return "/fsspec-abstract"
+
+    @pytest.fixture
+    def supports_empty_directories(self) -> bool:
+        return False
+
+    @pytest.fixture
+    def local_path(self, tmp_path: Path) -> str:
+        return str(tmp_path)
+
+
+class TestCopy(abstract.AbstractCopyTests, DistFixtures):  # type: ignore[misc]
+    pass
+
+
+class TestGet(abstract.AbstractGetTests, DistFixtures):  # type: ignore[misc]
+    pass
+
+
+class TestPut(abstract.AbstractPutTests, DistFixtures):  # type: ignore[misc]
+    pass
+
+
+class TestPipe(abstract.AbstractPipeTests, DistFixtures):  # type: ignore[misc]
+    pass
+
+
+class TestOpen(abstract.AbstractOpenTests, DistFixtures):  # type: ignore[misc]
+    pass
