@@ -12,8 +12,10 @@ See :class:`StorageDriver` for the contract every driver keeps, and
 :mod:`distfs.errors` for the exception tree.
 """
 
+from .config import from_config, load_config
 from .driver import FileInfo, FileWriter, SkipDir, StopWalk, StorageDriver
 from .errors import (
+    ConfigError,
     DriverError,
     InvalidOffsetError,
     InvalidParameterError,
@@ -24,8 +26,10 @@ from .errors import (
     UnsupportedMethodError,
 )
 from .factory import create, driver_names, register
+from .middleware import register_middleware
 
 __all__ = [
+    "ConfigError",
     "DriverError",
     "FileInfo",
     "FileWriter",
@@ -41,7 +45,10 @@ __all__ = [
     "UnsupportedMethodError",
     "create",
     "driver_names",
+    "from_config",
+    "load_config",
     "register",
+    "register_middleware",
 ]
 
 __version__ = "0.1.0"

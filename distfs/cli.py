@@ -1,9 +1,13 @@
 """The ``distfs`` command.
 
-``distfs check [DRIVER] [-p key=value ...] [--long] [--json FILE] [-k TEXT]`` runs the
-conformance suite against a registered driver (default ``inmemory``), shows a progress
-bar on a terminal, prints a result table and a summary, and exits 1 if any test failed,
-2 if the driver could not be set up.
+``distfs check [DRIVER] [-p key=value ...] [--config FILE] [--long] [--json FILE] [-k TEXT]``
+runs the conformance suite against a registered driver (default ``inmemory``) or the
+storage of a registry ``config.yml``, shows a progress bar on a terminal, prints a result
+table and a summary, and exits 1 if any test failed, 2 if the driver could not be set up.
+
+``distfs health [DRIVER] [-p key=value ...] [--config FILE]`` is the registry's storage
+health check: ``stat("/")`` succeeds or reports ``PathNotFoundError``. It prints one
+line and exits 0 when healthy, 1 with the reason otherwise.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from . import factory
-from .errors import InvalidParameterError, InvalidStorageDriverError, StorageDriverError
+from .config import from_config
+from .driver import StorageDriver
+from .errors import (
+    ConfigError,
+    InvalidParameterError,
+    InvalidStorageDriverError,
+    PathNotFoundError,
+    StorageDriverError,
+)
 from .testing import CASES, Case, DirtyRootError, Result, long_mode, run
 
 __all__ = ["main"]
@@ -57,8 +69,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE ('-' for stdout)")
     check.add_argument("-k", "--select", metavar="TEXT", help="run only tests whose name contains TEXT")
+    check.add_argument("--config", metavar="FILE", help="use the storage (and middleware) of a registry config.yml")
     check.set_defaults(command=_check)
+    health = commands.add_parser(
+        "health",
+        help="the registry's storage health check",
+        description="Stat the root like the registry's health check; exit 0 if healthy, 1 if not.",
+    )
+    health.add_argument("driver", nargs="?", default="inmemory", help="driver name (default: inmemory)")
+    health.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
+    health.add_argument("--config", metavar="FILE", help="use the storage of a registry config.yml")
+    health.set_defaults(command=_health)
     return parser
+
+
+def _driver(args: argparse.Namespace, parameters: dict[str, str]) -> StorageDriver:
+    if args.config:
+        if parameters:
+            raise ConfigError("", "give either --config or -p parameters, not both")
+        return from_config(args.config)
+    return factory.create(args.driver, parameters)
 
 
 def _parameters(items: list[str]) -> dict[str, str]:
@@ -73,8 +103,8 @@ def _parameters(items: list[str]) -> dict[str, str]:
 
 def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     try:
-        driver = factory.create(args.driver, parameters)
-    except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError) as exc:
+        driver = _driver(args, parameters)
+    except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError, ConfigError) as exc:
         print(f"distfs check: {exc}", file=sys.stderr)
         return 2
     cases = [case for case in CASES if not args.select or args.select in case.name]
@@ -112,6 +142,19 @@ def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             with open(args.json, "w", encoding="utf-8") as stream:
                 stream.write(text)
     return 1 if counts["failed"] else 0
+
+
+def _health(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    try:
+        driver = _driver(args, parameters)
+        driver.stat("/")
+    except PathNotFoundError:
+        pass  # an empty store is healthy
+    except Exception as exc:  # any other failure is the one-line reason
+        print(f"unhealthy: {exc}".splitlines()[0])
+        return 1
+    print(f"healthy: {driver.name}")
+    return 0
 
 
 def _print_table(results: list[Result], out: TextIO) -> None:

@@ -11,6 +11,7 @@ registry (``"s3: Path not found: /a/b"``)::
      +-- DriverError                                         .detail  (catch-all)
     InvalidStorageDriverError(LookupError)                   .name
     InvalidParameterError(ValueError)                        .driver .parameter
+    ConfigError(ValueError)                                  .key  (a registry config.yml)
 
 ``SkipDir`` and ``StopWalk`` are not errors: a walk callback raises them to steer the walk
 (see :mod:`distfs.driver`).
@@ -22,6 +23,7 @@ signatures; backends strip them before building a ``DriverError``.
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "DriverError",
     "InvalidOffsetError",
     "InvalidParameterError",
@@ -149,3 +151,15 @@ class InvalidParameterError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.driver}: invalid parameter {self.parameter!r}: {self.reason}"
+
+
+class ConfigError(ValueError):
+    """A registry configuration is wrong at ``key``, a YAML key path such as ``storage.s3.bucket``."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(key, reason)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.reason}" if self.key else self.reason

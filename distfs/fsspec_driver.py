@@ -229,7 +229,11 @@ class FsspecDriver(StorageDriver):
     def stat(self, path: str) -> FileInfo:
         key = self._key(path)
         if path == paths.ROOT:
-            return FileInfo(path, 0, EPOCH, True)
+            # The root always exists, but ask the store anyway: the health check relies on it.
+            try:
+                return FileInfo(path, 0, _mod_time(self.fs.info(key)), True)
+            except _MISSING:
+                return FileInfo(path, 0, EPOCH, True)
         with self._missing(path):
             info = self.fs.info(key)
         return self._file_info(path, info)

@@ -9,8 +9,11 @@ Registered through the ``fsspec.specs`` entry point, so no import is needed::
     fs = fsspec.filesystem("distfs", driver="filesystem", rootdirectory="/srv/data")
 
 ``driver`` names a registered driver (default ``inmemory``); every other keyword is one of
-that driver's parameters. URLs map onto driver paths: ``distfs:///a/b.csv`` and
-``distfs://a/b.csv`` are ``/a/b.csv``. Everything goes through the driver's contract, so
+that driver's parameters. ``config="/etc/docker/registry/config.yml"`` takes the driver,
+its parameters and its storage middleware from a registry configuration instead.
+
+URLs map onto driver paths: ``distfs:///a/b.csv`` and ``distfs://a/b.csv`` are
+``/a/b.csv``. Everything goes through the driver's contract, so
 listings are never stale, directories are implicit (``mkdir`` succeeds and does
 nothing), and a write is published only when its file closes normally: a ``with`` block
 that raises cancels the upload and leaves nothing behind. Errors are the builtins fsspec
@@ -34,6 +37,7 @@ from fsspec import AbstractFileSystem
 from fsspec.spec import AbstractBufferedFile
 
 from . import paths
+from .config import from_config
 from .driver import FileInfo, FileWriter, SkipDir, StorageDriver
 from .errors import DriverError, PathNotFoundError, StorageDriverError, UnsupportedMethodError
 from .factory import create
@@ -56,11 +60,16 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
     protocol = ("distfs",)
     root_marker = "/"
 
-    def __init__(self, driver: str = "inmemory", **parameters: Any) -> None:
+    def __init__(self, driver: str = "inmemory", config: str | None = None, **parameters: Any) -> None:
         storage_options = {k: v for k, v in parameters.items() if k not in _FSSPEC_OPTIONS}
-        super().__init__(driver=driver, **parameters)
-        self.driver_name = driver
-        self.driver: StorageDriver = create(driver, storage_options)
+        super().__init__(driver=driver, config=config, **parameters)
+        self.driver: StorageDriver
+        if config is not None:
+            if storage_options:
+                raise ValueError("distfs: give either config= or driver parameters, not both")
+            self.driver = from_config(config)
+        else:
+            self.driver = create(driver, storage_options)
 
     # -- paths ------------------------------------------------------------------------
 

@@ -79,6 +79,10 @@ def test_public_api_is_curated() -> None:
         "DriverError",
         "InvalidStorageDriverError",
         "InvalidParameterError",
+        "ConfigError",
+        "from_config",
+        "load_config",
+        "register_middleware",
     }
     assert set(distfs.__all__) == expected
     for name in expected:

@@ -729,3 +729,19 @@ def factory(parameters: Mapping[str, Any]) -> Base:
 def factory_s3aws(parameters: Mapping[str, Any]) -> Base:
     """The same driver under Go's other registration name (``s3aws``, also its name)."""
     return Base(FsspecDriver(S3Backend(settings_from(parameters), name="s3aws")))
+
+
+def bucket_key(driver: Any, path: str) -> str | None:
+    """The S3 object key of driver path ``path``, or ``None`` if ``driver`` is not s3.
+
+    Looks through middleware (``.wrapped``) and the base wrapper (``.inner``); this is
+    Go's ``S3BucketKey``, which the cloudfront middleware signs URLs for.
+    """
+    seen = driver
+    while not isinstance(seen, FsspecDriver):
+        seen = getattr(seen, "wrapped", None) or getattr(seen, "inner", None)
+        if seen is None:
+            return None
+    if not isinstance(seen.backend, S3Backend):
+        return None
+    return seen.backend.split(seen.backend.key(path))[1]
