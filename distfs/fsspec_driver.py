@@ -30,6 +30,7 @@ from . import paths
 from .driver import EPOCH, FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import DriverError, InvalidPathError, PathNotFoundError, StorageDriverError
 from .walk import walk, walk_flat
+from .writers import WriterState
 
 __all__ = ["EPOCH", "Backend", "FsspecDriver"]
 
@@ -345,7 +346,7 @@ def _mod_time(entry: dict[str, Any]) -> datetime:
     return EPOCH
 
 
-class StagedWriter(FileWriter):
+class StagedWriter(WriterState):
     """A resumable writer over a backend that can append to and truncate an object.
 
     The upload of ``path`` lives in the hidden upload directory of ``path``: ``data``
@@ -357,13 +358,12 @@ class StagedWriter(FileWriter):
     """
 
     def __init__(self, driver: FsspecDriver, path: str, append: bool) -> None:
+        super().__init__(path, driver.name)
         self._driver = driver
         self._backend = driver.backend
         self._fs = driver.fs
-        self._path = path
         self._key = driver._key(path)
         self._upload, self._data, self._size_key = driver.upload_keys(path)
-        self._state = "open"
         self._size = self._resume() if append else self._start(0)
         self._stream: BinaryIO | None = self._backend.open_append(self._data)
 
@@ -410,46 +410,31 @@ class StagedWriter(FileWriter):
 
     # -- FileWriter -------------------------------------------------------------------
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    @property
-    def closed(self) -> bool:
-        return self._state != "open"
-
-    def _require_open(self) -> BinaryIO:
-        if self._state != "open" or self._stream is None:
-            raise DriverError(f"writer for {self._path} already {self._state}", self._driver.name)
+    def _open_stream(self) -> BinaryIO:
+        self._require_open()
+        assert self._stream is not None
         return self._stream
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        stream = self._require_open()
-        written = stream.write(data)
+        written = self._open_stream().write(data)
         count = len(data) if written is None else written
         self._size += count
         return count
 
-    def close(self) -> None:
-        if self._state == "committed":
-            self._state = "committed and closed"
-            return
-        stream = self._require_open()
-        self._backend.sync(stream)
-        stream.close()
-        self._stream = None
-        self._state = "closed"
+    def _suspend(self) -> None:
+        self._finish_stream()
         with self._driver._named(self._path):
             self._backend.put(self._size_key, str(self._size).encode())
 
-    def commit(self) -> None:
-        stream = self._require_open()
+    def _finish_stream(self) -> None:
+        stream = self._open_stream()
         self._backend.sync(stream)
         stream.close()
         self._stream = None
+
+    def commit(self) -> None:
+        self._suspend()
         self._state = "closed"  # a failed publish leaves the upload suspended, not lost
-        with self._driver._named(self._path):
-            self._backend.put(self._size_key, str(self._size).encode())
         self._backend.make_parents(self._key)
         self._backend.rename(self._data, self._key)
         self._state = "committed"
@@ -457,8 +442,7 @@ class StagedWriter(FileWriter):
             self._backend.remove(self._upload, True)
 
     def cancel(self) -> None:
-        stream = self._require_open()
-        stream.close()
+        self._open_stream().close()
         self._stream = None
         self._state = "cancelled"
         with contextlib.suppress(*_MISSING):

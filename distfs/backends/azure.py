@@ -41,6 +41,7 @@ from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..writers import ChunkedWriter
 
 __all__ = ["AzureBackend", "AzureSettings", "BlockWriter", "factory", "settings_from"]
 
@@ -503,7 +504,7 @@ def _credential(settings: AzureSettings, asynchronous: bool = False) -> Any:
     return identity.DefaultAzureCredential()
 
 
-class BlockWriter(FileWriter):
+class BlockWriter(ChunkedWriter):
     """A resumable writer on block blobs, staged on a hidden staging blob.
 
     The staging blob is ``<upload directory>/data`` below the driver's hidden directory
@@ -523,16 +524,12 @@ class BlockWriter(FileWriter):
     """
 
     def __init__(self, backend: AzureBackend, driver: FsspecDriver, path: str, append: bool) -> None:
+        super().__init__(path, driver.name, backend.block_size)
         self._backend = backend
-        self._path = path
-        self._name = driver.name
         self._key = backend.name_of(driver._key(path))
         self._staging = backend.name_of(driver.upload_keys(path)[0] + "/data")
         self._blob = backend.blob(self._staging)
-        self._chunk = backend.block_size
         self._blocks: list[tuple[str, int, bool]] = []  # id, size, committed
-        self._buffer = bytearray()
-        self._state = "open"
         if not append or not self._resume():
             if append:
                 self._continue_committed()
@@ -567,12 +564,12 @@ class BlockWriter(FileWriter):
                 data = source.download_blob(offset=offset, length=length).readall()
             if len(data) != length:
                 raise DriverError(f"{self._path} changed while it was being continued", self._name)
-            self._stage(data)
+            self._flush_chunk(data)
         self._commit_list()
 
     # -- blocks -----------------------------------------------------------------------
 
-    def _stage(self, data: bytes | bytearray | memoryview) -> None:
+    def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
         block_id = base64.b64encode(uuid.uuid4().bytes).decode()
         self._blob.stage_block(block_id, bytes(data), length=len(data))
         self._blocks.append((block_id, len(data), False))
@@ -588,7 +585,7 @@ class BlockWriter(FileWriter):
         self._blob.commit_block_list(blocks, content_settings=ContentSettings(content_type=CONTENT_TYPE))
         self._blocks = [(block_id, size, True) for block_id, size, _ in self._blocks]
 
-    def _reopen_tail(self) -> None:
+    def _before_write(self) -> None:
         """Move a short last block back into the buffer (before appending to it)."""
         if self._buffer or not self._blocks or self._blocks[-1][1] >= self._chunk:
             return
@@ -601,53 +598,16 @@ class BlockWriter(FileWriter):
 
     def _flush(self) -> None:
         if self._buffer:
-            self._stage(self._buffer)
+            self._flush_chunk(self._buffer)
             self._buffer = bytearray()
 
     # -- FileWriter -------------------------------------------------------------------
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    @property
-    def closed(self) -> bool:
-        return self._state != "open"
-
-    def _require_open(self) -> None:
-        if self._state != "open":
-            raise DriverError(f"writer for {self._path} already {self._state}", self._name)
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._require_open()
-        view = memoryview(data).cast("B")
-        total = len(view)
-        if not total:
-            return 0
-        self._reopen_tail()
-        if self._buffer:
-            take = min(self._chunk - len(self._buffer), len(view))
-            self._buffer += view[:take]
-            view = view[take:]
-            if len(self._buffer) == self._chunk:
-                self._flush()
-        while len(view) >= self._chunk:
-            self._stage(view[: self._chunk])
-            view = view[self._chunk :]
-        self._buffer += view
-        self._size += total
-        return total
-
-    def close(self) -> None:
-        if self._state == "committed":
-            self._state = "committed and closed"
-            return
-        self._require_open()
+    def _suspend(self) -> None:
         changed = bool(self._buffer) or any(not committed for _, _, committed in self._blocks)
         self._flush()
         if changed:
             self._commit_list()
-        self._state = "closed"
 
     def commit(self) -> None:
         self._require_open()

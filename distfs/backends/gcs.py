@@ -42,6 +42,7 @@ from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..writers import ChunkedWriter
 
 __all__ = ["ComposeWriter", "GCSBackend", "GCSSettings", "factory", "settings_from"]
 
@@ -411,7 +412,7 @@ def _marker(size: int) -> str:
     return f"closed-{size:020d}"
 
 
-class ComposeWriter(FileWriter):
+class ComposeWriter(ChunkedWriter):
     """A resumable writer on compose: segments plus a size marker in a hidden directory.
 
     The upload of ``path`` lives below ``driver.upload_keys(path)[0]`` (``U``):
@@ -432,17 +433,13 @@ class ComposeWriter(FileWriter):
     """
 
     def __init__(self, backend: GCSBackend, driver: FsspecDriver, path: str, append: bool) -> None:
+        super().__init__(path, driver.name, backend.chunksize)
         self._backend = backend
-        self._path = path
-        self._name = driver.name
         self._key = driver._key(path)
         self._bucket, _ = backend.split(self._key)
         self._dir = driver.upload_keys(path)[0]
-        self._chunk = backend.chunksize
         self._segments: list[tuple[int, int]] = []
         self._markers: list[int] = []
-        self._buffer = bytearray()
-        self._state = "open"
         self._persisted = 0
         listing = self._list()
         if append and listing is not None:
@@ -506,7 +503,7 @@ class ComposeWriter(FileWriter):
 
     # -- state ------------------------------------------------------------------------
 
-    def _flush(self, data: bytes | bytearray | memoryview) -> None:
+    def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
         start = self._segments[-1][1] if self._segments else 0
         end = start + len(data)
         self._backend.upload(self._dir + "/" + _segment(start, end), data)
@@ -546,46 +543,11 @@ class ComposeWriter(FileWriter):
 
     # -- FileWriter -------------------------------------------------------------------
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    @property
-    def closed(self) -> bool:
-        return self._state != "open"
-
-    def _require_open(self) -> None:
-        if self._state != "open":
-            raise DriverError(f"writer for {self._path} already {self._state}", self._name)
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._require_open()
-        view = memoryview(data).cast("B")
-        total = len(view)
+    def _suspend(self) -> None:
         if self._buffer:
-            take = min(self._chunk - len(self._buffer), len(view))
-            self._buffer += view[:take]
-            view = view[take:]
-            if len(self._buffer) == self._chunk:
-                full, self._buffer = self._buffer, bytearray()
-                self._flush(full)
-        while len(view) >= self._chunk:
-            self._flush(view[: self._chunk])
-            view = view[self._chunk :]
-        self._buffer += view
-        self._size += total
-        return total
-
-    def close(self) -> None:
-        if self._state == "committed":
-            self._state = "committed and closed"
-            return
-        self._require_open()
-        if self._buffer:
-            self._flush(self._buffer)
+            self._flush_chunk(self._buffer)
             self._buffer = bytearray()
         self._save_marker()
-        self._state = "closed"
         if len(self._segments) >= MAX_COMPOSE:
             self._compact(1)
 
@@ -596,7 +558,7 @@ class ComposeWriter(FileWriter):
                 self._backend.upload(self._key, self._buffer)
             else:
                 if self._buffer:
-                    self._flush(self._buffer)
+                    self._flush_chunk(self._buffer)
                 self._buffer = bytearray()
                 self._compact(MAX_COMPOSE)
                 self._backend.compose([self._dir + "/" + _segment(s, e) for s, e in self._segments], self._key)
@@ -604,7 +566,7 @@ class ComposeWriter(FileWriter):
             self._state = "closed"  # keep the upload suspended at this writer's size
             with contextlib.suppress(Exception):
                 if self._buffer:
-                    self._flush(self._buffer)
+                    self._flush_chunk(self._buffer)
                 self._save_marker()
             raise
         self._state = "committed"

@@ -37,6 +37,7 @@ from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..writers import ChunkedWriter
 
 __all__ = ["MultipartWriter", "S3Backend", "S3Settings", "factory", "settings_from"]
 
@@ -509,7 +510,7 @@ def _log_call(http_response: Any = None, model: Any = None, **_: Any) -> None:
     logger.debug("s3 %s -> %s", getattr(model, "name", "?"), status)
 
 
-class MultipartWriter(FileWriter):
+class MultipartWriter(ChunkedWriter):
     """A resumable writer on one S3 multipart upload.
 
     Invariant: every uploaded part has exactly the upload's chunk size; bytes that do not
@@ -522,16 +523,12 @@ class MultipartWriter(FileWriter):
     """
 
     def __init__(self, backend: S3Backend, driver: FsspecDriver, path: str, append: bool) -> None:
+        super().__init__(path, driver.name, backend.chunksize)
         self._backend = backend
-        self._path = path
-        self._name = driver.name
         self._bucket, self._key = backend.split(driver._key(path))
         _, self._state_key = backend.split(driver.upload_keys(path)[0] + "/state")
-        self._chunk = backend.chunksize
         self._upload = ""
         self._parts: list[dict[str, Any]] = []
-        self._buffer = bytearray()
-        self._state = "open"
         if not append or not self._resume():
             if append:
                 self._continue_committed()
@@ -625,19 +622,7 @@ class MultipartWriter(FileWriter):
 
     # -- FileWriter -------------------------------------------------------------------
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    @property
-    def closed(self) -> bool:
-        return self._state != "open"
-
-    def _require_open(self) -> None:
-        if self._state != "open":
-            raise DriverError(f"writer for {self._path} already {self._state}", self._name)
-
-    def _upload_part(self, data: bytes | bytearray | memoryview) -> None:
+    def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
         number = len(self._parts) + 1
         response = self._backend.call(
             "upload_part",
@@ -649,31 +634,8 @@ class MultipartWriter(FileWriter):
         )
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._require_open()
-        view = memoryview(data).cast("B")
-        total = len(view)
-        if self._buffer:
-            take = min(self._chunk - len(self._buffer), len(view))
-            self._buffer += view[:take]
-            view = view[take:]
-            if len(self._buffer) == self._chunk:
-                full, self._buffer = self._buffer, bytearray()
-                self._upload_part(full)
-        while len(view) >= self._chunk:
-            self._upload_part(view[: self._chunk])
-            view = view[self._chunk :]
-        self._buffer += view
-        self._size += total
-        return total
-
-    def close(self) -> None:
-        if self._state == "committed":
-            self._state = "committed and closed"
-            return
-        self._require_open()
+    def _suspend(self) -> None:
         self._save()
-        self._state = "closed"
         self._buffer = bytearray()
 
     def commit(self) -> None:
@@ -687,7 +649,7 @@ class MultipartWriter(FileWriter):
                 self._backend._abort(self._bucket, self._key, self._upload)
             else:
                 if self._buffer:
-                    self._upload_part(self._buffer)
+                    self._flush_chunk(self._buffer)
                 self._backend.call(
                     "complete_multipart_upload",
                     Bucket=self._bucket,
