@@ -136,12 +136,16 @@ class TestGCSConformance(DriverSuite):
 
 
 class TestGCSSmallChunkConformance(DriverSuite):
-    """Every segment 256 KiB (many composes), keys below a root directory."""
+    """Every segment 256 KiB (many composes), keys below a root directory, and signing
+    credentials, so the redirect test fetches real signed GET and HEAD URLs."""
 
     def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
         endpoint = request.getfixturevalue("gcs_endpoint")
         parameters = gcs_parameters_for(endpoint, new_bucket(endpoint), rootdirectory="/registry/v2/")
-        return distfs.create("gcs", parameters)
+        parameters["credentials"] = service_account_info(request.getfixturevalue("token_server"))
+        driver = distfs.create("gcs", parameters)
+        assert driver.redirect_url("/probe", "GET") is not None
+        return driver
 
 
 # -- parameters -------------------------------------------------------------------------
