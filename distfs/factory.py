@@ -35,6 +35,7 @@ _BUILTIN: dict[str, str] = {
     "filesystem": "distfs.backends.filesystem:factory",
     "gcs": "distfs.backends.gcs:factory",
     "inmemory": "distfs.backends.inmemory:factory",
+    "oss": "distfs.backends.oss:factory",
     "s3": "distfs.backends.s3:factory",
     "s3aws": "distfs.backends.s3:factory_s3aws",
 }

@@ -39,9 +39,10 @@ from typing import Any, BinaryIO, TypeVar
 # ``import distfs.backends.oss`` works (and fails clearly) without the extra.
 from ..base import Base
 from ..driver import FileWriter
-from ..errors import DriverError, PathNotFoundError
+from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..writers import ChunkedWriter
 
 __all__ = ["MultipartWriter", "OSSBackend", "OSSSettings", "factory", "settings_from"]
 
@@ -166,9 +167,17 @@ def _filesystem(settings: OSSSettings, call: Callable[..., Any]) -> Any:
     from ossfs import OSSFileSystem
 
     class _OSSFileSystem(OSSFileSystem):  # type: ignore[misc]
+        def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Any:
+            # ossfs 2025.5 reads its listing back from the dircache, so with
+            # use_listings_cache=False every ls raises KeyError: keep the cache on and
+            # empty it before each listing (never serve a stale one).
+            self.dircache.clear()
+            return super().ls(path, detail=detail, **kwargs)
+
         def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
             bucket, name = self.split_path(path)
-            if not name:
+            if not name:  # the bucket: ask the store anyway (health checks rely on it)
+                call("list_objects", max_keys=1)
                 return {"name": bucket, "size": 0, "type": "directory"}
             try:
                 head = call("head_object", name)
@@ -189,7 +198,6 @@ def _filesystem(settings: OSSSettings, call: Callable[..., Any]) -> Any:
         endpoint=settings.url(),
         key=settings.accesskeyid,
         secret=settings.accesskeysecret,
-        use_listings_cache=False,
         skip_instance_cache=True,
         default_block_size=settings.chunksize,
     )
@@ -206,13 +214,16 @@ class OSSBackend(Backend):
         self.settings = settings
         self.chunksize = settings.chunksize
         self.copy_threshold = COPY_THRESHOLD
-        self.bucket = oss2.Bucket(
-            oss2.Auth(settings.accesskeyid, settings.accesskeysecret),
-            settings.url(),
-            settings.bucket,
-            is_cname=settings.is_cname,
-            app_name="distfs",
-        )
+        try:
+            self.bucket = oss2.Bucket(
+                oss2.Auth(settings.accesskeyid, settings.accesskeysecret),
+                settings.url(),
+                settings.bucket,
+                is_cname=settings.is_cname,
+                app_name="distfs",
+            )
+        except oss2.exceptions.ClientError as exc:  # an invalid bucket name or endpoint
+            raise InvalidParameterError(NAME, "bucket", str(getattr(exc, "details", exc))) from None
         root = settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
         super().__init__(name, _filesystem(settings, self.call), root)
 
@@ -412,7 +423,7 @@ class _Stream(io.RawIOBase):
         super().close()
 
 
-class MultipartWriter(FileWriter):
+class MultipartWriter(ChunkedWriter):
     """A resumable writer on one OSS multipart upload (the s3 driver's design).
 
     Every uploaded part has exactly the upload's chunk size; bytes that do not fill a part
@@ -424,16 +435,12 @@ class MultipartWriter(FileWriter):
     """
 
     def __init__(self, backend: OSSBackend, driver: FsspecDriver, path: str, append: bool) -> None:
+        super().__init__(path, driver.name, backend.chunksize)
         self._backend = backend
-        self._path = path
-        self._name = driver.name
         self._key = backend.name_of(driver._key(path))
         self._state_key = backend.name_of(driver.upload_keys(path)[0] + "/state")
-        self._chunk = backend.chunksize
         self._upload = ""
         self._parts: list[tuple[int, str]] = []
-        self._buffer = bytearray()
-        self._state = "open"
         if not append or not self._resume():
             if append:
                 self._continue_committed()
@@ -534,49 +541,14 @@ class MultipartWriter(FileWriter):
 
     # -- FileWriter -------------------------------------------------------------------
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    @property
-    def closed(self) -> bool:
-        return self._state != "open"
-
-    def _require_open(self) -> None:
-        if self._state != "open":
-            raise DriverError(f"writer for {self._path} already {self._state}", self._name)
-
-    def _upload_part(self, data: bytes | bytearray | memoryview) -> None:
+    def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
         number = len(self._parts) + 1
         body = data if isinstance(data, bytes) else bytes(data)
         result = self._backend.call("upload_part", self._key, self._upload, number, body)
         self._parts.append((number, result.etag))
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._require_open()
-        view = memoryview(data).cast("B")
-        total = len(view)
-        if self._buffer:
-            take = min(self._chunk - len(self._buffer), len(view))
-            self._buffer += view[:take]
-            view = view[take:]
-            if len(self._buffer) == self._chunk:
-                full, self._buffer = self._buffer, bytearray()
-                self._upload_part(full)
-        while len(view) >= self._chunk:
-            self._upload_part(view[: self._chunk])
-            view = view[self._chunk :]
-        self._buffer += view
-        self._size += total
-        return total
-
-    def close(self) -> None:
-        if self._state == "committed":
-            self._state = "committed and closed"
-            return
-        self._require_open()
+    def _suspend(self) -> None:
         self._save()
-        self._state = "closed"
         self._buffer = bytearray()
 
     def commit(self) -> None:
@@ -592,7 +564,7 @@ class MultipartWriter(FileWriter):
                 self._backend.abort(self._key, self._upload)
             else:
                 if self._buffer:
-                    self._upload_part(self._buffer)
+                    self._flush_chunk(self._buffer)
                 self._backend.call(
                     "complete_multipart_upload",
                     self._key,
