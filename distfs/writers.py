@@ -10,10 +10,12 @@ in pieces of exactly ``chunk`` bytes, and what does not fill a chunk stays in
 
 from __future__ import annotations
 
+import base64
+
 from .driver import FileWriter
 from .errors import DriverError
 
-__all__ = ["ChunkedWriter", "WriterState"]
+__all__ = ["ChunkedWriter", "WriterState", "decode_upload_id", "encode_upload_id"]
 
 
 class WriterState(FileWriter):
@@ -85,3 +87,13 @@ class ChunkedWriter(WriterState):
     def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
         """Store one full chunk."""
         raise NotImplementedError
+
+
+def encode_upload_id(upload: str) -> str:
+    """A multipart upload id as an object metadata value (ASCII, whatever the store's alphabet)."""
+    return base64.urlsafe_b64encode(upload.encode()).decode()
+
+
+def decode_upload_id(value: str) -> str:
+    """The upload id stored by :func:`encode_upload_id` (``""`` stays ``""``)."""
+    return base64.urlsafe_b64decode(value.encode()).decode() if value else ""

@@ -26,7 +26,6 @@ driver's hidden directory, bounded bytes per resume, ``cancel()`` leaves nothing
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
 import logging
@@ -42,7 +41,7 @@ from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from ..writers import ChunkedWriter
+from ..writers import ChunkedWriter, decode_upload_id, encode_upload_id
 
 __all__ = ["MultipartWriter", "OSSBackend", "OSSSettings", "factory", "settings_from"]
 
@@ -458,7 +457,7 @@ class MultipartWriter(ChunkedWriter):
 
     def _save(self) -> None:
         headers = {
-            "x-oss-meta-upload-id": _encode(self._upload),
+            "x-oss-meta-upload-id": encode_upload_id(self._upload),
             "x-oss-meta-parts": str(len(self._parts)),
             "x-oss-meta-chunksize": str(self._chunk),
             "Content-Type": CONTENT_TYPE,
@@ -470,7 +469,7 @@ class MultipartWriter(ChunkedWriter):
             head = self._backend.call("head_object", self._state_key)
         except FileNotFoundError:
             return
-        upload = _decode(head.headers.get("x-oss-meta-upload-id", ""))
+        upload = decode_upload_id(head.headers.get("x-oss-meta-upload-id", ""))
         if upload:
             self._backend.abort(self._key, upload)
 
@@ -479,7 +478,7 @@ class MultipartWriter(ChunkedWriter):
         try:
             result = self._backend.call("get_object", self._state_key)
             tail = result.read()
-            self._upload = _decode(result.headers["x-oss-meta-upload-id"])
+            self._upload = decode_upload_id(result.headers["x-oss-meta-upload-id"])
             count, self._chunk = int(result.headers["x-oss-meta-parts"]), int(result.headers["x-oss-meta-chunksize"])
         except FileNotFoundError:
             return False
@@ -586,15 +585,6 @@ class MultipartWriter(ChunkedWriter):
         self._backend.delete_names([self._state_key])
         self._state = "cancelled"
         self._buffer = bytearray()
-
-
-def _encode(upload: str) -> str:
-    """An upload id as a metadata value (ASCII, whatever the store's id alphabet)."""
-    return base64.urlsafe_b64encode(upload.encode()).decode()
-
-
-def _decode(value: str) -> str:
-    return base64.urlsafe_b64decode(value.encode()).decode() if value else ""
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:

@@ -22,7 +22,6 @@ What this backend does natively instead of through fsspec's generic calls:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import urllib.parse
@@ -37,7 +36,7 @@ from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from ..writers import ChunkedWriter
+from ..writers import ChunkedWriter, decode_upload_id, encode_upload_id
 
 __all__ = ["MultipartWriter", "S3Backend", "S3Settings", "factory", "settings_from"]
 
@@ -547,7 +546,11 @@ class MultipartWriter(ChunkedWriter):
         self._upload = response["UploadId"]
 
     def _save(self) -> None:
-        metadata = {"upload-id": _encode(self._upload), "parts": str(len(self._parts)), "chunksize": str(self._chunk)}
+        metadata = {
+            "upload-id": encode_upload_id(self._upload),
+            "parts": str(len(self._parts)),
+            "chunksize": str(self._chunk),
+        }
         self._backend.call(
             "put_object", Bucket=self._bucket, Key=self._state_key, Body=bytes(self._buffer), Metadata=metadata
         )
@@ -557,7 +560,7 @@ class MultipartWriter(ChunkedWriter):
             head = self._backend.call("head_object", Bucket=self._bucket, Key=self._state_key)
         except FileNotFoundError:
             return
-        upload = _decode(head.get("Metadata", {}).get("upload-id", ""))
+        upload = decode_upload_id(head.get("Metadata", {}).get("upload-id", ""))
         if upload:
             self._backend._abort(self._bucket, self._key, upload)
 
@@ -565,7 +568,7 @@ class MultipartWriter(ChunkedWriter):
         """Continue the suspended upload; False if there is none."""
         try:
             tail, metadata = self._backend.get(self._bucket, self._state_key)
-            self._upload = _decode(metadata["upload-id"])
+            self._upload = decode_upload_id(metadata["upload-id"])
             count, self._chunk = int(metadata["parts"]), int(metadata["chunksize"])
         except FileNotFoundError:
             return False
@@ -672,15 +675,6 @@ class MultipartWriter(ChunkedWriter):
         self._backend._delete_keys(self._bucket, [self._state_key])
         self._state = "cancelled"
         self._buffer = bytearray()
-
-
-def _encode(upload: str) -> str:
-    """An upload id as a metadata value (ASCII, whatever the store's id alphabet)."""
-    return base64.urlsafe_b64encode(upload.encode()).decode()
-
-
-def _decode(value: str) -> str:
-    return base64.urlsafe_b64decode(value.encode()).decode() if value else ""
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
