@@ -6,16 +6,19 @@ other repeat is a ``DriverError`` saying what already happened. :class:`ChunkedW
 adds the buffer of the object-store writers: bytes are handed to :meth:`_flush_chunk`
 in pieces of exactly ``chunk`` bytes, and what does not fill a chunk stays in
 ``_buffer`` (memory stays bounded by one chunk plus the write being handled).
+:class:`PartsWriter` is the multipart-upload writer of the S3-like stores, over a small
+:class:`PartStore` each backend provides.
 """
 
 from __future__ import annotations
 
 import base64
+from typing import Protocol
 
 from .driver import FileWriter
-from .errors import DriverError
+from .errors import DriverError, PathNotFoundError
 
-__all__ = ["ChunkedWriter", "WriterState", "decode_upload_id", "encode_upload_id"]
+__all__ = ["ChunkedWriter", "PartStore", "PartsWriter", "WriterState", "decode_upload_id", "encode_upload_id"]
 
 
 class WriterState(FileWriter):
@@ -97,3 +100,162 @@ def encode_upload_id(upload: str) -> str:
 def decode_upload_id(value: str) -> str:
     """The upload id stored by :func:`encode_upload_id` (``""`` stays ``""``)."""
     return base64.urlsafe_b64decode(value.encode()).decode() if value else ""
+
+
+class PartStore(Protocol):
+    """The multipart-upload calls a :class:`PartsWriter` needs, on object names of one bucket.
+
+    A missing object or upload is a ``FileNotFoundError``; ``abort_upload`` of an upload
+    that is already gone succeeds.
+    """
+
+    def create_upload(self, name: str) -> str: ...
+
+    def upload_part(self, name: str, upload: str, number: int, data: bytes | bytearray) -> str: ...
+
+    def copy_part(self, name: str, upload: str, number: int, first: int, last: int) -> str: ...
+
+    def list_parts(self, name: str, upload: str) -> dict[int, tuple[str, int]]: ...
+
+    def complete_upload(self, name: str, upload: str, parts: list[tuple[int, str]]) -> None: ...
+
+    def abort_upload(self, name: str, upload: str) -> None: ...
+
+    def put_object(self, name: str, data: bytes) -> None: ...
+
+    def put_state(self, name: str, data: bytes, metadata: dict[str, str]) -> None: ...
+
+    def get_object(self, name: str, first: int = 0, last: int | None = None) -> tuple[bytes, dict[str, str]]: ...
+
+    def head_object(self, name: str) -> tuple[int, dict[str, str]]: ...
+
+    def delete_objects(self, names: list[str]) -> None: ...
+
+
+class PartsWriter(ChunkedWriter):
+    """A resumable writer on one multipart upload (S3 and OSS).
+
+    Invariant: every uploaded part has exactly the upload's chunk size; bytes that do not
+    fill a part stay in a buffer. ``close()`` stores that buffer (the *tail*, under one
+    chunk) in the upload's state object ``state_name``, with the upload id, the number of
+    parts it belongs after and the chunk size as metadata. A resume reads the state object
+    and lists the parts: two requests and at most one chunk of data, whatever the upload's
+    size (Go re-uploaded or server-copied the whole object after a short part). Parts
+    uploaded after the last ``close()`` by a writer that died are ignored and overwritten,
+    so a resume continues from the last ``close()``. ``commit()`` completes the upload (or
+    puts a small object directly); ``cancel()`` aborts it; both remove the state object.
+    """
+
+    def __init__(
+        self, store: PartStore, name: str, state_name: str, *, path: str, driver_name: str, chunk: int, append: bool
+    ) -> None:
+        super().__init__(path, driver_name, chunk)
+        self._store = store
+        self._key = name
+        self._state_key = state_name
+        self._upload = ""
+        self._parts: list[tuple[int, str]] = []
+        if not append or not self._resume():
+            if append:
+                self._continue_committed()
+            else:
+                self._discard_previous()
+                self._upload = store.create_upload(name)
+                self._save()
+        self._size = len(self._parts) * self._chunk + len(self._buffer)
+
+    # -- setup ------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        metadata = {
+            "upload-id": encode_upload_id(self._upload),
+            "parts": str(len(self._parts)),
+            "chunksize": str(self._chunk),
+        }
+        self._store.put_state(self._state_key, bytes(self._buffer), metadata)
+
+    def _discard_previous(self) -> None:
+        try:
+            _, metadata = self._store.head_object(self._state_key)
+        except FileNotFoundError:
+            return
+        upload = decode_upload_id(metadata.get("upload-id", ""))
+        if upload:
+            self._store.abort_upload(self._key, upload)
+
+    def _resume(self) -> bool:
+        """Continue the suspended upload; False if there is none."""
+        try:
+            tail, metadata = self._store.get_object(self._state_key)
+            self._upload = decode_upload_id(metadata["upload-id"])
+            count, self._chunk = int(metadata["parts"]), int(metadata["chunksize"])
+        except FileNotFoundError:
+            return False
+        except (KeyError, ValueError):
+            raise DriverError(f"upload state of {self._path} is damaged", self._name) from None
+        try:
+            sizes = self._store.list_parts(self._key, self._upload)
+        except FileNotFoundError:  # the upload was completed or aborted meanwhile
+            self._store.delete_objects([self._state_key])
+            return False
+        for number in range(1, count + 1):
+            if number not in sizes or sizes[number][1] != self._chunk:
+                raise DriverError(f"upload of {self._path} lost part {number}", self._name)
+            self._parts.append((number, sizes[number][0]))
+        self._buffer = bytearray(tail)
+        return True
+
+    def _continue_committed(self) -> None:
+        """Start an upload holding the committed object (copied server-side, tail read back)."""
+        try:
+            size, _ = self._store.head_object(self._key)
+        except FileNotFoundError:
+            raise PathNotFoundError(self._path, self._name) from None
+        self._upload = self._store.create_upload(self._key)
+        full = size // self._chunk
+        for number in range(1, full + 1):
+            first = (number - 1) * self._chunk
+            etag = self._store.copy_part(self._key, self._upload, number, first, first + self._chunk - 1)
+            self._parts.append((number, etag))
+        if size % self._chunk:
+            tail, _ = self._store.get_object(self._key, full * self._chunk, size - 1)
+            self._buffer = bytearray(tail)
+        self._save()
+
+    # -- FileWriter -------------------------------------------------------------------
+
+    def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
+        number = len(self._parts) + 1
+        body = data if isinstance(data, bytes | bytearray) else bytes(data)
+        self._parts.append((number, self._store.upload_part(self._key, self._upload, number, body)))
+
+    def _suspend(self) -> None:
+        self._save()
+        self._buffer = bytearray()
+
+    def commit(self) -> None:
+        self._require_open()
+        parts = len(self._parts)
+        try:
+            if not self._parts:
+                self._store.put_object(self._key, bytes(self._buffer))
+                self._store.abort_upload(self._key, self._upload)
+            else:
+                if self._buffer:
+                    self._flush_chunk(self._buffer)
+                self._store.complete_upload(self._key, self._upload, self._parts)
+        except BaseException:
+            del self._parts[parts:]  # keep the upload suspended at this writer's size: nothing is lost
+            self._save()
+            self._state = "closed"
+            raise
+        self._state = "committed"
+        self._buffer = bytearray()
+        self._store.delete_objects([self._state_key])
+
+    def cancel(self) -> None:
+        self._require_open()
+        self._store.abort_upload(self._key, self._upload)
+        self._store.delete_objects([self._state_key])
+        self._state = "cancelled"
+        self._buffer = bytearray()

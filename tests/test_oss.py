@@ -29,10 +29,11 @@ from oss_server import OSSFake, serve
 
 import distfs
 from distfs.backends import oss
-from distfs.backends.oss import MultipartWriter, OSSBackend, settings_from
+from distfs.backends.oss import OSSBackend, settings_from
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
+from distfs.writers import PartsWriter
 
 MiB = 1 << 20
 KEY_ID = "oss-test-key-id"
@@ -513,7 +514,7 @@ MEMORY_SCRIPT = textwrap.dedent(
 def test_writer_and_reader_memory_is_bounded(driver: distfs.StorageDriver, params: dict[str, Any]) -> None:
     """Measured in a fresh process: the in-process fake's own buffers must not count."""
     other = backend_of(driver).open_writer(driver.inner, "/other", False)  # type: ignore[attr-defined]
-    assert isinstance(other, MultipartWriter)
+    assert isinstance(other, PartsWriter)
     other.cancel()
     result = subprocess.run(
         [sys.executable, "-c", MEMORY_SCRIPT, json.dumps(params)], capture_output=True, text=True, check=False

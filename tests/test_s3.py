@@ -17,10 +17,11 @@ from conftest import new_bucket, s3_parameters_for
 from servers import ACCESS_KEY, SECRET_KEY
 
 import distfs
-from distfs.backends.s3 import MultipartWriter, S3Backend, settings_from
+from distfs.backends.s3 import S3Backend, settings_from
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
+from distfs.writers import PartsWriter
 
 MiB = 1 << 20
 
@@ -414,7 +415,7 @@ def test_writer_memory_is_bounded(s3: distfs.StorageDriver) -> None:
 
 def test_writer_is_multipart(s3: distfs.StorageDriver) -> None:
     w = s3.writer("/m")
-    assert isinstance(backend_of(s3).open_writer(s3.inner, "/other", False), MultipartWriter)  # type: ignore[attr-defined]
+    assert isinstance(backend_of(s3).open_writer(s3.inner, "/other", False), PartsWriter)  # type: ignore[attr-defined]
     w.cancel()
 
 

@@ -19,8 +19,8 @@ objects. Everything it gets wrong goes to oss2 directly:
   stopped at the first key that was not a subpath) and reports every batch failure or key
   missing from the DeleteMultipleObjects answer as a ``DriverError`` (Go swallowed them).
 
-Writers (:class:`MultipartWriter`) keep the design of the s3 driver: equal parts of
-``chunksize``, the short tail and the upload id in a small state object under the
+Writers (:class:`~distfs.writers.PartsWriter` over :class:`OSSPartStore`) keep the s3
+design: equal parts of ``chunksize``, the short tail and the upload id in a small state object under the
 driver's hidden directory, bounded bytes per resume, ``cancel()`` leaves nothing.
 """
 
@@ -38,12 +38,12 @@ from typing import Any, BinaryIO, TypeVar
 # ``import distfs.backends.oss`` works (and fails clearly) without the extra.
 from ..base import Base
 from ..driver import FileWriter
-from ..errors import DriverError, InvalidParameterError, PathNotFoundError
+from ..errors import DriverError, InvalidParameterError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from ..writers import ChunkedWriter, decode_upload_id, encode_upload_id
+from ..writers import PartsWriter
 
-__all__ = ["MultipartWriter", "OSSBackend", "OSSSettings", "factory", "settings_from"]
+__all__ = ["OSSBackend", "OSSPartStore", "OSSSettings", "factory", "settings_from"]
 
 logger = logging.getLogger("distfs.oss")
 
@@ -391,7 +391,11 @@ class OSSBackend(Backend):
     # -- writers and redirects --------------------------------------------------------
 
     def open_writer(self, driver: FsspecDriver, path: str, append: bool) -> FileWriter:
-        return MultipartWriter(self, driver, path, append)
+        name = self.name_of(driver._key(path))
+        state = self.name_of(driver.upload_keys(path)[0] + "/state")
+        return PartsWriter(
+            OSSPartStore(self), name, state, path=path, driver_name=driver.name, chunk=self.chunksize, append=append
+        )
 
     def redirect_url(self, key: str, method: str) -> str | None:
         if method not in ("GET", "HEAD"):
@@ -422,169 +426,73 @@ class _Stream(io.RawIOBase):
         super().close()
 
 
-class MultipartWriter(ChunkedWriter):
-    """A resumable writer on one OSS multipart upload (the s3 driver's design).
+class OSSPartStore:
+    """The :class:`~distfs.writers.PartStore` of the driver's bucket: OSS multipart uploads via oss2."""
 
-    Every uploaded part has exactly the upload's chunk size; bytes that do not fill a part
-    stay in a buffer. ``close()`` stores that buffer (the tail, under one chunk) in the
-    upload's state object with the upload id, the number of parts and the chunk size as
-    ``x-oss-meta-`` headers. A resume reads the state object and lists the parts: at most
-    one chunk of data again, whatever the upload's size. Parts uploaded after the last
-    ``close()`` by a writer that died are ignored and overwritten.
-    """
-
-    def __init__(self, backend: OSSBackend, driver: FsspecDriver, path: str, append: bool) -> None:
-        super().__init__(path, driver.name, backend.chunksize)
+    def __init__(self, backend: OSSBackend) -> None:
         self._backend = backend
-        self._key = backend.name_of(driver._key(path))
-        self._state_key = backend.name_of(driver.upload_keys(path)[0] + "/state")
-        self._upload = ""
-        self._parts: list[tuple[int, str]] = []
-        if not append or not self._resume():
-            if append:
-                self._continue_committed()
-            else:
-                self._discard_previous()
-                self._create()
-                self._save()
-        self._size = len(self._parts) * self._chunk + len(self._buffer)
 
-    # -- setup ------------------------------------------------------------------------
+    def create_upload(self, name: str) -> str:
+        result = self._backend.call("init_multipart_upload", name, headers=self._backend.settings.object_headers())
+        return str(result.upload_id)
 
-    def _create(self) -> None:
-        result = self._backend.call("init_multipart_upload", self._key, headers=self._backend.settings.object_headers())
-        self._upload = result.upload_id
+    def upload_part(self, name: str, upload: str, number: int, data: bytes | bytearray) -> str:
+        return str(self._backend.call("upload_part", name, upload, number, bytes(data)).etag)
 
-    def _save(self) -> None:
-        headers = {
-            "x-oss-meta-upload-id": encode_upload_id(self._upload),
-            "x-oss-meta-parts": str(len(self._parts)),
-            "x-oss-meta-chunksize": str(self._chunk),
-            "Content-Type": CONTENT_TYPE,
-        }
-        self._backend.call("put_object", self._state_key, bytes(self._buffer), headers=headers)
+    def copy_part(self, name: str, upload: str, number: int, first: int, last: int) -> str:
+        bucket = self._backend.settings.bucket
+        return str(self._backend.call("upload_part_copy", bucket, name, (first, last), name, upload, number).etag)
 
-    def _discard_previous(self) -> None:
-        try:
-            head = self._backend.call("head_object", self._state_key)
-        except FileNotFoundError:
-            return
-        upload = decode_upload_id(head.headers.get("x-oss-meta-upload-id", ""))
-        if upload:
-            self._backend.abort(self._key, upload)
-
-    def _resume(self) -> bool:
-        """Continue the suspended upload; False if there is none."""
-        try:
-            result = self._backend.call("get_object", self._state_key)
-            tail = result.read()
-            self._upload = decode_upload_id(result.headers["x-oss-meta-upload-id"])
-            count, self._chunk = int(result.headers["x-oss-meta-parts"]), int(result.headers["x-oss-meta-chunksize"])
-        except FileNotFoundError:
-            return False
-        except (KeyError, ValueError):
-            raise DriverError(f"upload state of {self._path} is damaged", self._name) from None
-        try:
-            sizes = self._list_parts()
-        except FileNotFoundError:  # the upload was completed or aborted meanwhile
-            self._backend.delete_names([self._state_key])
-            return False
-        for number in range(1, count + 1):
-            if number not in sizes or sizes[number][1] != self._chunk:
-                raise DriverError(f"upload of {self._path} lost part {number}", self._name)
-            self._parts.append((number, sizes[number][0]))
-        self._buffer = bytearray(tail)
-        return True
-
-    def _list_parts(self) -> dict[int, tuple[str, int]]:
+    def list_parts(self, name: str, upload: str) -> dict[int, tuple[str, int]]:
         sizes = {}
         marker = ""
         while True:
-            listing = self._backend.call("list_parts", self._key, self._upload, marker=marker, max_parts=1000)
+            listing = self._backend.call("list_parts", name, upload, marker=marker, max_parts=1000)
             for part in listing.parts:
                 sizes[int(part.part_number)] = (str(part.etag), int(part.size))
             if not listing.is_truncated:
                 return sizes
             marker = listing.next_marker
 
-    def _continue_committed(self) -> None:
-        """Start an upload holding the committed object (copied server-side, tail read back)."""
-        try:
-            head = self._backend.call("head_object", self._key)
-        except FileNotFoundError:
-            raise PathNotFoundError(self._path, self._name) from None
-        size = int(head.content_length or 0)
-        self._create()
-        full = size // self._chunk
-        for number in range(1, full + 1):
-            first = (number - 1) * self._chunk
-            result = self._backend.call(
-                "upload_part_copy",
-                self._backend.settings.bucket,
-                self._key,
-                (first, first + self._chunk - 1),
-                self._key,
-                self._upload,
-                number,
-            )
-            self._parts.append((number, result.etag))
-        if size % self._chunk:
-            result = self._backend.call(
-                "get_object",
-                self._key,
-                byte_range=(full * self._chunk, size - 1),
-                headers={"x-oss-range-behavior": "standard"},
-            )
-            self._buffer = bytearray(result.read())
-        self._save()
-
-    # -- FileWriter -------------------------------------------------------------------
-
-    def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
-        number = len(self._parts) + 1
-        body = data if isinstance(data, bytes) else bytes(data)
-        result = self._backend.call("upload_part", self._key, self._upload, number, body)
-        self._parts.append((number, result.etag))
-
-    def _suspend(self) -> None:
-        self._save()
-        self._buffer = bytearray()
-
-    def commit(self) -> None:
-        self._require_open()
+    def complete_upload(self, name: str, upload: str, parts: list[tuple[int, str]]) -> None:
         from oss2.models import PartInfo
 
-        parts = len(self._parts)
-        try:
-            if not self._parts:
-                self._backend.call(
-                    "put_object", self._key, bytes(self._buffer), headers=self._backend.settings.object_headers()
-                )
-                self._backend.abort(self._key, self._upload)
-            else:
-                if self._buffer:
-                    self._flush_chunk(self._buffer)
-                self._backend.call(
-                    "complete_multipart_upload",
-                    self._key,
-                    self._upload,
-                    [PartInfo(number, etag) for number, etag in self._parts],
-                )
-        except BaseException:
-            del self._parts[parts:]  # keep the upload suspended at this writer's size: nothing is lost
-            self._save()
-            self._state = "closed"
-            raise
-        self._state = "committed"
-        self._buffer = bytearray()
-        self._backend.delete_names([self._state_key])
+        self._backend.call("complete_multipart_upload", name, upload, [PartInfo(n, etag) for n, etag in parts])
 
-    def cancel(self) -> None:
-        self._require_open()
-        self._backend.abort(self._key, self._upload)
-        self._backend.delete_names([self._state_key])
-        self._state = "cancelled"
-        self._buffer = bytearray()
+    def abort_upload(self, name: str, upload: str) -> None:
+        self._backend.abort(name, upload)
+
+    def put_object(self, name: str, data: bytes) -> None:
+        self._backend.call("put_object", name, data, headers=self._backend.settings.object_headers())
+
+    def put_state(self, name: str, data: bytes, metadata: dict[str, str]) -> None:
+        headers = {f"{_META}{key}": value for key, value in metadata.items()}
+        headers["Content-Type"] = CONTENT_TYPE
+        self._backend.call("put_object", name, data, headers=headers)
+
+    def get_object(self, name: str, first: int = 0, last: int | None = None) -> tuple[bytes, dict[str, str]]:
+        if first or last is not None:
+            result = self._backend.call(
+                "get_object", name, byte_range=(first, last), headers={"x-oss-range-behavior": "standard"}
+            )
+        else:
+            result = self._backend.call("get_object", name)
+        return result.read(), _metadata(result.headers)
+
+    def head_object(self, name: str) -> tuple[int, dict[str, str]]:
+        head = self._backend.call("head_object", name)
+        return int(head.content_length or 0), _metadata(head.headers)
+
+    def delete_objects(self, names: list[str]) -> None:
+        self._backend.delete_names(names)
+
+
+_META = "x-oss-meta-"
+
+
+def _metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    """User metadata from OSS response headers, without the ``x-oss-meta-`` prefix."""
+    return {key[len(_META) :].lower(): value for key, value in headers.items() if key.lower().startswith(_META)}
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:

@@ -6,7 +6,8 @@ Parameters are distribution's (``docs/content/storage-drivers/s3.md``); see
 
 What this backend does natively instead of through fsspec's generic calls:
 
-* writers are S3 multipart uploads (:class:`MultipartWriter`): every part but the last
+* writers are S3 multipart uploads (:class:`~distfs.writers.PartsWriter` over
+  :class:`S3PartStore`): every part but the last
   has exactly ``chunksize`` bytes, ``close()`` keeps the upload open and stores the short
   tail (under ``chunksize``) with the upload's id in a small state object below the
   driver's hidden directory, so a resume sends at most the old tail again, never the
@@ -33,12 +34,12 @@ from typing import Any, BinaryIO
 # ``import distfs.backends.s3`` works (and fails clearly) without the extra.
 from ..base import Base
 from ..driver import FileWriter
-from ..errors import DriverError, InvalidParameterError, PathNotFoundError
+from ..errors import DriverError, InvalidParameterError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from ..writers import ChunkedWriter, decode_upload_id, encode_upload_id
+from ..writers import PartsWriter
 
-__all__ = ["MultipartWriter", "S3Backend", "S3Settings", "factory", "settings_from"]
+__all__ = ["S3Backend", "S3PartStore", "S3Settings", "factory", "settings_from"]
 
 logger = logging.getLogger("distfs.s3")
 
@@ -471,7 +472,10 @@ class S3Backend(Backend):
     # -- writers and redirects --------------------------------------------------------
 
     def open_writer(self, driver: FsspecDriver, path: str, append: bool) -> FileWriter:
-        return MultipartWriter(self, driver, path, append)
+        bucket, name = self.split(driver._key(path))
+        _, state = self.split(driver.upload_keys(path)[0] + "/state")
+        store = S3PartStore(self, bucket)
+        return PartsWriter(store, name, state, path=path, driver_name=driver.name, chunk=self.chunksize, append=append)
 
     def redirect_url(self, key: str, method: str) -> str | None:
         client_method = {"GET": "get_object", "HEAD": "head_object"}.get(method)
@@ -509,85 +513,37 @@ def _log_call(http_response: Any = None, model: Any = None, **_: Any) -> None:
     logger.debug("s3 %s -> %s", getattr(model, "name", "?"), status)
 
 
-class MultipartWriter(ChunkedWriter):
-    """A resumable writer on one S3 multipart upload.
+class S3PartStore:
+    """The :class:`~distfs.writers.PartStore` of one bucket: multipart uploads through s3fs."""
 
-    Invariant: every uploaded part has exactly the upload's chunk size; bytes that do not
-    fill a part stay in a buffer. ``close()`` stores that buffer (the *tail*, under one
-    chunk) in the upload's state object, together with the upload id, the number of parts
-    it belongs after and the chunk size. A resume reads the state object and lists the
-    parts: two requests and at most one chunk of data, whatever the upload's size.
-    Parts uploaded after the last ``close()`` by a writer that died are ignored (and
-    overwritten), so a resume always continues from the last ``close()``.
-    """
-
-    def __init__(self, backend: S3Backend, driver: FsspecDriver, path: str, append: bool) -> None:
-        super().__init__(path, driver.name, backend.chunksize)
+    def __init__(self, backend: S3Backend, bucket: str) -> None:
         self._backend = backend
-        self._bucket, self._key = backend.split(driver._key(path))
-        _, self._state_key = backend.split(driver.upload_keys(path)[0] + "/state")
-        self._upload = ""
-        self._parts: list[dict[str, Any]] = []
-        if not append or not self._resume():
-            if append:
-                self._continue_committed()
-            else:
-                self._discard_previous()
-                self._create()
-                self._save()
-        self._size = len(self._parts) * self._chunk + len(self._buffer)
+        self._bucket = bucket
 
-    # -- setup ------------------------------------------------------------------------
-
-    def _create(self) -> None:
+    def create_upload(self, name: str) -> str:
         response = self._backend.call(
-            "create_multipart_upload", Bucket=self._bucket, Key=self._key, ContentType=CONTENT_TYPE
+            "create_multipart_upload", Bucket=self._bucket, Key=name, ContentType=CONTENT_TYPE
         )
-        self._upload = response["UploadId"]
+        return str(response["UploadId"])
 
-    def _save(self) -> None:
-        metadata = {
-            "upload-id": encode_upload_id(self._upload),
-            "parts": str(len(self._parts)),
-            "chunksize": str(self._chunk),
-        }
-        self._backend.call(
-            "put_object", Bucket=self._bucket, Key=self._state_key, Body=bytes(self._buffer), Metadata=metadata
+    def upload_part(self, name: str, upload: str, number: int, data: bytes | bytearray) -> str:
+        arguments = {"Bucket": self._bucket, "Key": name, "UploadId": upload, "PartNumber": number}
+        return str(self._backend.call("upload_part", Body=data, **arguments)["ETag"])
+
+    def copy_part(self, name: str, upload: str, number: int, first: int, last: int) -> str:
+        response = self._backend.call(
+            "upload_part_copy",
+            Bucket=self._bucket,
+            Key=name,
+            UploadId=upload,
+            PartNumber=number,
+            CopySource={"Bucket": self._bucket, "Key": name},
+            CopySourceRange=f"bytes={first}-{last}",
         )
+        return str(response["CopyPartResult"]["ETag"])
 
-    def _discard_previous(self) -> None:
-        try:
-            head = self._backend.call("head_object", Bucket=self._bucket, Key=self._state_key)
-        except FileNotFoundError:
-            return
-        upload = decode_upload_id(head.get("Metadata", {}).get("upload-id", ""))
-        if upload:
-            self._backend._abort(self._bucket, self._key, upload)
-
-    def _resume(self) -> bool:
-        """Continue the suspended upload; False if there is none."""
-        try:
-            tail, metadata = self._backend.get(self._bucket, self._state_key)
-            self._upload = decode_upload_id(metadata["upload-id"])
-            count, self._chunk = int(metadata["parts"]), int(metadata["chunksize"])
-        except FileNotFoundError:
-            return False
-        except (KeyError, ValueError):
-            raise DriverError(f"upload state of {self._path} is damaged", self._name) from None
-        try:
-            sizes = self._list_parts()
-        except FileNotFoundError:  # the upload was completed or aborted meanwhile
-            self._backend._delete_keys(self._bucket, [self._state_key])
-            return False
-        for number in range(1, count + 1):
-            if number not in sizes or sizes[number][1] != self._chunk:
-                raise DriverError(f"upload of {self._path} lost part {number}", self._name)
-            self._parts.append({"PartNumber": number, "ETag": sizes[number][0]})
-        self._buffer = bytearray(tail)
-        return True
-
-    def _list_parts(self) -> dict[int, tuple[str, int]]:
-        arguments: dict[str, Any] = {"Bucket": self._bucket, "Key": self._key, "UploadId": self._upload}
+    def list_parts(self, name: str, upload: str) -> dict[int, tuple[str, int]]:
+        arguments: dict[str, Any] = {"Bucket": self._bucket, "Key": name, "UploadId": upload}
         sizes = {}
         while True:
             listing = self._backend.call("list_parts", **arguments)
@@ -597,84 +553,34 @@ class MultipartWriter(ChunkedWriter):
                 return sizes
             arguments["PartNumberMarker"] = listing["NextPartNumberMarker"]
 
-    def _continue_committed(self) -> None:
-        """Start an upload holding the committed object (copied server-side, tail read back)."""
-        try:
-            head = self._backend.call("head_object", Bucket=self._bucket, Key=self._key)
-        except FileNotFoundError:
-            raise PathNotFoundError(self._path, self._name) from None
-        size = int(head["ContentLength"])
-        self._create()
-        full = size // self._chunk
-        for number in range(1, full + 1):
-            first = (number - 1) * self._chunk
-            response = self._backend.call(
-                "upload_part_copy",
-                Bucket=self._bucket,
-                Key=self._key,
-                UploadId=self._upload,
-                PartNumber=number,
-                CopySource={"Bucket": self._bucket, "Key": self._key},
-                CopySourceRange=f"bytes={first}-{first + self._chunk - 1}",
-            )
-            self._parts.append({"PartNumber": number, "ETag": response["CopyPartResult"]["ETag"]})
-        if size % self._chunk:
-            tail, _ = self._backend.get(self._bucket, self._key, f"bytes={full * self._chunk}-{size - 1}")
-            self._buffer = bytearray(tail)
-        self._save()
-
-    # -- FileWriter -------------------------------------------------------------------
-
-    def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
-        number = len(self._parts) + 1
-        response = self._backend.call(
-            "upload_part",
+    def complete_upload(self, name: str, upload: str, parts: list[tuple[int, str]]) -> None:
+        self._backend.call(
+            "complete_multipart_upload",
             Bucket=self._bucket,
-            Key=self._key,
-            UploadId=self._upload,
-            PartNumber=number,
-            Body=data if isinstance(data, bytes | bytearray) else bytes(data),
+            Key=name,
+            UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in parts]},
         )
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
-    def _suspend(self) -> None:
-        self._save()
-        self._buffer = bytearray()
+    def abort_upload(self, name: str, upload: str) -> None:
+        self._backend._abort(self._bucket, name, upload)
 
-    def commit(self) -> None:
-        self._require_open()
-        parts = len(self._parts)
-        try:
-            if not self._parts:
-                self._backend.call(
-                    "put_object", Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), ContentType=CONTENT_TYPE
-                )
-                self._backend._abort(self._bucket, self._key, self._upload)
-            else:
-                if self._buffer:
-                    self._flush_chunk(self._buffer)
-                self._backend.call(
-                    "complete_multipart_upload",
-                    Bucket=self._bucket,
-                    Key=self._key,
-                    UploadId=self._upload,
-                    MultipartUpload={"Parts": self._parts},
-                )
-        except BaseException:
-            del self._parts[parts:]  # keep the upload suspended at this writer's size: nothing is lost
-            self._save()
-            self._state = "closed"
-            raise
-        self._state = "committed"
-        self._buffer = bytearray()
-        self._backend._delete_keys(self._bucket, [self._state_key])
+    def put_object(self, name: str, data: bytes) -> None:
+        self._backend.call("put_object", Bucket=self._bucket, Key=name, Body=data, ContentType=CONTENT_TYPE)
 
-    def cancel(self) -> None:
-        self._require_open()
-        self._backend._abort(self._bucket, self._key, self._upload)
-        self._backend._delete_keys(self._bucket, [self._state_key])
-        self._state = "cancelled"
-        self._buffer = bytearray()
+    def put_state(self, name: str, data: bytes, metadata: dict[str, str]) -> None:
+        self._backend.call("put_object", Bucket=self._bucket, Key=name, Body=data, Metadata=metadata)
+
+    def get_object(self, name: str, first: int = 0, last: int | None = None) -> tuple[bytes, dict[str, str]]:
+        byte_range = f"bytes={first}-{'' if last is None else last}" if first or last is not None else ""
+        return self._backend.get(self._bucket, name, byte_range)
+
+    def head_object(self, name: str) -> tuple[int, dict[str, str]]:
+        head = self._backend.call("head_object", Bucket=self._bucket, Key=name)
+        return int(head["ContentLength"]), dict(head.get("Metadata") or {})
+
+    def delete_objects(self, names: list[str]) -> None:
+        self._backend._delete_keys(self._bucket, names)
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
