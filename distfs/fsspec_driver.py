@@ -138,21 +138,18 @@ class Backend:
         return StagedWriter(driver, path, append)
 
     def delete(self, key: str, state_key: str) -> bool:
-        """Remove ``key``, everything below ``key/`` and their uploads; False if nothing was there."""
+        """Remove ``key``, everything below ``key/`` and the suspended uploads there (their
+        state is below ``state_key``); False if nothing was there."""
         try:
             info = self.fs.info(key)
         except _MISSING:
             info = None
-        self.discard_uploads(key, state_key)
+        with contextlib.suppress(*_MISSING):
+            self.remove(state_key, True)
         if info is None:
             return False
         self.remove(key, info.get("type") == "directory")
         return True
-
-    def discard_uploads(self, key: str, state_key: str) -> None:
-        """Drop the suspended uploads of object ``key`` and below; their state is below ``state_key``."""
-        with contextlib.suppress(*_MISSING):
-            self.remove(state_key, True)
 
     #: The backend lists every object below a prefix in key order (:meth:`file_pages`).
     flat_listing = False

@@ -412,9 +412,6 @@ class AzureBackend(Backend):
         self.delete_names(names + list(self.names(self.name_of(state_key) + "/")))
         return found
 
-    def discard_uploads(self, key: str, state_key: str) -> None:
-        self.delete_names(list(self.names(self.name_of(state_key) + "/")))
-
     def delete_names(self, names: list[str]) -> None:
         """Delete blobs (and their uncommitted blocks) in batches of 256; missing ones are fine."""
         failures = []

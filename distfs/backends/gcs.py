@@ -313,10 +313,6 @@ class GCSBackend(Backend):
         self.delete_keys(keys)
         return found
 
-    def discard_uploads(self, key: str, state_key: str) -> None:
-        bucket, state_name = self.split(state_key)
-        self.delete_keys([f"{bucket}/{e['name']}" for page in self.pages(bucket, state_name + "/") for e in page])
-
     def delete_keys(self, keys: list[str]) -> None:
         """Delete objects (missing ones are fine); per-object failures raise one DriverError."""
         if not keys:

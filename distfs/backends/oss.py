@@ -344,9 +344,6 @@ class OSSBackend(Backend):
         with contextlib.suppress(FileNotFoundError):  # already completed or aborted
             self.call("abort_multipart_upload", name, upload)
 
-    def discard_uploads(self, key: str, state_key: str) -> None:
-        self.delete_names(self.abort_uploads(self.name_of(key), state_key))
-
     def delete_names(self, names: list[str]) -> None:
         """DeleteMultipleObjects in batches of 1000; any failure or unconfirmed key is a DriverError."""
         failures = []

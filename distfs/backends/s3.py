@@ -431,10 +431,6 @@ class S3Backend(Backend):
         with contextlib.suppress(FileNotFoundError):  # already completed or aborted
             self.call("abort_multipart_upload", Bucket=bucket, Key=name, UploadId=upload)
 
-    def discard_uploads(self, key: str, state_key: str) -> None:
-        bucket, name = self.split(key)
-        self._delete_keys(bucket, self._abort_uploads(bucket, name, state_key))
-
     def _delete_keys(self, bucket: str, keys: list[str]) -> None:
         failures = []
         for start in range(0, len(keys), DELETE_BATCH):
