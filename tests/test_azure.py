@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import subprocess
 import sys
-import tempfile
-import textwrap
 import types
 import urllib.error
 import urllib.parse
@@ -17,6 +14,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from cases import suspend_in_fresh_processes
 from conftest import azurite_connection_string, unique_name
 from servers import AZURITE_ACCOUNT, AZURITE_KEY
 
@@ -357,31 +355,7 @@ def test_hundred_chunk_upload_is_linear(params: dict[str, Any]) -> None:
 
 def test_resume_in_a_fresh_process(params: dict[str, Any]) -> None:
     data = os.urandom(9 * MiB + 11)
-    script = textwrap.dedent(
-        """
-        import json, sys, distfs
-        parameters, start, end = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-        data = open(sys.argv[4], "rb").read()
-        d = distfs.create("azure", parameters)
-        w = d.writer("/p/data", append=start > 0)
-        assert w.size == start, (w.size, start)
-        w.write(data[start:end])
-        w.close()
-        print(w.size)
-        """
-    )
-    with tempfile.NamedTemporaryFile() as source:
-        source.write(data)
-        source.flush()
-        for start, end in ((0, 3 * MiB), (3 * MiB, 6 * MiB + 5), (6 * MiB + 5, len(data))):
-            result = subprocess.run(
-                [sys.executable, "-c", script, json.dumps(params), str(start), str(end), source.name],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert result.returncode == 0, result.stderr
-            assert int(result.stdout) == end
+    suspend_in_fresh_processes("azure", params, data, (0, 3 * MiB, 6 * MiB + 5, len(data)))
     driver = distfs.create("azure", params)
     assert driver.list("/") == []
     with pytest.raises(distfs.PathNotFoundError):

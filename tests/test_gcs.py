@@ -6,9 +6,6 @@ import hashlib
 import http.server
 import json
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 import tracemalloc
 import urllib.parse
@@ -18,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cases import suspend_in_fresh_processes, two_instances_see_each_other
 from conftest import unique_name
 
 import distfs
@@ -330,33 +328,7 @@ def test_hundred_chunk_upload_is_linear(gcs: distfs.StorageDriver, gcs_endpoint:
 
 def test_resume_in_a_fresh_process(gcs_parameters: dict[str, Any]) -> None:
     data = os.urandom(3 * MiB + 11)
-    script = textwrap.dedent(
-        """
-        import json, sys, distfs
-        parameters, start, end = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-        data = open(sys.argv[4], "rb").read()
-        d = distfs.create("gcs", parameters)
-        w = d.writer("/p/data", append=start > 0)
-        assert w.size == start, (w.size, start)
-        w.write(data[start:end])
-        w.close()
-        print(w.size)
-        """
-    )
-    import tempfile
-
-    with tempfile.NamedTemporaryFile() as source:
-        source.write(data)
-        source.flush()
-        for start, end in ((0, MiB), (MiB, 2 * MiB + 5), (2 * MiB + 5, len(data))):
-            result = subprocess.run(
-                [sys.executable, "-c", script, json.dumps(gcs_parameters), str(start), str(end), source.name],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert result.returncode == 0, result.stderr
-            assert int(result.stdout) == end
+    suspend_in_fresh_processes("gcs", gcs_parameters, data, (0, MiB, 2 * MiB + 5, len(data)))
     driver = distfs.create("gcs", gcs_parameters)
     requests = Requests(driver)
     w = driver.writer("/p/data", append=True)
@@ -519,15 +491,7 @@ def test_markers_prefix_boundaries_and_duplicates(
 
 
 def test_two_instances_see_each_other(gcs_parameters: dict[str, Any]) -> None:
-    first, second = distfs.create("gcs", gcs_parameters), distfs.create("gcs", gcs_parameters)
-    assert first.list("/") == []
-    second.put_content("/seen/now", b"1")
-    assert first.list("/") == ["/seen"]
-    assert first.stat("/seen/now").size == 1
-    second.delete("/seen")
-    assert first.list("/") == []
-    with pytest.raises(distfs.PathNotFoundError):
-        first.stat("/seen/now")
+    two_instances_see_each_other("gcs", gcs_parameters)
 
 
 def test_delete_only_below_the_boundary(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 import urllib.error
 import urllib.parse
@@ -25,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from cases import suspend_in_fresh_processes
 from oss_server import OSSFake, serve
 
 import distfs
@@ -396,32 +396,7 @@ def test_hundred_chunk_upload_is_linear(driver: distfs.StorageDriver, fake: OSSF
 
 def test_resume_in_a_fresh_process(params: dict[str, Any]) -> None:
     data = os.urandom(7 * MiB + 11)
-    script = textwrap.dedent(
-        """
-        import json, sys
-        from distfs.backends import oss
-        parameters, start, end = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-        data = open(sys.argv[4], "rb").read()
-        d = oss.factory(parameters)
-        w = d.writer("/p/data", append=start > 0)
-        assert w.size == start, (w.size, start)
-        w.write(data[start:end])
-        w.close()
-        print(w.size)
-        """
-    )
-    with tempfile.NamedTemporaryFile() as source:
-        source.write(data)
-        source.flush()
-        for start, end in ((0, 3 * MiB), (3 * MiB, 6 * MiB + 5), (6 * MiB + 5, len(data))):
-            result = subprocess.run(
-                [sys.executable, "-c", script, json.dumps(params), str(start), str(end), source.name],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert result.returncode == 0, result.stderr
-            assert int(result.stdout) == end
+    suspend_in_fresh_processes("oss", params, data, (0, 3 * MiB, 6 * MiB + 5, len(data)))
     driver = oss.factory(params)
     w = driver.writer("/p/data", append=True)
     assert w.size == len(data)

@@ -6,13 +6,13 @@ import hashlib
 import os
 import subprocess
 import sys
-import textwrap
 import tracemalloc
 import urllib.parse
 import urllib.request
 from typing import Any
 
 import pytest
+from cases import suspend_in_fresh_processes, two_instances_see_each_other
 from conftest import new_bucket, s3_parameters_for
 from servers import ACCESS_KEY, SECRET_KEY
 
@@ -298,34 +298,7 @@ def test_hundred_chunk_upload_is_linear(s3: distfs.StorageDriver, s3_admin: Any,
 
 def test_resume_in_a_fresh_process(s3_parameters: dict[str, Any], s3_admin: Any, s3_bucket: str) -> None:
     data = os.urandom(7 * MiB + 11)
-    script = textwrap.dedent(
-        """
-        import json, sys, distfs
-        parameters, start, end = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-        data = open(sys.argv[4], "rb").read()
-        d = distfs.create("s3", parameters)
-        w = d.writer("/p/data", append=start > 0)
-        assert w.size == start, (w.size, start)
-        w.write(data[start:end])
-        w.close()
-        print(w.size)
-        """
-    )
-    import json
-    import tempfile
-
-    with tempfile.NamedTemporaryFile() as source:
-        source.write(data)
-        source.flush()
-        for start, end in ((0, 3 * MiB), (3 * MiB, 6 * MiB + 5), (6 * MiB + 5, len(data))):
-            result = subprocess.run(
-                [sys.executable, "-c", script, json.dumps(s3_parameters), str(start), str(end), source.name],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            assert result.returncode == 0, result.stderr
-            assert int(result.stdout) == end
+    suspend_in_fresh_processes("s3", s3_parameters, data, (0, 3 * MiB, 6 * MiB + 5, len(data)))
     driver = distfs.create("s3", s3_parameters)
     w = driver.writer("/p/data", append=True)
     assert w.size == len(data)
@@ -472,15 +445,7 @@ def test_markers_prefix_boundaries_and_duplicates(s3: distfs.StorageDriver, s3_a
 
 
 def test_two_instances_see_each_other(s3_parameters: dict[str, Any]) -> None:
-    first, second = distfs.create("s3", s3_parameters), distfs.create("s3", s3_parameters)
-    assert first.list("/") == []
-    second.put_content("/seen/now", b"1")
-    assert first.list("/") == ["/seen"]
-    assert first.stat("/seen/now").size == 1
-    second.delete("/seen")
-    assert first.list("/") == []
-    with pytest.raises(distfs.PathNotFoundError):
-        first.stat("/seen/now")
+    two_instances_see_each_other("s3", s3_parameters)
 
 
 def test_delete_batches_of_a_thousand(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:

@@ -31,7 +31,7 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, BinaryIO
+from typing import Any
 
 # gcsfs's default class probes a gRPC control API (long timeouts against emulators)
 # unless this is set before gcsfs is first imported; gcsfs is imported lazily below.
@@ -200,6 +200,7 @@ class GCSBackend(Backend):
     def __init__(self, settings: GCSSettings, name: str = NAME) -> None:
         self.settings = settings
         self.chunksize = settings.chunksize
+        self.read_block = min(settings.chunksize, 16 * MiB)
         self.signer: Any = None
         self._signing_client: Any = None
         token: Any
@@ -277,16 +278,6 @@ class GCSBackend(Backend):
 
     def put(self, key: str, data: bytes) -> None:
         self.upload(key, data)
-
-    def open_read(self, key: str, offset: int) -> BinaryIO:
-        info = self.fs.info(key)
-        if info.get("type") != "file":
-            raise IsADirectoryError(key)
-        size = int(info["size"])
-        block = min(self.chunksize, 16 * MiB)
-        stream: BinaryIO = self.fs.open(key, "rb", block_size=block, cache_type="readahead", size=size)
-        stream.seek(min(offset, size))
-        return stream
 
     def copy(self, source: str, dest: str) -> None:
         """Server-side ``rewriteTo`` (looped until done); never gcsfs's ``moveTo`` dance."""

@@ -28,7 +28,7 @@ import logging
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 # s3fs and botocore are imported by the functions that build a driver, so that
 # ``import distfs.backends.s3`` works (and fails clearly) without the extra.
@@ -294,6 +294,7 @@ class S3Backend(Backend):
         super().__init__(name, fs, root)
         self.settings = settings
         self.chunksize = settings.chunksize
+        self.read_block = min(settings.chunksize, 16 * MiB)
         self._presigner: Any = None
         if settings.loglevel != "off":
             fs.s3.meta.events.register("after-call.s3", _log_call)
@@ -337,16 +338,6 @@ class S3Backend(Backend):
             raise DriverError(f"put_content takes at most 5 GiB; use a writer for {key}", NAME)
         bucket, name = self.split(key)
         self.call("put_object", Bucket=bucket, Key=name, Body=data, ContentType=CONTENT_TYPE)
-
-    def open_read(self, key: str, offset: int) -> BinaryIO:
-        info = self.fs.info(key)
-        if info.get("type") != "file":
-            raise IsADirectoryError(key)
-        size = int(info["size"])
-        block = min(self.chunksize, 16 * MiB)
-        stream: BinaryIO = self.fs.open(key, "rb", block_size=block, cache_type="readahead", size=size)
-        stream.seek(min(offset, size))
-        return stream
 
     def copy(self, source: str, dest: str) -> None:
         source_bucket, source_name = self.split(source)

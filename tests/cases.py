@@ -1,0 +1,65 @@
+"""Checks every cloud driver's tests run the same way, on its own server."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+import distfs
+
+_STEP = textwrap.dedent(
+    """
+    import json, sys, distfs
+    name, parameters, path = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+    start, end = int(sys.argv[4]), int(sys.argv[5])
+    with open(sys.argv[6], "rb") as source:
+        source.seek(start)
+        piece = source.read(end - start)
+    writer = distfs.create(name, parameters).writer(path, append=start > 0)
+    assert writer.size == start, (writer.size, start)
+    writer.write(piece)
+    writer.close()
+    print(writer.size)
+    """
+)
+
+
+def suspend_in_fresh_processes(
+    driver: str, parameters: Mapping[str, Any], data: bytes, bounds: Sequence[int], path: str = "/p/data"
+) -> None:
+    """Write ``data[bounds[i]:bounds[i + 1]]`` to ``path``, each piece in a new process.
+
+    Every process resumes the previous one's upload (checking its size), writes its piece
+    and closes (suspends) the writer; nothing is committed.
+    """
+    with tempfile.NamedTemporaryFile() as source:
+        source.write(data)
+        source.flush()
+        for start, end in itertools.pairwise(bounds):
+            arguments = [driver, json.dumps(dict(parameters)), path, str(start), str(end), source.name]
+            result = subprocess.run(
+                [sys.executable, "-c", _STEP, *arguments], capture_output=True, text=True, check=False
+            )
+            assert result.returncode == 0, result.stderr
+            assert int(result.stdout) == end
+
+
+def two_instances_see_each_other(driver: str, parameters: Mapping[str, Any]) -> None:
+    """A write through one driver instance is at once visible to another's list and stat."""
+    first, second = distfs.create(driver, parameters), distfs.create(driver, parameters)
+    assert first.list("/") == []
+    second.put_content("/seen/now", b"1")
+    assert first.list("/") == ["/seen"]
+    assert first.stat("/seen/now").size == 1
+    second.delete("/seen")
+    assert first.list("/") == []
+    with pytest.raises(distfs.PathNotFoundError):
+        first.stat("/seen/now")
