@@ -15,9 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import ACCESS_KEY, AZURITE_ACCOUNT, AZURITE_KEY, SECRET_KEY, azurite, fake_gcs_server, moto_server
 
 import distfs
+from distfs.testing.servers import (
+    ACCESS_KEY,
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    SECRET_KEY,
+    azurite,
+    fake_gcs_server,
+    moto_server,
+)
 
 DRIVER_NAMES = ["inmemory", "filesystem"]
 

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from cases import suspend_in_fresh_processes
 from conftest import azurite_connection_string, unique_name
-from servers import AZURITE_ACCOUNT, AZURITE_KEY
 
 import distfs
 from distfs.backends import azure
@@ -24,6 +23,7 @@ from distfs.backends.azure import AzureBackend, settings_from
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
+from distfs.testing.servers import AZURITE_ACCOUNT, AZURITE_KEY
 
 MiB = 1 << 20
 

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from cases import suspend_in_fresh_processes, two_instances_see_each_other
 from conftest import new_bucket, s3_parameters_for
-from servers import ACCESS_KEY, SECRET_KEY
 
 import distfs
 from distfs.backends.s3 import S3Backend, settings_from
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
+from distfs.testing.servers import ACCESS_KEY, SECRET_KEY
 from distfs.writers import PartsWriter
 
 MiB = 1 << 20

@@ -21,7 +21,7 @@ Every request must carry a valid OSS V1 signature: the ``Authorization: OSS
 the URL form (``OSSAccessKeyId``, ``Expires``, ``Signature``). Failures are 403 with an
 OSS error document. The store is guarded by one lock.
 
-Run standalone: ``python tests/oss_server.py --port 9900 --key-id ID --secret SECRET``.
+Run standalone: ``python -m distfs.testing.oss_fake --port 9900 --key-id ID --secret SECRET``.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ class OSSFake:
         return resource
 
     def authenticate(
-        self, method: str, headers: dict[str, str], bucket: str, key: str, query: dict[str, str], raw_path: str
+        self, method: str, *, headers: dict[str, str], bucket: str, key: str, query: dict[str, str], raw_path: str
     ) -> None:
         oss_headers = sorted((k, v.strip()) for k, v in headers.items() if k.startswith("x-oss-"))
         canonical = "".join(f"{k}:{v}\n" for k, v in oss_headers) + self._resource(bucket, key, query, raw_path)
@@ -260,7 +260,7 @@ class OSSFake:
     ) -> tuple[int, dict[str, str], Any]:
         path = urllib.parse.unquote(raw_path)
         bucket, _, key = path.lstrip("/").partition("/")
-        self.authenticate(method, headers, bucket, key, query, raw_path)
+        self.authenticate(method, headers=headers, bucket=bucket, key=key, query=query, raw_path=raw_path)
         op = self._operation(method, bucket, key, query, headers)
         with self.lock:
             self.calls[op] += 1
@@ -455,7 +455,9 @@ class OSSFake:
         max_keys = min(int(q.get("max-keys", "100") or 100), 1000)
         encode = q.get("encoding-type") == "url"
         enc = (lambda s: urllib.parse.quote(s, safe="/")) if encode else (lambda s: s)
-        contents, prefixes, last, truncated = [], [], "", False
+        contents: list[str] = []
+        prefixes: list[str] = []
+        last, truncated = "", False
         for name in sorted(self.buckets[bucket]):
             if name <= marker or not name.startswith(prefix):
                 continue

@@ -1,12 +1,19 @@
-"""Local servers the tests talk to, started and stopped by the test harness itself.
+"""Local servers for the cloud drivers, started and stopped by whoever needs them.
 
-Every server binds 127.0.0.1 on a free port. A server that cannot start is an error,
-never a skip: the tests that need it fail.
+moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob Storage) and distfs's own OSS
+protocol fake (:mod:`distfs.testing.oss_fake`). Every server binds 127.0.0.1 on a free
+port. A server that cannot start is an error, never a skip.
+
+Azurite is a Node package: it is found through ``$DISTFS_AZURITE`` (the path of its
+``azurite-blob`` script), then ``tests/emulators`` of a distfs checkout (``npm ci --prefix
+tests/emulators``), then ``PATH``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -70,18 +77,29 @@ def moto_server(log: Path) -> Iterator[str]:
             stop(process)
 
 
-EMULATORS = Path(__file__).resolve().parent / "emulators"
+EMULATORS = Path(__file__).resolve().parents[2] / "tests" / "emulators"
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development key (public, documented by Microsoft; not a secret).
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
+def azurite_binary() -> Path:
+    """The ``azurite-blob`` script: ``$DISTFS_AZURITE``, a checkout's tests/emulators, or ``PATH``."""
+    candidates = [os.environ.get("DISTFS_AZURITE"), EMULATORS / "node_modules" / ".bin" / "azurite-blob"]
+    candidates.append(shutil.which("azurite-blob"))
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    raise RuntimeError(
+        f"Azurite is not installed: run `npm ci --prefix {EMULATORS}` in a distfs checkout (scripts/test does), "
+        "or `npm install -g azurite`, or set DISTFS_AZURITE to its azurite-blob script"
+    )
+
+
 @contextlib.contextmanager
 def azurite(log: Path) -> Iterator[str]:
     """Run Azurite's blob service (npm, installed by scripts/test); yields the blob endpoint URL."""
-    binary = EMULATORS / "node_modules" / ".bin" / "azurite-blob"
-    if not binary.exists():
-        raise RuntimeError(f"Azurite is not installed: run `npm ci --prefix {EMULATORS}` (scripts/test does)")
+    binary = azurite_binary()
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
