@@ -17,14 +17,12 @@ from typing import Any
 import pytest
 
 import distfs
+from distfs.testing.local import LocalStores
 from distfs.testing.servers import (
     ACCESS_KEY,
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     SECRET_KEY,
-    azurite,
-    fake_gcs_server,
-    moto_server,
 )
 
 DRIVER_NAMES = ["inmemory", "filesystem"]
@@ -55,10 +53,22 @@ _buckets = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def local_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStores]:
+    """Every built-in driver's local server (started on first use) for the whole session."""
+    with LocalStores(tmp_path_factory.mktemp("servers")) as stores:
+        yield stores
+
+
+@pytest.fixture
+def store_parameters(local_stores: LocalStores) -> Callable[[str], dict[str, Any]]:
+    """``store_parameters(name)``: parameters of driver ``name`` on a new, empty local store."""
+    return local_stores.parameters
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(local_stores: LocalStores) -> str:
     """A moto S3 server for the whole session."""
-    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
-        yield endpoint
+    return local_stores.endpoint("s3")
 
 
 @pytest.fixture(scope="session")
@@ -109,10 +119,9 @@ def s3_parameters(s3_endpoint: str, s3_bucket: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def azurite_endpoint(local_stores: LocalStores) -> str:
     """Azurite's blob endpoint (``http://127.0.0.1:PORT/devstoreaccount1``) for the session."""
-    with azurite(tmp_path_factory.mktemp("azurite") / "azurite.log") as endpoint:
-        yield endpoint
+    return local_stores.endpoint("azure")
 
 
 def azurite_connection_string(endpoint: str) -> str:
@@ -122,10 +131,9 @@ def azurite_connection_string(endpoint: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def gcs_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gcs_endpoint(local_stores: LocalStores) -> str:
     """fake-gcs-server's endpoint (``http://127.0.0.1:PORT``) for the session."""
-    with fake_gcs_server(tmp_path_factory.mktemp("fakegcs") / "fakegcs.log") as endpoint:
-        yield endpoint
+    return local_stores.endpoint("gcs")
 
 
 def unique_name(prefix: str) -> str:
