@@ -12,6 +12,7 @@ See :class:`StorageDriver` for the contract every driver keeps, and
 :mod:`distfs.errors` for the exception tree.
 """
 
+from .capabilities import Capabilities
 from .config import from_config, load_config
 from .driver import FileInfo, FileWriter, SkipDir, StopWalk, StorageDriver
 from .errors import (
@@ -29,6 +30,7 @@ from .factory import create, driver_names, register
 from .middleware import register_middleware
 
 __all__ = [
+    "Capabilities",
     "ConfigError",
     "DriverError",
     "FileInfo",

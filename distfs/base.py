@@ -20,12 +20,14 @@
 from __future__ import annotations
 
 import logging
-import threading
+import os
+import queue
 import time
 from types import TracebackType
 from typing import Any, BinaryIO
 
 from . import paths
+from .capabilities import Capabilities
 from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import DriverError, InvalidOffsetError, InvalidPathError, StorageDriverError
 
@@ -42,6 +44,28 @@ _ATTRIBUTE_PREFIX = "io.cncf.distribution."
 _DEFAULT_PROVIDERS: tuple[type, ...] = (
     (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider) if _otel is not None else ()
 )
+_UNKNOWN = object()
+
+
+def _tracing() -> bool:
+    """True when an OpenTelemetry tracer provider is set (checked on every call).
+
+    ``get_tracer_provider()`` looks the provider's environment variable up on every call
+    while none is set (most of a microsecond); the global it returns once one is set is
+    read directly, and the function is asked only when that global says nothing.
+    """
+    if _otel is None:
+        return False
+    provider = getattr(_otel, "_TRACER_PROVIDER", _UNKNOWN)
+    if provider is None and not _PROVIDER_FROM_ENVIRONMENT:
+        return False
+    if provider is None or provider is _UNKNOWN:
+        provider = _otel.get_tracer_provider()
+    return not isinstance(provider, _DEFAULT_PROVIDERS)
+
+
+#: The environment names a tracer provider for get_tracer_provider() to load (set before start-up).
+_PROVIDER_FROM_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 
 def _as_driver_error(exc: BaseException, name: str) -> StorageDriverError:
@@ -67,7 +91,7 @@ class _Call:
         self._start = 0.0
 
     def __enter__(self) -> None:
-        if _otel is not None and not isinstance(_otel.get_tracer_provider(), _DEFAULT_PROVIDERS):
+        if _tracing():
             attributes = {_ATTRIBUTE_PREFIX + key: value for key, value in self._attributes.items()}
             attributes[_ATTRIBUTE_PREFIX + "storage.driver.name"] = self._base.name
             self._span = _otel.get_tracer("distfs").start_as_current_span(
@@ -76,7 +100,7 @@ class _Call:
             self._span.__enter__()
         self._start = time.perf_counter()
         if self._slots is not None:
-            self._slots.acquire()
+            self._slots.get()
 
     def __exit__(
         self,
@@ -86,7 +110,7 @@ class _Call:
     ) -> None:
         base = self._base
         if self._slots is not None:
-            self._slots.release()
+            self._slots.put(None)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s %s %.3f ms%s",
@@ -155,12 +179,22 @@ class Base(StorageDriver):
         self._inner = inner
         self._name = inner.name
         self.portable_paths = portable_paths
-        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        # The regulator: one token per slot (a SimpleQueue is C code, a Semaphore Python code).
+        self._slots: queue.SimpleQueue[None] | None = None
+        if max_concurrency:
+            self._slots = queue.SimpleQueue()
+            for _ in range(max_concurrency):
+                self._slots.put(None)
         self.max_concurrency = max_concurrency
 
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The inner driver's capabilities."""
+        return self._inner.capabilities
 
     @property
     def inner(self) -> StorageDriver:

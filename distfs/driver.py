@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import BinaryIO
 
+from .capabilities import UNKNOWN, Capabilities
+
 __all__ = ["EPOCH", "FileInfo", "FileWriter", "SkipDir", "StopWalk", "StorageDriver", "WalkFn"]
 
 
@@ -162,6 +164,16 @@ class StorageDriver(abc.ABC):
     @abc.abstractmethod
     def delete(self, path: str) -> None:
         """Remove ``path`` and everything below ``path + "/"`` (never ``path-suffix``)."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the backend does natively (:class:`~distfs.capabilities.Capabilities`).
+
+        The default, for drivers that declare nothing, is every ability unknown or absent;
+        a third-party driver overrides this property. ``distfs probe`` shows whether a
+        declaration matches what the backend does.
+        """
+        return UNKNOWN
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         """A URL from which a client may ``method`` the object directly, or ``None``.

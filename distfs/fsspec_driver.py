@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any, BinaryIO
 
 from fsspec import AbstractFileSystem
 
 from . import paths
+from .capabilities import UNKNOWN, Capabilities
 from .driver import EPOCH, FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import DriverError, InvalidPathError, PathNotFoundError, StorageDriverError
+from .retry import ResumingReader
 from .walk import walk, walk_flat
 from .writers import WriterState
 
@@ -49,6 +53,14 @@ class Backend:
 
     #: Directories are real objects that outlive their last child (a local filesystem).
     empty_directories = False
+
+    #: How often a failed read is resumed where it stopped (:class:`~distfs.retry.ResumingReader`,
+    #: whose read errors are typed even with 0); cloud backends set it from their retry
+    #: parameter; ``None`` returns the backend's stream as is.
+    retries: int | None = None
+
+    #: What this backend does natively; each backend module declares its own.
+    capabilities: Capabilities = UNKNOWN
 
     def __init__(self, name: str, fs: AbstractFileSystem, root: str) -> None:
         self.name = name
@@ -78,6 +90,11 @@ class Backend:
     def put(self, key: str, data: bytes) -> None:
         """Replace the object at ``key`` atomically."""
         self.fs.pipe_file(key, data)
+
+    def read_all(self, key: str) -> bytes:
+        """The whole object at ``key``; not-found signals as fsspec raises them."""
+        data: bytes = self.fs.cat_file(key)
+        return data
 
     #: Read-ahead block of :meth:`open_read`: memory per open reader stays about twice this.
     read_block = 8 << 20
@@ -159,6 +176,15 @@ class Backend:
         return True
 
     #: The backend lists every object below a prefix in key order (:meth:`file_pages`).
+    def listing(self, key: str) -> list[dict[str, Any]]:
+        """The entries directly below directory ``key`` (fsspec ``ls`` detail dicts).
+
+        Raises ``FileNotFoundError`` when nothing is there; the generic driver drops
+        markers, hidden state and the entry of ``key`` itself.
+        """
+        entries: list[dict[str, Any]] = self.fs.ls(key, detail=True)
+        return entries
+
     flat_listing = False
 
     def file_pages(self, prefix: str, start_after: str) -> Iterator[list[dict[str, Any]]]:
@@ -177,6 +203,10 @@ class FsspecDriver(StorageDriver):
     def name(self) -> str:
         return self.backend.name
 
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.backend.capabilities
+
     def __repr__(self) -> str:
         return f"FsspecDriver({self.backend!r})"
 
@@ -186,33 +216,20 @@ class FsspecDriver(StorageDriver):
         self.backend.check(key, shown or path)
         return key
 
-    @contextlib.contextmanager
-    def _named(self, path: str) -> Iterator[None]:
+    def _named(self, path: str) -> _Named:
         """Report an ``InvalidPathError`` met on distfs's own state as one of ``path``."""
-        try:
-            yield
-        except InvalidPathError as exc:
-            if exc.path == path:
-                raise
-            raise InvalidPathError(path, self.name) from exc
+        return _Named(path, self.name)
 
-    @contextlib.contextmanager
-    def _missing(self, path: str) -> Iterator[None]:
+    def _missing(self, path: str) -> _Missing:
         """Turn the backend's not-found signals into ``PathNotFoundError(path)``."""
-        try:
-            yield
-        except StorageDriverError:
-            raise
-        except _MISSING as exc:
-            raise PathNotFoundError(path, self.name) from exc
+        return _Missing(path, self.name)
 
     # -- content ----------------------------------------------------------------------
 
     def get_content(self, path: str) -> bytes:
         key = self._key(path)
         with self._missing(path):
-            data: bytes = self.fs.cat_file(key)
-        return data
+            return self.backend.read_all(key)
 
     def put_content(self, path: str, content: bytes) -> None:
         key = self._key(path)
@@ -223,7 +240,19 @@ class FsspecDriver(StorageDriver):
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         key = self._key(path)
         with self._missing(path):
-            return self.backend.open_read(key, offset)
+            stream = self.backend.open_read(key, offset)
+        if self.backend.retries is None:
+            return stream
+
+        def reopen(position: int) -> BinaryIO:
+            with self._missing(path):
+                return self.backend.open_read(key, position)
+
+        # A read that fails mid-stream (reset, truncated body) resumes at the byte it reached.
+        resuming = ResumingReader(
+            reopen, stream, offset, path=path, driver_name=self.name, retries=self.backend.retries
+        )
+        return io.BufferedReader(resuming, buffer_size=1 << 20)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
         with self._named(path):
@@ -244,36 +273,52 @@ class FsspecDriver(StorageDriver):
         return self._file_info(path, info)
 
     def list(self, path: str) -> list[str]:
-        return [info.path for info in self._list_infos(path)]
+        return sorted(self._list_entries(path))
 
     def _list_infos(self, path: str) -> builtins.list[FileInfo]:
+        entries = self._list_entries(path)
+        return [self._file_info(child, entries[child]) for child in sorted(entries)]
+
+    def _list_entries(self, path: str) -> dict[str, dict[str, Any]]:
+        """The children of directory ``path``: child path -> listing entry (unsorted)."""
         key = self._key(path)
         try:
-            entries = self.fs.ls(key, detail=True)
+            entries = self.backend.listing(key)
         except _MISSING:
             if path == paths.ROOT:
-                return []
+                return {}
             raise PathNotFoundError(path, self.name) from None
-        found: dict[str, FileInfo] = {}
+        found: dict[str, dict[str, Any]] = {}
+        is_file = False
+        own_name = key.rstrip("/")
+        # Hoisted out of the loop, which runs once per entry.
+        prefix = "" if path == paths.ROOT else path
+        hidden = paths.HIDDEN if path == paths.ROOT else None
+        entry_of = self.backend.entry
         for raw in entries:
-            if str(raw["name"]).endswith("/") and raw.get("type") != "directory":
-                continue  # a directory marker object ("dir/"), not an entry
-            name = str(raw["name"]).rstrip("/")
-            if name == key.rstrip("/") and raw.get("type") != "directory":
-                raise PathNotFoundError(path, self.name)  # a file, not a directory
-            base = name.rsplit("/", 1)[-1]
-            if not base or (path == paths.ROOT and base == paths.HIDDEN):
+            name = str(raw["name"])
+            is_dir = raw.get("type") == "directory"
+            if name.endswith("/"):
+                if not is_dir:
+                    continue  # a directory marker object ("dir/"), not an entry
+                name = name.rstrip("/")
+            elif name == own_name and not is_dir:
+                # The path itself as a file: a file (not a directory), unless children follow
+                # (a marker "dir/" that adlfs reports as "dir", or an object beside its prefix).
+                is_file = True
                 continue
-            entry = self.backend.entry(raw)
+            base = name[name.rfind("/") + 1 :]
+            if not base or base == hidden:
+                continue
+            entry = entry_of(raw)
             if entry is None:
                 continue
-            child = paths.join(path, base)
-            info = self._file_info(child, entry)
-            if child not in found or info.is_dir:
-                found[child] = info
-        if not found and path != paths.ROOT and not self.backend.empty_directories:
+            child = prefix + "/" + base
+            if child not in found or entry.get("type") == "directory":
+                found[child] = entry
+        if not found and (is_file or (path != paths.ROOT and not self.backend.empty_directories)):
             raise PathNotFoundError(path, self.name)
-        return [found[child] for child in sorted(found)]
+        return found
 
     def _file_info(self, path: str, entry: dict[str, Any]) -> FileInfo:
         if entry.get("type") == "directory":
@@ -293,8 +338,12 @@ class FsspecDriver(StorageDriver):
             for page in self.backend.file_pages(prefix, after):
                 yield [self._file_info(str(entry["name"])[len(root) :], entry) for entry in page]
 
+        def directory(start: str) -> None:
+            if not self.stat(start).is_dir:  # a file is not a directory to walk, as for ``list``
+                raise PathNotFoundError(start, self.name)
+
         hidden = ["/" + paths.HIDDEN] if path == paths.ROOT else []
-        walk_flat(pages, path, fn, start_after_hint, exists=self.stat, hidden=hidden)
+        walk_flat(pages, path, fn, start_after_hint, exists=directory, hidden=hidden)
 
     # -- namespace changes ------------------------------------------------------------
 
@@ -332,6 +381,44 @@ class FsspecDriver(StorageDriver):
             self._key(directory + "/data", shown=path),
             self._key(directory + "/size", shown=path),
         )
+
+
+class _Named:
+    """``with`` block of :meth:`FsspecDriver._named` (a class: cheaper than a generator)."""
+
+    __slots__ = ("_driver_name", "_path")
+
+    def __init__(self, path: str, driver_name: str) -> None:
+        self._path = path
+        self._driver_name = driver_name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, InvalidPathError) and exc.path != self._path:
+            raise InvalidPathError(self._path, self._driver_name) from exc
+
+
+class _Missing:
+    """``with`` block of :meth:`FsspecDriver._missing` (a class: cheaper than a generator)."""
+
+    __slots__ = ("_driver_name", "_path")
+
+    def __init__(self, path: str, driver_name: str) -> None:
+        self._path = path
+        self._driver_name = driver_name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, _MISSING) and not isinstance(exc, StorageDriverError):
+            raise PathNotFoundError(self._path, self._driver_name) from exc
 
 
 def _mod_time(entry: dict[str, Any]) -> datetime:

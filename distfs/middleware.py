@@ -31,6 +31,7 @@ from importlib import metadata
 from typing import Any, BinaryIO
 
 from . import paths
+from .capabilities import Capabilities
 from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import InvalidParameterError, InvalidPathError
 
@@ -98,6 +99,11 @@ class Middleware(StorageDriver):
     @property
     def name(self) -> str:
         return self.wrapped.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The wrapped driver's capabilities."""
+        return self.wrapped.capabilities
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} over {self.wrapped!r}>"

@@ -28,8 +28,12 @@ PATH_RULES = ("registry", "portable")
 ROOT = "/"
 HIDDEN = ".distfs~"
 
-_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
-_PORTABLE = re.compile(r"^(/[^/\x00-\x1f\x7f]+)+$")
+# Registry: ``^(/[A-Za-z0-9._-]+)+$``; portable: any characters but ``/`` and controls. Each
+# rule is one match (the hot path of every call): the look-ahead refuses the components
+# ``.``, ``..`` and ``HIDDEN``, and portable names hold no lone surrogates (not UTF-8).
+_RESERVED = r"(?!(?:\.|\.\.|" + re.escape(HIDDEN) + r")(?:/|\Z))"
+_VALID = re.compile(r"(?:/" + _RESERVED + r"[A-Za-z0-9._-]+)+")
+_VALID_PORTABLE = re.compile(r"(?:/" + _RESERVED + r"[^/\x00-\x1f\x7f\ud800-\udfff]+)+")
 
 
 def is_valid(path: object, *, root_ok: bool = False, portable: bool = False) -> bool:
@@ -41,13 +45,7 @@ def is_valid(path: object, *, root_ok: bool = False, portable: bool = False) -> 
         return False
     if path == ROOT:
         return root_ok
-    if (_PORTABLE if portable else _PATH).fullmatch(path) is None:
-        return False
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False  # lone surrogates
-    return all(part not in (".", "..", HIDDEN) for part in path[1:].split("/"))
+    return (_VALID_PORTABLE if portable else _VALID).fullmatch(path) is not None
 
 
 def join(directory: str, name: str) -> str:

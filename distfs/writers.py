@@ -144,6 +144,10 @@ class PartsWriter(ChunkedWriter):
     uploaded after the last ``close()`` by a writer that died are ignored and overwritten,
     so a resume continues from the last ``close()``. ``commit()`` completes the upload (or
     puts a small object directly); ``cancel()`` aborts it; both remove the state object.
+    A new writer stores a state without an upload id (resumable at 0) and creates the
+    multipart upload only when its first chunk is uploaded or at its first ``close()``, so a
+    small object committed unsuspended costs four small requests (probe and put the state,
+    put the object, delete the state) rather than six.
     """
 
     def __init__(
@@ -159,14 +163,18 @@ class PartsWriter(ChunkedWriter):
             if append:
                 self._continue_committed()
             else:
+                # The multipart upload is created lazily (first full chunk or close()); the
+                # state, without an upload id yet, makes the new writer resumable at 0 at once.
                 self._discard_previous()
-                self._upload = store.create_upload(name)
-                self._save()
+                self._save(create=False)
         self._size = len(self._parts) * self._chunk + len(self._buffer)
 
     # -- setup ------------------------------------------------------------------------
 
-    def _save(self) -> None:
+    def _save(self, *, create: bool = True) -> None:
+        """Store the state (creating the upload first, if ``create``, when there is none yet)."""
+        if create and not self._upload:
+            self._upload = self._store.create_upload(self._key)
         metadata = {
             "upload-id": encode_upload_id(self._upload),
             "parts": str(len(self._parts)),
@@ -193,6 +201,10 @@ class PartsWriter(ChunkedWriter):
             return False
         except (KeyError, ValueError):
             raise DriverError(f"upload state of {self._path} is damaged", self._name) from None
+        if not self._upload:  # a new writer's state: no upload created yet, nothing stored
+            if count or tail:
+                raise DriverError(f"upload state of {self._path} is damaged", self._name)
+            return True
         try:
             sizes = self._store.list_parts(self._key, self._upload)
         except FileNotFoundError:  # the upload was completed or aborted meanwhile
@@ -225,6 +237,8 @@ class PartsWriter(ChunkedWriter):
     # -- FileWriter -------------------------------------------------------------------
 
     def _flush_chunk(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._upload:
+            self._save()  # the upload and an empty state (the buffer is empty here), as a new writer's
         number = len(self._parts) + 1
         body = data if isinstance(data, bytes | bytearray) else bytes(data)
         self._parts.append((number, self._store.upload_part(self._key, self._upload, number, body)))
@@ -239,11 +253,12 @@ class PartsWriter(ChunkedWriter):
         try:
             if not self._parts:
                 self._store.put_object(self._key, bytes(self._buffer))
-                self._store.abort_upload(self._key, self._upload)
+                if self._upload:
+                    self._store.abort_upload(self._key, self._upload)
             else:
                 if self._buffer:
                     self._flush_chunk(self._buffer)
-                self._store.complete_upload(self._key, self._upload, self._parts)
+                self._complete()
         except BaseException:
             del self._parts[parts:]  # keep the upload suspended at this writer's size: nothing is lost
             self._save()
@@ -253,9 +268,26 @@ class PartsWriter(ChunkedWriter):
         self._buffer = bytearray()
         self._store.delete_objects([self._state_key])
 
+    def _complete(self) -> None:
+        """Complete the upload; safe to retry after a lost answer.
+
+        A retried complete whose first attempt succeeded (the answer was lost) finds the
+        upload gone: that is a success when the object now has exactly this upload's size.
+        """
+        try:
+            self._store.complete_upload(self._key, self._upload, self._parts)
+        except FileNotFoundError:
+            try:
+                size, _ = self._store.head_object(self._key)
+            except FileNotFoundError:
+                size = -1
+            if size != self._size:
+                raise DriverError(f"upload of {self._path} was lost before it completed", self._name) from None
+
     def cancel(self) -> None:
         self._require_open()
-        self._store.abort_upload(self._key, self._upload)
+        if self._upload:
+            self._store.abort_upload(self._key, self._upload)
         self._store.delete_objects([self._state_key])
         self._state = "cancelled"
         self._buffer = bytearray()

@@ -69,6 +69,7 @@ def test_public_api_is_curated() -> None:
         "StorageDriver",
         "FileWriter",
         "FileInfo",
+        "Capabilities",
         "SkipDir",
         "StopWalk",
         "StorageDriverError",

@@ -197,6 +197,8 @@ ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("endpoint", "http://127.0.0.1:4443/", "endpoint", "http://127.0.0.1:4443"),
     ("endpoint", "https://storage.example.com", "endpoint", "https://storage.example.com"),
     ("credentials", SERVICE_ACCOUNT, "service_account", SERVICE_ACCOUNT),
+    ("maxretries", "0", "maxretries", 0),
+    ("maxretries", 12, "maxretries", 12),
 ]
 
 # key, value, words the error must contain
@@ -219,6 +221,8 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("credentials", {"type": "service_account", "client_email": "x"}, "not usable"),
     ("keyfile", "/nonexistent/sa.json", "cannot read"),
     ("rootdir", "/x", "unknown parameter"),
+    ("maxretries", 101, "between"),
+    ("maxretries", 1.5, "integer"),
 ]
 
 

@@ -178,6 +178,8 @@ ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("chunksize", "10485760", "chunksize", 10 * MiB),
     ("chunksize", str(5 << 30), "chunksize", 5 << 30),
     ("rootdirectory", "/docker/registry/", "rootdirectory", "docker/registry"),
+    ("maxretries", "0", "maxretries", 0),
+    ("maxretries", 12, "maxretries", 12),
 ]
 
 # key, value, words the error must contain
@@ -198,6 +200,8 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("chunksize", "ten", "integer"),
     ("chunksize", 1.5, "integer"),
     ("rootdirectory", True, "string"),
+    ("maxretries", -1, "between"),
+    ("maxretries", "often", "integer"),
     ("rootdir", "/x", "unknown parameter"),
 ]
 

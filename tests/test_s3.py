@@ -126,6 +126,8 @@ ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("loglevel", False, "loglevel", "off"),
     ("redirectendpoint", "https://cdn.example.com/", "redirectendpoint", "https://cdn.example.com"),
     ("sessiontoken", "token", "sessiontoken", "token"),
+    ("maxretries", "0", "maxretries", 0),
+    ("maxretries", 12, "maxretries", 12),
 ]
 
 # key, value, words the error must contain
@@ -155,6 +157,8 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("redirectendpoint", "https://cdn.example.com/?a=b", "query"),
     ("useragent", ["x"], "string"),
     ("rootdir", "/x", "unknown parameter"),
+    ("maxretries", -1, "between"),
+    ("maxretries", "often", "integer"),
 ]
 
 

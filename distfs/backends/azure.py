@@ -37,13 +37,15 @@ from typing import Any, BinaryIO
 # adlfs and the azure SDK are imported by the functions that build a driver, so that
 # ``import distfs.backends.azure`` works (and fails clearly) without the extra.
 from ..base import Base
+from ..capabilities import Capabilities
 from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..retry import backoff
 from ..writers import ChunkedWriter
 
-__all__ = ["AzureBackend", "AzureSettings", "BlockWriter", "factory", "settings_from"]
+__all__ = ["AzureBackend", "AzureSettings", "BlockWriter", "factory", "raw_filesystem", "settings_from"]
 
 NAME = "azure"
 MiB = 1 << 20
@@ -83,8 +85,10 @@ class AzureSettings:
     ``credentials`` is the credential type: ``shared_key`` (``accountkey``),
     ``client_secret`` (``clientid``, ``tenantid``, ``secret``), ``default_credentials``
     (azure-identity's chain) or ``connectionstring`` (only ``connectionstring`` given).
-    ``max_retries`` bounds the polling of a server-side copy (``-1``: no bound);
-    ``retry_delay`` is its linear backoff step, in seconds.
+    ``max_retries`` bounds the retries of each request (negative: none, like Go's azcore
+    ``MaxRetries``) and the polling of a server-side copy (``-1``: no bound);
+    ``retry_delay`` is the base of the requests' exponential backoff and the linear step
+    of copy polls, in seconds.
     """
 
     accountname: str
@@ -116,9 +120,13 @@ def settings_from(parameters: Mapping[str, Any]) -> AzureSettings:
     accountname = params.string("accountname") or from_string.get("accountname", "")
     if not accountname:
         raise params.error("accountname", "no accountname parameter provided")
+    if not re.fullmatch(r"[A-Za-z0-9]+", accountname):
+        raise params.error("accountname", "must hold only letters and digits")
     container = params.string("container")
     if not container:
         raise params.error("container", "no container parameter provided")
+    if not re.fullmatch(r"\$?[A-Za-z0-9-]+", container):
+        raise params.error("container", "must hold only letters, digits and '-' (after an optional '$')")
     realm = params.string("realm", "core.windows.net")
     if not realm:
         raise params.error("realm", "must not be empty")
@@ -241,6 +249,9 @@ class AzureBackend(Backend):
     """
 
     flat_listing = True
+    capabilities = Capabilities(
+        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+    )
 
     def __init__(
         self,
@@ -262,14 +273,23 @@ class AzureBackend(Backend):
             "skip_instance_cache": True,
             "use_listings_cache": False,
         }
+        sync_retry, async_retry = _retry_policies(settings)
         if settings.credentials == "connectionstring":
-            self.client = BlobServiceClient.from_connection_string(settings.connectionstring, **options)
-            async_client = AsyncBlobServiceClient.from_connection_string(settings.connectionstring, **options)
+            self.client = BlobServiceClient.from_connection_string(
+                settings.connectionstring, retry_policy=sync_retry, **options
+            )
+            async_client = AsyncBlobServiceClient.from_connection_string(
+                settings.connectionstring, retry_policy=async_retry, **options
+            )
             fs_arguments["connection_string"] = settings.connectionstring
         else:
-            self.client = BlobServiceClient(settings.serviceurl, credential=_credential(settings), **options)
+            self.client = BlobServiceClient(
+                settings.serviceurl, credential=_credential(settings), retry_policy=sync_retry, **options
+            )
             async_credential = _credential(settings, asynchronous=True)
-            async_client = AsyncBlobServiceClient(settings.serviceurl, credential=async_credential, **options)
+            async_client = AsyncBlobServiceClient(
+                settings.serviceurl, credential=async_credential, retry_policy=async_retry, **options
+            )
             fs_arguments["credential"] = async_credential
         fs = AzureBlobFileSystem(**fs_arguments)
         # adlfs builds its client from account name and host only (https, no path, no TLS
@@ -278,6 +298,7 @@ class AzureBackend(Backend):
         root = settings.container + ("/" + settings.rootdirectory if settings.rootdirectory else "")
         super().__init__(NAME, fs, root)
         self.settings = settings
+        self.retries = max(settings.max_retries, 0)
         self.block_size = block_size
         self.list_page_size = list_page_size
         self._resume_point: tuple[str, str, str] | None = None  # prefix, last name, continuation token
@@ -432,6 +453,33 @@ class AzureBackend(Backend):
 
     # -- listings ---------------------------------------------------------------------
 
+    def listing(self, key: str) -> list[dict[str, Any]]:
+        """One delimiter listing through the SDK (adlfs reports a ``dir/`` marker blob as a
+        file ``dir`` and then lists nothing below it)."""
+        from azure.storage.blob import BlobPrefix
+
+        container = self.settings.container
+        name = self.name_of(key)
+        prefix = name + "/" if name else ""
+        entries: list[dict[str, Any]] = []
+        with _mapped():
+            for item in self.container.walk_blobs(name_starts_with=prefix, include=["metadata"], delimiter="/"):
+                if isinstance(item, BlobPrefix):
+                    entries.append({"name": f"{container}/{item.name}", "type": "directory", "size": 0})
+                elif item.name != prefix:
+                    entries.append(
+                        {
+                            "name": f"{container}/{item.name}",
+                            "type": "file",
+                            "size": item.size,
+                            "last_modified": item.last_modified,
+                            "metadata": item.metadata,
+                        }
+                    )
+        if not entries:
+            raise FileNotFoundError(key)
+        return entries
+
     def file_pages(self, prefix: str, start_after: str) -> Iterator[list[dict[str, Any]]]:
         container = self.settings.container
         name = self.name_of(prefix)
@@ -480,6 +528,32 @@ class AzureBackend(Backend):
         return fields.get("accountkey", "")
 
 
+def _retry_policies(settings: AzureSettings) -> tuple[Any, Any]:
+    """The SDK retry policies (sync, async): ``max_retries`` retries, backoff ``retry_delay * 2**n`` with jitter.
+
+    Like Go's azcore ``MaxRetries``, a negative ``max_retries`` means no request retries.
+    The SDK retries 408, 429, 500, 502, 503, 504, connection and read failures.
+    """
+    from azure.storage.blob import ExponentialRetry
+    from azure.storage.blob.aio import ExponentialRetry as AsyncExponentialRetry
+
+    retries = max(settings.max_retries, 0)
+    delay = settings.retry_delay
+
+    class Retry(ExponentialRetry):
+        def get_backoff_time(self, state: dict[str, Any]) -> float:
+            return backoff(max(int(state.get("count", 1)) - 1, 0), delay)
+
+    class AsyncRetry(AsyncExponentialRetry):
+        def get_backoff_time(self, state: dict[str, Any]) -> float:
+            return backoff(max(int(state.get("count", 1)) - 1, 0), delay)
+
+    return (
+        Retry(retry_total=retries, retry_connect=retries, retry_read=retries, retry_status=retries),
+        AsyncRetry(retry_total=retries, retry_connect=retries, retry_read=retries, retry_status=retries),
+    )
+
+
 def _credential(settings: AzureSettings, asynchronous: bool = False) -> Any:
     """The SDK credential of ``settings`` (``None`` for a connection string)."""
     if settings.credentials == "shared_key":
@@ -517,7 +591,8 @@ class BlockWriter(ChunkedWriter):
     ``commit()`` commits the staging blob, copies it onto the path server-side (readers
     see the old object or the whole new one) and deletes it. ``cancel()`` deletes the
     staging blob, which discards its uncommitted blocks too. Memory is bounded by one
-    block.
+    block. A commit of an upload that holds no block (the whole object is in the buffer)
+    puts the object directly and deletes the staging blob: two requests, not four.
     """
 
     def __init__(self, backend: AzureBackend, driver: FsspecDriver, path: str, append: bool) -> None:
@@ -527,6 +602,7 @@ class BlockWriter(ChunkedWriter):
         self._staging = backend.name_of(driver.upload_keys(path)[0] + "/data")
         self._blob = backend.blob(self._staging)
         self._blocks: list[tuple[str, int, bool]] = []  # id, size, committed
+        self._put_key = driver._key(path)
         if not append or not self._resume():
             if append:
                 self._continue_committed()
@@ -575,8 +651,10 @@ class BlockWriter(ChunkedWriter):
         """Commit the block list on the staging blob: the upload's durable state."""
         from azure.storage.blob import BlobBlock, BlockState, ContentSettings
 
+        # LATEST, not UNCOMMITTED: a commit retried after its answer was lost finds these
+        # blocks committed already (block ids are unique, so LATEST is never ambiguous).
         blocks = [
-            BlobBlock(block_id, BlockState.COMMITTED if committed else BlockState.UNCOMMITTED)
+            BlobBlock(block_id, BlockState.COMMITTED if committed else BlockState.LATEST)
             for block_id, _, committed in self._blocks
         ]
         self._blob.commit_block_list(blocks, content_settings=ContentSettings(content_type=CONTENT_TYPE))
@@ -608,6 +686,17 @@ class BlockWriter(ChunkedWriter):
 
     def commit(self) -> None:
         self._require_open()
+        if not self._blocks:  # the whole object is in the buffer (under a block): put it
+            try:
+                self._backend.put(self._put_key, bytes(self._buffer))
+            except BaseException:
+                self._suspend()  # a failed publish leaves the upload suspended, not lost
+                self._state = "closed"
+                raise
+            self._state = "committed"
+            self._buffer = bytearray()
+            self._backend.delete_names([self._staging])
+            return
         self._state = "closed"  # a failed publish leaves the upload suspended, not lost
         self._flush()
         self._commit_list()
@@ -625,3 +714,27 @@ class BlockWriter(ChunkedWriter):
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build an ``azure`` driver from distribution's azure parameters."""
     return Base(FsspecDriver(AzureBackend(settings_from(parameters))))
+
+
+def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
+    """The raw fsspec filesystem of this store, with fsspec's defaults, and its root key.
+
+    For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
+    cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
+    """
+    from adlfs import AzureBlobFileSystem
+
+    settings = settings_from(parameters)
+    arguments: dict[str, Any] = {"account_name": settings.accountname, "skip_instance_cache": True}
+    if settings.credentials == "connectionstring":
+        arguments["connection_string"] = settings.connectionstring
+    elif settings.credentials == "shared_key":
+        # adlfs reaches a custom service URL (an emulator) only through a connection string.
+        arguments["connection_string"] = (
+            f"DefaultEndpointsProtocol={settings.serviceurl.partition(':')[0]};AccountName={settings.accountname};"
+            f"AccountKey={settings.accountkey};BlobEndpoint={settings.serviceurl};"
+        )
+    else:
+        arguments["credential"] = _credential(settings, asynchronous=True)
+    fs = AzureBlobFileSystem(**arguments)
+    return fs, settings.container + ("/" + settings.rootdirectory if settings.rootdirectory else "")

@@ -29,11 +29,12 @@ from fsspec.implementations.local import LocalFileSystem
 
 from .. import paths
 from ..base import Base
+from ..capabilities import Capabilities
 from ..errors import InvalidParameterError, InvalidPathError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
 
-__all__ = ["LocalBackend", "factory"]
+__all__ = ["LocalBackend", "factory", "raw_filesystem"]
 
 NAME = "filesystem"
 DEFAULT_ROOT = "/var/lib/registry"
@@ -44,6 +45,9 @@ class LocalBackend(Backend):
     """fsspec's local filesystem with atomic writes and the root as a hard boundary."""
 
     empty_directories = True
+    capabilities = Capabilities(
+        append="native", atomic_move=True, server_side_copy=True, empty_directories=True, listing_consistency="strong"
+    )
 
     def __init__(self, root: str) -> None:
         fs = LocalFileSystem(skip_instance_cache=True)
@@ -150,6 +154,8 @@ def factory(parameters: Mapping[str, Any]) -> Base:
     if not root:
         raise params.error("rootdirectory", "must not be empty")
     limit = params.limit("maxthreads", default=100, minimum=25)
+    if "\x00" in root:
+        raise params.error("rootdirectory", "must not contain NUL characters")
     try:
         os.makedirs(root, exist_ok=True)
     except OSError as exc:
@@ -159,3 +165,14 @@ def factory(parameters: Mapping[str, Any]) -> Base:
     backend = LocalBackend(root)
     backend.sweep_temporary_files()
     return Base(FsspecDriver(backend), max_concurrency=limit)
+
+
+def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[LocalFileSystem, str]:
+    """The raw fsspec filesystem of this store, with fsspec's defaults, and its root key.
+
+    For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
+    cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
+    """
+    params = Parameters(NAME, parameters, known=("rootdirectory", "maxthreads"))
+    root = os.path.abspath(params.string("rootdirectory", DEFAULT_ROOT))
+    return LocalFileSystem(skip_instance_cache=True), root

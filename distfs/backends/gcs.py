@@ -38,13 +38,15 @@ from typing import Any
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from ..base import Base
+from ..capabilities import Capabilities
 from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..retry import DEFAULT_RETRIES, backoff, retry_parameter
 from ..writers import ChunkedWriter
 
-__all__ = ["ComposeWriter", "GCSBackend", "GCSSettings", "factory", "settings_from"]
+__all__ = ["ComposeWriter", "GCSBackend", "GCSSettings", "factory", "raw_filesystem", "settings_from"]
 
 NAME = "gcs"
 KiB = 1 << 10
@@ -61,7 +63,17 @@ CONTENT_TYPE = "application/octet-stream"
 SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
 DEFAULT_SIGNING_ENDPOINT = "https://storage.googleapis.com"
 
-KNOWN = ("bucket", "rootdirectory", "chunksize", "keyfile", "credentials", "useragent", "maxconcurrency", "endpoint")
+KNOWN = (
+    "bucket",
+    "rootdirectory",
+    "chunksize",
+    "keyfile",
+    "credentials",
+    "useragent",
+    "maxconcurrency",
+    "endpoint",
+    "maxretries",
+)
 SECRET = ("credentials",)
 
 
@@ -81,6 +93,7 @@ class GCSSettings:
     useragent: str = ""
     maxconcurrency: int = 50
     endpoint: str = ""
+    maxretries: int = DEFAULT_RETRIES
     service_account: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
@@ -129,6 +142,7 @@ def settings_from(parameters: Mapping[str, Any]) -> GCSSettings:
         useragent=params.string("useragent"),
         maxconcurrency=params.limit("maxconcurrency", default=50, minimum=25),
         endpoint=endpoint,
+        maxretries=retry_parameter(params),
         service_account=info,
     )
 
@@ -176,6 +190,26 @@ def _gcsfs_class() -> Any:
     from gcsfs.core import GCSFileSystem
 
     class DistfsGCSFileSystem(GCSFileSystem):  # type: ignore[misc]
+        #: Retries of one HTTP request (gcsfs's own loop makes 6 attempts, 1 s to 32 s apart).
+        distfs_retries = DEFAULT_RETRIES
+
+        async def _request(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            # gcsfs's request without its fixed retry loop, retried ``distfs_retries`` times
+            # (5xx, 408, 429, connection failures, truncated bodies; never 404).
+            from gcsfs.retry import is_retriable
+
+            request = GCSFileSystem._request.__wrapped__
+            attempt = 0
+            while True:
+                try:
+                    return await request(self, method, path, *args, **kwargs)
+                except Exception as exc:
+                    transient = is_retriable(exc) or isinstance(exc, asyncio.TimeoutError | ConnectionError)
+                    if attempt >= self.distfs_retries or not transient:
+                        raise
+                await asyncio.sleep(backoff(attempt))
+                attempt += 1
+
         async def _info(self, path: str, generation: Any = None, **kwargs: Any) -> dict[str, Any]:
             info: dict[str, Any] = await super()._info(path, generation=generation, **kwargs)
             if str(info.get("name", "")).endswith("/") and info.get("type") != "directory":
@@ -199,6 +233,7 @@ class GCSBackend(Backend):
 
     def __init__(self, settings: GCSSettings, name: str = NAME) -> None:
         self.settings = settings
+        self.retries = settings.maxretries
         self.chunksize = settings.chunksize
         self.read_block = min(settings.chunksize, 16 * MiB)
         self.signer: Any = None
@@ -217,6 +252,7 @@ class GCSBackend(Backend):
             skip_instance_cache=True,
             default_block_size=settings.chunksize,
         )
+        fs.distfs_retries = settings.maxretries
         if settings.useragent:
             headers = fs._get_headers
             agent = settings.useragent
@@ -230,6 +266,18 @@ class GCSBackend(Backend):
 
     def __repr__(self) -> str:
         return f"GCSBackend(bucket={self.settings.bucket!r}, root={self.root!r})"
+
+    @property
+    def capabilities(self) -> Capabilities:  # type: ignore[override]
+        """Presigning needs service-account credentials (``credentials`` or ``keyfile``)."""
+        signs = self.signer is not None
+        return Capabilities(
+            append="emulated",
+            server_side_copy=True,
+            presign_get=signs,
+            presign_head=signs,
+            listing_consistency="strong",
+        )
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -566,6 +614,22 @@ class ComposeWriter(ChunkedWriter):
         self._buffer = bytearray()
         names = self._list() or []
         self._backend.delete_keys([self._dir + "/" + n for n in names])
+
+
+def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
+    """The raw fsspec filesystem of this store, with fsspec's defaults, and its root key.
+
+    For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
+    cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
+    """
+    from gcsfs import GCSFileSystem
+
+    settings = settings_from(parameters)
+    token: Any = _credentials(settings.service_account) if settings.service_account else None
+    if token is None and settings.endpoint:
+        token = "anon"
+    fs = GCSFileSystem(token=token, endpoint_url=settings.endpoint or None, skip_instance_cache=True)
+    return fs, settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:

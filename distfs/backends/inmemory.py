@@ -7,35 +7,50 @@ share a store (fsspec's memory filesystem is process-global by default).
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
 from fsspec.implementations.memory import MemoryFileSystem
 
 from ..base import Base
+from ..capabilities import Capabilities
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
 
-__all__ = ["MemoryBackend", "factory"]
+__all__ = ["MemoryBackend", "factory", "raw_filesystem"]
 
 NAME = "inmemory"
+_PAGE = 1000
 
 
 class MemoryBackend(Backend):
     """fsspec's memory filesystem, never handing out its live file objects."""
 
+    capabilities = Capabilities(append="native", server_side_copy=True, listing_consistency="strong")
+
     def __init__(self) -> None:
         fs = MemoryFileSystem(global_store=False, skip_instance_cache=True)
         super().__init__(NAME, fs, "")
 
+    def read_all(self, key: str) -> bytes:
+        # getvalue() hands out the stored buffer itself: immutable bytes that the store's
+        # file object shares until its next write (which then copies), where cat_file
+        # copies the object twice. Keys are already in the store's form.
+        try:
+            stored = self.fs.store[key]
+        except KeyError:
+            raise FileNotFoundError(key) from None
+        data: bytes = stored.getvalue()
+        return data
+
     def open_read(self, key: str, offset: int) -> BinaryIO:
-        # A copy: the store's own file object has one cursor shared by every opener.
-        return io.BytesIO(self.fs.cat_file(key, start=offset))
+        # Not the store's own file object: it has one cursor shared by every opener.
+        return io.BytesIO(self.read_all(key)[offset:])
 
     def rename(self, source: str, dest: str) -> None:
         if self.fs.isfile(source):
             # Through open(), which refuses a file below a file, as put_content does.
-            self.fs.pipe_file(dest, self.fs.cat_file(source))
+            self.fs.pipe_file(dest, self.read_all(source))
             self.fs.rm_file(source)
             return
         super().rename(source, dest)
@@ -43,8 +58,37 @@ class MemoryBackend(Backend):
     def truncate(self, key: str, size: int) -> None:
         self.fs.open(key, "r+b").truncate(size)
 
+    # The store is one flat mapping and every ls() or directory stat scans all of it, so
+    # per-directory walks and fsspec's rm are quadratic in a tree; find() is one pass.
+    flat_listing = True
+
+    def file_pages(self, prefix: str, start_after: str) -> Iterator[list[dict[str, Any]]]:
+        found = self.fs.find(prefix.rstrip("/"), detail=True)
+        entries = [entry for name, entry in found.items() if name.startswith(prefix) and name > start_after]
+        for start in range(0, len(entries), _PAGE):
+            yield entries[start : start + _PAGE]
+
+    def remove(self, key: str, is_dir: bool) -> None:
+        if not is_dir:
+            self.fs.rm_file(key)
+            return
+        for name in self.fs.find(key):
+            self.fs.rm_file(name)
+        if any(d == key or d.startswith(key + "/") for d in self.fs.pseudo_dirs):
+            self.fs.rm(key, recursive=True)  # directories made explicitly (distfs never makes any)
+
 
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build an ``inmemory`` driver; it takes no parameters."""
     Parameters(NAME, parameters, known=())
     return Base(FsspecDriver(MemoryBackend()))
+
+
+def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[MemoryFileSystem, str]:
+    """The raw fsspec filesystem of this store, with fsspec's defaults, and its root key.
+
+    For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
+    cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
+    """
+    Parameters(NAME, parameters, known=())
+    return MemoryFileSystem(skip_instance_cache=True), "/"

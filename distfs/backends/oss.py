@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,13 +38,15 @@ from typing import Any, BinaryIO, TypeVar
 # ossfs and oss2 are imported by the functions that use them, so that
 # ``import distfs.backends.oss`` works (and fails clearly) without the extra.
 from ..base import Base
+from ..capabilities import Capabilities
 from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..retry import DEFAULT_RETRIES, backoff, retry_parameter
 from ..writers import PartsWriter
 
-__all__ = ["OSSBackend", "OSSPartStore", "OSSSettings", "factory", "settings_from"]
+__all__ = ["OSSBackend", "OSSPartStore", "OSSSettings", "factory", "raw_filesystem", "settings_from"]
 
 logger = logging.getLogger("distfs.oss")
 
@@ -69,6 +72,7 @@ KNOWN = (
     "secure",
     "chunksize",
     "rootdirectory",
+    "maxretries",
 )
 SECRET = ("accesskeysecret",)
 
@@ -90,6 +94,7 @@ class OSSSettings:
     secure: bool = True
     chunksize: int = 10 * MiB
     rootdirectory: str = ""
+    maxretries: int = DEFAULT_RETRIES
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.__dict__.items() if k not in SECRET}
@@ -150,6 +155,7 @@ def settings_from(parameters: Mapping[str, Any]) -> OSSSettings:
         secure=params.boolean("secure", True),
         chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
         rootdirectory=params.string("rootdirectory").strip("/"),
+        maxretries=retry_parameter(params),
     )
 
 
@@ -161,8 +167,30 @@ def _not_found(exc: BaseException) -> bool:
     )
 
 
-def _filesystem(settings: OSSSettings, call: Callable[..., Any]) -> Any:
-    """An ossfs filesystem whose ``info`` is one HEAD (plus one single-key listing for directories)."""
+def _transient(exc: BaseException) -> bool:
+    """A failure worth a retry: 5xx and 429 answers, connection failures, broken bodies."""
+    import oss2
+    import requests
+    import urllib3
+
+    seen: BaseException | None = exc
+    while seen is not None:  # ossfs re-raises oss2's errors as OSError: look at the cause too
+        if isinstance(seen, oss2.exceptions.RequestError):
+            return True
+        if isinstance(seen, oss2.exceptions.OssError):
+            status = int(getattr(seen, "status", 0) or 0)
+            return status >= 500 or status == 429
+        if isinstance(seen, requests.exceptions.RequestException | urllib3.exceptions.HTTPError | ConnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _filesystem(settings: OSSSettings, call: Callable[..., Any], retrying: Callable[..., Any]) -> Any:
+    """An ossfs filesystem whose ``info`` is one HEAD (plus one single-key listing for directories).
+
+    Its listings and whole-object reads are retried like every other call (``retrying``).
+    """
     from ossfs import OSSFileSystem
 
     class _OSSFileSystem(OSSFileSystem):  # type: ignore[misc]
@@ -171,7 +199,10 @@ def _filesystem(settings: OSSSettings, call: Callable[..., Any]) -> Any:
             # use_listings_cache=False every ls raises KeyError: keep the cache on and
             # empty it before each listing (never serve a stale one).
             self.dircache.clear()
-            return super().ls(path, detail=detail, **kwargs)
+            return retrying("ls", lambda: OSSFileSystem.ls(self, path, detail=detail, **kwargs))
+
+        def cat_file(self, path: str, start: Any = None, end: Any = None, **kwargs: Any) -> Any:
+            return retrying("cat_file", lambda: OSSFileSystem.cat_file(self, path, start=start, end=end, **kwargs))
 
         def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
             bucket, name = self.split_path(path)
@@ -206,11 +237,15 @@ class OSSBackend(Backend):
     """ossfs for listings, oss2 for objects, multipart writers, deletes, flat walks, signing."""
 
     flat_listing = True
+    capabilities = Capabilities(
+        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+    )
 
     def __init__(self, settings: OSSSettings, name: str = NAME) -> None:
         import oss2
 
         self.settings = settings
+        self.retries = settings.maxretries
         self.chunksize = settings.chunksize
         self.copy_threshold = COPY_THRESHOLD
         try:
@@ -224,7 +259,7 @@ class OSSBackend(Backend):
         except oss2.exceptions.ClientError as exc:  # an invalid bucket name or endpoint
             raise InvalidParameterError(NAME, "bucket", str(getattr(exc, "details", exc))) from None
         root = settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
-        super().__init__(name, _filesystem(settings, self.call), root)
+        super().__init__(name, _filesystem(settings, self.call, self.retrying), root)
 
     def __repr__(self) -> str:
         return f"OSSBackend(bucket={self.settings.bucket!r}, root={self.root!r})"
@@ -236,17 +271,38 @@ class OSSBackend(Backend):
         return key.partition("/")[2]
 
     def call(self, method: str, *arguments: Any, **keywords: Any) -> Any:
-        """One oss2 ``Bucket`` call; not-found becomes FileNotFoundError, other failures DriverError."""
+        """One oss2 ``Bucket`` call; not-found becomes FileNotFoundError, other failures DriverError.
+
+        Transient failures (:func:`_transient`) are retried up to ``maxretries`` times with
+        exponential backoff and jitter (oss2 itself does not retry requests).
+        """
+        return self.retrying(method, lambda: getattr(self.bucket, method)(*arguments, **keywords))
+
+    def retrying(self, method: str, function: Callable[[], T]) -> T:
+        """``function()`` (one or more oss2 calls named ``method``) with retries and error mapping."""
         import oss2
 
-        try:
-            return getattr(self.bucket, method)(*arguments, **keywords)
-        except oss2.exceptions.OssError as exc:
-            if _not_found(exc):
-                raise FileNotFoundError(f"{method}: {getattr(exc, 'code', '') or 'not found'}") from exc
-            status, code = getattr(exc, "status", "?"), getattr(exc, "code", "")
-            message = getattr(exc, "message", "") or str(getattr(exc, "body", ""))[:200]
-            raise DriverError(f"{method}: {status} {code} {message}".strip(), self.name) from exc
+        attempt = 0
+        while True:
+            try:
+                return function()
+            except Exception as exc:
+                if attempt >= self.settings.maxretries or not _transient(exc):
+                    if isinstance(exc, oss2.exceptions.OssError):
+                        self._raise(method, exc)
+                    if isinstance(exc, DriverError | FileNotFoundError):
+                        raise
+                    raise DriverError(f"{method}: {type(exc).__name__}: {exc}", self.name) from exc
+            time.sleep(backoff(attempt))
+            attempt += 1
+
+    def _raise(self, method: str, exc: Any) -> None:
+        """Raise the distfs form of the oss2 error ``exc``."""
+        if _not_found(exc):
+            raise FileNotFoundError(f"{method}: {getattr(exc, 'code', '') or 'not found'}") from exc
+        status, code = getattr(exc, "status", "?"), getattr(exc, "code", "")
+        message = getattr(exc, "message", "") or str(getattr(exc, "body", ""))[:200]
+        raise DriverError(f"{method}: {status} {code} {message}".strip(), self.name) from exc
 
     # -- primitives -------------------------------------------------------------------
 
@@ -468,13 +524,17 @@ class OSSPartStore:
         self._backend.call("put_object", name, data, headers=headers)
 
     def get_object(self, name: str, first: int = 0, last: int | None = None) -> tuple[bytes, dict[str, str]]:
-        if first or last is not None:
-            result = self._backend.call(
-                "get_object", name, byte_range=(first, last), headers={"x-oss-range-behavior": "standard"}
-            )
-        else:
-            result = self._backend.call("get_object", name)
-        return result.read(), _metadata(result.headers)
+        bucket = self._backend.bucket
+
+        def read() -> tuple[bytes, dict[str, str]]:
+            if first or last is not None:
+                headers = {"x-oss-range-behavior": "standard"}
+                result = bucket.get_object(name, byte_range=(first, last), headers=headers)
+            else:
+                result = bucket.get_object(name)
+            return result.read(), _metadata(result.headers)
+
+        return self._backend.retrying("get_object", read)
 
     def head_object(self, name: str) -> tuple[int, dict[str, str]]:
         head = self._backend.call("head_object", name)
@@ -495,3 +555,18 @@ def _metadata(headers: Mapping[str, str]) -> dict[str, str]:
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build an ``oss`` driver from distribution's oss parameters."""
     return Base(FsspecDriver(OSSBackend(settings_from(parameters))))
+
+
+def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
+    """The raw fsspec filesystem of this store, with fsspec's defaults, and its root key.
+
+    For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
+    cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
+    """
+    from ossfs import OSSFileSystem
+
+    settings = settings_from(parameters)
+    fs = OSSFileSystem(
+        endpoint=settings.url(), key=settings.accesskeyid, secret=settings.accesskeysecret, skip_instance_cache=True
+    )
+    return fs, settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")

@@ -17,6 +17,8 @@ What this backend does natively instead of through fsspec's generic calls:
 * ``delete`` lists the object and everything below ``key/``, deletes in batches of 1000
   and reports per-key failures, and aborts multipart uploads below the path;
 * ``walk`` reads one flat listing (1000 keys a request) and makes up the directories;
+* ``reader`` takes the size, the ETag and the first block from one GET and pins later
+  blocks to that ETag, so a reader never mixes two versions of a replaced object;
 * ``redirect_url`` presigns GET and HEAD for 20 minutes.
 """
 
@@ -24,24 +26,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 # s3fs and botocore are imported by the functions that build a driver, so that
 # ``import distfs.backends.s3`` works (and fails clearly) without the extra.
 from ..base import Base
+from ..capabilities import Capabilities
 from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from ..retry import DEFAULT_RETRIES, backoff, retry_parameter
 from ..writers import PartsWriter
 
-__all__ = ["S3Backend", "S3PartStore", "S3Settings", "factory", "settings_from"]
+__all__ = ["S3Backend", "S3PartStore", "S3Settings", "factory", "raw_filesystem", "settings_from"]
 
 logger = logging.getLogger("distfs.s3")
+
+
+class _RedactTokens(logging.Filter):
+    """Blanks S3 session tokens out of botocore's DEBUG records (botocore logs request headers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.tokens:
+            text = record.getMessage()
+            if any(token in text for token in self.tokens):
+                for token in self.tokens:
+                    text = text.replace(token, "***")
+                record.msg, record.args = text, None
+        return True
+
+
+_REDACT_TOKENS = _RedactTokens()
+for _name in ("botocore.auth", "botocore.endpoint", "botocore.httpsession", "botocore.parsers"):
+    logging.getLogger(_name).addFilter(_REDACT_TOKENS)
 
 NAME = "s3"
 MiB = 1 << 20
@@ -108,6 +135,7 @@ KNOWN = (
     "usefipsendpoint",
     "loglevel",
     "redirectendpoint",
+    "maxretries",
 )
 SECRET = ("accesskey", "secretkey", "sessiontoken")
 
@@ -141,6 +169,7 @@ class S3Settings:
     usefipsendpoint: bool = False
     loglevel: str = "off"
     redirectendpoint: str = ""
+    maxretries: int = DEFAULT_RETRIES
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.__dict__.items() if k not in SECRET}
@@ -224,6 +253,7 @@ def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
         usefipsendpoint=params.boolean("usefipsendpoint", False),
         loglevel=loglevel,
         redirectendpoint=redirect.rstrip("/"),
+        maxretries=retry_parameter(params),
     )
 
 
@@ -266,6 +296,8 @@ def _client_config(settings: S3Settings) -> dict[str, Any]:
     config["signature_version"] = "s3v4" if settings.v4auth else "s3"
     if settings.useragent:
         config["user_agent_extra"] = settings.useragent
+    # botocore retries 5xx, throttling (SlowDown) and connection errors with exponential backoff
+    config["retries"] = {"mode": "standard", "total_max_attempts": settings.maxretries + 1}
     return config
 
 
@@ -273,10 +305,15 @@ class S3Backend(Backend):
     """s3fs with native multipart writers, copies, deletes, flat walks and presigning."""
 
     flat_listing = True
+    capabilities = Capabilities(
+        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+    )
 
     def __init__(self, settings: S3Settings, name: str = NAME) -> None:
         from s3fs import S3FileSystem
 
+        if settings.sessiontoken:
+            _REDACT_TOKENS.tokens.add(settings.sessiontoken)
         fs = S3FileSystem(
             key=settings.accesskey or None,
             secret=settings.secretkey or None,
@@ -291,8 +328,11 @@ class S3Backend(Backend):
             default_block_size=settings.chunksize,
         )
         root = settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
+        # s3fs retries what botocore hands back: truncated bodies, SlowDown (attempts, not retries)
+        fs.retries = settings.maxretries + 1
         super().__init__(name, fs, root)
         self.settings = settings
+        self.retries = settings.maxretries
         self.chunksize = settings.chunksize
         self.read_block = min(settings.chunksize, 16 * MiB)
         self._presigner: Any = None
@@ -319,11 +359,26 @@ class S3Backend(Backend):
 
         return sync(self.fs.loop, lambda: coroutine)
 
+    async def _get_object(self, **arguments: Any) -> tuple[Any, bytes]:
+        """One GetObject and its whole body; a body broken on the way (s3fs's retryable
+        errors, which its own retries never see here) is fetched again, ``maxretries`` times."""
+        from s3fs.core import S3_RETRYABLE_ERRORS
+
+        attempt = 0
+        while True:
+            response = await self.fs._call_s3("get_object", **arguments)
+            try:
+                async with response["Body"] as body:
+                    return response, await body.read()
+            except S3_RETRYABLE_ERRORS:
+                if attempt >= self.settings.maxretries:
+                    raise
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
+
     async def _get(self, bucket: str, key: str, byte_range: str = "") -> tuple[bytes, dict[str, str]]:
         arguments = {"Range": byte_range} if byte_range else {}
-        response = await self.fs._call_s3("get_object", Bucket=bucket, Key=key, **arguments)
-        async with response["Body"] as body:
-            data = await body.read()
+        response, data = await self._get_object(Bucket=bucket, Key=key, **arguments)
         return data, dict(response.get("Metadata") or {})
 
     def get(self, bucket: str, key: str, byte_range: str = "") -> tuple[bytes, dict[str, str]]:
@@ -338,6 +393,49 @@ class S3Backend(Backend):
             raise DriverError(f"put_content takes at most 5 GiB; use a writer for {key}", NAME)
         bucket, name = self.split(key)
         self.call("put_object", Bucket=bucket, Key=name, Body=data, ContentType=CONTENT_TYPE)
+
+    def open_read(self, key: str, offset: int) -> BinaryIO:
+        """A read-ahead stream of one version of the object.
+
+        The first block comes from one ranged GET, whose answer also gives the object's
+        size and ETag: size and bytes always belong to the same version (a HEAD followed
+        by GETs could mix two versions of an object replaced in between). Later blocks
+        carry ``If-Match: <ETag>``; if the object was replaced meanwhile the read fails
+        with a ``DriverError`` (typed, so a resuming reader does not go on in the new
+        version) instead of returning bytes of two versions.
+        """
+        from s3fs.utils import FileExpired
+
+        bucket, name = self.split(key)
+        try:
+            data, size, etag = self.run(self._get_range(bucket, name, offset, offset + self.read_block - 1))
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            return super().open_read(key, offset)  # InvalidRange: at or past the end, nothing to mix
+        stream: Any = self.fs.open(key, "rb", block_size=self.read_block, cache_type="readahead", size=size)
+        stream.read_kw = {**stream.read_kw, "IfMatch": etag}
+        cache = stream.cache
+        cache.cache, cache.start, cache.end = data, offset, offset + len(data)
+        stream.seek(offset)
+        fetch = cache.fetcher
+
+        def pinned(start: int, end: int) -> bytes:
+            try:
+                block: bytes = fetch(start, end)
+            except FileExpired as exc:
+                raise DriverError(f"object {key} changed while it was read", self.name) from exc
+            return block
+
+        cache.fetcher = pinned
+        result: BinaryIO = stream
+        return result
+
+    async def _get_range(self, bucket: str, key: str, first: int, last: int) -> tuple[bytes, int, str]:
+        """Bytes ``first..last`` of an object, its full size and its ETag, from one GET."""
+        response, data = await self._get_object(Bucket=bucket, Key=key, Range=f"bytes={first}-{last}")
+        size = int(str(response["ContentRange"]).rpartition("/")[2])
+        return data, size, str(response["ETag"])
 
     def copy(self, source: str, dest: str) -> None:
         source_bucket, source_name = self.split(source)
@@ -573,6 +671,26 @@ class S3PartStore:
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build an ``s3`` driver from distribution's s3 parameters."""
     return Base(FsspecDriver(S3Backend(settings_from(parameters))))
+
+
+def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
+    """The raw fsspec filesystem of this store, with fsspec's defaults, and its root key.
+
+    For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
+    cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
+    """
+    from s3fs import S3FileSystem
+
+    settings = settings_from(parameters)
+    fs = S3FileSystem(
+        key=settings.accesskey or None,
+        secret=settings.secretkey or None,
+        token=settings.sessiontoken or None,
+        endpoint_url=settings.endpoint or None,
+        client_kwargs={"region_name": settings.region},
+        skip_instance_cache=True,
+    )
+    return fs, settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
 
 
 def factory_s3aws(parameters: Mapping[str, Any]) -> Base:

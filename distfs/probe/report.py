@@ -1,0 +1,214 @@
+"""Running probes, and what comes out: records, JSON, the Markdown matrix, capabilities.
+
+:func:`run_probes` runs every probe against every target (one :class:`Record` per probe x
+target, in catalogue order then target order). :func:`to_json` and :func:`to_markdown`
+render records deterministically (sorted, no timing, no store names), so a committed
+``docs/semantics.md`` can be compared with a fresh run. :func:`derive_capabilities` turns a
+backend's observations into the :class:`~distfs.capabilities.Capabilities` it should declare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from ..capabilities import Capabilities
+from .catalogue import GROUPS, PROBES, Probe, error_name
+from .targets import Target
+
+__all__ = ["Record", "derive_capabilities", "run_probes", "to_json", "to_markdown"]
+
+COMMAND = "distfs probe --local --markdown docs/semantics.md"
+"""The command that regenerates ``docs/semantics.md``."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one probe observed on one target."""
+
+    probe: str
+    backend: str
+    kind: str
+    value: str
+
+
+def run_one(probe: Probe, target: Target) -> Record:
+    """Run ``probe`` on a cleared ``target`` (an unexpected failure is ``error: <type>``)."""
+    target.clear()
+    try:
+        value = probe.run(target)
+    except Exception as exc:
+        value = f"error: {error_name(exc)}"
+    finally:
+        target.clear()
+    return Record(probe.name, target.backend, target.kind, value)
+
+
+def run_probes(
+    targets: Sequence[Target],
+    probes: Sequence[Probe] = PROBES,
+    on_start: Callable[[Probe, Target], None] | None = None,
+    on_result: Callable[[Record], None] | None = None,
+) -> list[Record]:
+    """Every probe on every target, target by target."""
+    records = []
+    with _quiet():
+        for target in targets:
+            for probe in probes:
+                if on_start is not None:
+                    on_start(probe, target)
+                record = run_one(probe, target)
+                records.append(record)
+                if on_result is not None:
+                    on_result(record)
+    return records
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the warnings and error logs that probed libraries emit for expected failures."""
+    loggers = [logging.getLogger(name) for name in ("gcsfs", "s3fs", "adlfs", "ossfs", "fsspec", "azure")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+
+def _values(records: Iterable[Record]) -> dict[tuple[str, str, str], str]:
+    return {(r.probe, r.backend, r.kind): r.value for r in records}
+
+
+def derive_capabilities(records: Iterable[Record], backend: str) -> Capabilities:
+    """The capabilities ``backend``'s observations show (see :mod:`distfs.capabilities`).
+
+    ``append`` comes from the raw filesystem (does the store append in place?), the rest
+    from the distfs driver's own probes. Without the needed observation a field is
+    ``"unknown"`` or False.
+    """
+    values = _values(records)
+
+    def seen(probe: str, kind: str = "distfs") -> str | None:
+        return values.get((probe, backend, kind))
+
+    raw_append = seen("append_existing", "raw")
+    append: Literal["native", "emulated", "unknown"] = (
+        "unknown" if raw_append is None else ("native" if raw_append == "appended in place" else "emulated")
+    )
+    fresh = [
+        seen(p)
+        for p in (
+            "stale_list_after_add",
+            "stale_list_after_delete",
+            "stale_stat_after_add",
+            "stale_stat_after_delete",
+            "own_write_listed",
+            "own_overwrite_read",
+        )
+    ]
+    consistency: Literal["strong", "stale", "unknown"] = (
+        "unknown" if None in fresh else ("strong" if all(v == "fresh" for v in fresh) else "stale")
+    )
+    return Capabilities(
+        append=append,
+        atomic_move=seen("move_is_rename") == "rename (mtime kept)",
+        server_side_copy=seen("move_data_path") == "no data through client",
+        presign_get=seen("presign_get") == "200",
+        presign_head=seen("presign_head") == "200",
+        empty_directories=seen("directory_empty_after_delete") == "[]",
+        listing_consistency=consistency,
+    )
+
+
+def _backends(records: Sequence[Record]) -> list[str]:
+    seen: list[str] = []
+    for record in records:
+        if record.backend not in seen:
+            seen.append(record.backend)
+    return seen
+
+
+def _kinds(records: Sequence[Record]) -> list[str]:
+    return [kind for kind in ("raw", "distfs") if any(r.kind == kind for r in records)]
+
+
+def to_json(records: Sequence[Record], probes: Sequence[Probe] = PROBES) -> str:
+    """Probes, records (one per probe x target) and derived capabilities, as JSON."""
+    used = {r.probe for r in records}
+    report: dict[str, Any] = {
+        "probes": [
+            {"name": p.name, "group": p.group, "description": p.description, "contract": p.contract}
+            for p in probes
+            if p.name in used
+        ],
+        "records": [asdict(r) for r in records],
+        "capabilities": {b: asdict(derive_capabilities(records, b)) for b in _backends(records)},
+    }
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(records: Sequence[Record], probes: Sequence[Probe] = PROBES) -> str:
+    """The semantics matrix: one table per probe group, a raw/distfs column pair per backend."""
+    backends, kinds = _backends(records), _kinds(records)
+    values = _values(records)
+    used = [p for p in probes if any(r.probe == p.name for r in records)]
+    lines = [
+        "# Backend semantics: raw fsspec vs distfs",
+        "",
+        "<!-- Generated: do not edit. CI fails when this table differs from a fresh run. -->",
+        "",
+        f"Generated by `{COMMAND}`: every probe of `distfs.probe` ran against the raw fsspec",
+        "filesystem (fsspec's defaults: listings cache on, default `ls` detail, plain `mv`/`rm`)",
+        "and against the distfs driver of each backend, on the local servers of",
+        "`distfs.testing.local.LocalStores` (memory, a local directory, moto, fake-gcs-server,",
+        "Azurite, distfs's OSS fake). Cells are observed values; **bold** distfs cells differ from",
+        "the value DESIGN §3 guarantees. Emulators differ from the real services in places",
+        "(see `reference/emulators.md`).",
+        "",
+    ]
+    header = "| probe | " + " | ".join(f"{b} {k}" for b in backends for k in kinds) + " |"
+    rule = "| --- | " + " | ".join("---" for _ in backends for _ in kinds) + " |"
+    for group in GROUPS:
+        members = [p for p in used if p.group == group]
+        if not members:
+            continue
+        lines += [f"## {group}", "", header, rule]
+        for p in members:
+            cells = []
+            for b in backends:
+                for k in kinds:
+                    value = values.get((p.name, b, k), "-")
+                    bad = k == "distfs" and p.contract is not None and value not in (p.contract, "-")
+                    cells.append(f"**{_cell(value)}**" if bad else _cell(value))
+            lines.append(f"| `{p.name}`: {_cell(p.description)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    fields = list(Capabilities.__dataclass_fields__)
+    lines += [
+        "## Capabilities",
+        "",
+        "Derived from the probes above (`distfs.probe.report.derive_capabilities`); every driver",
+        "declares the same at runtime as `driver.capabilities` (checked by `tests/test_probe.py`).",
+        "",
+        "| backend | " + " | ".join(fields) + " |",
+        "| --- | " + " | ".join("---" for _ in fields) + " |",
+    ]
+    for b in backends:
+        derived = asdict(derive_capabilities(records, b))
+        cells = [str(derived[f]).lower() if isinstance(derived[f], bool) else str(derived[f]) for f in fields]
+        lines.append(f"| {b} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,489 @@
+"""What a probe runs against: a raw fsspec filesystem or a distfs driver, behind one interface.
+
+A :class:`Target` addresses objects by *scratch paths*: slash-separated names relative to
+the target's root, without a leading slash (``"t/a/b"``; ``""`` is the root). Every method
+is the plainest call a user of that kind of target would make, so that what a probe
+observes is what users get:
+
+* :class:`RawTarget` calls fsspec directly, with fsspec's defaults (listings cache on,
+  default ``ls`` detail, ``mv`` without ``recursive``...). Its filesystem comes from the
+  backend module's ``raw_filesystem(parameters)`` hook.
+* :class:`DistfsTarget` calls a :class:`~distfs.driver.StorageDriver` (driver paths are
+  ``"/" + scratch path``).
+
+Set-up steps that are not under test (``seed``, ``mark_directory``, ``files``, ``clear``)
+go through an uncached view of the same store so that they always succeed.
+"""
+
+from __future__ import annotations
+
+import abc
+import builtins
+import contextlib
+import copy
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from fsspec import AbstractFileSystem
+
+from ..driver import FileInfo, StorageDriver
+
+__all__ = ["DistfsTarget", "RawTarget", "Stat", "Target", "Unsupported", "raw_target"]
+
+
+class Unsupported(NotImplementedError):
+    """The target's API has no way to express a probe's call (observed as ``not supported``)."""
+
+
+RAW_BUILDERS = {
+    "inmemory": "distfs.backends.inmemory",
+    "filesystem": "distfs.backends.filesystem",
+    "s3": "distfs.backends.s3",
+    "s3aws": "distfs.backends.s3",
+    "gcs": "distfs.backends.gcs",
+    "azure": "distfs.backends.azure",
+    "oss": "distfs.backends.oss",
+}
+"""Modules whose ``raw_filesystem(parameters)`` builds the raw counterpart of a driver."""
+
+
+@dataclass(frozen=True)
+class Stat:
+    """What ``stat``/``info`` said: ``kind`` is ``file`` or ``directory``; ``size`` may be None."""
+
+    kind: str
+    size: int | None
+
+
+class Target(abc.ABC):
+    """One store seen through one API; see the module docstring."""
+
+    #: ``"raw"`` or ``"distfs"``.
+    kind: str = ""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+
+    @property
+    def label(self) -> str:
+        """``<backend> <kind>``, e.g. ``s3 raw``."""
+        return f"{self.backend} {self.kind}"
+
+    # -- calls under test -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put(self, path: str, data: bytes) -> None:
+        """Store ``data`` at ``path``."""
+
+    @abc.abstractmethod
+    def get(self, path: str) -> bytes:
+        """The content of ``path``."""
+
+    @abc.abstractmethod
+    def read(self, path: str, start: int, end: int | None) -> bytes:
+        """Bytes ``start`` to ``end`` (exclusive; None: to the end) of ``path``."""
+
+    @abc.abstractmethod
+    def open_reader(self, path: str) -> BinaryIO:
+        """A stream of ``path``."""
+
+    @abc.abstractmethod
+    def list(self, path: str) -> builtins.list[str]:
+        """Names listed for ``path``, as scratch paths (trailing slashes kept), sorted."""
+
+    @abc.abstractmethod
+    def list_form(self, path: str) -> builtins.list[str]:
+        """Names listed for ``path`` as returned, the root key replaced by ``ROOT``."""
+
+    @abc.abstractmethod
+    def list_entry_type(self, path: str) -> str:
+        """The type of the entries a plain listing call returns."""
+
+    @abc.abstractmethod
+    def stat(self, path: str) -> Stat:
+        """Kind and size of ``path``."""
+
+    @abc.abstractmethod
+    def mtime(self, path: str) -> object:
+        """The modification time of ``path`` as the API returns it."""
+
+    @abc.abstractmethod
+    def move(self, source: str, dest: str) -> None:
+        """Move ``source`` to ``dest``."""
+
+    @abc.abstractmethod
+    def delete(self, path: str) -> None:
+        """Remove ``path`` and everything below it."""
+
+    @abc.abstractmethod
+    def append(self, path: str, data: bytes, before_close: Callable[[], None]) -> None:
+        """Append ``data`` to ``path``; ``before_close`` runs once ``data`` is written and flushed."""
+
+    @abc.abstractmethod
+    def create_exclusive(self, path: str, data: bytes) -> None:
+        """Create ``path`` only if it does not exist (NotImplementedError where the API has none)."""
+
+    @abc.abstractmethod
+    def presign(self, path: str, method: str) -> str | None:
+        """A signed URL for ``method`` on ``path``; None where the API cannot sign ``method``."""
+
+    @abc.abstractmethod
+    def second(self) -> Target:
+        """An independent instance on the same store (another process would build it alike)."""
+
+    # -- set-up, inspection, cleanup (uncached, always through the store) --------------
+
+    @abc.abstractmethod
+    def seed(self, path: str, data: bytes) -> None:
+        """Store ``data`` at ``path``, creating parents where the store needs them."""
+
+    @abc.abstractmethod
+    def mark_directory(self, path: str) -> None:
+        """Create a directory marker for ``path`` (``path/`` object; a real directory locally)."""
+
+    @abc.abstractmethod
+    def files(self, path: str) -> builtins.list[str]:
+        """Every object below ``path`` as the store holds it, sorted."""
+
+    @abc.abstractmethod
+    def clear(self) -> None:
+        """Remove everything below the root and forget cached listings."""
+
+    def is_empty(self) -> bool:
+        """Nothing at all is stored below the root (probes refuse to run otherwise)."""
+        return not [name for name in self.files("") if name]
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (nothing by default)."""
+
+
+def _relative(name: str, root: str) -> str:
+    """``name`` relative to ``root`` (both without protocol); unchanged if outside."""
+    prefix = root.rstrip("/") + "/"
+    return name[len(prefix) :] if name.startswith(prefix) else name
+
+
+class RawTarget(Target):
+    """A raw fsspec filesystem below ``root`` (a bucket, container or directory)."""
+
+    kind = "raw"
+
+    def __init__(
+        self,
+        backend: str,
+        fs: AbstractFileSystem,
+        root: str,
+        build: Callable[[], AbstractFileSystem],
+        admin: AbstractFileSystem | None = None,
+    ) -> None:
+        super().__init__(backend)
+        self.fs = fs
+        self._second: RawTarget | None = None
+        self.root: str = str(fs._strip_protocol(root)).rstrip("/") or str(fs.root_marker)
+        self._build = build
+        self._admin = admin if admin is not None else build()
+        self._local = "file" in _protocols(fs) or "local" in _protocols(fs)
+        self._tree = self._local or "memory" in _protocols(fs)
+
+    def __repr__(self) -> str:
+        return f"RawTarget({self.backend!r})"
+
+    def key(self, path: str) -> str:
+        if not path:
+            return self.root
+        return (self.root.rstrip("/") + "/" + path) if self.root != "/" else "/" + path
+
+    def _relative(self, name: str) -> str:
+        return _relative(name, self.root)
+
+    def put(self, path: str, data: bytes) -> None:
+        self.fs.pipe_file(self.key(path), data)
+
+    def get(self, path: str) -> bytes:
+        data: bytes = self.fs.cat_file(self.key(path))
+        return data
+
+    def read(self, path: str, start: int, end: int | None) -> bytes:
+        data: bytes = self.fs.cat_file(self.key(path), start=start, end=end)
+        return data
+
+    def open_reader(self, path: str) -> BinaryIO:
+        stream: BinaryIO = self.fs.open(self.key(path), "rb")
+        return stream
+
+    def _ls(self, path: str) -> builtins.list[Any]:
+        entries: builtins.list[Any] = self.fs.ls(self.key(path))
+        return entries
+
+    def list(self, path: str) -> builtins.list[str]:
+        names = [e["name"] if isinstance(e, dict) else e for e in self._ls(path)]
+        return sorted(self._relative(str(n)) for n in names)
+
+    def list_form(self, path: str) -> builtins.list[str]:
+        names = [str(e["name"] if isinstance(e, dict) else e) for e in self._ls(path)]
+        root = self.root.rstrip("/")
+        return sorted(n.replace(root, "ROOT", 1) if root else n for n in names)
+
+    def list_entry_type(self, path: str) -> str:
+        entries = self._ls(path)
+        return type(entries[0]).__name__ if entries else "nothing listed"
+
+    def stat(self, path: str) -> Stat:
+        info = self.fs.info(self.key(path))
+        size = info.get("size")
+        return Stat(str(info.get("type")), None if size is None else int(size))
+
+    def mtime(self, path: str) -> object:
+        return self.fs.modified(self.key(path))
+
+    def move(self, source: str, dest: str) -> None:
+        self.fs.mv(self.key(source), self.key(dest))
+
+    def delete(self, path: str) -> None:
+        self.fs.rm(self.key(path), recursive=True)
+
+    def append(self, path: str, data: bytes, before_close: Callable[[], None]) -> None:
+        with self.fs.open(self.key(path), "ab") as stream:
+            stream.write(data)
+            stream.flush()
+            before_close()
+
+    def create_exclusive(self, path: str, data: bytes) -> None:
+        with self.fs.open(self.key(path), "xb") as stream:
+            if data:
+                stream.write(data)
+
+    def presign(self, path: str, method: str) -> str | None:
+        if method != "GET":
+            return None  # fsspec's sign() has no method: it signs reads (GET) only
+        url: str = self.fs.sign(self.key(path))
+        return url
+
+    def second(self) -> RawTarget:
+        # Built once per target and reset by clear(): a fresh client per probe costs ~0.1 s.
+        if self._second is None:
+            self._second = RawTarget(self.backend, self._build(), self.root, self._build, admin=self._admin)
+        return self._second
+
+    def seed(self, path: str, data: bytes) -> None:
+        key = self.key(path)
+        if self._local:
+            self._admin.makedirs(self._admin._parent(key), exist_ok=True)
+        self._admin.pipe_file(key, data)
+        self._admin.invalidate_cache()
+
+    def mark_directory(self, path: str) -> None:
+        if self._tree:
+            self._admin.makedirs(self.key(path), exist_ok=True)
+        else:
+            self._admin.pipe_file(self.key(path) + "/", b"")
+        self._admin.invalidate_cache()
+
+    def files(self, path: str) -> builtins.list[str]:
+        self._admin.invalidate_cache()
+        try:
+            found = self._admin.find(self.key(path))
+        except FileNotFoundError:
+            return []
+        return sorted(self._relative(str(n)) for n in found)
+
+    def clear(self) -> None:
+        wipe(self._admin, self.root, self._tree)
+        self.fs.invalidate_cache()
+        if self._second is not None:
+            self._second.fs.invalidate_cache()
+
+
+def wipe(fs: AbstractFileSystem, root: str, tree: bool) -> None:
+    """Remove everything below ``root`` of ``fs``, directory marker objects included.
+
+    Recursive ``rm`` leaves ``dir/`` marker blobs behind on adlfs, so leftovers are removed
+    one by one, with and without their trailing slash; ``root`` itself stays.
+    """
+    for _ in range(3):
+        fs.invalidate_cache()
+        if tree and not fs.exists(root):
+            fs.makedirs(root, exist_ok=True)
+        try:
+            found = [str(n) for n in fs.find(root, withdirs=True) if str(n).rstrip("/") != root.rstrip("/")]
+        except FileNotFoundError:
+            found = []
+        if not found:
+            return
+        if tree:
+            for entry in fs.ls(root, detail=True):
+                with contextlib.suppress(OSError):
+                    fs.rm(entry["name"], recursive=entry["type"] == "directory")
+            continue
+        for name in sorted(found, key=len, reverse=True):
+            for candidate in (name, name.rstrip("/") + "/"):
+                with contextlib.suppress(OSError, ValueError):
+                    fs.rm_file(candidate)
+
+
+def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
+
+
+def raw_target(name: str, parameters: Mapping[str, Any]) -> RawTarget:
+    """The raw fsspec counterpart of built-in driver ``name`` with ``parameters``.
+
+    The in-memory raw store is fsspec's process-global memory filesystem below a private
+    prefix, so that independent instances share it as they would in one process.
+    """
+    module = importlib.import_module(RAW_BUILDERS[name])
+    fs, root = module.raw_filesystem(parameters)
+
+    def build() -> AbstractFileSystem:
+        built: AbstractFileSystem = module.raw_filesystem(parameters)[0]
+        return built
+
+    if name == "inmemory":
+        root = f"/distfs-probe-{id(fs):x}"
+        fs.makedirs(root, exist_ok=True)
+    return RawTarget(name, fs, root, build)
+
+
+class DistfsTarget(Target):
+    """A distfs driver; ``make`` builds another driver on the same store (for :meth:`second`).
+
+    Set-up and inspection go through the driver too, except directory markers, which only
+    the store underneath can hold: they need a driver over :class:`~distfs.fsspec_driver.Backend`
+    (every built-in one); for others ``mark_directory`` raises NotImplementedError.
+    """
+
+    kind = "distfs"
+
+    def __init__(self, backend: str, driver: StorageDriver, make: Callable[[], StorageDriver] | None = None) -> None:
+        super().__init__(backend)
+        self.driver = driver
+        self._make = make
+        self._second: DistfsTarget | None = None
+
+    def __repr__(self) -> str:
+        return f"DistfsTarget({self.backend!r})"
+
+    @staticmethod
+    def path(path: str) -> str:
+        return "/" + path
+
+    def put(self, path: str, data: bytes) -> None:
+        self.driver.put_content(self.path(path), data)
+
+    def get(self, path: str) -> bytes:
+        return self.driver.get_content(self.path(path))
+
+    def read(self, path: str, start: int, end: int | None) -> bytes:
+        with self.driver.reader(self.path(path), start) as stream:
+            return stream.read() if end is None else stream.read(end - start)
+
+    def open_reader(self, path: str) -> BinaryIO:
+        return self.driver.reader(self.path(path))
+
+    def list(self, path: str) -> builtins.list[str]:
+        return sorted(name[1:] for name in self.driver.list(self.path(path)))
+
+    def list_form(self, path: str) -> builtins.list[str]:
+        return self.driver.list(self.path(path))
+
+    def list_entry_type(self, path: str) -> str:
+        entries = self.driver.list(self.path(path))
+        return type(entries[0]).__name__ if entries else "nothing listed"
+
+    def stat(self, path: str) -> Stat:
+        info = self.driver.stat(self.path(path))
+        return Stat("directory" if info.is_dir else "file", info.size)
+
+    def mtime(self, path: str) -> object:
+        return self.driver.stat(self.path(path)).mod_time
+
+    def move(self, source: str, dest: str) -> None:
+        self.driver.move(self.path(source), self.path(dest))
+
+    def delete(self, path: str) -> None:
+        self.driver.delete(self.path(path))
+
+    def append(self, path: str, data: bytes, before_close: Callable[[], None]) -> None:
+        writer = self.driver.writer(self.path(path), append=True)
+        try:
+            writer.write(data)
+            before_close()
+            writer.commit()
+        finally:
+            if not writer.closed:
+                writer.cancel()
+
+    def create_exclusive(self, path: str, data: bytes) -> None:
+        raise Unsupported("StorageDriver has no exclusive create")
+
+    def presign(self, path: str, method: str) -> str | None:
+        return self.driver.redirect_url(self.path(path), method)
+
+    def second(self) -> DistfsTarget:
+        if self._second is None:
+            self._second = self._build_second()
+        return self._second
+
+    def _build_second(self) -> DistfsTarget:
+        if self._make is not None:
+            return DistfsTarget(self.backend, self._make(), self._make)
+        # A private store (inmemory) is reached by a second driver object over the same store.
+        inner = getattr(self.driver, "inner", None)
+        backend = getattr(inner, "backend", None)
+        if backend is None:
+            raise Unsupported("no way to build a second driver on this store")
+        from ..base import Base
+        from ..fsspec_driver import FsspecDriver
+
+        return DistfsTarget(self.backend, Base(FsspecDriver(copy.copy(backend))))
+
+    def seed(self, path: str, data: bytes) -> None:
+        self.driver.put_content(self.path(path), data)
+
+    def mark_directory(self, path: str) -> None:
+        backend = getattr(getattr(self.driver, "inner", None), "backend", None)
+        if backend is None:
+            raise Unsupported("directory markers need a driver over an fsspec Backend")
+        key = backend.key(self.path(path))
+        if backend.empty_directories or "memory" in _protocols(backend.fs):
+            backend.fs.makedirs(key, exist_ok=True)
+        else:
+            backend.fs.pipe_file(key + "/", b"")
+
+    def files(self, path: str) -> builtins.list[str]:
+        found: builtins.list[str] = []
+
+        def collect(info: FileInfo) -> None:
+            if not info.is_dir:
+                found.append(info.path[1:])
+
+        try:
+            self.driver.walk(self.path(path) if path else "/", collect)
+        except FileNotFoundError:
+            return []
+        return sorted(found)
+
+    def is_empty(self) -> bool:
+        if self.driver.list("/"):
+            return False
+        backend = getattr(getattr(self.driver, "inner", None), "backend", None)
+        if backend is None:
+            return True
+        root = backend.key("/")
+        try:  # distfs's hidden state (suspended uploads) and markers count too
+            found = backend.fs.find(root, withdirs=True)
+        except FileNotFoundError:
+            return True
+        return not [name for name in found if str(name).rstrip("/") != root.rstrip("/")]
+
+    def clear(self) -> None:
+        for name in self.driver.list("/"):
+            with contextlib.suppress(FileNotFoundError):  # e.g. a prefix held only by a marker
+                self.driver.delete(name)
+        backend = getattr(getattr(self.driver, "inner", None), "backend", None)
+        if backend is not None:  # markers and empty directories the driver does not show
+            tree = backend.empty_directories or "memory" in _protocols(backend.fs)
+            wipe(backend.fs, backend.key("/"), tree)

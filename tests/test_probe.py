@@ -1,0 +1,185 @@
+"""``distfs probe``: the catalogue, the records, the generated docs/semantics.md, capabilities.
+
+The full matrix (every probe on the raw fsspec filesystem and the distfs driver of all six
+backends, on the local servers) runs once per session; CI fails when the committed
+``docs/semantics.md`` differs from what it observes. Regenerate with::
+
+    distfs probe --local --markdown docs/semantics.md
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import distfs
+from distfs.capabilities import UNKNOWN
+from distfs.cli import main
+from distfs.probe import (
+    PROBES,
+    DistfsTarget,
+    Record,
+    build_local_targets,
+    derive_capabilities,
+    run_probes,
+    to_json,
+    to_markdown,
+)
+from distfs.probe.catalogue import GROUPS
+from distfs.testing.local import DRIVERS, LocalStores
+
+SEMANTICS = Path(__file__).resolve().parent.parent / "docs" / "semantics.md"
+REGENERATE = "distfs probe --local --markdown docs/semantics.md"
+
+#: Where a distfs driver is known to break DESIGN §3 today: (probe, backend) -> observed value.
+KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
+
+
+@pytest.fixture(scope="module")
+def matrix(local_stores: LocalStores) -> list[Record]:
+    """Every probe on every raw and distfs target of the six built-in drivers."""
+    targets = build_local_targets(local_stores, list(DRIVERS))
+    return run_probes(targets)
+
+
+# -- the catalogue --------------------------------------------------------------------
+
+
+def test_catalogue_has_at_least_30_named_one_line_probes() -> None:
+    assert len(PROBES) >= 30
+    names = [p.name for p in PROBES]
+    assert len(set(names)) == len(names)
+    for p in PROBES:
+        assert p.group in GROUPS
+        assert p.description, p.name
+        assert "\n" not in p.description, p.name
+        assert len(p.description) <= 100, p.name
+
+
+# -- the matrix -----------------------------------------------------------------------
+
+
+def test_one_record_per_probe_and_target(matrix: list[Record]) -> None:
+    keys = [(r.probe, r.backend, r.kind) for r in matrix]
+    expected = {(p.name, b, k) for p in PROBES for b in DRIVERS for k in ("raw", "distfs")}
+    assert len(keys) == len(set(keys)) == len(expected)
+    assert set(keys) == expected
+    report = json.loads(to_json(matrix))
+    assert {r["probe"] for r in report["records"]} == {p.name for p in PROBES}
+    assert all(set(r) == {"probe", "backend", "kind", "value"} for r in report["records"])
+    assert set(report["capabilities"]) == set(DRIVERS)
+
+
+def test_observed_values_hold_no_store_names(matrix: list[Record], local_stores: LocalStores) -> None:
+    for record in matrix:
+        assert "distfs-" not in record.value, record
+        assert "127.0.0.1" not in record.value, record
+        assert str(local_stores.workdir) not in record.value, record
+
+
+def test_distfs_drivers_keep_the_design_contract(matrix: list[Record]) -> None:
+    broken = []
+    for p in PROBES:
+        if p.contract is None:
+            continue
+        for r in matrix:
+            if r.probe == p.name and r.kind == "distfs":
+                expected = KNOWN_DEVIATIONS.get((p.name, r.backend), p.contract)
+                if r.value != expected:
+                    broken.append(f"{r.backend} {p.name}: {r.value!r}, expected {expected!r}")
+    assert not broken, "\n".join(broken)
+
+
+def test_raw_fsspec_disagrees_where_the_references_say(matrix: list[Record]) -> None:
+    values = {(r.probe, r.backend, r.kind): r.value for r in matrix}
+    assert values["append_existing", "gcs", "raw"] == "data lost"  # gcsfs turns "ab" into "wb"
+    assert values["append_existing", "azure", "raw"] == "refused: ResourceExistsError"
+    assert values["stale_list_after_add", "s3", "raw"] == "stale"  # the listings cache
+    assert values["list_missing", "oss", "raw"] == "[]"
+    assert values["exclusive_create_empty", "s3", "raw"] == "no error; truncated"
+    assert values["directory_empty_after_delete", "filesystem", "raw"] == "[]"
+
+
+def test_committed_semantics_table_matches_a_fresh_run(matrix: list[Record]) -> None:
+    generated = to_markdown(matrix)
+    committed = SEMANTICS.read_text(encoding="utf-8") if SEMANTICS.exists() else ""
+    if generated != committed:
+        diff = "".join(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                generated.splitlines(keepends=True),
+                "docs/semantics.md (committed)",
+                "docs/semantics.md (this run)",
+            )
+        )
+        pytest.fail(f"docs/semantics.md is out of date; regenerate with `{REGENERATE}`\n{diff}")
+
+
+# -- capabilities ---------------------------------------------------------------------
+
+
+def test_declared_capabilities_match_the_probes(matrix: list[Record], local_stores: LocalStores) -> None:
+    for name in DRIVERS:
+        driver = distfs.create(name, local_stores.parameters(name))
+        assert driver.capabilities == derive_capabilities(matrix, name), name
+
+
+def test_capabilities_default_for_third_party_drivers() -> None:
+    class Plain(distfs.StorageDriver):
+        name = "plain"  # type: ignore[assignment]
+        get_content = put_content = reader = writer = stat = list = move = delete = walk = None  # type: ignore[assignment]
+
+    assert Plain().capabilities == UNKNOWN  # type: ignore[abstract]
+    assert UNKNOWN.append == "unknown"
+    assert UNKNOWN.listing_consistency == "unknown"
+    assert type(UNKNOWN) is distfs.Capabilities
+    assert "Capabilities" in distfs.__all__
+
+
+def test_a_driver_without_raw_counterpart_is_probed_alone() -> None:
+    driver = distfs.create("inmemory")
+    records = run_probes([DistfsTarget("inmemory", driver)], [p for p in PROBES if p.group == "listing"])
+    assert [r.kind for r in records] == ["distfs"] * len(records)
+    assert derive_capabilities(records, "inmemory").append == "unknown"  # needs the raw probe
+
+
+# -- the command ----------------------------------------------------------------------
+
+
+def test_probe_command_writes_json_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_json, out_md = tmp_path / "probe.json", tmp_path / "probe.md"
+    root = tmp_path / "store"
+    code = main(
+        [
+            "probe",
+            "filesystem",
+            "-p",
+            f"rootdirectory={root}",
+            "-k",
+            "list_",
+            "--json",
+            str(out_json),
+            "--markdown",
+            str(out_md),
+        ]
+    )
+    assert code == 0
+    report: dict[str, Any] = json.loads(out_json.read_text())
+    selected = [p.name for p in PROBES if "list_" in p.name]
+    assert len(report["records"]) == 2 * len(selected)
+    assert {r["kind"] for r in report["records"]} == {"raw", "distfs"}
+    assert "| `list_missing`" in out_md.read_text()
+    assert capsys.readouterr().out == out_md.read_text()
+    assert list(root.iterdir()) == []  # probes clean up after themselves
+
+
+def test_probe_command_refuses_a_store_that_is_not_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    driver = distfs.create("filesystem", {"rootdirectory": str(tmp_path)})
+    driver.put_content("/keep", b"user data")
+    assert main(["probe", "filesystem", "-p", f"rootdirectory={tmp_path}"]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert driver.get_content("/keep") == b"user data"
