@@ -461,18 +461,22 @@ class Bench:
         workload = f"PutGet {_human(size)}"
         self.row(workload, Side(distfs_op), Side(raw_op), limit=ratio_limit(self.name, workload, size))
 
+    def write_then_read(self, path: str, size: int) -> None:
+        """Stream ``size`` bytes into ``path`` through a writer, commit, and read them back."""
+        writer = self.driver.writer(path)
+        for piece in _pieces(size):
+            writer.write(piece)
+        writer.commit()
+        with self.driver.reader(path) as stream:
+            _drain(stream)
+
     def stream(self, size: int) -> None:
         ours, raw = f"{self.base}/stream/distfs", f"{self.base}/stream/raw"
         self.driver.put_content(raw, b"")
         raw_key = self.key(raw)
 
         def distfs_op(_: int) -> None:
-            writer = self.driver.writer(ours)
-            for piece in _pieces(size):
-                writer.write(piece)
-            writer.commit()
-            with self.driver.reader(ours) as stream:
-                _drain(stream)
+            self.write_then_read(ours, size)
 
         def raw_op(_: int) -> None:
             with self.fs.open(raw_key, "wb") as out:
@@ -683,12 +687,7 @@ class Bench:
         plain = self.key(f"{self.base}/throughput/plain")
 
         def distfs_op(_: int) -> None:
-            writer = self.driver.writer(ours)
-            for piece in _pieces(size):
-                writer.write(piece)
-            writer.commit()
-            with self.driver.reader(ours) as stream:
-                _drain(stream)
+            self.write_then_read(ours, size)
 
         def plain_op(_: int) -> None:
             with open(plain, "wb") as out:

@@ -383,8 +383,8 @@ class FsspecDriver(StorageDriver):
         )
 
 
-class _Named:
-    """``with`` block of :meth:`FsspecDriver._named` (a class: cheaper than a generator)."""
+class _PathGuard:
+    """A ``with`` block that rewrites errors about ``path`` (a class: cheaper than a generator)."""
 
     __slots__ = ("_driver_name", "_path")
 
@@ -394,6 +394,12 @@ class _Named:
 
     def __enter__(self) -> None:
         return None
+
+
+class _Named(_PathGuard):
+    """``with`` block of :meth:`FsspecDriver._named`."""
+
+    __slots__ = ()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -402,17 +408,10 @@ class _Named:
             raise InvalidPathError(self._path, self._driver_name) from exc
 
 
-class _Missing:
-    """``with`` block of :meth:`FsspecDriver._missing` (a class: cheaper than a generator)."""
+class _Missing(_PathGuard):
+    """``with`` block of :meth:`FsspecDriver._missing`."""
 
-    __slots__ = ("_driver_name", "_path")
-
-    def __init__(self, path: str, driver_name: str) -> None:
-        self._path = path
-        self._driver_name = driver_name
-
-    def __enter__(self) -> None:
-        return None
+    __slots__ = ()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
