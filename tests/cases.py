@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import itertools
 import json
 import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -63,3 +66,30 @@ def two_instances_see_each_other(driver: str, parameters: Mapping[str, Any]) -> 
     assert first.list("/") == []
     with pytest.raises(distfs.PathNotFoundError):
         first.stat("/seen/now")
+
+
+@contextlib.contextmanager
+def oauth_token_server(token: str) -> Iterator[str]:
+    """An OAuth token endpoint on 127.0.0.1 handing out ``token``, so service-account
+    credentials work against fake-gcs-server; yields its URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/token"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
-import threading
 import tracemalloc
 import urllib.parse
 import urllib.request
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cases import suspend_in_fresh_processes, two_instances_see_each_other
+from cases import oauth_token_server, suspend_in_fresh_processes, two_instances_see_each_other
 from conftest import unique_name
 
 import distfs
@@ -608,28 +606,8 @@ def test_walk_of_a_missing_path(gcs: distfs.StorageDriver) -> None:
 @pytest.fixture(scope="module")
 def token_server() -> Iterator[str]:
     """A local OAuth token endpoint, so service-account credentials work against the emulator."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = json.dumps({"access_token": "test-token", "expires_in": 3600, "token_type": "Bearer"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/token"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with oauth_token_server("test-token") as url:
+        yield url
 
 
 def test_redirect_urls(gcs_parameters: dict[str, Any], gcs_endpoint: str, token_server: str) -> None:

@@ -34,12 +34,10 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
-import http.server
 import io
 import itertools
 import json
 import logging
-import threading
 import traceback
 import urllib.error
 import urllib.parse
@@ -50,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cases import oauth_token_server
 
 import distfs
 from distfs import StorageDriverError
@@ -95,27 +94,8 @@ def pem_fragments(pem: str) -> set[str]:
 @pytest.fixture(scope="module")
 def token_server() -> Iterator[str]:
     """An OAuth token endpoint on 127.0.0.1 handing out GCS_TOKEN."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = json.dumps({"access_token": GCS_TOKEN, "expires_in": 3600, "token_type": "Bearer"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/token"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with oauth_token_server(GCS_TOKEN) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
