@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
+import threading
 import time
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -77,6 +77,17 @@ def _as_driver_error(exc: BaseException, name: str) -> StorageDriverError:
     return error
 
 
+class _Slots:
+    """The regulator's slots: ``acquire`` blocks while ``limit`` calls run (constant memory)."""
+
+    __slots__ = ("acquire", "release")
+
+    def __init__(self, limit: int) -> None:
+        semaphore = threading.Semaphore(limit)
+        self.acquire = semaphore.acquire
+        self.release = semaphore.release
+
+
 class _Call:
     """One call into the inner driver: span, regulator slot, error naming, log line."""
 
@@ -100,7 +111,7 @@ class _Call:
             self._span.__enter__()
         self._start = time.perf_counter()
         if self._slots is not None:
-            self._slots.get()
+            self._slots.acquire()
 
     def __exit__(
         self,
@@ -110,7 +121,7 @@ class _Call:
     ) -> None:
         base = self._base
         if self._slots is not None:
-            self._slots.put(None)
+            self._slots.release()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s %s %.3f ms%s",
@@ -179,12 +190,8 @@ class Base(StorageDriver):
         self._inner = inner
         self._name = inner.name
         self.portable_paths = portable_paths
-        # The regulator: one token per slot (a SimpleQueue is C code, a Semaphore Python code).
-        self._slots: queue.SimpleQueue[None] | None = None
-        if max_concurrency:
-            self._slots = queue.SimpleQueue()
-            for _ in range(max_concurrency):
-                self._slots.put(None)
+        # The regulator: a semaphore, constant memory whatever the limit.
+        self._slots: _Slots | None = _Slots(max_concurrency) if max_concurrency else None
         self.max_concurrency = max_concurrency
 
     @property

@@ -22,6 +22,10 @@ _FALSE = {"0", "f", "false"}
 _GO_UINT = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)$")
 
 
+#: The largest concurrency limit a driver accepts (threads or requests in flight at once).
+MAX_LIMIT = 4096
+
+
 class Parameters:
     """Typed, checked access to one driver's parameter map."""
 
@@ -82,12 +86,13 @@ class Parameters:
             raise self.error(key, f"must be a number between {minimum} and {maximum} (inclusive)")
         return number
 
-    def limit(self, key: str, default: int, minimum: int) -> int:
+    def limit(self, key: str, default: int, minimum: int, maximum: int = MAX_LIMIT) -> int:
         """A concurrency limit, read as the registry's ``GetLimitFromParameter``.
 
         Integers and unsigned integer strings (Go base prefixes ``0x``, ``0o``, ``0b``
         and a leading ``0`` for octal) are accepted; zero or negative integers mean
-        ``minimum``, and anything below ``minimum`` is raised to it.
+        ``minimum``, and anything below ``minimum`` is raised to it. Above ``maximum``
+        (:data:`MAX_LIMIT` unless given) the value is refused, naming the key.
         """
         value = self._values.get(key)
         if value is None:
@@ -106,4 +111,6 @@ class Parameters:
                 raise self.error(key, "must be an integer") from None
         else:
             number = value if value > 0 else minimum
+        if number > maximum:
+            raise self.error(key, f"must be at most {maximum}")
         return max(number, minimum)
