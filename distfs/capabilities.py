@@ -22,7 +22,7 @@ they tell *how* a backend keeps it (and so what it costs), not *whether*:
     other processes; ``"unknown"`` for drivers that do not say.
 
 ``distfs probe`` derives the same summary from behavioural probes
-(:func:`distfs.probe.report.derive_capabilities`); the test suite checks that every built-in
+(:func:`distfs.tools.probe.report.derive_capabilities`); the test suite checks that every built-in
 backend declares what the probes observe.
 """
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import distfs
-from distfs.testing.local import LocalStores
-from distfs.testing.servers import (
+from distfs.tools.local import LocalStores
+from distfs.tools.servers import (
     ACCESS_KEY,
     AZURITE_ACCOUNT,
     AZURITE_KEY,

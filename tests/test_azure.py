@@ -23,7 +23,7 @@ from distfs.backends.azure import AzureBackend, settings_from
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
-from distfs.testing.servers import AZURITE_ACCOUNT, AZURITE_KEY
+from distfs.tools.servers import AZURITE_ACCOUNT, AZURITE_KEY
 
 MiB = 1 << 20
 
@@ -665,7 +665,7 @@ def test_token_credentials_build_offline(credentials: dict[str, str]) -> None:
 def test_distfs_check_against_azurite(azurite_endpoint: str) -> None:
     container = new_container(azurite_endpoint)
     arguments = [f"{k}={v}" for k, v in parameters_for(azurite_endpoint, container).items()]
-    command = [sys.executable, "-m", "distfs.cli", "check", "azure", "-k", "move"]
+    command = [sys.executable, "-m", "distfs.tools.cli", "check", "azure", "-k", "move"]
     for argument in arguments:
         command += ["-p", argument]
     result = subprocess.run(command, capture_output=True, text=True, check=False)

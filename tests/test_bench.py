@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import distfs
-from distfs import bench, cli
-from distfs.testing.local import DRIVERS
+from distfs.tools import bench, cli
+from distfs.tools.local import DRIVERS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

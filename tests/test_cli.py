@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from distfs import cli
 from distfs.testing import case_names
+from distfs.tools import cli
 
 
 def distfs_cmd(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "distfs.cli", *args], capture_output=True, text=True, check=False, timeout=300
+        [sys.executable, "-m", "distfs.tools.cli", *args], capture_output=True, text=True, check=False, timeout=300
     )
 
 

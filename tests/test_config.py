@@ -234,7 +234,9 @@ def test_disabled_middleware_is_skipped() -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "distfs.cli", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "distfs.tools.cli", *args], capture_output=True, text=True, check=False
+    )
 
 
 def test_health(tmp_path: Path) -> None:

@@ -25,8 +25,9 @@ import pytest
 
 import distfs
 import distfs.backends
-from distfs import cli, factory
+from distfs import factory
 from distfs.errors import InvalidParameterError
+from distfs.tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

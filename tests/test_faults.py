@@ -33,7 +33,7 @@ import pytest
 from fault_proxy import KINDS, FaultProxy
 
 import distfs
-from distfs.testing.local import LocalStores
+from distfs.tools.local import LocalStores
 
 MiB = 1 << 20
 CLOUD = ("s3", "gcs", "azure", "oss")

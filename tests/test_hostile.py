@@ -376,7 +376,11 @@ def test_create_parameters_raise_only_typed_errors(
     def fuzz(key: str, data: st.DataObject) -> None:
         pool = ADDRESS_VALUES if key in ADDRESSES else BAD_VALUES
         value = data.draw(
-            st.one_of(st.sampled_from(pool), st.integers(-(2**70), 2**70), st.text(max_size=8).filter(lambda _: key not in ADDRESSES))
+            st.one_of(
+                st.sampled_from(pool),
+                st.integers(-(2**70), 2**70),
+                st.text(max_size=8).filter(lambda _: key not in ADDRESSES),
+            )
         )
         parameters = {**base, key: value}
         _, error = outcome(lambda: distfs.create(name, parameters))

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import distfs
 from distfs import paths
-from distfs.bench import backend_of
+from distfs.tools.bench import backend_of
 
 
 def test_inmemory_content_is_never_shared_with_later_changes() -> None:

@@ -1,4 +1,4 @@
-"""The oss driver against our in-repo OSS protocol fake (distfs/testing/oss_fake.py), or live.
+"""The oss driver against our in-repo OSS protocol fake (distfs/tools/oss_fake.py), or live.
 
 The fake is OUR OWN reading of the public OSS API documentation, not the real service:
 these tests check the driver against that reading. With DISTFS_OSS_ACCESS_KEY_ID,
@@ -32,7 +32,7 @@ from distfs.backends.oss import OSSBackend, settings_from
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
-from distfs.testing.oss_fake import OSSFake, serve
+from distfs.tools.oss_fake import OSSFake, serve
 from distfs.writers import PartsWriter
 
 MiB = 1 << 20

@@ -18,8 +18,9 @@ import pytest
 
 import distfs
 from distfs.capabilities import UNKNOWN
-from distfs.cli import main
-from distfs.probe import (
+from distfs.tools.cli import main
+from distfs.tools.local import DRIVERS, LocalStores
+from distfs.tools.probe import (
     PROBES,
     DistfsTarget,
     Record,
@@ -29,8 +30,7 @@ from distfs.probe import (
     to_json,
     to_markdown,
 )
-from distfs.probe.catalogue import GROUPS
-from distfs.testing.local import DRIVERS, LocalStores
+from distfs.tools.probe.catalogue import GROUPS
 
 SEMANTICS = Path(__file__).resolve().parent.parent / "docs" / "semantics.md"
 REGENERATE = "distfs probe --local --markdown docs/semantics.md"

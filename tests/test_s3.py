@@ -20,7 +20,7 @@ from distfs.backends.s3 import S3Backend, settings_from
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
-from distfs.testing.servers import ACCESS_KEY, SECRET_KEY
+from distfs.tools.servers import ACCESS_KEY, SECRET_KEY
 from distfs.writers import PartsWriter
 
 MiB = 1 << 20
@@ -588,7 +588,7 @@ def test_distfs_check_against_an_s3_endpoint(s3_endpoint: str, s3_admin: Any) ->
         [
             sys.executable,
             "-m",
-            "distfs.cli",
+            "distfs.tools.cli",
             "check",
             "s3",
             "-p",

@@ -53,9 +53,9 @@ from cases import oauth_token_server
 import distfs
 from distfs import StorageDriverError
 from distfs.backends import azure
-from distfs.cli import main as cli_main
-from distfs.testing.oss_fake import OSSFake, serve
-from distfs.testing.servers import AZURITE_ACCOUNT, AZURITE_KEY
+from distfs.tools.cli import main as cli_main
+from distfs.tools.oss_fake import OSSFake, serve
+from distfs.tools.servers import AZURITE_ACCOUNT, AZURITE_KEY
 
 S3_ACCESS = "AKIAH4SECRETSCANID01"
 S3_SECRET = "h4-s3-secret-Vq8Zr3LmWq/x+y=="

@@ -1,7 +1,7 @@
 """Local servers for the cloud drivers, started and stopped by whoever needs them.
 
 moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob Storage) and distfs's own OSS
-protocol fake (:mod:`distfs.testing.oss_fake`). Every server binds 127.0.0.1 on a free
+protocol fake (:mod:`distfs.tools.oss_fake`). Every server binds 127.0.0.1 on a free
 port. A server that cannot start is an error, never a skip.
 
 Azurite is a Node package: it is found through ``$DISTFS_AZURITE`` (the path of its
@@ -25,6 +25,19 @@ from pathlib import Path
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing-secret"
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGKILL this child when the process that started it dies, even by SIGKILL.
+
+    (``PR_SET_PDEATHSIG`` follows the thread that forked: start servers from a thread that
+    lives as long as they do, as the test session and the commands do.)
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -69,6 +82,7 @@ def moto_server(log: Path) -> Iterator[str]:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - servers start before test threads fork
         )
         try:
             wait_http(endpoint + "/moto-api/", process)
@@ -116,6 +130,7 @@ def azurite(log: Path) -> Iterator[str]:
             ],
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - servers start before test threads fork
             stdin=subprocess.DEVNULL,
         )
         try:
@@ -153,6 +168,7 @@ def fake_gcs_server(log: Path) -> Iterator[str]:
             ],
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - servers start before test threads fork
             stdin=subprocess.DEVNULL,
         )
         try:

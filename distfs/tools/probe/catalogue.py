@@ -1,6 +1,6 @@
 """The probe catalogue: small, deterministic behavioural checks with one-line descriptions.
 
-A probe is a function of a :class:`~distfs.probe.targets.Target` returning its *observed
+A probe is a function of a :class:`~distfs.tools.probe.targets.Target` returning its *observed
 value*: a short string that never holds ports, bucket names, times or random names
 (``FileNotFoundError``, ``[]``, ``overwrites``, ``datetime UTC``...). Probes start on an
 empty scratch area (the runner clears the target before each one) and write below ``t/``.

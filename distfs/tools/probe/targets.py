@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 
 from fsspec import AbstractFileSystem
 
-from ..driver import FileInfo, StorageDriver
+from ...driver import FileInfo, StorageDriver
 
 __all__ = ["DistfsTarget", "RawTarget", "Stat", "Target", "Unsupported", "raw_target"]
 
@@ -435,8 +435,8 @@ class DistfsTarget(Target):
         backend = getattr(inner, "backend", None)
         if backend is None:
             raise Unsupported("no way to build a second driver on this store")
-        from ..base import Base
-        from ..fsspec_driver import FsspecDriver
+        from ...base import Base
+        from ...fsspec_driver import FsspecDriver
 
         return DistfsTarget(self.backend, Base(FsspecDriver(copy.copy(backend))))
 

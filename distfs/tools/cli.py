@@ -20,17 +20,18 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from . import factory
-from .config import from_config
-from .driver import StorageDriver
-from .errors import (
+from .. import factory
+from ..config import from_config
+from ..driver import StorageDriver
+from ..errors import (
     ConfigError,
     InvalidParameterError,
     InvalidStorageDriverError,
     PathNotFoundError,
     StorageDriverError,
 )
-from .testing import CASES, Case, DirtyRootError, Result, long_mode, run
+from ..testing import CASES, DirtyRootError, Result, long_mode, run
+from .progress import Progress
 
 __all__ = ["main"]
 
@@ -80,10 +81,10 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
     health.add_argument("--config", metavar="FILE", help="use the storage of a registry config.yml")
     health.set_defaults(command=_health)
-    from .bench import add_parser as add_bench_parser  # distfs bench: see distfs/bench.py
+    from .bench import add_parser as add_bench_parser  # distfs bench: see distfs/tools/bench.py
 
     add_bench_parser(commands)
-    from .probe import add_parser as add_probe_parser  # distfs probe: see distfs/probe/__init__.py
+    from .probe import add_parser as add_probe_parser  # distfs probe: see distfs/tools/probe/__init__.py
 
     add_probe_parser(commands)
     return parser
@@ -114,7 +115,7 @@ def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         print(f"distfs check: {exc}", file=sys.stderr)
         return 2
     cases = [case for case in CASES if not args.select or args.select in case.name]
-    progress = _Progress(len(cases), sys.stderr)
+    progress = Progress(len(cases), sys.stderr)
     start = time.perf_counter()
     try:
         results = run(driver, long=args.long, cases=cases, on_start=progress.start, on_result=progress.done)
@@ -174,40 +175,6 @@ def _print_table(results: list[Result], out: TextIO) -> None:
         if len(message) > room:
             message = message[: room - 3] + "..."
         print(f"{r.name:<{width}}  {r.outcome:<7}  {r.seconds:7.2f}  {message}", file=out)
-
-
-class _Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.stream = stream
-        self.count = 0
-        self.failed = 0
-        self.enabled = stream.isatty()
-
-    def start(self, case: Case) -> None:
-        self._draw(case.name)
-
-    def done(self, result: Result) -> None:
-        self.count += 1
-        self.failed += result.outcome == "failed"
-        self._draw(result.name)
-
-    def _draw(self, name: str) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = width * self.count // max(self.total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        failed = f" {self.failed} failed" if self.failed else ""
-        self.stream.write(f"\r[{bar}] {self.count}/{self.total}{failed} {name[:40]:<40}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,12 +52,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from . import factory
-from .base import Base
-from .driver import FileInfo, StorageDriver
-from .errors import DriverError, InvalidParameterError, InvalidStorageDriverError, PathNotFoundError, StorageDriverError
-from .fsspec_driver import Backend, FsspecDriver
-from .walk import list_then_stat, walk
+from .. import factory
+from ..base import Base
+from ..driver import FileInfo, StorageDriver
+from ..errors import (
+    DriverError,
+    InvalidParameterError,
+    InvalidStorageDriverError,
+    PathNotFoundError,
+    StorageDriverError,
+)
+from ..fsspec_driver import Backend, FsspecDriver
+from ..walk import list_then_stat, walk
 
 __all__ = ["Check", "Plan", "Report", "Row", "add_parser", "bench_driver", "plan_for", "run_command"]
 
@@ -791,7 +797,7 @@ def peak_rss_delta(name: str, parameters: dict[str, Any], path: str, size: int) 
     """
     request = json.dumps({"driver": name, "parameters": parameters, "path": path, "size": size})
     result = subprocess.run(
-        [sys.executable, "-c", "from distfs.bench import _rss_child; _rss_child()"],
+        [sys.executable, "-c", "from distfs.tools.bench import _rss_child; _rss_child()"],
         input=request.encode(),
         capture_output=True,
         timeout=1800,
@@ -869,10 +875,10 @@ class Progress:
     """Workload-level progress, reported through the ``distfs check`` progress bar."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
-        from .cli import _Progress
-        from .testing import Case, Result
+        from ..testing import Case, Result
+        from .progress import Progress
 
-        self._bar = _Progress(total, stream)
+        self._bar = Progress(total, stream)
         self._case, self._result = Case, Result
 
     def start(self, name: str) -> None:
@@ -917,7 +923,7 @@ def _steps_per_driver(name: str, plan: Plan) -> int:
 
 def add_parser(commands: Any) -> None:
     """Add the ``bench`` subcommand to the ``distfs`` command's subparsers."""
-    from .testing.local import DRIVERS
+    from .local import DRIVERS
 
     bench = commands.add_parser(
         "bench",
@@ -958,7 +964,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     """The ``distfs bench`` command; returns the exit code."""
-    from .testing.local import DRIVERS, LocalStores
+    from .local import DRIVERS, LocalStores
 
     plan = plan_for("smoke" if args.smoke else "long" if args.long else "default")
     names = list(args.drivers) or list(DRIVERS)

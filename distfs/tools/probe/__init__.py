@@ -1,6 +1,6 @@
 """``distfs probe``: measure how fsspec backends and distfs drivers behave, side by side.
 
-The same behavioural probes (:data:`~distfs.probe.catalogue.PROBES`, each a small,
+The same behavioural probes (:data:`~distfs.tools.probe.catalogue.PROBES`, each a small,
 deterministic check with a one-line description) run against a raw fsspec filesystem and
 against the distfs driver of the same backend, and record what each *observed*. The
 output is JSON (one record per probe x target) and a Markdown matrix; ``docs/semantics.md``
@@ -12,7 +12,7 @@ Command line::
     distfs probe [DRIVER ...] [-p key=value ...] [--config FILE] [--local] [--no-raw]
                  [-k TEXT] [--json FILE] [--markdown FILE]
 
-``--local`` starts the local servers (:class:`~distfs.testing.local.LocalStores`) and
+``--local`` starts the local servers (:class:`~distfs.tools.local.LocalStores`) and
 probes all six built-in drivers (or those named) on fresh stores. Otherwise each named
 driver is built from ``-p`` parameters (or ``--config``) and probed together with its raw
 fsspec counterpart on the same store (``--no-raw``: the driver only). The store must be
@@ -23,7 +23,7 @@ Probing your own driver: register it (``distfs.register`` or the ``distfs.driver
 point), then ``distfs probe mydriver -p key=value ... --no-raw --json out.json``; or from
 Python::
 
-    from distfs.probe import DistfsTarget, run_probes, to_markdown
+    from distfs.tools.probe import DistfsTarget, run_probes, to_markdown
     records = run_probes([DistfsTarget("mydriver", driver, make=lambda: make_another_driver())])
     print(to_markdown(records))
 
@@ -86,15 +86,15 @@ def add_parser(commands: Any) -> None:
 @contextlib.contextmanager
 def local_targets(names: list[str], raw: bool = True) -> Iterator[list[Target]]:
     """Raw and distfs targets of built-in drivers ``names`` on fresh local stores."""
-    from ..testing.local import LocalStores
+    from ..local import LocalStores
 
     with LocalStores() as stores:
         yield build_local_targets(stores, names, raw)
 
 
 def build_local_targets(stores: Any, names: list[str], raw: bool = True) -> list[Target]:
-    """Targets on fresh stores of ``stores`` (a :class:`~distfs.testing.local.LocalStores`)."""
-    from .. import factory
+    """Targets on fresh stores of ``stores`` (a :class:`~distfs.tools.local.LocalStores`)."""
+    from ... import factory
 
     targets: list[Target] = []
     for name in names:
@@ -108,12 +108,12 @@ def build_local_targets(stores: Any, names: list[str], raw: bool = True) -> list
 
 def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     """The ``distfs probe`` subcommand; returns the exit code."""
-    from .. import factory
-    from ..cli import _Progress
-    from ..config import from_config
-    from ..errors import ConfigError, InvalidParameterError, InvalidStorageDriverError, StorageDriverError
-    from ..testing import Case, Result
-    from ..testing.local import DRIVERS
+    from ... import factory
+    from ...config import from_config
+    from ...errors import ConfigError, InvalidParameterError, InvalidStorageDriverError, StorageDriverError
+    from ...testing import Case, Result
+    from ..local import DRIVERS
+    from ..progress import Progress
 
     probes = [p for p in PROBES if not args.select or args.select in p.name]
     with contextlib.ExitStack() as stack:
@@ -142,7 +142,7 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError, ConfigError, OSError) as exc:
             print(f"distfs probe: {exc}", file=sys.stderr)
             return 2
-        progress = _Progress(len(probes) * len(targets), sys.stderr)
+        progress = Progress(len(probes) * len(targets), sys.stderr)
         try:
             records = run_probes(
                 targets,

@@ -21,7 +21,7 @@ Every request must carry a valid OSS V1 signature: the ``Authorization: OSS
 the URL form (``OSSAccessKeyId``, ``Expires``, ``Signature``). Failures are 403 with an
 OSS error document. The store is guarded by one lock.
 
-Run standalone: ``python -m distfs.testing.oss_fake --port 9900 --key-id ID --secret SECRET``.
+Run standalone: ``python -m distfs.tools.oss_fake --port 9900 --key-id ID --secret SECRET``.
 """
 
 from __future__ import annotations
