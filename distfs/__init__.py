@@ -16,34 +16,42 @@ from .capabilities import Capabilities
 from .config import from_config, load_config
 from .driver import FileInfo, FileWriter, SkipDir, StopWalk, StorageDriver
 from .errors import (
+    AccessDeniedError,
     ConfigError,
     DriverError,
+    DriverNotInstalledError,
     InvalidOffsetError,
     InvalidParameterError,
     InvalidPathError,
     InvalidStorageDriverError,
+    ObjectChangedError,
     PathNotFoundError,
     StorageDriverError,
+    StoreNotFoundError,
     UnsupportedMethodError,
 )
 from .factory import create, driver_names, register
 from .middleware import register_middleware
 
 __all__ = [
+    "AccessDeniedError",
     "Capabilities",
     "ConfigError",
     "DriverError",
+    "DriverNotInstalledError",
     "FileInfo",
     "FileWriter",
     "InvalidOffsetError",
     "InvalidParameterError",
     "InvalidPathError",
     "InvalidStorageDriverError",
+    "ObjectChangedError",
     "PathNotFoundError",
     "SkipDir",
     "StopWalk",
     "StorageDriver",
     "StorageDriverError",
+    "StoreNotFoundError",
     "UnsupportedMethodError",
     "create",
     "driver_names",

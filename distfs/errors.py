@@ -9,7 +9,11 @@ registry (``"s3: Path not found: /a/b"``)::
      +-- InvalidOffsetError(.., ValueError)                  .path .offset
      +-- UnsupportedMethodError(.., NotImplementedError)
      +-- DriverError                                         .detail  (catch-all)
+          +-- AccessDeniedError(.., PermissionError)         the store refused the credentials
+          +-- StoreNotFoundError                             .store  the bucket/container is missing
+          +-- ObjectChangedError                             .path  replaced while it was read
     InvalidStorageDriverError(LookupError)                   .name
+     +-- DriverNotInstalledError                             .extra  (pip install 'distfs[extra]')
     InvalidParameterError(ValueError)                        .driver .parameter
     ConfigError(ValueError)                                  .key  (a registry config.yml)
 
@@ -23,14 +27,18 @@ signatures; backends strip them before building a ``DriverError``.
 from __future__ import annotations
 
 __all__ = [
+    "AccessDeniedError",
     "ConfigError",
     "DriverError",
+    "DriverNotInstalledError",
     "InvalidOffsetError",
     "InvalidParameterError",
     "InvalidPathError",
     "InvalidStorageDriverError",
+    "ObjectChangedError",
     "PathNotFoundError",
     "StorageDriverError",
+    "StoreNotFoundError",
     "UnsupportedMethodError",
 ]
 
@@ -118,6 +126,35 @@ class DriverError(StorageDriverError):
         return f"{self.driver_name}: {self.detail}"
 
 
+class AccessDeniedError(DriverError, PermissionError):
+    """The store refused the request: bad or expired credentials, or no permission.
+
+    ``detail`` carries the store's own error code (``AccessDenied``, ``403``,
+    ``AuthenticationFailed``, ...), never a credential.
+    """
+
+
+class StoreNotFoundError(DriverError):
+    """The bucket or container ``store`` itself does not exist (not a missing path below it)."""
+
+    def __init__(self, store: str, driver_name: str = "", kind: str = "bucket") -> None:
+        self.store = store
+        self.kind = kind
+        super().__init__(f"{kind} {store} does not exist", driver_name)
+
+
+class ObjectChangedError(DriverError):
+    """The object at ``path`` was replaced while a reader was reading it.
+
+    A reader pins the version it opened; rather than return bytes of two versions it raises
+    this error.
+    """
+
+    def __init__(self, path: str, driver_name: str = "") -> None:
+        self.path = path
+        super().__init__(f"{path} changed while it was read", driver_name)
+
+
 class InvalidStorageDriverError(LookupError):
     """No driver is registered under ``name``."""
 
@@ -134,6 +171,19 @@ class InvalidStorageDriverError(LookupError):
         if self.available:
             text += f"; available drivers: {', '.join(self.available)}"
         return text
+
+
+class DriverNotInstalledError(InvalidStorageDriverError):
+    """Built-in driver ``name`` needs the optional dependencies of extra ``extra``."""
+
+    def __init__(self, name: str, extra: str, missing: str = "") -> None:
+        self.extra = extra
+        self.missing = missing
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        lacking = f" ({self.missing} is not installed)" if self.missing else ""
+        return f"StorageDriver {self.name} needs its extra{lacking}: pip install 'distfs[{self.extra}]'"
 
 
 class InvalidParameterError(ValueError):
