@@ -1,0 +1,103 @@
+"""``s3`` (alias ``s3aws``): Amazon S3 and S3-compatible stores.
+
+Parameters are distribution's (see :mod:`.settings`); keys of the driver path ``/a/b``
+are ``<rootdirectory>/a/b`` in ``bucket``. The store primitives (:mod:`.store`) run on
+aiobotocore (installed with the ``s3`` extra, through s3fs); everything else (pinned
+readers, journaled multipart writers, batched deletes, flat walks, server-side moves) is
+the object-store engine's (:mod:`distfs.engine`). ``redirect_url`` presigns GET and HEAD
+for 20 minutes, with ``redirectendpoint`` as the host when it is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ...base import Base
+from ...engine import ObjectStoreDriver, build
+from .settings import NAME, S3Settings, settings_from
+from .store import S3Store
+
+__all__ = ["S3Settings", "S3Store", "bucket_key", "factory", "factory_s3aws", "raw_filesystem", "settings_from"]
+
+
+class _RedactTokens(logging.Filter):
+    """Blanks S3 session tokens out of botocore's DEBUG records (botocore logs request headers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.tokens:
+            text = record.getMessage()
+            if any(token in text for token in self.tokens):
+                for token in self.tokens:
+                    text = text.replace(token, "***")
+                record.msg, record.args = text, None
+        return True
+
+
+_REDACT_TOKENS = _RedactTokens()
+for _name in ("botocore.auth", "botocore.endpoint", "botocore.httpsession", "botocore.parsers", "aiobotocore.endpoint"):
+    logging.getLogger(_name).addFilter(_REDACT_TOKENS)
+
+
+def _driver(parameters: Mapping[str, Any], name: str) -> Base:
+    settings = settings_from(parameters)
+    if settings.sessiontoken:
+        _REDACT_TOKENS.tokens.add(settings.sessiontoken)
+    return build(
+        S3Store(settings, name),
+        root=settings.rootdirectory,
+        retries=settings.maxretries,
+        chunk=settings.chunksize,
+        read_block=min(settings.chunksize, 16 << 20),
+    )
+
+
+def factory(parameters: Mapping[str, Any]) -> Base:
+    """Build an ``s3`` driver from distribution's s3 parameters."""
+    return _driver(parameters, NAME)
+
+
+def factory_s3aws(parameters: Mapping[str, Any]) -> Base:
+    """The same driver under Go's other registration name (``s3aws``, also its name)."""
+    return _driver(parameters, "s3aws")
+
+
+def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
+    """The raw fsspec filesystem of this store, with fsspec's defaults, and its root key.
+
+    For ``distfs probe`` and ``distfs bench``: what a user gets from fsspec with the same
+    parameters (listings cache on, default ``ls`` detail...).
+    """
+    from s3fs import S3FileSystem
+
+    settings = settings_from(parameters)
+    fs = S3FileSystem(
+        key=settings.accesskey or None,
+        secret=settings.secretkey or None,
+        token=settings.sessiontoken or None,
+        endpoint_url=settings.endpoint or None,
+        client_kwargs={"region_name": settings.region},
+        skip_instance_cache=True,
+    )
+    return fs, settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
+
+
+def bucket_key(driver: Any, path: str) -> str | None:
+    """The S3 object key of driver path ``path``, or ``None`` if ``driver`` is not s3.
+
+    Looks through middleware (``.wrapped``) and the base wrapper (``.inner``); this is
+    Go's ``S3BucketKey``, which the cloudfront middleware signs URLs for.
+    """
+    seen = driver
+    while not isinstance(seen, ObjectStoreDriver):
+        seen = getattr(seen, "wrapped", None) or getattr(seen, "inner", None)
+        if seen is None:
+            return None
+    if not isinstance(seen.engine.store, S3Store):
+        return None
+    return seen.engine.key(path)

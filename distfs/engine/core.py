@@ -1,0 +1,394 @@
+"""The object-store engine: the StorageDriver contract over a :class:`~distfs.engine.seam.Store`, as coroutines.
+
+:class:`Engine` holds every rule of the contract once, for every object store: how driver
+paths become keys below ``rootdirectory``, what a directory is (a prefix with something
+below it), listings without markers, duplicates or distfs's hidden state, deletes that
+look everything up concurrently and then delete in batches, moves that copy a pinned
+version before deleting the source, reads pinned to one version, one retry policy, and
+one error mapping (a missing bucket, refused credentials and a missing path are told
+apart on every call). The synchronous driver (:mod:`distfs.engine.driver`) and
+``distfs.aio`` both run these coroutines.
+
+distfs's own state lives below the reserved name :data:`distfs.paths.HIDDEN` at the root
+(``/.distfs~/uploads/<path>/.distfs~/``: the journal ``state`` of a suspended upload, and
+the scratch keys a store may use for it). The hidden name never shows in a listing or a
+walk, at any depth, so roots nested in one bucket never see each other's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TypeVar
+
+from .. import paths
+from ..driver import EPOCH, FileInfo
+from ..errors import (
+    AccessDeniedError,
+    DriverError,
+    ObjectChangedError,
+    PathNotFoundError,
+    StorageDriverError,
+    StoreNotFoundError,
+)
+from ..retry import backoff
+from .seam import Changed, Denied, NotFound, ObjectInfo, Page, Store, StoreError, StoreMissing, Transient, Upload
+
+__all__ = ["REDIRECT_SECONDS", "Engine"]
+
+T = TypeVar("T")
+
+#: How long a redirect URL is valid (Go's 20 minutes).
+REDIRECT_SECONDS = 20 * 60
+#: Requests in flight at once within one operation (deletes, copies of a tree).
+FANOUT = 16
+_HIDDEN_PART = "/" + paths.HIDDEN + "/"
+_UPLOADS = "/" + paths.HIDDEN + "/uploads"
+
+
+class Engine:
+    """The contract over ``store``: ``root`` is the key prefix of driver path ``/`` (``""`` or ``"a/b"``).
+
+    ``retries`` is how often the engine retries a :class:`~distfs.engine.seam.Transient`
+    failure (with exponential backoff and jitter); ``read_block`` is the size of one ranged
+    read; ``chunk`` the part size of writers.
+    """
+
+    def __init__(
+        self, store: Store, *, root: str = "", retries: int = 5, chunk: int, read_block: int = 8 << 20
+    ) -> None:
+        self.store = store
+        self.name = store.name
+        self.root = root.strip("/")
+        self.retries = retries
+        self.chunk = chunk
+        self.read_block = read_block
+
+    def __repr__(self) -> str:
+        return f"Engine({self.name}, bucket={self.store.bucket!r}, root={self.root!r})"
+
+    # -- keys -------------------------------------------------------------------------
+
+    def key(self, path: str) -> str:
+        """The store key of driver path ``path`` (``/`` is the root's prefix, ``""`` or ``"a/b/"``)."""
+        if path == paths.ROOT:
+            return self.root + "/" if self.root else ""
+        return self.root + path if self.root else path[1:]
+
+    def path(self, key: str) -> str:
+        """The driver path of a store key below the root."""
+        return "/" + key[len(self.root) + 1 :] if self.root else "/" + key
+
+    def prefix(self, path: str) -> str:
+        """The key prefix of everything below directory ``path``."""
+        return self.key(path) if path == paths.ROOT else self.key(path) + "/"
+
+    def upload_dir(self, path: str) -> str:
+        """The hidden directory of ``path``'s suspended upload (a driver path)."""
+        return _UPLOADS + path + "/" + paths.HIDDEN
+
+    # -- errors and retries -----------------------------------------------------------
+
+    def failure(self, exc: StoreError, path: str, doing: str = "") -> StorageDriverError:
+        """The distfs error for store error ``exc`` met while working on ``path``."""
+        if isinstance(exc, NotFound):
+            return PathNotFoundError(path, self.name)
+        if isinstance(exc, StoreMissing):
+            return StoreNotFoundError(exc.store, self.name, exc.kind)
+        if isinstance(exc, Denied):
+            detail = f"access denied ({exc.code})" + (f": {exc.message}" if exc.message else "")
+            return AccessDeniedError(detail, self.name)
+        if isinstance(exc, Changed):
+            return ObjectChangedError(path, self.name)
+        what = f"{doing} {path}".strip()
+        return DriverError(f"{what} failed: {exc}", self.name)
+
+    def errors(self, path: str, doing: str = "") -> _Mapped:
+        """``async with``/``with`` block turning store errors into distfs errors about ``path``."""
+        return _Mapped(self, path, doing)
+
+    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Await ``make()``, retrying Transient failures ``retries`` times with backoff."""
+        attempt = 0
+        while True:
+            try:
+                return await make()
+            except Transient:
+                if attempt >= self.retries:
+                    raise
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
+
+    # -- content ----------------------------------------------------------------------
+
+    async def head(self, path: str) -> ObjectInfo:
+        """The object at ``path`` (PathNotFoundError if there is none)."""
+        key = self.key(path)
+        async with self.errors(path):
+            return await self.call(lambda: self.store.head(key))
+
+    async def get_content(self, path: str) -> bytes:
+        data, _ = await self.read_range(path, 0, 1 << 62, None)
+        return data
+
+    async def put_content(self, path: str, content: bytes) -> None:
+        key = self.key(path)
+        async with self.errors(path, "writing"):
+            await self.call(lambda: self.store.put(key, content))
+
+    async def read_range(self, path: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+        """Bytes ``[start, end)`` of ``path``, pinned to ``version`` when given, never short.
+
+        The first answer pins the version when none is given. A failed or cut-short body is
+        retried from the byte it reached, with the same pin, ``retries`` times; past the end
+        of the object the result is ``b""``. A pinned version that is gone (replaced or
+        deleted) is ObjectChangedError.
+        """
+        chunks: list[bytes] = []
+        position = start
+        attempt = 0
+        while True:
+            try:
+                async with self.errors(path, "reading"):
+                    data, info = await self._get(self.key(path), position, end, version)
+            except DriverError as exc:
+                if not isinstance(exc.__cause__, Transient) or attempt >= self.retries:
+                    raise
+                data, info = b"", None
+            if info is not None:
+                version = info.version
+                chunks.append(data)
+                position += len(data)
+                if position >= min(end, info.size):
+                    return b"".join(chunks), info
+                if data:
+                    continue  # a short answer: ask for the rest
+            if attempt >= self.retries:
+                raise DriverError(f"reading {path} stopped at byte {position}", self.name)
+            await asyncio.sleep(backoff(attempt))
+            attempt += 1
+
+    async def _get(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+        """One ranged read; a pinned version that vanished is Changed; past the end is ``b""``."""
+        try:
+            return await self.store.get_range(key, start, end, version)
+        except NotFound:
+            if version is not None:
+                raise Changed("NotFound", "the object is gone") from None
+            raise
+        except StoreError as exc:
+            if exc.code != "InvalidRange":
+                raise
+        info = await self.call(lambda: self.store.head(key))
+        if version is not None and info.version != version:
+            raise Changed("InvalidRange", "the object changed")
+        if start < info.size:
+            raise StoreError("InvalidRange", f"bytes from {start} of {info.size}")
+        return b"", info
+
+    # -- metadata ---------------------------------------------------------------------
+
+    async def stat(self, path: str) -> FileInfo:
+        if path == paths.ROOT:
+            # The root always exists, but ask the store: the health check relies on it.
+            await self._first_page(paths.ROOT)
+            return FileInfo(path, 0, EPOCH, True)
+        key = self.key(path)
+        try:
+            async with self.errors(path):
+                info = await self.call(lambda: self.store.head(key))
+            return FileInfo(path, info.size, info.modified, False)
+        except PathNotFoundError:
+            page = await self._first_page(path)
+            if page.objects or page.prefixes:
+                return FileInfo(path, 0, EPOCH, True)
+            raise
+
+    async def _first_page(self, path: str) -> Page:
+        async for page in self.pages(path, self.prefix(path), delimiter=True):
+            return page
+        raise AssertionError("pages() yields at least one page")  # pragma: no cover
+
+    async def pages(self, path: str, prefix: str, *, delimiter: bool, start_after: str = "") -> AsyncIterator[Page]:
+        """Every page of the listing of ``prefix`` (errors name ``path``)."""
+        token: str | None = None
+        while True:
+            async with self.errors(path, "listing"):
+                page = await self.call(
+                    lambda t=token: self.store.list_page(prefix, delimiter=delimiter, start_after=start_after, token=t)  # type: ignore[misc]
+                )
+            yield page
+            token = page.token
+            if token is None:
+                return
+
+    async def list(self, path: str) -> builtins.list[str]:
+        """Sorted children of ``path`` (files and directories), without markers or hidden state."""
+        prefix = self.prefix(path)
+        found: set[str] = set()
+        async for page in self.pages(path, prefix, delimiter=True):
+            names = [o.key[len(prefix) :] for o in page.objects]
+            names += [p[len(prefix) :].rstrip("/") for p in page.prefixes]
+            found.update(name for name in names if name and "/" not in name and name != paths.HIDDEN)
+        if not found and path != paths.ROOT:
+            raise PathNotFoundError(path, self.name)
+        base = "" if path == paths.ROOT else path
+        return sorted(base + "/" + name for name in found)
+
+    async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
+        """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.
+
+        Hidden state (any key with a ``.distfs~`` component) and directory markers are left out.
+        """
+        after = self.key(start_after) if start_after else ""
+        async for page in self.pages(path, self.prefix(path), delimiter=False, start_after=after):
+            yield [o for o in page.objects if self._visible_key(o.key)]
+
+    def _visible_key(self, key: str) -> bool:
+        return not key.endswith("/") and _HIDDEN_PART not in "/" + key and not key.endswith("/" + paths.HIDDEN)
+
+    def file_info(self, info: ObjectInfo) -> FileInfo:
+        return FileInfo(self.path(info.key), info.size, info.modified, False)
+
+    async def _all_keys(self, path: str, prefix: str) -> builtins.list[str]:
+        return [o.key async for page in self.pages(path, prefix, delimiter=False) for o in page.objects]
+
+    # -- namespace changes ------------------------------------------------------------
+
+    async def move(self, source: str, dest: str) -> None:
+        if source == dest:
+            await self.stat(source)
+            return
+        if dest.startswith(source + "/"):
+            raise DriverError(f"cannot move {source} into itself ({dest})", self.name)
+        try:
+            objects = [await self.head(source)]
+        except PathNotFoundError:
+            objects = [o async for page in self.files(source) for o in page]
+            if not objects:
+                raise
+        source_key, dest_key = self.key(source), self.key(dest)
+
+        async def move_one(info: ObjectInfo) -> None:
+            target = dest_key + info.key[len(source_key) :]
+            async with self.errors(source, "moving"):
+                await self.call(lambda: self.store.copy(info, target))
+                failures = await self.call(lambda: self.store.delete_many([info.key]))
+            self._raise_failures(failures)
+
+        await _bounded([move_one(info) for info in objects])
+
+    async def delete(self, path: str) -> None:
+        """Remove ``path``, everything below it and the suspended uploads there.
+
+        The object, the keys below it, the hidden upload state below it and the store's
+        own unfinished uploads are looked up concurrently (one round trip), then deleted
+        in concurrent batches.
+        """
+        key = self.key(path)
+
+        async def exact() -> list[str]:
+            try:
+                await self.head(path)
+            except PathNotFoundError:
+                return []
+            return [key]
+
+        async def uploads() -> builtins.list[Upload]:
+            async with self.errors(path, "listing uploads of"):
+                found = await self.call(lambda: self.store.list_uploads(key))
+            return [u for u in found if u.key == key or u.key.startswith(key + "/")]
+
+        own, below, hidden, native = await asyncio.gather(
+            exact(),
+            self._all_keys(path, key + "/"),
+            self._all_keys(path, self.key(_UPLOADS + path) + "/"),
+            uploads(),
+        )
+        user = own + [k for k in below if self._visible_key(k[len(self.root) :])]
+        if not user:
+            raise PathNotFoundError(path, self.name)
+        keys = own + below + hidden
+        batch = self.store.limits.delete_batch
+
+        async def delete_batch(part: Sequence[str]) -> builtins.list[tuple[str, str]]:
+            async with self.errors(path, "deleting"):
+                return await self.call(lambda: self.store.delete_many(part))
+
+        async def abort(upload: Upload) -> builtins.list[tuple[str, str]]:
+            async with self.errors(path, "deleting"):
+                await self.call(lambda: self.store.abort_upload(upload))
+            return []
+
+        results = await _bounded(
+            [delete_batch(keys[i : i + batch]) for i in range(0, len(keys), batch)] + [abort(u) for u in native]
+        )
+        self._raise_failures([failure for result in results for failure in result])
+
+    def _raise_failures(self, failures: builtins.list[tuple[str, str]]) -> None:
+        if failures:
+            lines = "\n".join(f"{self.path(k)}: {error}" for k, error in failures)
+            raise DriverError("errors:\n" + lines + "\n", self.name)
+
+    async def redirect_url(self, path: str, method: str) -> str | None:
+        if method not in ("GET", "HEAD"):
+            return None
+        key = self.key(path)
+        async with self.errors(path, "signing"):
+            return await self.store.sign(key, method, REDIRECT_SECONDS)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+class _Mapped:
+    """The ``with`` block of :meth:`Engine.errors` (sync and async)."""
+
+    __slots__ = ("_doing", "_engine", "_path")
+
+    def __init__(self, engine: Engine, path: str, doing: str) -> None:
+        self._engine = engine
+        self._path = path
+        self._doing = doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(exc, StoreError):
+            raise self._engine.failure(exc, self._path, self._doing) from exc
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(kind, exc, tb)
+
+
+async def _bounded(coroutines: Sequence[Awaitable[T]], limit: int = FANOUT) -> list[T]:
+    """Await ``coroutines`` with at most ``limit`` in flight; the first error is raised after all ended."""
+    slots = asyncio.Semaphore(limit)
+
+    async def one(coroutine: Awaitable[T]) -> T:
+        async with slots:
+            return await coroutine
+
+    results = await asyncio.gather(*(one(c) for c in coroutines), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
+
+
+def utc(value: datetime | float | None) -> datetime:
+    """A store's modification time as aware UTC (the epoch when the store keeps none)."""
+    if value is None:
+        return EPOCH
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,183 @@
+"""The synchronous StorageDriver of every object store: the engine's coroutines, run on one loop thread.
+
+:class:`ObjectStoreDriver` is a thin delegation (as fsspec's ``dirfs`` is): each method
+runs the :class:`~distfs.engine.core.Engine` coroutine of the same name through
+:func:`distfs.engine.loop.run`. Its reader and writer are the two stream adapters below.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+from typing import Any, BinaryIO
+
+from .. import paths
+from ..capabilities import Capabilities
+from ..driver import FileInfo, FileWriter, StorageDriver, WalkFn
+from ..walk import walk_flat
+from ..writers import WriterState
+from .core import Engine
+from .loop import run
+from .seam import ObjectInfo
+from .writer import Session
+
+__all__ = ["ObjectStoreDriver", "PinnedReader"]
+
+
+class ObjectStoreDriver(StorageDriver):
+    """The StorageDriver contract over an :class:`Engine` (see :mod:`distfs.engine.core`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.engine.store.capabilities
+
+    def __repr__(self) -> str:
+        return repr(self.engine)
+
+    def get_content(self, path: str) -> bytes:
+        return run(self.engine.get_content(path))
+
+    def put_content(self, path: str, content: bytes) -> None:
+        run(self.engine.put_content(path, content))
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        engine = self.engine
+        data, info = run(engine.read_range(path, offset, offset + engine.read_block, None))
+        raw = PinnedReader(engine, path, info, offset, data)
+        return io.BufferedReader(raw, buffer_size=engine.read_block)
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        session = Session(self.engine, path)
+        run(session.open(append))
+        return SessionWriter(session, path, self.name)
+
+    def stat(self, path: str) -> FileInfo:
+        return run(self.engine.stat(path))
+
+    def list(self, path: str) -> builtins.list[str]:
+        return run(self.engine.list(path))
+
+    def move(self, source: str, dest: str) -> None:
+        run(self.engine.move(source, dest))
+
+    def delete(self, path: str) -> None:
+        run(self.engine.delete(path))
+
+    def redirect_url(self, path: str, method: str = "GET") -> str | None:
+        return run(self.engine.redirect_url(path, method))
+
+    def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
+        engine = self.engine
+
+        def pages(start_after: str) -> Any:
+            iterator = engine.files(path, start_after).__aiter__()
+            while True:
+                try:
+                    page = run(_next(iterator))
+                except StopAsyncIteration:
+                    return
+                yield [engine.file_info(info) for info in page]
+
+        def directory(start: str) -> None:
+            if not self.stat(start).is_dir:  # a file is not a directory to walk, as for ``list``
+                from ..errors import PathNotFoundError
+
+                raise PathNotFoundError(start, self.name)
+
+        hidden = ["/" + paths.HIDDEN] if path == paths.ROOT else []
+        walk_flat(pages, path, fn, start_after_hint, exists=directory, hidden=hidden)
+
+
+async def _next(iterator: Any) -> Any:
+    return await iterator.__anext__()
+
+
+class PinnedReader(io.RawIOBase):
+    """A seekable raw stream of one version of an object (``info.version``), from ``offset``.
+
+    Each read asks the engine for the next range, pinned to that version: the object being
+    replaced meanwhile is ObjectChangedError, never a mix; faults are retried by the engine
+    from the byte reached. ``first`` holds bytes already read at ``offset``.
+    """
+
+    def __init__(self, engine: Engine, path: str, info: ObjectInfo, offset: int, first: bytes) -> None:
+        super().__init__()
+        self._engine = engine
+        self._path = path
+        self._info = info
+        self._position = offset
+        self._pending = memoryview(first)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._info.size}[whence]
+        position = base + offset
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        if position != self._position:
+            self._pending = memoryview(b"")
+            self._position = position
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._position >= self._info.size or not len(view):
+            return 0
+        if not self._pending:
+            end = self._position + max(len(view), self._engine.read_block)
+            data, _ = run(self._engine.read_range(self._path, self._position, end, self._info.version))
+            self._pending = memoryview(data)
+        count = min(len(view), len(self._pending))
+        view[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        self._position += count
+        return count
+
+    def close(self) -> None:
+        self._pending = memoryview(b"")
+        super().close()
+
+
+class SessionWriter(WriterState):
+    """The FileWriter of an engine :class:`Session` (state rules from :class:`WriterState`)."""
+
+    def __init__(self, session: Session, path: str, driver_name: str) -> None:
+        super().__init__(path, driver_name)
+        self._session = session
+
+    @property
+    def size(self) -> int:
+        return self._session.size
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._require_open()
+        return run(self._session.write(data))
+
+    def _suspend(self) -> None:
+        run(self._session.close())
+
+    def commit(self) -> None:
+        self._require_open()
+        self._state = "closed"  # a failed commit leaves the upload suspended, not lost
+        run(self._session.commit())
+        self._state = "committed"
+
+    def cancel(self) -> None:
+        self._require_open()
+        self._state = "cancelled"
+        run(self._session.cancel())

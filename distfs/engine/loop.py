@@ -1,0 +1,61 @@
+"""One event-loop thread that runs the engine's coroutines for the synchronous API.
+
+:func:`run` blocks the calling thread until a coroutine finished on the loop thread
+``distfs-io`` (started on first use, daemon). It is distfs's own loop, never fsspec's,
+so a synchronous distfs call works inside fsspec's coroutines (``GenericFileSystem``,
+``rsync``) and inside any other running loop (which it blocks, as any blocking call
+does). After ``fork()`` the child starts a new loop thread on first use; stores notice
+the new loop and make new clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["run"]
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def _get_loop() -> asyncio.AbstractEventLoop:
+    global _loop, _thread
+    loop = _loop
+    if loop is not None:
+        return loop
+    with _lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="distfs-io", daemon=True)
+            thread.start()
+            _loop, _thread = loop, thread
+        return _loop
+
+
+def _forget_after_fork() -> None:
+    global _loop, _thread, _lock
+    _loop, _thread, _lock = None, None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on the loop thread and return its result (or raise its error)."""
+    loop = _get_loop()
+    if threading.current_thread() is _thread:
+        coroutine.close()
+        raise RuntimeError("a synchronous distfs call was made on distfs's own event-loop thread")
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+
+def in_loop_thread() -> bool:
+    """True when called on the loop thread (where :func:`run` must not be used)."""
+    return threading.current_thread() is _thread

@@ -1,0 +1,251 @@
+"""The seam between the object-store engine and one store: typed primitives, nothing more.
+
+A :class:`Store` is what a backend module supplies for one bucket or container: a few
+coroutines that each map to one or two calls of the store's SDK. Keys are the store's
+object names (``"docker/registry/v2/..."``, never a bucket, never a leading ``/``). A store
+never calls the engine, never sees a driver path, keeps no policy (retries above what its
+SDK does, version pinning, journaling, listing rules: the engine owns all of that), and
+reports failures only as the :class:`StoreError` family below, mapped from its SDK's
+errors in one function of its module::
+
+    StoreError(Exception)                       .code: the store's own error code
+     +-- NotFound                               no such key (or upload)
+     +-- Changed                                a version condition failed (412)
+     +-- Denied                                 credentials refused, or no permission
+     +-- StoreMissing                           .store: the bucket/container itself is missing
+     +-- Transient                              worth a retry (5xx, throttling, a reset, a
+                                                truncated body) that no layer below retried
+
+Everything is a coroutine so that the same engine runs under ``distfs.aio`` and, through
+one event-loop thread (:mod:`distfs.engine.loop`), under the synchronous API. A store
+whose SDK is synchronous runs its calls in threads (``asyncio.to_thread``). A store makes
+its SDK clients on first use in the running event loop, and again when it is called from
+another loop (after a fork, or from ``distfs.aio`` in a new loop).
+
+Uploads follow the multipart model (OpenDAL's ``MultipartWrite``): ``create_upload``,
+``upload_part``, ``complete_upload``, ``abort_upload``, ``list_parts``. Stores without
+multipart uploads emulate it on their own primitives (compose of part objects, staged
+blocks); ``scratch`` is a hidden key prefix the engine reserves for each upload, which a
+store may use for such objects (and which ``delete`` of the path removes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from ..capabilities import Capabilities
+
+__all__ = [
+    "Changed",
+    "Denied",
+    "Limits",
+    "NotFound",
+    "ObjectInfo",
+    "Page",
+    "Part",
+    "Store",
+    "StoreError",
+    "StoreMissing",
+    "Transient",
+    "Upload",
+]
+
+
+class StoreError(Exception):
+    """A store call failed; ``code`` is the store's own error code (``NoSuchKey``, ``503``, ...)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code = code
+        self.message = message
+        super().__init__(code, message)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+
+class NotFound(StoreError):
+    """No object at the key (or no such upload)."""
+
+
+class Changed(StoreError):
+    """A version condition failed: the object is not (any more) the version asked for."""
+
+
+class Denied(StoreError):
+    """The store refused the credentials or the operation."""
+
+
+class StoreMissing(StoreError):
+    """The bucket or container ``store`` does not exist; ``kind`` says which word the store uses."""
+
+    def __init__(self, store: str, kind: str = "bucket", code: str = "NoSuchBucket") -> None:
+        self.store = store
+        self.kind = kind
+        super().__init__(code, f"{kind} {store} does not exist")
+
+
+class Transient(StoreError):
+    """A failure worth retrying that no layer below the engine retried already."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One object as the store describes it.
+
+    ``version`` is the store's token for this exact content (S3/OSS ETag, GCS generation,
+    Azure ETag): an opaque string compared for equality, accepted by :meth:`Store.get_range`.
+    ``modified`` is timezone-aware UTC.
+    """
+
+    key: str
+    size: int
+    modified: datetime
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One uploaded part: its store token (an ETag, a block id, an object name) and size."""
+
+    token: str
+    size: int
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of a listing: objects in key order; ``prefixes`` (delimiter listings) end with ``/``.
+
+    ``token`` continues the listing (``None``: this was the last page).
+    """
+
+    objects: list[ObjectInfo] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An unfinished upload: the key it becomes, the store's id, and its hidden ``scratch`` prefix."""
+
+    key: str
+    id: str
+    scratch: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the store accepts.
+
+    ``min_part``: every part but the last must hold at least this many bytes;
+    ``max_parts``: part numbers run from 1 to this; ``delete_batch``: keys per
+    :meth:`Store.delete_many` call; ``copy_ranges``: :meth:`Store.copy_part` copies any
+    byte range (else only whole objects, as one part).
+    """
+
+    min_part: int = 0
+    max_parts: int = 10_000
+    delete_batch: int = 1000
+    copy_ranges: bool = True
+
+
+class Store(Protocol):
+    """The primitives of one bucket or container (see the module docstring for the rules)."""
+
+    #: The driver name errors carry (``"s3"``, ``"s3aws"``, ...).
+    name: str
+    #: What the store does natively (reported as ``driver.capabilities``).
+    capabilities: Capabilities
+    limits: Limits
+    #: The bucket or container, for messages (never a credential).
+    bucket: str
+
+    async def head(self, key: str) -> ObjectInfo:
+        """The object at ``key`` (NotFound if there is none; a "directory" is not an object)."""
+        ...
+
+    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+        """Bytes ``[start, end)`` of ``key`` (fewer at its end) and the object they come from.
+
+        With ``version``, only from that version (else Changed). ``start`` at or past the end
+        of a non-empty object may raise StoreError with code ``InvalidRange``; the engine
+        then asks :meth:`head`. The whole body is read before this returns; a body cut short
+        is Transient.
+        """
+        ...
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Replace the object at ``key`` with ``data``, atomically."""
+        ...
+
+    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
+        """One page of the keys that start with ``prefix`` and sort after ``start_after``.
+
+        With ``delimiter``, keys below a further ``/`` are grouped into ``prefixes``. Key
+        order is code-point order. A missing bucket is StoreMissing, never an empty page.
+        """
+        ...
+
+    async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """Delete up to ``limits.delete_batch`` keys; returns ``(key, error)`` for the failures.
+
+        A key that does not exist is not a failure.
+        """
+        ...
+
+    async def copy(self, source: ObjectInfo, dest: str) -> None:
+        """Copy version ``source.version`` of ``source.key`` onto ``dest`` server-side, any size.
+
+        Changed if the source is no longer that version (where the store can tell).
+        """
+        ...
+
+    async def sign(self, key: str, method: str, seconds: int) -> str | None:
+        """A URL for ``method`` (GET or HEAD) on ``key`` valid ``seconds``, or None if it cannot sign."""
+        ...
+
+    async def create_upload(self, key: str, scratch: str) -> Upload:
+        """Start an upload that will become ``key``."""
+        ...
+
+    async def upload_part(self, upload: Upload, number: int, data: bytes) -> Part:
+        """Store part ``number`` (1-based; a repeat replaces it)."""
+        ...
+
+    async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
+        """Part ``number`` holds bytes ``[start, end)`` of version ``source.version`` of ``source.key``."""
+        ...
+
+    async def list_parts(self, upload: Upload) -> dict[int, Part]:
+        """The parts stored so far (NotFound when the upload was completed or aborted)."""
+        ...
+
+    async def persist_parts(self, upload: Upload, parts: Sequence[Part]) -> None:
+        """Make ``parts`` outlive the store's expiry of unfinished uploads (most stores: nothing)."""
+        ...
+
+    async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
+        """Publish ``parts`` in order as the object at ``upload.key``, atomically.
+
+        NotFound when the upload is gone (completed already, or aborted). A store that
+        keeps parts under ``scratch`` marks the upload gone first and then removes them.
+        """
+        ...
+
+    async def abort_upload(self, upload: Upload) -> None:
+        """Discard the upload and everything it stored (an upload already gone is fine)."""
+        ...
+
+    async def list_uploads(self, prefix: str) -> list[Upload]:
+        """The store's own unfinished uploads of keys below ``prefix`` (``scratch`` is ``""``).
+
+        Stores that keep uploads under ``scratch`` only return ``[]``: deleting the scratch
+        keys discards those.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release the store's connections (the store is not used afterwards)."""
+        ...

@@ -1,0 +1,313 @@
+"""The resumable writer of every object store, journaled so that no accepted byte is lost.
+
+An upload of ``path`` is a store upload (:class:`~distfs.engine.seam.Upload`: multipart
+parts, composed part objects or staged blocks, as the store does it) plus a **journal**:
+the hidden object ``state`` in the path's upload directory, holding a JSON header (the
+upload's id and scratch prefix, and the token and size of every part) and then the
+*tail*, the bytes that do not fill a part yet. The journal is replaced in one ``put``, so
+it always describes one consistent moment: the last :meth:`Session.close`.
+
+The rules, each of which a crash test checks by killing a process at random points:
+
+* A ``write`` either accepts all of its bytes or raises having accepted none: parts it
+  uploaded before failing are forgotten (the journal never names them), and the buffer
+  is untouched. ``size`` counts accepted bytes only.
+* A resumed writer (``append=True``) reads the journal and checks the store still holds
+  every part it names: its ``size`` is exactly the size of the last ``close()``. Parts a
+  writer uploaded after its last ``close()`` are ignored and overwritten.
+* Appending to a committed object copies it into a new upload (server-side where the
+  store can copy ranges; the last short part is read back into the buffer) and writes
+  the journal only then: a process killed before that leaves no journal, and the next
+  append starts over from the committed object, never at 0.
+* ``commit()`` publishes (one ``put`` when everything fits in the buffer, else completing
+  the upload), then deletes the journal. A process killed in between leaves a journal
+  whose upload is gone: the next append sees that (NotFound from ``list_parts``), drops
+  the stale journal and continues from the committed object. A store that keeps parts
+  under the scratch prefix marks the upload gone before removing them, so a half-done
+  clean-up never reads as lost data.
+* A new writer (``append=False``) costs one look-up of the journal; a small object written
+  and committed at once costs that look-up and one ``put``. The journal of an earlier
+  upload is replaced at the first ``close()``, and its store upload aborted then (or at
+  ``commit()``).
+* Concurrent writers of one path each have their own store upload: whichever publishes
+  last publishes exactly its own bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+
+from ..errors import DriverError, PathNotFoundError
+from .core import Engine
+from .seam import ObjectInfo, Part, Upload
+
+__all__ = ["Session"]
+
+
+@dataclass
+class _Journal:
+    """What the ``state`` object holds."""
+
+    upload: Upload | None
+    parts: list[Part] = field(default_factory=list)
+    tail: bytes = b""
+
+    def dump(self) -> bytes:
+        header = {
+            "upload": self.upload.id if self.upload else "",
+            "scratch": self.upload.scratch if self.upload else "",
+            "parts": [[p.token, p.size] for p in self.parts],
+        }
+        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + self.tail
+
+    @classmethod
+    def load(cls, key: str, data: bytes) -> _Journal:
+        header, _, tail = data.partition(b"\n")
+        value = json.loads(header)
+        upload = Upload(key, str(value["upload"]), str(value["scratch"])) if value["upload"] else None
+        parts = [Part(str(token), int(size)) for token, size in value["parts"]]
+        return cls(upload, parts, tail)
+
+
+class Session:
+    """One writer's upload of ``path``, as coroutines (see the module docstring).
+
+    Call :meth:`open` first. Not safe for concurrent use: one writer, one task at a time.
+    """
+
+    def __init__(self, engine: Engine, path: str) -> None:
+        self._engine = engine
+        self._store = engine.store
+        self._path = path
+        self._key = engine.key(path)
+        directory = engine.upload_dir(path)
+        self._state_path = directory + "/state"
+        self._state_key = engine.key(self._state_path)
+        self._scratch = engine.key(directory) + "/" + uuid.uuid4().hex + "/"
+        self._chunk = engine.chunk
+        self._upload: Upload | None = None
+        self._parts: list[Part] = []
+        self._buffer = bytearray()
+        self._journaled = False  # a journal of this upload exists in the store
+        self._dirty = False  # accepted bytes since the last journal
+        self._replaced: _Journal | None = None  # an earlier upload's journal, discarded at close/commit
+        self._published: int | None = None  # the size committed
+
+    @property
+    def size(self) -> int:
+        if self._published is not None:
+            return self._published
+        return sum(p.size for p in self._parts) + len(self._buffer)
+
+    # -- opening ----------------------------------------------------------------------
+
+    async def open(self, append: bool) -> None:
+        journal = await self._read_journal()
+        if not append:
+            self._replaced = journal
+            return
+        if journal is not None and await self._resume(journal):
+            return
+        await self._continue_committed()
+
+    async def _read_journal(self) -> _Journal | None:
+        engine = self._engine
+        try:
+            async with engine.errors(self._path, "reading the upload state of"):
+                data, _ = await engine.call(lambda: self._store.get_range(self._state_key, 0, 1 << 62, None))
+        except PathNotFoundError:
+            return None
+        try:
+            return _Journal.load(self._key, data)
+        except (ValueError, KeyError, TypeError):
+            raise DriverError(f"upload state of {self._path} is damaged", engine.name) from None
+
+    async def _resume(self, journal: _Journal) -> bool:
+        """Continue the journaled upload; False when the journal is stale (its upload is gone)."""
+        engine = self._engine
+        if journal.upload is not None and journal.parts:
+            upload = journal.upload
+            try:
+                async with engine.errors(self._path, "resuming"):
+                    stored = await engine.call(lambda: self._store.list_parts(upload))
+            except PathNotFoundError:
+                await self._discard(journal, journal_too=True)  # committed or aborted meanwhile
+                return False
+            for number, part in enumerate(journal.parts, 1):
+                found = stored.get(number)
+                if found is None or found.size != part.size:
+                    raise DriverError(f"upload of {self._path} lost part {number}", engine.name)
+        self._upload = journal.upload
+        self._parts = list(journal.parts)
+        self._buffer = bytearray(journal.tail)
+        self._journaled = True
+        return True
+
+    async def _continue_committed(self) -> None:
+        """Start an upload holding the committed object; journal it only once it is complete."""
+        engine = self._engine
+        source = await engine.head(self._path)
+        if not source.size:
+            return
+        limits = self._store.limits
+        if limits.copy_ranges:
+            full = source.size // self._chunk * self._chunk
+            spans = [(start, start + self._chunk) for start in range(0, full, self._chunk)]
+        else:
+            full = source.size
+            spans = [(0, full)]
+        if spans:
+            upload = await self._create_upload()
+            for number, (start, end) in enumerate(spans, 1):
+                self._parts.append(await self._copy_part(upload, number, source, start, end))
+        if full < source.size:
+            tail, _ = await engine.read_range(self._path, full, source.size, source.version)
+            self._buffer = bytearray(tail)
+        await self._save()
+
+    async def _copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
+        engine = self._engine
+        async with engine.errors(self._path, "copying"):
+            return await engine.call(lambda: self._store.copy_part(upload, number, source, start, end))
+
+    async def _create_upload(self) -> Upload:
+        if self._upload is None:
+            engine = self._engine
+            async with engine.errors(self._path, "starting an upload of"):
+                self._upload = await engine.call(lambda: self._store.create_upload(self._key, self._scratch))
+        return self._upload
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Accept all of ``data`` or raise having accepted none of it."""
+        view = memoryview(data).cast("B")
+        total = len(view)
+        if not total:
+            return 0
+        room = self._chunk - len(self._buffer)
+        if total < room:
+            self._buffer += view
+            self._dirty = True
+            return total
+        count = len(self._parts)
+        try:
+            await self._upload_part(bytes(self._buffer) + bytes(view[:room]))
+            position = room
+            while total - position >= self._chunk:
+                await self._upload_part(bytes(view[position : position + self._chunk]))
+                position += self._chunk
+        except BaseException:
+            del self._parts[count:]  # forgotten: the journal never named them
+            raise
+        self._buffer = bytearray(view[position:])
+        self._dirty = True
+        return total
+
+    async def _upload_part(self, data: bytes) -> None:
+        upload = await self._create_upload()
+        number = len(self._parts) + 1
+        engine = self._engine
+        async with engine.errors(self._path, "uploading a part of"):
+            part = await engine.call(lambda: self._store.upload_part(upload, number, data))
+        self._parts.append(part)
+
+    # -- suspending, publishing, cancelling ----------------------------------------------
+
+    async def close(self) -> None:
+        """Suspend: journal everything accepted so far."""
+        if self._dirty or not self._journaled:
+            await self._save()
+        await self._discard_replaced()
+
+    async def _save(self) -> None:
+        engine = self._engine
+        if self._upload is not None and self._parts:
+            upload, parts = self._upload, list(self._parts)
+            async with engine.errors(self._path, "suspending"):
+                await engine.call(lambda: self._store.persist_parts(upload, parts))
+        data = _Journal(self._upload, self._parts, bytes(self._buffer)).dump()
+        async with engine.errors(self._path, "suspending"):
+            await engine.call(lambda: self._store.put(self._state_key, data))
+        self._journaled = True
+        self._dirty = False
+
+    async def commit(self) -> None:
+        """Publish everything written; on failure the upload stays suspended, nothing lost."""
+        engine = self._engine
+        count = len(self._parts)
+        try:
+            if self._upload is None:
+                data = bytes(self._buffer)
+                async with engine.errors(self._path, "committing"):
+                    await engine.call(lambda: self._store.put(self._key, data))
+            else:
+                if self._buffer or not self._parts:
+                    await self._upload_part(bytes(self._buffer))
+                await self._complete(self._upload)
+        except BaseException:
+            del self._parts[count:]
+            try:
+                await self._save()
+            except Exception as exc:  # the original failure is what the caller needs to see
+                raise DriverError(
+                    f"committing {self._path} failed and so did suspending it: {exc}", engine.name
+                ) from exc
+            raise
+        self._published = self.size
+        self._buffer = bytearray()
+        if self._journaled or self._replaced is not None:
+            await self._delete_journal()
+        await self._discard_replaced()
+
+    async def _complete(self, upload: Upload) -> None:
+        """Complete the upload; a retry whose first attempt succeeded (the answer was lost) is fine."""
+        engine = self._engine
+        parts = list(self._parts)
+        try:
+            async with engine.errors(self._path, "committing"):
+                await engine.call(lambda: self._store.complete_upload(upload, parts))
+        except PathNotFoundError:
+            try:
+                info = await engine.head(self._path)
+            except PathNotFoundError:
+                info = None
+            if info is None or info.size != self.size:
+                raise DriverError(f"upload of {self._path} was lost before it completed", engine.name) from None
+
+    async def cancel(self) -> None:
+        """Remove the upload and its journal."""
+        if self._upload is not None:
+            await self._abort(self._upload)
+        self._buffer = bytearray()
+        if self._journaled or self._replaced is not None:
+            await self._delete_journal()
+        await self._discard_replaced()
+
+    # -- clean-up ---------------------------------------------------------------------
+
+    async def _delete_journal(self) -> None:
+        engine = self._engine
+        async with engine.errors(self._path, "cleaning up the upload of"):
+            failures = await engine.call(lambda: self._store.delete_many([self._state_key]))
+        engine._raise_failures(failures)
+        self._journaled = False
+
+    async def _abort(self, upload: Upload) -> None:
+        engine = self._engine
+        async with engine.errors(self._path, "cleaning up the upload of"):
+            await engine.call(lambda: self._store.abort_upload(upload))
+
+    async def _discard_replaced(self) -> None:
+        """Abort the store upload of the journal this writer replaced (once)."""
+        replaced, self._replaced = self._replaced, None
+        if replaced is not None and replaced.upload is not None:
+            await self._abort(replaced.upload)
+
+    async def _discard(self, journal: _Journal, *, journal_too: bool) -> None:
+        if journal.upload is not None:
+            await self._abort(journal.upload)
+        if journal_too:
+            await self._delete_journal()
