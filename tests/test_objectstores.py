@@ -57,3 +57,27 @@ class TestS3(ObjectStoreSuite):
 
 class TestS3SmallParts(SmallPartsSuite):
     store = "s3"
+
+
+class TestGCS(ObjectStoreSuite):
+    store = "gcs"
+
+
+class TestGCSSmallParts(SmallPartsSuite):
+    store = "gcs"
+
+
+class TestAzure(ObjectStoreSuite):
+    store = "azure"
+
+
+class TestAzureSmallParts(SmallPartsSuite):
+    store = "azure"
+
+
+class TestOSS(ObjectStoreSuite):
+    store = "oss"
+
+
+class TestOSSSmallParts(SmallPartsSuite):
+    store = "oss"
