@@ -618,7 +618,9 @@ def crash_rounds(
             # processing it): look once it must have ended, not while it runs.
             # CompleteMultipartUpload and CopyObject run longest on the server.
             kind = result.pending["k"]
-            time.sleep(min(1.0, 2 * estimate[kind]) if kind in ("commit", "move") else min(0.3, estimate[kind]))
+            # A part upload sent whole before the kill may still land (and replace a part of
+            # the next worker's): wait for it as for commits and moves.
+            time.sleep(min(1.0, 2 * estimate[kind]) if kind in ("commit", "move", "write") else min(0.3, estimate[kind]))
         clock = time.monotonic()
         checker.check(model, result.pending, touched, full=number % FULL_CHECK_EVERY == 0)
         spent["check"] += time.monotonic() - clock

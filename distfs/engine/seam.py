@@ -11,6 +11,7 @@ errors in one function of its module::
     StoreError(Exception)                       .code: the store's own error code
      +-- NotFound                               no such key (or upload)
      +-- Changed                                a version condition failed (412)
+     +-- Exists                                 a create-only write met an object
      +-- Denied                                 credentials refused, or no permission
      +-- StoreMissing                           .store: the bucket/container itself is missing
      +-- Transient                              worth a retry (5xx, throttling, a reset, a
@@ -41,6 +42,7 @@ from ..capabilities import Capabilities
 __all__ = [
     "Changed",
     "Denied",
+    "Exists",
     "Limits",
     "NotFound",
     "ObjectInfo",
@@ -72,6 +74,10 @@ class NotFound(StoreError):
 
 class Changed(StoreError):
     """A version condition failed: the object is not (any more) the version asked for."""
+
+
+class Exists(StoreError):
+    """A create-only write (``put(..., if_absent=True)``) found an object at the key."""
 
 
 class Denied(StoreError):
@@ -176,8 +182,11 @@ class Store(Protocol):
         """
         ...
 
-    async def put(self, key: str, data: bytes) -> None:
-        """Replace the object at ``key`` with ``data``, atomically."""
+    async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
+        """Replace the object at ``key`` with ``data``, atomically.
+
+        With ``if_absent``, only create it: Exists if an object is there already.
+        """
         ...
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:

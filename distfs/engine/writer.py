@@ -25,10 +25,13 @@ The rules, each of which a crash test checks by killing a process at random poin
   the stale journal and continues from the committed object. A store that keeps parts
   under the scratch prefix marks the upload gone before removing them, so a half-done
   clean-up never reads as lost data.
-* A new writer (``append=False``) costs one look-up of the journal; a small object written
-  and committed at once costs that look-up and one ``put``. The journal of an earlier
-  upload is replaced at the first ``close()``, and its store upload aborted then (or at
-  ``commit()``).
+* A new writer (``append=False``) journals an empty upload at once (one create-only
+  ``put``; when an earlier upload of the path is suspended, its journal is read and
+  replaced and its store upload aborted), so it resumes at 0 even before its first
+  ``close()``. A small object written and committed at once costs three requests: that
+  ``put``, the ``put`` of the object and the deletion of the journal. A process killed
+  between the last two leaves the object published and the journal of its last
+  ``close()`` behind (as Go's drivers leave their upload state).
 * Concurrent writers of one path each have their own store upload: whichever publishes
   last publishes exactly its own bytes.
 """
@@ -41,7 +44,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DriverError, PathNotFoundError
 from .core import Engine
-from .seam import ObjectInfo, Part, Upload
+from .seam import Exists, ObjectInfo, Part, Upload
 
 __all__ = ["Session"]
 
@@ -71,6 +74,11 @@ class _Journal:
         return cls(upload, parts, tail)
 
 
+def _same_token(stored: str, journaled: str) -> bool:
+    """Whether two part tokens name the same part (ETags compare without their quotes)."""
+    return stored.strip('"') == journaled.strip('"')
+
+
 class Session:
     """One writer's upload of ``path``, as coroutines (see the module docstring).
 
@@ -92,7 +100,6 @@ class Session:
         self._buffer = bytearray()
         self._journaled = False  # a journal of this upload exists in the store
         self._dirty = False  # accepted bytes since the last journal
-        self._replaced: _Journal | None = None  # an earlier upload's journal, discarded at close/commit
         self._published: int | None = None  # the size committed
 
     @property
@@ -104,13 +111,34 @@ class Session:
     # -- opening ----------------------------------------------------------------------
 
     async def open(self, append: bool) -> None:
-        journal = await self._read_journal()
         if not append:
-            self._replaced = journal
+            await self._start()
             return
+        journal = await self._read_journal()
         if journal is not None and await self._resume(journal):
             return
         await self._continue_committed()
+
+    async def _start(self) -> None:
+        """Journal a new, empty upload (resumable at 0 at once), replacing an earlier one.
+
+        One create-only ``put`` when the path has no suspended upload; otherwise the earlier
+        journal is read, replaced and its store upload aborted.
+        """
+        engine = self._engine
+        data = _Journal(None).dump()
+        try:
+            async with engine.errors(self._path, "starting an upload of"):
+                await engine.call(lambda: self._store.put(self._state_key, data, if_absent=True))
+        except DriverError as exc:
+            if not isinstance(exc.__cause__, Exists):
+                raise
+            replaced = await self._read_journal()
+            async with engine.errors(self._path, "starting an upload of"):
+                await engine.call(lambda: self._store.put(self._state_key, data))
+            if replaced is not None and replaced.upload is not None:
+                await self._abort(replaced.upload)
+        self._journaled = True
 
     async def _read_journal(self) -> _Journal | None:
         engine = self._engine
@@ -137,7 +165,7 @@ class Session:
                 return False
             for number, part in enumerate(journal.parts, 1):
                 found = stored.get(number)
-                if found is None or found.size != part.size:
+                if found is None or found.size != part.size or not _same_token(found.token, part.token):
                     raise DriverError(f"upload of {self._path} lost part {number}", engine.name)
         self._upload = journal.upload
         self._parts = list(journal.parts)
@@ -220,7 +248,6 @@ class Session:
         """Suspend: journal everything accepted so far."""
         if self._dirty or not self._journaled:
             await self._save()
-        await self._discard_replaced()
 
     async def _save(self) -> None:
         engine = self._engine
@@ -244,9 +271,10 @@ class Session:
                 async with engine.errors(self._path, "committing"):
                     await engine.call(lambda: self._store.put(self._key, data))
             else:
+                size = self.size
                 if self._buffer or not self._parts:
                     await self._upload_part(bytes(self._buffer))
-                await self._complete(self._upload)
+                await self._complete(self._upload, size)
         except BaseException:
             del self._parts[count:]
             try:
@@ -256,13 +284,12 @@ class Session:
                     f"committing {self._path} failed and so did suspending it: {exc}", engine.name
                 ) from exc
             raise
-        self._published = self.size
+        self._published = sum(p.size for p in self._parts) if self._upload is not None else len(self._buffer)
         self._buffer = bytearray()
-        if self._journaled or self._replaced is not None:
+        if self._journaled:
             await self._delete_journal()
-        await self._discard_replaced()
 
-    async def _complete(self, upload: Upload) -> None:
+    async def _complete(self, upload: Upload, size: int) -> None:
         """Complete the upload; a retry whose first attempt succeeded (the answer was lost) is fine."""
         engine = self._engine
         parts = list(self._parts)
@@ -274,7 +301,7 @@ class Session:
                 info = await engine.head(self._path)
             except PathNotFoundError:
                 info = None
-            if info is None or info.size != self.size:
+            if info is None or info.size != size:
                 raise DriverError(f"upload of {self._path} was lost before it completed", engine.name) from None
 
     async def cancel(self) -> None:
@@ -282,9 +309,8 @@ class Session:
         if self._upload is not None:
             await self._abort(self._upload)
         self._buffer = bytearray()
-        if self._journaled or self._replaced is not None:
+        if self._journaled:
             await self._delete_journal()
-        await self._discard_replaced()
 
     # -- clean-up ---------------------------------------------------------------------
 
@@ -299,12 +325,6 @@ class Session:
         engine = self._engine
         async with engine.errors(self._path, "cleaning up the upload of"):
             await engine.call(lambda: self._store.abort_upload(upload))
-
-    async def _discard_replaced(self) -> None:
-        """Abort the store upload of the journal this writer replaced (once)."""
-        replaced, self._replaced = self._replaced, None
-        if replaced is not None and replaced.upload is not None:
-            await self._abort(replaced.upload)
 
     async def _discard(self, journal: _Journal, *, journal_too: bool) -> None:
         if journal.upload is not None:

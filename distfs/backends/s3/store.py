@@ -20,6 +20,7 @@ from ...capabilities import Capabilities
 from ...engine.seam import (
     Changed,
     Denied,
+    Exists,
     Limits,
     NotFound,
     ObjectInfo,
@@ -130,8 +131,21 @@ class S3Store:
             raise Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
         return data, info
 
-    async def put(self, key: str, data: bytes) -> None:
-        await self._call("put_object", Key=key, Body=data, ContentType=CONTENT_TYPE, **self.settings.object_arguments())
+    async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
+        condition = {"IfNoneMatch": "*"} if if_absent else {}
+        try:
+            await self._call(
+                "put_object",
+                Key=key,
+                Body=data,
+                ContentType=CONTENT_TYPE,
+                **condition,
+                **self.settings.object_arguments(),
+            )
+        except StoreError as exc:
+            if if_absent and exc.code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise Exists(exc.code, exc.message) from exc
+            raise
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
         arguments: dict[str, Any] = {"Prefix": prefix}
