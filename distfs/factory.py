@@ -17,28 +17,47 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 from .driver import StorageDriver
-from .errors import InvalidParameterError, InvalidStorageDriverError
+from .errors import DriverNotInstalledError, InvalidParameterError, InvalidStorageDriverError
 from .paths import PATH_RULES
 
-__all__ = ["Factory", "create", "driver_names", "register"]
+__all__ = ["BUILTIN_DRIVERS", "Builtin", "Factory", "create", "driver_names", "register"]
 
 Factory = Callable[[Mapping[str, Any]], StorageDriver]
 
 ENTRY_POINT_GROUP = "distfs.drivers"
 
-_BUILTIN: dict[str, str] = {
-    "azure": "distfs.backends.azure:factory",
-    "filesystem": "distfs.backends.filesystem:factory",
-    "gcs": "distfs.backends.gcs:factory",
-    "inmemory": "distfs.backends.inmemory:factory",
-    "oss": "distfs.backends.oss:factory",
-    "s3": "distfs.backends.s3:factory",
-    "s3aws": "distfs.backends.s3:factory_s3aws",
+
+@dataclass(frozen=True)
+class Builtin:
+    """One built-in driver: its ``module`` (which has ``factory`` and ``raw_filesystem``), the
+    extra that installs its SDKs (``pip install 'distfs[extra]'``) and the modules that extra brings."""
+
+    name: str
+    module: str
+    factory: str = "factory"
+    extra: str = ""
+    requires: tuple[str, ...] = ()
+
+
+#: Every built-in driver, in the order tables show them: the one list of them.
+BUILTIN_DRIVERS: dict[str, Builtin] = {
+    b.name: b
+    for b in (
+        Builtin("inmemory", "distfs.backends.inmemory"),
+        Builtin("filesystem", "distfs.backends.filesystem"),
+        Builtin("s3", "distfs.backends.s3", extra="s3", requires=("aiobotocore",)),
+        Builtin("s3aws", "distfs.backends.s3", "factory_s3aws", extra="s3", requires=("aiobotocore",)),
+        Builtin("gcs", "distfs.backends.gcs", extra="gcs", requires=("aiohttp", "google.auth")),
+        Builtin("azure", "distfs.backends.azure", extra="azure", requires=("azure.storage.blob", "aiohttp")),
+        Builtin("oss", "distfs.backends.oss", extra="oss", requires=("oss2",)),
+    )
 }
+_BUILTIN = BUILTIN_DRIVERS
 _RETIRED: dict[str, str] = {
     "swift": "the swift driver is no longer supported by distribution; S3-compatible Swift "
     "works through the 's3' driver with 'regionendpoint' set to its S3 endpoint",
@@ -106,9 +125,14 @@ def _factory(name: str) -> Factory:
     raise InvalidStorageDriverError(name, driver_names(), _RETIRED.get(name, ""))
 
 
-def _load(target: str) -> Factory:
-    module, _, attribute = target.partition(":")
-    loaded: Factory = getattr(importlib.import_module(module), attribute)
+def _load(builtin: Builtin) -> Factory:
+    """The factory of a built-in driver; DriverNotInstalledError when its extra is missing."""
+    for required in builtin.requires:
+        try:
+            importlib.import_module(required)
+        except ImportError:
+            raise DriverNotInstalledError(builtin.name, builtin.extra, required) from None
+    loaded: Factory = getattr(importlib.import_module(builtin.module), builtin.factory)
     return loaded
 
 

@@ -180,3 +180,52 @@ print("ok")
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# -- one table of built-in drivers; a missing extra -------------------------------------
+
+_HIDE = "import sys\nfor name in {names!r}: sys.modules[name] = None\n"
+
+
+@pytest.mark.parametrize(
+    ("driver", "hidden", "extra"),
+    [
+        ("s3", ["aiobotocore"], "s3"),
+        ("gcs", ["google.auth", "google"], "gcs"),
+        ("azure", ["azure.storage.blob"], "azure"),
+        ("oss", ["oss2"], "oss"),
+    ],
+)
+def test_a_missing_extra_names_the_pip_command(driver: str, hidden: list[str], extra: str) -> None:
+    code = _HIDE.format(names=hidden) + (
+        "import distfs\n"
+        "try:\n"
+        f"    distfs.create({driver!r}, {{}})\n"
+        "except distfs.DriverNotInstalledError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().startswith("DriverNotInstalledError StorageDriver")
+    assert f"pip install 'distfs[{extra}]'" in result.stdout
+
+
+def test_distfs_check_without_the_extra_exits_2_with_one_line() -> None:
+    code = (
+        _HIDE.format(names=["aiobotocore"])
+        + "from distfs.tools.cli import main\nraise SystemExit(main(['check', 's3']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "pip install 'distfs[s3]'" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_every_builtin_driver_is_in_the_one_table() -> None:
+    from distfs.factory import BUILTIN_DRIVERS
+    from distfs.tools.local import DRIVERS
+    from distfs.tools.probe.targets import RAW_BUILDERS
+
+    assert set(BUILTIN_DRIVERS) <= set(distfs.driver_names())
+    assert set(DRIVERS) | {"s3aws"} == set(BUILTIN_DRIVERS) == set(RAW_BUILDERS)

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 from fsspec import AbstractFileSystem
 
 from ...driver import FileInfo, StorageDriver
+from ...factory import BUILTIN_DRIVERS
 
 __all__ = ["DistfsTarget", "RawTarget", "Stat", "Target", "Unsupported", "raw_target"]
 
@@ -37,15 +38,7 @@ class Unsupported(NotImplementedError):
     """The target's API has no way to express a probe's call (observed as ``not supported``)."""
 
 
-RAW_BUILDERS = {
-    "inmemory": "distfs.backends.inmemory",
-    "filesystem": "distfs.backends.filesystem",
-    "s3": "distfs.backends.s3",
-    "s3aws": "distfs.backends.s3",
-    "gcs": "distfs.backends.gcs",
-    "azure": "distfs.backends.azure",
-    "oss": "distfs.backends.oss",
-}
+RAW_BUILDERS = {name: builtin.module for name, builtin in BUILTIN_DRIVERS.items()}
 """Modules whose ``raw_filesystem(parameters)`` builds the raw counterpart of a driver."""
 
 
