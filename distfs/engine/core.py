@@ -35,6 +35,7 @@ from ..errors import (
     StoreNotFoundError,
 )
 from ..retry import backoff
+from .loop import track
 from .seam import Changed, Denied, NotFound, ObjectInfo, Page, Store, StoreError, StoreMissing, Transient, Upload
 
 __all__ = ["REDIRECT_SECONDS", "Engine"]
@@ -66,6 +67,7 @@ class Engine:
         self.retries = retries
         self.chunk = chunk
         self.read_block = read_block
+        track(store)
 
     def __repr__(self) -> str:
         return f"Engine({self.name}, bucket={self.store.bucket!r}, root={self.root!r})"

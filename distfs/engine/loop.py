@@ -11,12 +11,15 @@ the new loop and make new clients.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import os
 import threading
+import weakref
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["run"]
+__all__ = ["in_loop_thread", "run", "track"]
 
 T = TypeVar("T")
 
@@ -39,9 +42,31 @@ def _get_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+class _Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+_open: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def track(closable: _Closable) -> None:
+    """Close ``closable`` (a store with connections on the loop thread) at interpreter exit."""
+    _open.add(closable)
+
+
+@atexit.register
+def _close_all() -> None:
+    loop = _loop
+    if loop is None or not loop.is_running():
+        return
+    for closable in list(_open):
+        with contextlib.suppress(Exception):  # exiting: a store that cannot close is left as it is
+            asyncio.run_coroutine_threadsafe(closable.close(), loop).result(timeout=5)
+
+
 def _forget_after_fork() -> None:
-    global _loop, _thread, _lock
-    _loop, _thread, _lock = None, None, threading.Lock()
+    global _loop, _thread, _lock, _open
+    _loop, _thread, _lock, _open = None, None, threading.Lock(), weakref.WeakSet()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
