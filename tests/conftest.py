@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stores import Setup
 
 import distfs
 from distfs.tools.local import LocalStores
@@ -139,3 +140,19 @@ def gcs_endpoint(local_stores: LocalStores) -> str:
 def unique_name(prefix: str) -> str:
     """A bucket or container name no other test uses."""
     return f"{prefix}-{next(_buckets)}-{os.getpid()}-{int(time.time() * 1000) % 10**8}"
+
+
+# -- a store behind a fault proxy --------------------------------------------------------
+
+
+@pytest.fixture
+def setup(local_stores: LocalStores) -> Iterator[Callable[..., Setup]]:
+    made: list[Setup] = []
+
+    def make(name: str, **proxy: Any) -> Setup:
+        made.append(Setup(local_stores, name, **proxy))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.proxy.close()

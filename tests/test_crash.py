@@ -620,7 +620,9 @@ def crash_rounds(
             kind = result.pending["k"]
             # A part upload sent whole before the kill may still land (and replace a part of
             # the next worker's): wait for it as for commits and moves.
-            time.sleep(min(1.0, 2 * estimate[kind]) if kind in ("commit", "move", "write") else min(0.3, estimate[kind]))
+            time.sleep(
+                min(1.0, 2 * estimate[kind]) if kind in ("commit", "move", "write") else min(0.3, estimate[kind])
+            )
         clock = time.monotonic()
         checker.check(model, result.pending, touched, full=number % FULL_CHECK_EVERY == 0)
         spent["check"] += time.monotonic() - clock

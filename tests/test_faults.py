@@ -23,83 +23,19 @@ The whole file takes about 2 minutes on 2 cores (the four 100 MiB cases about 1 
 from __future__ import annotations
 
 import hashlib
-import os
-import random
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from fault_proxy import KINDS, FaultProxy
+from fault_proxy import KINDS
+from stores import CLOUD, SEED, Setup, pieces, read_all
 
 import distfs
-from distfs.tools.local import LocalStores
 
 MiB = 1 << 20
-CLOUD = ("s3", "gcs", "azure", "oss")
-ENDPOINT = {"s3": "regionendpoint", "gcs": "endpoint", "azure": "serviceurl", "oss": "endpoint"}
-RETRIES = {"s3": "maxretries", "gcs": "maxretries", "azure": "max_retries", "oss": "maxretries"}
-#: The smallest chunk each driver takes (more requests, so more faults per MiB).
-CHUNK = {"s3": {"chunksize": 5 * MiB}, "gcs": {"chunksize": 8 * MiB}, "azure": {}, "oss": {"chunksize": 5 * MiB}}
-SEED = int(os.environ.get("DISTFS_FAULTS_SEED", "20261127"))
 #: Faults that fail a request before it reaches the server (nothing is applied).
 FAILING = ("500", "503", "throttle", "reset")
-
-_PATTERN_STEP = 4099
-_PATTERN = random.Random(SEED).randbytes(MiB + _PATTERN_STEP)
-
-
-def pieces(total: int, seed: int) -> Iterator[memoryview]:
-    """``total`` bytes in writes of varying sizes (1 byte to 1 MiB), from one shared pattern."""
-    rng = random.Random(seed)
-    view = memoryview(_PATTERN)
-    sent = 0
-    while sent < total:
-        size = min(total - sent, rng.choice((1, 4097, 300_001, MiB)))
-        start = rng.randrange(_PATTERN_STEP)
-        yield view[start : start + size]
-        sent += size
-
-
-def read_all(driver: distfs.StorageDriver, path: str) -> tuple[int, str]:
-    """Size and sha256 of ``path`` read through ``driver.reader`` (1 MiB reads)."""
-    digest = hashlib.sha256()
-    size = 0
-    with driver.reader(path) as stream:
-        while block := stream.read(MiB):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
-
-
-class Setup:
-    """A fresh store of one driver, a proxy in front of its server, and drivers both ways."""
-
-    def __init__(self, stores: LocalStores, name: str, **proxy: Any) -> None:
-        self.name = name
-        self.parameters = dict(stores.parameters(name), **CHUNK[name])
-        self.proxy = FaultProxy(self.parameters[ENDPOINT[name]], name, seed=SEED, **proxy).start()
-
-    def faulty(self, **extra: Any) -> distfs.StorageDriver:
-        """A driver whose requests all go through the proxy."""
-        return distfs.create(self.name, {**self.parameters, ENDPOINT[self.name]: self.proxy.endpoint, **extra})
-
-    def clean(self) -> distfs.StorageDriver:
-        """A driver talking to the server directly."""
-        return distfs.create(self.name, self.parameters)
-
-
-@pytest.fixture
-def setup(local_stores: LocalStores) -> Iterator[Callable[..., Setup]]:
-    made: list[Setup] = []
-
-    def make(name: str, **proxy: Any) -> Setup:
-        made.append(Setup(local_stores, name, **proxy))
-        return made[-1]
-
-    yield make
-    for one in made:
-        one.proxy.close()
+RETRIES = {"s3": "maxretries", "gcs": "maxretries", "azure": "max_retries", "oss": "maxretries"}
 
 
 @pytest.mark.parametrize("name", CLOUD)

@@ -1,0 +1,215 @@
+"""The guarantees of DESIGN section 3 that the object-store engine writes once, tested on every driver.
+
+Each test names the defect it guards against (issue 14): a reader of a replaced object
+mixing two versions or coming back short, a failed ``write`` dropping bytes accepted before
+it, a health check passing on a missing bucket or refused credentials, and the round trips
+a small writer and a one-file delete cost. The crash (SIGKILL) harness is
+``tests/test_crash.py``, the fault-injection suite ``tests/test_faults.py``, the model state
+machine ``tests/test_model.py``: all three run on every driver as well.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from stores import CHUNK, CLOUD, Setup
+
+import distfs
+from distfs.tools import cli
+from distfs.tools.local import DRIVERS, LocalStores
+
+MiB = 1 << 20
+#: Larger than any driver's read block (16 MiB at most): a reader needs several requests.
+BIG = 17 * MiB + 4321
+NO_RETRIES = {"s3": {"maxretries": 0}, "gcs": {"maxretries": 0}, "azure": {"max_retries": -1}, "oss": {"maxretries": 0}}
+STORE_KEY = {"s3": "bucket", "gcs": "bucket", "azure": "container", "oss": "bucket"}
+#: A wrong credential, for the servers that verify them (moto and fake-gcs-server do not).
+WRONG_CREDENTIALS = {
+    "azure": {"accountkey": "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="},
+    "oss": {"accesskeysecret": "not-the-secret"},
+}
+
+
+def content(seed: int, size: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def driver_on(local_stores: LocalStores, name: str, **extra: Any) -> distfs.StorageDriver:
+    return distfs.create(name, {**local_stores.parameters(name), **CHUNK.get(name, {}), **extra})
+
+
+# -- readers: one version, never a mix, never short ----------------------------------------
+
+
+@pytest.mark.parametrize("replacement", ["same size", "shorter", "longer", "deleted"])
+@pytest.mark.parametrize("name", DRIVERS)
+def test_a_reader_of_a_replaced_object_never_mixes(name: str, replacement: str, local_stores: LocalStores) -> None:
+    driver = driver_on(local_stores, name)
+    old = content(1, BIG)
+    driver.put_content("/r/blob", old)
+    new = {"same size": content(2, BIG), "shorter": content(3, BIG // 2), "longer": content(4, BIG + MiB)}
+    changed: distfs.ObjectChangedError | None = None
+    with driver.reader("/r/blob", 100) as stream:
+        head = stream.read(1000)
+        if replacement == "deleted":
+            driver.delete("/r/blob")
+        else:
+            driver.put_content("/r/blob", new[replacement])
+        try:
+            rest = stream.read()
+        except distfs.ObjectChangedError as exc:
+            changed = exc
+    if changed is None:  # no error: then every byte is the old version's, to its end
+        assert head + rest == old[100:]
+    else:
+        assert changed.driver_name == name
+        assert changed.path == "/r/blob"
+        assert str(changed) == f"{name}: /r/blob changed while it was read"
+
+
+@pytest.mark.parametrize("name", DRIVERS)
+def test_the_reader_stream_api(name: str, local_stores: LocalStores) -> None:
+    """read, readinto, readline, seek (all three whences) and tell, as io.BufferedReader."""
+    driver = driver_on(local_stores, name)
+    data = b"".join(b"line %d\n" % i for i in range(200_000))  # ~1.4 MiB
+    driver.put_content("/s", data)
+    reference = io.BytesIO(data)
+    with driver.reader("/s", 10) as stream:
+        reference.seek(10)
+        assert stream.tell() == 10
+        assert stream.read(5) == reference.read(5)
+        assert stream.readline() == reference.readline()
+        buffer = bytearray(4096)
+        assert stream.readinto(buffer) == reference.readinto(buffer)
+        for offset, whence in [(-100, io.SEEK_END), (12345, io.SEEK_SET), (-7, io.SEEK_CUR), (1 << 20, io.SEEK_CUR)]:
+            assert stream.seek(offset, whence) == reference.seek(offset, whence)
+            assert stream.tell() == reference.tell()
+            assert stream.read(33) == reference.read(33)
+        stream.seek(0)
+        assert stream.read() == data
+        assert stream.read() == b""
+    for offset in (len(data), len(data) + 1, 2**63, 2**70):
+        with driver.reader("/s", offset) as stream:
+            assert stream.read() == b""
+
+
+# -- writers: every accepted byte survives ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CLOUD)
+def test_a_failed_write_loses_nothing_accepted(name: str, setup: Callable[..., Setup]) -> None:
+    env = setup(name, kinds=("500",))
+    driver = env.faulty(**NO_RETRIES[name])
+    chunk = int(env.parameters.get("chunksize", 4 * MiB))
+    first = content(5, chunk + chunk // 2)  # one part uploaded, half a part buffered
+    writer = driver.writer("/w/data")
+    assert writer.write(first) == len(first)
+    env.proxy.rate = 1.0  # every request fails from here
+    with pytest.raises(distfs.DriverError) as caught:
+        writer.write(content(6, chunk))  # needs a part upload: fails
+    assert caught.value.driver_name == name
+    assert writer.size == len(first)  # nothing of the failed write was accepted
+    env.proxy.rate = 0.0
+    writer.close()
+    resumed = env.clean().writer("/w/data", append=True)
+    assert resumed.size == len(first)
+    last = content(7, chunk)
+    resumed.write(last)
+    resumed.commit()
+    assert env.clean().get_content("/w/data") == first + last
+
+
+@pytest.mark.parametrize("name", CLOUD)
+def test_a_failed_close_keeps_the_last_closed_state(name: str, setup: Callable[..., Setup]) -> None:
+    env = setup(name, kinds=("500",))
+    driver = env.faulty(**NO_RETRIES[name])
+    chunk = int(env.parameters.get("chunksize", 4 * MiB))
+    first = content(8, 2 * chunk + 17)
+    writer = driver.writer("/w/close")
+    writer.write(first)
+    writer.close()
+    writer = driver.writer("/w/close", append=True)
+    writer.write(content(9, 100))
+    env.proxy.rate = 1.0
+    with pytest.raises(distfs.DriverError):
+        writer.close()
+    env.proxy.rate = 0.0
+    resumed = env.clean().writer("/w/close", append=True)
+    assert resumed.size == len(first)
+    resumed.commit()
+    assert env.clean().get_content("/w/close") == first
+
+
+# -- errors: a missing bucket, refused credentials ------------------------------------------
+
+
+def health(name: str, parameters: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    arguments = ["health", name]
+    for key, value in parameters.items():
+        arguments += ["-p", f"{key}={value}"]
+    code = cli.main(arguments)
+    return code, capsys.readouterr().out.strip()
+
+
+@pytest.mark.parametrize("name", CLOUD)
+def test_health_fails_on_a_missing_bucket(name: str, local_stores: LocalStores, capsys: Any) -> None:
+    parameters = {**local_stores.parameters(name), STORE_KEY[name]: "no-such-store-here"}
+    assert health(name, local_stores.parameters(name), capsys) == (0, f"healthy: {name}")
+    code, out = health(name, parameters, capsys)
+    assert code == 1
+    assert out.startswith("unhealthy: ")
+    assert "no-such-store-here" in out
+    assert "does not exist" in out
+    driver = distfs.create(name, parameters)
+    for call in (lambda: driver.stat("/"), lambda: driver.list("/"), lambda: driver.get_content("/a")):
+        with pytest.raises(distfs.StoreNotFoundError) as caught:
+            call()
+        assert caught.value.store == "no-such-store-here"
+        assert caught.value.driver_name == name
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_CREDENTIALS))
+def test_refused_credentials_are_access_denied(name: str, local_stores: LocalStores, capsys: Any) -> None:
+    parameters = {**local_stores.parameters(name), **WRONG_CREDENTIALS[name]}
+    code, out = health(name, parameters, capsys)
+    assert code == 1
+    assert out.startswith("unhealthy: ")
+    driver = distfs.create(name, parameters)
+    for call in (lambda: driver.stat("/"), lambda: driver.stat("/a"), lambda: driver.put_content("/a", b"x")):
+        with pytest.raises(distfs.AccessDeniedError) as caught:
+            call()
+        assert isinstance(caught.value, PermissionError)
+        assert "access denied (" in str(caught.value)
+        for secret in WRONG_CREDENTIALS[name].values():
+            assert secret not in str(caught.value)
+
+
+# -- round trips -----------------------------------------------------------------------------
+
+LATENCY = 0.4
+
+
+@pytest.mark.parametrize("name", CLOUD)
+def test_round_trips_of_a_small_writer_and_a_one_file_delete(name: str, setup: Callable[..., Setup]) -> None:
+    """A 1 KiB writer + commit: at most 3 requests; deleting one file: at most 2 sequential round trips."""
+    env = setup(name, rate=1.0, kinds=("latency",), latency=LATENCY)
+    driver = env.faulty()
+    driver.stat("/")  # warm up the connection
+    before = env.proxy.requests
+    writer = driver.writer("/rt/small")
+    writer.write(b"x" * 1024)
+    writer.commit()
+    writer.close()
+    requests = env.proxy.requests - before
+    assert requests <= 3, requests
+    started = time.monotonic()
+    driver.delete("/rt/small")
+    elapsed = time.monotonic() - started
+    print(f"\n{name}: small writer {requests} requests; one-file delete {elapsed / LATENCY:.2f} round trips")
+    assert elapsed < 2.9 * LATENCY, f"{elapsed:.2f} s: more than 2 sequential round trips"
+    assert env.clean().list("/") == []
