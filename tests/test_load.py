@@ -484,39 +484,3 @@ def test_regulator_bound_is_reached_not_exceeded(tmp_path: Any, maxthreads: str 
         thread.join(30)
     assert inside == limit, f"{inside} calls inside at once, maxthreads {limit}"
     assert proxy.peak == limit
-
-
-def test_s3_reader_never_mixes_versions(store_parameters: Callable[[str], dict[str, Any]]) -> None:
-    """Regression (found by the hot-path readers above): an s3 reader took the size from
-    its HEAD and the bytes from later GETs, so an object replaced in between came out as
-    the first bytes of the new version cut to the old size. Now size, ETag and the first
-    block come from one GET, and later GETs are pinned to that ETag."""
-    from distfs.backends.s3 import S3Backend
-    from distfs.fsspec_driver import FsspecDriver
-
-    driver = distfs.create("s3", store_parameters("s3"))
-    assert isinstance(driver, Base)
-    inner = driver.inner
-    assert isinstance(inner, FsspecDriver)
-    backend = inner.backend
-    assert isinstance(backend, S3Backend)
-    for old, new in [(content("old", 100), content("new", 50 * KiB)), (content("o", 60 * KiB), content("n", 10))]:
-        driver.put_content("/r/x", old)
-        with driver.reader("/r/x") as stream:
-            driver.put_content("/r/x", new)  # replaced while the reader is open
-            data = stream.read()
-        assert data == old, f"the reader returned {len(data)} bytes of {tag_of(data)}"
-        with driver.reader("/r/x", 7) as stream:
-            assert stream.read() == new[7:]
-
-    # Replaced after the first block of a multi-block read: the read fails (typed, so the
-    # resuming reader does not go on in the new version), it never mixes.
-    block = backend.read_block
-    big_old, big_new = content("big-old", block + 1000), content("big-new", block + 3000)
-    driver.put_content("/r/big", big_old)
-    with driver.reader("/r/big") as stream:
-        first = stream.read(block // 2)
-        driver.put_content("/r/big", big_new)
-        with pytest.raises(distfs.DriverError, match="changed while it was read"):
-            stream.read()
-    assert first == big_old[: block // 2]

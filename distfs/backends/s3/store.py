@@ -73,8 +73,11 @@ class S3Store:
 
     # -- the client -------------------------------------------------------------------
 
-    async def _s3(self) -> Any:
-        """The client of the running loop (made on first use in each loop)."""
+    async def client(self) -> Any:
+        """The aiobotocore client of the running loop (made on first use in each loop).
+
+        Public for instrumentation: ``client.meta.events`` takes botocore event handlers.
+        """
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             from aiobotocore.config import AioConfig
@@ -99,7 +102,7 @@ class S3Store:
         return self._client
 
     async def _call(self, method: str, **arguments: Any) -> Any:
-        client = await self._s3()
+        client = await self.client()
         with _mapped(self.bucket):
             return await getattr(client, method)(Bucket=self.bucket, **arguments)
 
