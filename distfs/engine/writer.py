@@ -238,17 +238,19 @@ class Session:
         """Publish everything written; on failure the upload stays suspended, nothing lost."""
         engine = self._engine
         count = len(self._parts)
+        size, tail = self.size, bytes(self._buffer)
         try:
             if self._upload is None:
-                data = bytes(self._buffer)
                 async with engine.errors(self._path, "committing"):
-                    await engine.call(lambda: self._store.put(self._key, data))
+                    await engine.call(lambda: self._store.put(self._key, tail))
             else:
-                if self._buffer or not self._parts:
-                    await self._upload_part(bytes(self._buffer))
+                if tail or not self._parts:
+                    await self._upload_part(tail)
+                    self._buffer = bytearray()  # now the last part (``size`` counts it once)
                 await self._complete(self._upload)
         except BaseException:
             del self._parts[count:]
+            self._buffer = bytearray(tail)
             try:
                 await self._save()
             except Exception as exc:  # the original failure is what the caller needs to see
@@ -256,7 +258,7 @@ class Session:
                     f"committing {self._path} failed and so did suspending it: {exc}", engine.name
                 ) from exc
             raise
-        self._published = self.size
+        self._published = size
         self._buffer = bytearray()
         if self._journaled or self._replaced is not None:
             await self._delete_journal()
