@@ -650,3 +650,30 @@ def test_redirect_urls(gcs_parameters: dict[str, Any], gcs_endpoint: str, token_
     for method in ("PUT", "DELETE", "POST"):
         assert driver.redirect_url("/blob", method) is None
     assert SERVICE_ACCOUNT["private_key"][30:90] not in get
+
+
+def test_create_only_put_keeps_the_first_object(gcs_parameters: dict[str, Any]) -> None:
+    """``put(..., if_absent=True)`` is a multipart upload with ``ifGenerationMatch=0`` (a media
+    upload's condition is ignored by fake-gcs-server): the second one fails, the first stays."""
+    import asyncio
+
+    from distfs.backends.gcs import GCSStore
+    from distfs.engine.seam import StoreError
+
+    async def scenario() -> tuple[bytes, BaseException | None]:
+        store = GCSStore(settings_from(gcs_parameters))
+        try:
+            await store.put("once", b"first", if_absent=True)
+            failure: BaseException | None = None
+            try:
+                await store.put("once", b"second", if_absent=True)
+            except StoreError as exc:
+                failure = exc
+            data, _ = await store.get_range("once", 0, 100, None)
+            return data, failure
+        finally:
+            await store.close()
+
+    data, failure = asyncio.run(scenario())
+    assert data == b"first"
+    assert isinstance(failure, StoreError)

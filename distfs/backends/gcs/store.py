@@ -18,6 +18,8 @@ import contextlib
 import email.utils
 import json
 import urllib.parse
+import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -85,6 +87,7 @@ class GCSStore(ComposeUploads):
 
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=300))
             self._loop = loop
+            weakref.finalize(self, _close_later, self._session, loop)
             self._refreshing = asyncio.Lock()
         return self._session
 
@@ -178,10 +181,29 @@ class GCSStore(ComposeUploads):
             raise Changed("generation", "the object changed")
         return data, info
 
-    async def put(self, key: str, data: bytes) -> None:
-        query = {"uploadType": "media", "name": key}
+    async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
+        """A simple media upload; with ``if_absent`` a multipart one with ``ifGenerationMatch=0``
+        (412 if an object is there: fake-gcs-server ignores the condition on media uploads)."""
         path = f"/upload/storage/v1/b/{_quote(self.bucket)}/o"
-        await self._send("POST", path, query, body=data, headers={"Content-Type": CONTENT_TYPE})
+        if not if_absent:
+            query = {"uploadType": "media", "name": key}
+            await self._send("POST", path, query, body=data, headers={"Content-Type": CONTENT_TYPE})
+            return
+        boundary = uuid.uuid4().hex
+        metadata = json.dumps({"name": key, "contentType": CONTENT_TYPE}).encode()
+        body = b"".join(
+            [
+                f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
+                metadata,
+                f"\r\n--{boundary}\r\nContent-Type: {CONTENT_TYPE}\r\n\r\n".encode(),
+                data,
+                f"\r\n--{boundary}--\r\n".encode(),
+            ]
+        )
+        query = {"uploadType": "multipart", "ifGenerationMatch": "0"}
+        await self._send(
+            "POST", path, query, body=body, headers={"Content-Type": f"multipart/related; boundary={boundary}"}
+        )
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
         query: dict[str, str | int] = {"prefix": prefix, "maxResults": LIST_PAGE, "fields": _FIELDS}
@@ -252,6 +274,12 @@ class GCSStore(ComposeUploads):
             api_access_endpoint=self._endpoint,
         )
         return url
+
+
+def _close_later(session: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """Close the session of a store no longer used, on its loop (if that still runs)."""
+    if not session.closed and loop.is_running():
+        asyncio.run_coroutine_threadsafe(session.close(), loop)
 
 
 def _quote(name: str) -> str:
