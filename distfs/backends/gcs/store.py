@@ -1,14 +1,12 @@
 """The GCS :class:`~distfs.engine.seam.Store`: one bucket through the JSON API, over aiohttp.
 
-Every primitive is one or two JSON API requests, sent with an ``aiohttp`` session made
-per event loop and google-auth credentials (anonymous against an ``endpoint`` when none
-are given). Version tokens are object generations, pinned with ``generation=`` on media
-downloads and ``sourceGeneration=`` on rewrites (fake-gcs-server ignores
-``ifGenerationMatch`` on reads). Nothing below the engine retries a request: 5xx, 408,
-429, connection failures and cut bodies are :class:`~distfs.engine.seam.Transient` and the
-engine retries them ``maxretries`` times. Uploads are emulated with composes
-(:mod:`.uploads`). :func:`_mapped` is the one place transport and HTTP errors become the
-seam's.
+Every primitive is one or a few JSON API requests (an ``aiohttp`` session per event loop,
+google-auth bearer tokens; anonymous against an ``endpoint`` when no credentials are
+given). Version tokens are generations, pinned with ``generation=`` on media downloads
+and ``sourceGeneration=`` on rewrites (fake-gcs-server ignores ``ifGenerationMatch`` on
+reads). Nothing below the engine retries: 5xx, 408, 429, connection failures and cut
+bodies are :class:`~distfs.engine.seam.Transient`, retried by the engine ``maxretries``
+times. Uploads are composes (:mod:`.uploads`); :func:`_mapped` is the one error mapping.
 """
 
 from __future__ import annotations
@@ -85,7 +83,10 @@ class GCSStore(ComposeUploads):
         if self._session is None or self._loop is not loop:
             import aiohttp
 
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=300))
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=max(100, self.settings.maxconcurrency)),
+                timeout=aiohttp.ClientTimeout(total=None, sock_read=300),
+            )
             self._loop = loop
             weakref.finalize(self, _close_later, self._session, loop)
             self._refreshing = asyncio.Lock()
@@ -151,7 +152,10 @@ class GCSStore(ComposeUploads):
 
     async def _json(self, method: str, path: str, query: Mapping[str, str | int] | None = None, **kw: Any) -> Any:
         _, _, data = await self._send(method, path, query, **kw)
-        return json.loads(data) if data else {}
+        try:
+            return json.loads(data) if data else {}
+        except ValueError:
+            raise StoreError("InvalidResponse", f"{method} answered with a body that is not JSON") from None
 
     async def close(self) -> None:
         if self._session is not None and self._loop is asyncio.get_running_loop():
@@ -190,16 +194,9 @@ class GCSStore(ComposeUploads):
             await self._send("POST", path, query, body=data, headers={"Content-Type": CONTENT_TYPE})
             return
         boundary = uuid.uuid4().hex
-        metadata = json.dumps({"name": key, "contentType": CONTENT_TYPE}).encode()
-        body = b"".join(
-            [
-                f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
-                metadata,
-                f"\r\n--{boundary}\r\nContent-Type: {CONTENT_TYPE}\r\n\r\n".encode(),
-                data,
-                f"\r\n--{boundary}--\r\n".encode(),
-            ]
-        )
+        metadata = json.dumps({"name": key, "contentType": CONTENT_TYPE})
+        head = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n--{boundary}\r\n\r\n"
+        body = head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
         query = {"uploadType": "multipart", "ifGenerationMatch": "0"}
         await self._send(
             "POST", path, query, body=body, headers={"Content-Type": f"multipart/related; boundary={boundary}"}
