@@ -455,6 +455,8 @@ def test_suspended_sessions_send_linear_traffic(traced: Traced, gcs_endpoint: st
     w = gcs.writer("/uploads/u1/data", append=True)
     w.commit()
     total = 30 * MiB
+    up, down = traced.proxy.bytes_up / MiB, traced.proxy.bytes_down / MiB
+    print(f"\n30 x 1 MiB resumable upload: {up:.2f} MiB sent, {down:.2f} MiB read back, for {total / MiB:.0f} MiB")
     assert traced.proxy.bytes_up <= 1.2 * total + 30 * CHUNK, traced.proxy.bytes_up
     assert traced.proxy.bytes_down <= 31 * CHUNK + 64 * KiB, traced.proxy.bytes_down
     assert gcs.get_content("/uploads/u1/data") == bytes(content)
