@@ -120,14 +120,14 @@ def traced(gcs_endpoint: str, gcs_parameters: dict[str, Any]) -> Iterator[Traced
 
 
 @contextlib.contextmanager
-def recorder() -> Iterator[tuple[str, list[dict[str, str]]]]:
-    """A local HTTP server answering every request 404 (JSON API style), recording its headers."""
+def recorder(message: str = "Not Found") -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A local HTTP server answering every request 404 with ``message`` (JSON API style), recording its headers."""
     seen: list[dict[str, str]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             seen.append({k.lower(): v for k, v in self.headers.items()})
-            body = b'{"error": {"code": 404, "message": "Not Found"}}'
+            body = json.dumps({"error": {"code": 404, "message": message}}).encode()
             self.send_response(404)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -341,6 +341,19 @@ def test_missing_bucket_is_told_apart(gcs_endpoint: str) -> None:
         assert info.value.store == driver.inner.engine.store.bucket  # type: ignore[attr-defined]
         assert info.value.kind == "bucket"
         assert str(info.value).startswith("gcs: ")
+
+
+def test_a_404_names_the_bucket_only_when_gcs_says_so() -> None:
+    """GCS says "The specified bucket does not exist." for a missing bucket, "No such object:
+    <bucket>/<key>" for a missing object (whose bucket may well be called "...bucket")."""
+    with recorder("The specified bucket does not exist.") as (endpoint, _):
+        driver = distfs.create("gcs", {"bucket": "my-bucket", "endpoint": endpoint})
+        with pytest.raises(distfs.StoreNotFoundError):
+            driver.get_content("/x")
+    with recorder("No such object: my-bucket/x") as (endpoint, _):
+        driver = distfs.create("gcs", {"bucket": "my-bucket", "endpoint": endpoint})
+        with pytest.raises(distfs.PathNotFoundError):
+            driver.get_content("/x")
 
 
 # -- compose-emulated uploads -----------------------------------------------------------

@@ -308,8 +308,8 @@ def _default_credentials() -> Any:
 def _mapped(bucket: str, listing: bool) -> Iterator[None]:
     """aiohttp's, google-auth's and the JSON API's failures as the seam's (the one mapping of this backend).
 
-    A 404 of a listing is the bucket; of an object call, the object unless the message
-    names the bucket (fake-gcs-server answers both with the same body).
+    A 404 of a listing is the bucket; of an object call, the object unless the message says
+    the bucket does not exist (as GCS does; fake-gcs-server answers both with one body).
     """
     import aiohttp
     import google.auth.exceptions
@@ -319,7 +319,7 @@ def _mapped(bucket: str, listing: bool) -> Iterator[None]:
     except _Status as exc:
         status = exc.status
         code, message = _error(exc.body, status)
-        if status == 404 and (listing or "bucket" in message.lower()):
+        if status == 404 and (listing or "bucket does not exist" in message.lower()):
             raise StoreMissing(bucket, "bucket", code) from None
         if status == 404:
             raise NotFound(code, message) from None
