@@ -1,11 +1,18 @@
-"""The gcs driver against fake-gcs-server (started by the harness)."""
+"""What is specific to the gcs driver, against fake-gcs-server (started by the harness).
+
+Generic behaviour (the contract, crashes, faults, pinned reads) is tested on every object
+store in tests/test_objectstores.py and tests/test_engine_*.py; here: parameters,
+credentials and signing, the JSON API requests the store sends (through a counting proxy),
+compose-emulated uploads (marker, rounds of 32, clean-up order), and emulator quirks.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import http.server
 import json
 import os
-import tracemalloc
+import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -15,11 +22,11 @@ from typing import Any
 import pytest
 from cases import oauth_token_server, suspend_in_fresh_processes, two_instances_see_each_other
 from conftest import unique_name
+from fault_proxy import FaultProxy
 
 import distfs
-from distfs.backends.gcs import ComposeWriter, GCSBackend, settings_from
+from distfs.backends.gcs import settings_from
 from distfs.base import Base
-from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import DriverSuite
 
 KiB = 1 << 10
@@ -61,46 +68,9 @@ def admin_put(endpoint: str, bucket: str, name: str, data: bytes = b"") -> None:
     urllib.request.urlopen(request).read()
 
 
-def backend_of(driver: distfs.StorageDriver) -> GCSBackend:
-    assert isinstance(driver, Base)
-    inner = driver.inner
-    assert isinstance(inner, FsspecDriver)
-    assert isinstance(inner.backend, GCSBackend)
-    return inner.backend
-
-
-class Requests:
-    """Counts the JSON/upload API calls one driver sends, and their body bytes (gcsfs ``_call``)."""
-
-    def __init__(self, driver: distfs.StorageDriver) -> None:
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
-        self.bytes = 0
-        fs = backend_of(driver).fs
-        original = fs._call
-
-        async def counted(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
-            self.calls.append((method, path, kwargs))
-            data = kwargs.get("data")
-            if isinstance(data, bytes | bytearray | memoryview):
-                self.bytes += len(data)
-            elif isinstance(data, str):
-                self.bytes += len(data.encode())
-            elif data is not None and hasattr(data, "seek"):
-                position = data.tell()
-                data.seek(0, 2)
-                self.bytes += data.tell() - position
-                data.seek(position)
-            if kwargs.get("json") is not None:
-                self.bytes += len(json.dumps(kwargs["json"]))
-            return await original(method, path, *args, **kwargs)
-
-        fs._call = counted
-
-    def count(self, method: str, contains: str) -> int:
-        return sum(1 for m, p, _ in self.calls if m == method and contains in p)
-
-    def lists(self) -> int:
-        return sum(1 for m, p, _ in self.calls if m == "GET" and p.endswith("b/{}/o"))
+def admin_delete(endpoint: str, bucket: str, name: str) -> None:
+    quoted = urllib.parse.quote(name, safe="")
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/storage/v1/b/{bucket}/o/{quoted}", method="DELETE"))
 
 
 def gcs_parameters_for(endpoint: str, bucket: str, **extra: Any) -> dict[str, Any]:
@@ -122,18 +92,73 @@ def gcs(gcs_parameters: dict[str, Any]) -> distfs.StorageDriver:
     return distfs.create("gcs", gcs_parameters)
 
 
-# -- the conformance suite on fake-gcs-server -----------------------------------------
+class Traced:
+    """A driver on the bucket through a proxy that records every request (method, path and query)."""
+
+    def __init__(self, proxy: FaultProxy, parameters: dict[str, Any]) -> None:
+        self.proxy = proxy
+        self.driver = distfs.create("gcs", {**parameters, "endpoint": proxy.endpoint})
+        self.reset()
+
+    def reset(self) -> None:
+        self.proxy.trace = []
+        self.proxy.bytes_up = self.proxy.bytes_down = 0
+
+    def count(self, method: str, contains: str) -> int:
+        assert self.proxy.trace is not None
+        return sum(1 for line in self.proxy.trace if line.split()[1] == method and contains in line.split()[2])
+
+    def lists(self) -> int:
+        assert self.proxy.trace is not None
+        return sum(1 for line in self.proxy.trace if line.split()[1] == "GET" and "/o?" in line.split()[2])
 
 
-class TestGCSConformance(DriverSuite):
-    def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
-        endpoint = request.getfixturevalue("gcs_endpoint")
-        return distfs.create("gcs", {"bucket": new_bucket(endpoint), "endpoint": endpoint})
+@pytest.fixture
+def traced(gcs_endpoint: str, gcs_parameters: dict[str, Any]) -> Iterator[Traced]:
+    with FaultProxy(gcs_endpoint, "gcs") as proxy:
+        yield Traced(proxy, gcs_parameters)
 
 
-class TestGCSSmallChunkConformance(DriverSuite):
-    """Every segment 256 KiB (many composes), keys below a root directory, and signing
-    credentials, so the redirect test fetches real signed GET and HEAD URLs."""
+@contextlib.contextmanager
+def recorder(message: str = "Not Found") -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A local HTTP server answering every request 404 with ``message`` (JSON API style), recording its headers."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            body = json.dumps({"error": {"code": 404, "message": message}}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def token_server() -> Iterator[str]:
+    """A local OAuth token endpoint, so service-account credentials work against the emulator."""
+    with oauth_token_server("test-token") as url:
+        yield url
+
+
+# -- the conformance suite with service-account credentials ------------------------------
+
+
+class TestGCSSignedConformance(DriverSuite):
+    """Bearer tokens from a service account on every request, keys below a root directory,
+    so the redirect test fetches real signed GET and HEAD URLs."""
 
     def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
         endpoint = request.getfixturevalue("gcs_endpoint")
@@ -290,132 +315,130 @@ def test_secrets_are_never_shown(keyfile: str) -> None:
     assert secret[40:120] not in str(info.value)
 
 
-def test_useragent_reaches_requests(gcs_parameters: dict[str, Any]) -> None:
-    driver = distfs.create("gcs", {**gcs_parameters, "useragent": "distfs-test/1"})
-    headers = backend_of(driver).fs._get_headers(None)
-    assert headers["User-Agent"] == "distfs-test/1"
-    driver.put_content("/ua", b"1")
-    assert driver.get_content("/ua") == b"1"
+def test_useragent_and_credentials_reach_requests(token_server: str) -> None:
+    with recorder() as (endpoint, seen):
+        anonymous = distfs.create("gcs", {"bucket": "b", "endpoint": endpoint, "useragent": "distfs-test/1"})
+        with pytest.raises(distfs.StoreNotFoundError):
+            anonymous.stat("/x")
+        assert seen
+        assert all(h.get("user-agent") == "distfs-test/1" for h in seen)
+        assert not any("authorization" in h for h in seen)  # anonymous against an endpoint
+        seen.clear()
+        signed = distfs.create(
+            "gcs", {"bucket": "b", "endpoint": endpoint, "credentials": service_account_info(token_server)}
+        )
+        with pytest.raises(distfs.StoreNotFoundError):
+            signed.list("/")
+        assert seen
+        assert all(h.get("authorization") == "Bearer test-token" for h in seen)
 
 
-# -- writers ----------------------------------------------------------------------------
+def test_missing_bucket_is_told_apart(gcs_endpoint: str) -> None:
+    driver = distfs.create("gcs", gcs_parameters_for(gcs_endpoint, unique_name("distfs-gcs-missing")))
+    for call in (lambda: driver.stat("/x"), lambda: driver.list("/"), lambda: driver.walk("/", lambda i: None)):
+        with pytest.raises(distfs.StoreNotFoundError) as info:
+            call()
+        assert info.value.store == driver.inner.engine.store.bucket  # type: ignore[attr-defined]
+        assert info.value.kind == "bucket"
+        assert str(info.value).startswith("gcs: ")
 
 
-def test_hundred_chunk_upload_is_linear(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    """100 PATCH-like sessions of 1 MiB: traffic stays linear, resumes read no data."""
-    chunk = os.urandom(MiB)
-    digest = hashlib.sha256()
-    requests = Requests(gcs)
-    w = gcs.writer("/uploads/u1/data")
+def test_a_404_names_the_bucket_only_when_gcs_says_so() -> None:
+    """GCS says "The specified bucket does not exist." for a missing bucket, "No such object:
+    <bucket>/<key>" for a missing object (whose bucket may well be called "...bucket")."""
+    with recorder("The specified bucket does not exist.") as (endpoint, _):
+        driver = distfs.create("gcs", {"bucket": "my-bucket", "endpoint": endpoint})
+        with pytest.raises(distfs.StoreNotFoundError):
+            driver.get_content("/x")
+    with recorder("No such object: my-bucket/x") as (endpoint, _):
+        driver = distfs.create("gcs", {"bucket": "my-bucket", "endpoint": endpoint})
+        with pytest.raises(distfs.PathNotFoundError):
+            driver.get_content("/x")
+
+
+# -- compose-emulated uploads -----------------------------------------------------------
+
+
+def hidden(endpoint: str, bucket: str) -> list[str]:
+    return [k for k in all_keys(endpoint, bucket) if ".distfs~" in k]
+
+
+def test_parts_are_objects_with_a_marker(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
+    w = gcs.writer("/u/data")
+    w.write(os.urandom(3 * CHUNK + 5))
     w.close()
-    for index in range(100):
-        w = gcs.writer("/uploads/u1/data", append=True)
-        assert w.size == index * MiB
-        piece = chunk[index:] + chunk[:index]
-        w.write(piece)
-        digest.update(piece)
-        w.close()
-    w = gcs.writer("/uploads/u1/data", append=True)
-    assert w.size == 100 * MiB
+    names = [k.rsplit("/", 1)[1] for k in hidden(gcs_endpoint, gcs_bucket)]
+    assert sorted(names) == ["part-00001", "part-00002", "part-00003", "state", "upload"]
+    w = gcs.writer("/u/data", append=True)
+    assert w.size == 3 * CHUNK + 5
     w.commit()
+    assert all_keys(gcs_endpoint, gcs_bucket) == ["u/data"]
+
+
+def test_an_upload_without_its_marker_is_gone(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
+    """A clean-up cut short after the marker went reads as "upload gone", never as a lost part."""
+    w = gcs.writer("/g")
+    w.write(os.urandom(2 * CHUNK))
     w.close()
-    total = 100 * MiB
-    assert requests.bytes <= 1.2 * total + 100 * CHUNK, requests.bytes
-    assert requests.count("GET", "alt=media") == 0  # nothing read back
-    print(f"\n100 x 1 MiB resumable upload: {requests.bytes / MiB:.2f} MiB sent for {total / MiB:.0f} MiB")
-    with gcs.reader("/uploads/u1/data") as stream:
-        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
-    assert all_keys(gcs_endpoint, gcs_bucket) == ["uploads/u1/data"]  # no hidden object left
+    [marker] = [k for k in hidden(gcs_endpoint, gcs_bucket) if k.endswith("/upload")]
+    admin_delete(gcs_endpoint, gcs_bucket, marker)
+    with pytest.raises(distfs.PathNotFoundError):  # the stale journal is dropped; nothing committed
+        gcs.writer("/g", append=True)
+    gcs.put_content("/h", b"committed")
+    w = gcs.writer("/h")
+    w.write(os.urandom(2 * CHUNK))
+    w.close()
+    [marker] = [k for k in hidden(gcs_endpoint, gcs_bucket) if k.endswith("/upload")]
+    admin_delete(gcs_endpoint, gcs_bucket, marker)
+    w = gcs.writer("/h", append=True)  # continues from the committed object
+    assert w.size == len(b"committed")
+    w.write(b"+")
+    w.commit()
+    assert gcs.get_content("/h") == b"committed+"
 
 
-def test_resume_in_a_fresh_process(gcs_parameters: dict[str, Any]) -> None:
-    data = os.urandom(3 * MiB + 11)
-    suspend_in_fresh_processes("gcs", gcs_parameters, data, (0, MiB, 2 * MiB + 5, len(data)))
-    driver = distfs.create("gcs", gcs_parameters)
-    requests = Requests(driver)
-    w = driver.writer("/p/data", append=True)
-    assert requests.lists() == 1  # one listing gives the exact size
+def test_complete_deletes_the_marker_first(gcs_endpoint: str, gcs_bucket: str) -> None:
+    with FaultProxy(gcs_endpoint, "gcs") as proxy:
+        traced = Traced(proxy, gcs_parameters_for(gcs_endpoint, gcs_bucket, maxretries=0))
+        data = os.urandom(2 * CHUNK + 7)
+        w = traced.driver.writer("/m")
+        w.write(data)
+        proxy.force("DELETE", "part-00002", "500")  # the clean-up fails after the publish
+        with pytest.raises(distfs.DriverError):
+            w.commit()
+        assert proxy.forced_left() == 0
+    gcs = distfs.create("gcs", gcs_parameters_for(gcs_endpoint, gcs_bucket))
+    assert gcs.get_content("/m") == data
+    w = gcs.writer("/m", append=True)  # the journal's upload reads as gone: continue from /m
     assert w.size == len(data)
     w.commit()
-    assert driver.get_content("/p/data") == data
+    assert gcs.get_content("/m") == data
 
 
-def test_resume_ignores_segments_after_the_last_close(
-    gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str
-) -> None:
-    """A writer that died after uploading a segment but before close() resumes at its last close."""
-    first = os.urandom(CHUNK + 100)
-    w = gcs.writer("/d")
-    w.write(first)
-    w.close()
-    w = gcs.writer("/d", append=True)
-    w.write(os.urandom(2 * CHUNK))  # uploads a segment, then dies without close()
-    w = gcs.writer("/d", append=True)
-    assert w.size == len(first)
-    rest = os.urandom(CHUNK * 3 + 7)
-    w.write(rest)
+def test_more_than_32_parts_compose_in_rounds(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
+    data = os.urandom(70 * CHUNK + 3)  # 71 parts: 3 composes of <= 32, then 1 onto the path
+    w = traced.driver.writer("/r")
+    w.write(data)
+    traced.reset()
     w.commit()
-    assert gcs.get_content("/d") == first + rest
-    assert all_keys(gcs_endpoint, gcs_bucket) == ["d"]
+    assert traced.proxy.trace is not None
+    posts = [line.split()[2] for line in traced.proxy.trace if line.split()[1] == "POST"]
+    assert sum(1 for path in posts if path.startswith("/storage/v1/b/")) == 4  # composes (the trace cuts paths)
+    assert traced.proxy.bytes_up < 64 * KiB  # the tail part and JSON documents only
+    assert traced.driver.get_content("/r") == data
+    assert all_keys(gcs_endpoint, gcs_bucket) == ["r"]
 
 
-def test_segments_stay_bounded(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    w = gcs.writer("/s")
-    w.write(os.urandom(40 * CHUNK + 5))  # 40 segments before the first close
-    w.close()
-    hidden = [k for k in all_keys(gcs_endpoint, gcs_bucket) if "/seg-" in k]
-    assert len(hidden) == 1  # composed in rounds of <= 32 into one
-    for _ in range(40):
-        w = gcs.writer("/s", append=True)
-        w.write(b"x" * 1000)
-        w.close()
-    hidden = [k for k in all_keys(gcs_endpoint, gcs_bucket) if "/seg-" in k]
-    assert len(hidden) < 32
-    w = gcs.writer("/s", append=True)
-    assert w.size == 40 * CHUNK + 5 + 40 * 1000
-    w.commit()
-    assert gcs.stat("/s").size == 40 * CHUNK + 5 + 40 * 1000
-
-
-def test_cancel_leaves_nothing(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    w = gcs.writer("/c/data")
-    w.write(os.urandom(3 * CHUNK))
-    w.close()
-    assert all_keys(gcs_endpoint, gcs_bucket)
-    w = gcs.writer("/c/data", append=True)
-    w.write(os.urandom(2 * CHUNK))
-    w.cancel()
-    assert all_keys(gcs_endpoint, gcs_bucket) == []
-
-
-def test_new_writer_discards_the_previous_upload(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    w = gcs.writer("/n")
-    w.write(os.urandom(3 * CHUNK))
-    w.close()
-    w = gcs.writer("/n")
-    w.write(b"fresh")
-    w.commit()
-    assert all_keys(gcs_endpoint, gcs_bucket) == ["n"]
-    assert gcs.get_content("/n") == b"fresh"
-
-
-def test_delete_discards_uploads_below(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    gcs.put_content("/_uploads/1/startedat", b"t")
-    w = gcs.writer("/_uploads/1/data")
-    w.write(os.urandom(3 * CHUNK))
-    w.close()
-    gcs.delete("/_uploads/1")
-    assert all_keys(gcs_endpoint, gcs_bucket) == []
-
-
-def test_append_to_committed_object_composes_server_side(gcs: distfs.StorageDriver) -> None:
+def test_append_to_committed_object_rewrites_server_side(traced: Traced) -> None:
     first = os.urandom(2 * MiB + 3)
+    gcs = traced.driver
     gcs.put_content("/k", first)
-    requests = Requests(gcs)
+    traced.reset()
     w = gcs.writer("/k", append=True)
     assert w.size == len(first)
-    assert requests.count("POST", "compose") == 1
-    assert requests.bytes <= 4 * KiB  # no data sent again
+    assert traced.count("POST", "/rewriteTo/") == 1
+    assert traced.count("GET", "alt=media") <= 1  # at most the journal look-up, never the object
+    assert traced.proxy.bytes_up < 4 * KiB  # no data sent again
     w.write(b"tail")
     w.commit()
     assert gcs.get_content("/k") == first + b"tail"
@@ -429,35 +452,82 @@ def test_append_to_committed_object_composes_server_side(gcs: distfs.StorageDriv
         gcs.writer("/missing", append=True)
 
 
-def test_writer_memory_is_bounded(gcs_parameters: dict[str, Any]) -> None:
-    driver = distfs.create("gcs", {**gcs_parameters, "chunksize": MiB})
-    piece = os.urandom(MiB)
-    w = driver.writer("/big")
-    tracemalloc.start()
-    try:
-        for _ in range(24):
-            w.write(piece)
+def test_suspended_sessions_send_linear_traffic(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
+    """30 PATCH-like sessions of 1 MiB: bytes sent stay linear; only journals are read back."""
+    gcs = traced.driver
+    chunk = os.urandom(MiB)
+    content = bytearray()
+    gcs.writer("/uploads/u1/data").close()
+    for index in range(30):
+        w = gcs.writer("/uploads/u1/data", append=True)
+        assert w.size == index * MiB
+        piece = chunk[index:] + chunk[:index]
+        w.write(piece)
+        content += piece
         w.close()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 4 * MiB + 8 * MiB, peak  # a few chunks, whatever the object size
-    w = driver.writer("/big", append=True)
-    assert w.size == 24 * MiB
+    w = gcs.writer("/uploads/u1/data", append=True)
+    w.commit()
+    total = 30 * MiB
+    up, down = traced.proxy.bytes_up / MiB, traced.proxy.bytes_down / MiB
+    print(f"\n30 x 1 MiB resumable upload: {up:.2f} MiB sent, {down:.2f} MiB read back, for {total / MiB:.0f} MiB")
+    assert traced.proxy.bytes_up <= 1.2 * total + 30 * CHUNK, traced.proxy.bytes_up
+    assert traced.proxy.bytes_down <= 31 * CHUNK + 64 * KiB, traced.proxy.bytes_down
+    assert gcs.get_content("/uploads/u1/data") == bytes(content)
+    assert all_keys(gcs_endpoint, gcs_bucket) == ["uploads/u1/data"]  # no hidden object left
+
+
+def test_resume_in_a_fresh_process(gcs_parameters: dict[str, Any]) -> None:
+    data = os.urandom(3 * MiB + 11)
+    suspend_in_fresh_processes("gcs", gcs_parameters, data, (0, MiB, 2 * MiB + 5, len(data)))
+    driver = distfs.create("gcs", gcs_parameters)
+    w = driver.writer("/p/data", append=True)
+    assert w.size == len(data)
+    w.commit()
+    assert driver.get_content("/p/data") == data
+
+
+def test_resume_ignores_parts_after_the_last_close(
+    gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str
+) -> None:
+    """A writer that died after uploading parts but before close() resumes at its last close."""
+    first = os.urandom(CHUNK + 100)
+    w = gcs.writer("/d")
+    w.write(first)
+    w.close()
+    w = gcs.writer("/d", append=True)
+    w.write(os.urandom(2 * CHUNK))  # uploads parts, then dies without close()
+    w = gcs.writer("/d", append=True)
+    assert w.size == len(first)
+    rest = os.urandom(CHUNK * 3 + 7)
+    w.write(rest)
+    w.commit()
+    assert gcs.get_content("/d") == first + rest
+    assert all_keys(gcs_endpoint, gcs_bucket) == ["d"]
+
+
+def test_cancel_and_delete_leave_nothing(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
+    w = gcs.writer("/c/data")
+    w.write(os.urandom(3 * CHUNK))
+    w.close()
+    w = gcs.writer("/c/data", append=True)
+    w.write(os.urandom(2 * CHUNK))
     w.cancel()
+    assert all_keys(gcs_endpoint, gcs_bucket) == []
+    gcs.put_content("/_uploads/1/startedat", b"t")
+    w = gcs.writer("/_uploads/1/data")
+    w.write(os.urandom(3 * CHUNK))
+    w.close()
+    gcs.delete("/_uploads/1")
+    assert all_keys(gcs_endpoint, gcs_bucket) == []
 
 
-def test_writer_is_compose_based(gcs: distfs.StorageDriver) -> None:
-    w = gcs.writer("/m")
-    assert isinstance(backend_of(gcs).open_writer(gcs.inner, "/other", False), ComposeWriter)  # type: ignore[attr-defined]
-    w.cancel()
-
-
-# -- reads ------------------------------------------------------------------------------
+# -- reads, listings, deletes, moves ----------------------------------------------------
 
 
 def test_empty_object_and_offsets_past_the_end(gcs: distfs.StorageDriver) -> None:
+    """fake-gcs answers 416 to any range of an empty object, and past the end of others."""
     gcs.put_content("/e", b"")
+    assert gcs.get_content("/e") == b""
     for offset in (0, 1, 100):
         with gcs.reader("/e", offset) as stream:
             assert stream.read() == b""
@@ -468,7 +538,18 @@ def test_empty_object_and_offsets_past_the_end(gcs: distfs.StorageDriver) -> Non
         assert stream.read() == b"bc"
 
 
-# -- listings, stat, delete, move -------------------------------------------------------
+def test_pinned_reads_use_the_generation(traced: Traced) -> None:
+    gcs = traced.driver
+    gcs.put_content("/v", b"a" * (CHUNK * 2))
+    stream = gcs.reader("/v")
+    assert stream.read(10) == b"a" * 10
+    generation = urllib.parse.parse_qs(traced.proxy.trace[-1].split()[2].partition("?")[2]).get("generation")  # type: ignore[index]
+    assert generation is None  # the first read pins whatever it finds
+    gcs.put_content("/v", b"b" * (CHUNK * 2))
+    stream.seek(CHUNK + 1)
+    with pytest.raises(distfs.ObjectChangedError):
+        stream.read(10)
+    assert traced.count("GET", "generation=") == 1
 
 
 def test_markers_prefix_boundaries_and_duplicates(
@@ -496,84 +577,47 @@ def test_two_instances_see_each_other(gcs_parameters: dict[str, Any]) -> None:
     two_instances_see_each_other("gcs", gcs_parameters)
 
 
-def test_delete_only_below_the_boundary(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
+def test_delete_only_below_the_boundary(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
     for index in range(120):
         admin_put(gcs_endpoint, gcs_bucket, f"many/{index:04d}")
     admin_put(gcs_endpoint, gcs_bucket, "many")
     admin_put(gcs_endpoint, gcs_bucket, "many-kept")
-    gcs.delete("/many")
+    traced.driver.delete("/many")
+    assert traced.count("DELETE", "/o/many") == 121  # single deletes (fake-gcs refuses batch requests)
     assert all_keys(gcs_endpoint, gcs_bucket) == ["many-kept"]
     with pytest.raises(distfs.PathNotFoundError):
-        gcs.delete("/many")
+        traced.driver.delete("/many")
 
 
-def test_delete_reports_per_object_failures(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    gcs.put_content("/f/a", b"a")
-    gcs.put_content("/f/b", b"b")
-    fs = backend_of(gcs).fs
-    original = fs._rm_file
-
-    async def refuse_one(path: str, **kwargs: Any) -> Any:
-        if path.endswith("/f/b"):
-            raise OSError("Forbidden: injected")
-        return await original(path, **kwargs)
-
-    fs._rm_file = refuse_one
-    with pytest.raises(distfs.DriverError) as info:
-        gcs.delete("/f")
-    assert str(info.value).startswith("gcs: errors:\n")
-    assert "f/b: Forbidden: injected" in str(info.value)
-    assert all_keys(gcs_endpoint, gcs_bucket) == ["f/b"]
-
-
-def test_move_copies_server_side(gcs: distfs.StorageDriver) -> None:
+def test_move_copies_server_side(traced: Traced) -> None:
+    gcs = traced.driver
     data = os.urandom(3 * MiB)
     gcs.put_content("/src", data)
-    requests = Requests(gcs)
+    traced.reset()
     gcs.move("/src", "/dst/one")
-    assert requests.count("POST", "rewriteTo") == 1
-    assert requests.count("POST", "moveTo") == 0
-    assert requests.bytes < KiB
+    assert traced.count("POST", "/rewriteTo/") == 1
+    assert traced.count("POST", "sourceGeneration=") == 1
+    assert traced.count("POST", "/moveTo/") == 0
+    assert traced.proxy.bytes_up < KiB
     assert gcs.get_content("/dst/one") == data
     with pytest.raises(distfs.PathNotFoundError):
         gcs.stat("/src")
 
 
-def test_failed_copy_keeps_the_source(gcs: distfs.StorageDriver) -> None:
-    gcs.put_content("/keep", b"data")
-    fs = backend_of(gcs).fs
-
-    async def fail(*args: Any, **kwargs: Any) -> None:
-        raise ConnectionResetError("injected: connection reset during rewrite")
-
-    fs._cp_file = fail
-    with pytest.raises(distfs.DriverError, match="injected"):
-        gcs.move("/keep", "/moved")
-    assert gcs.get_content("/keep") == b"data"
-    with pytest.raises(distfs.PathNotFoundError):
-        gcs.stat("/moved")
-
-
-# -- walk -------------------------------------------------------------------------------
-
-
-def test_walk_lists_a_thousand_keys_per_request(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
+def test_walk_lists_a_thousand_keys_per_request(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
     count = 1200
     for index in range(count):
         admin_put(gcs_endpoint, gcs_bucket, f"blobs/sha256/{index % 7:02x}/{index:05d}/data", b"x")
-    requests = Requests(gcs)
     files: list[str] = []
-    gcs.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
+    traced.driver.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
     assert len(files) == count
-    assert requests.lists() <= -(-count // 1000) + 1
-    assert len(requests.calls) <= -(-count // 1000) + 2  # the listing, plus at most one existence check
+    assert traced.lists() <= -(-count // 1000) + 1
 
 
-def test_walk_skips_ahead_of_skipped_directories(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
+def test_walk_skips_ahead_of_skipped_directories(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
     for index in range(1100):
         admin_put(gcs_endpoint, gcs_bucket, f"a/skipped/{index:04d}")
     admin_put(gcs_endpoint, gcs_bucket, "a/z")
-    requests = Requests(gcs)
     seen: list[str] = []
 
     def fn(info: distfs.FileInfo) -> None:
@@ -581,12 +625,13 @@ def test_walk_skips_ahead_of_skipped_directories(gcs: distfs.StorageDriver, gcs_
         if info.path == "/a/skipped":
             raise distfs.SkipDir
 
-    gcs.walk("/", fn)
+    traced.driver.walk("/", fn)
     assert seen == ["/a", "/a/skipped", "/a/z"]
-    assert requests.lists() == 2  # the first page, then straight past /a/skipped
+    assert traced.lists() == 2  # the first page, then straight past /a/skipped (startOffset)
 
 
 def test_walk_start_after_hint_excludes_the_hint(gcs: distfs.StorageDriver) -> None:
+    """``startOffset`` is inclusive: the exact match is dropped."""
     for name in ("a", "b", "c"):
         gcs.put_content(f"/w/{name}", b"x")
     seen: list[str] = []
@@ -594,20 +639,7 @@ def test_walk_start_after_hint_excludes_the_hint(gcs: distfs.StorageDriver) -> N
     assert seen == ["/w/c"]
 
 
-def test_walk_of_a_missing_path(gcs: distfs.StorageDriver) -> None:
-    with pytest.raises(distfs.PathNotFoundError):
-        gcs.walk("/missing", lambda info: None)
-    gcs.walk("/", lambda info: None)
-
-
 # -- redirects --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def token_server() -> Iterator[str]:
-    """A local OAuth token endpoint, so service-account credentials work against the emulator."""
-    with oauth_token_server("test-token") as url:
-        yield url
 
 
 def test_redirect_urls(gcs_parameters: dict[str, Any], gcs_endpoint: str, token_server: str) -> None:
@@ -615,7 +647,7 @@ def test_redirect_urls(gcs_parameters: dict[str, Any], gcs_endpoint: str, token_
     unsigned.put_content("/blob", b"0123456789")
     assert unsigned.redirect_url("/blob", "GET") is None
     driver = distfs.create("gcs", {**gcs_parameters, "credentials": service_account_info(token_server)})
-    assert driver.get_content("/blob") == b"0123456789"  # the credentials reach gcsfs
+    assert driver.get_content("/blob") == b"0123456789"  # bearer tokens from the local token server
     get = driver.redirect_url("/blob", "GET")
     head = driver.redirect_url("/blob", "HEAD")
     assert get
@@ -633,3 +665,30 @@ def test_redirect_urls(gcs_parameters: dict[str, Any], gcs_endpoint: str, token_
     for method in ("PUT", "DELETE", "POST"):
         assert driver.redirect_url("/blob", method) is None
     assert SERVICE_ACCOUNT["private_key"][30:90] not in get
+
+
+def test_create_only_put_keeps_the_first_object(gcs_parameters: dict[str, Any]) -> None:
+    """``put(..., if_absent=True)`` is a multipart upload with ``ifGenerationMatch=0`` (a media
+    upload's condition is ignored by fake-gcs-server): the second one fails, the first stays."""
+    import asyncio
+
+    from distfs.backends.gcs import GCSStore
+    from distfs.engine.seam import StoreError
+
+    async def scenario() -> tuple[bytes, BaseException | None]:
+        store = GCSStore(settings_from(gcs_parameters))
+        try:
+            await store.put("once", b"first", if_absent=True)
+            failure: BaseException | None = None
+            try:
+                await store.put("once", b"second", if_absent=True)
+            except StoreError as exc:
+                failure = exc
+            data, _ = await store.get_range("once", 0, 100, None)
+            return data, failure
+        finally:
+            await store.close()
+
+    data, failure = asyncio.run(scenario())
+    assert data == b"first"
+    assert isinstance(failure, StoreError)

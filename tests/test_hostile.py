@@ -344,7 +344,7 @@ def test_public_methods_raise_only_typed_errors(name: str, store_parameters: Cal
 KNOWN: dict[str, tuple[str, ...]] = {
     "inmemory": (),
     "filesystem": ("rootdirectory", "maxthreads"),
-    "s3": s3.KNOWN,
+    "s3": s3.settings.KNOWN,
     "gcs": gcs.KNOWN,
     "azure": azure.KNOWN,
     "oss": oss.KNOWN,

@@ -265,18 +265,19 @@ class Session:
         """Publish everything written; on failure the upload stays suspended, nothing lost."""
         engine = self._engine
         count = len(self._parts)
+        size, tail = self.size, bytes(self._buffer)
         try:
             if self._upload is None:
-                data = bytes(self._buffer)
                 async with engine.errors(self._path, "committing"):
-                    await engine.call(lambda: self._store.put(self._key, data))
+                    await engine.call(lambda: self._store.put(self._key, tail))
             else:
-                size = self.size
-                if self._buffer or not self._parts:
-                    await self._upload_part(bytes(self._buffer))
+                if tail or not self._parts:
+                    await self._upload_part(tail)
+                    self._buffer = bytearray()  # now the last part (``size`` counts it once)
                 await self._complete(self._upload, size)
         except BaseException:
             del self._parts[count:]
+            self._buffer = bytearray(tail)
             try:
                 await self._save()
             except Exception as exc:  # the original failure is what the caller needs to see
@@ -284,7 +285,7 @@ class Session:
                     f"committing {self._path} failed and so did suspending it: {exc}", engine.name
                 ) from exc
             raise
-        self._published = sum(p.size for p in self._parts) if self._upload is not None else len(self._buffer)
+        self._published = size
         self._buffer = bytearray()
         if self._journaled:
             await self._delete_journal()
