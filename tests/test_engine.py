@@ -166,7 +166,10 @@ def test_health_fails_on_a_missing_bucket(name: str, local_stores: LocalStores, 
     assert "no-such-store-here" in out
     assert "does not exist" in out
     driver = distfs.create(name, parameters)
-    for call in (lambda: driver.stat("/"), lambda: driver.list("/"), lambda: driver.get_content("/a")):
+    calls = [lambda: driver.stat("/"), lambda: driver.list("/"), lambda: driver.stat("/a")]
+    if name != "gcs":  # fake-gcs-server answers an object read in a missing bucket as a missing object
+        calls.append(lambda: driver.get_content("/a"))
+    for call in calls:
         with pytest.raises(distfs.StoreNotFoundError) as caught:
             call()
         assert caught.value.store == "no-such-store-here"

@@ -24,7 +24,18 @@ from typing import Any
 
 from ...capabilities import Capabilities
 from ...driver import EPOCH
-from ...engine.seam import Changed, Denied, Limits, NotFound, ObjectInfo, Page, StoreError, StoreMissing, Transient
+from ...engine.seam import (
+    Changed,
+    Denied,
+    Exists,
+    Limits,
+    NotFound,
+    ObjectInfo,
+    Page,
+    StoreError,
+    StoreMissing,
+    Transient,
+)
 from .settings import CONTENT_TYPE, DEFAULT_ENDPOINT, DELETE_BATCH, LIST_PAGE, NAME, SCOPE, GCSSettings, credentials_of
 from .uploads import ComposeUploads
 
@@ -198,9 +209,11 @@ class GCSStore(ComposeUploads):
         head = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n--{boundary}\r\n\r\n"
         body = head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
         query = {"uploadType": "multipart", "ifGenerationMatch": "0"}
-        await self._send(
-            "POST", path, query, body=body, headers={"Content-Type": f"multipart/related; boundary={boundary}"}
-        )
+        headers = {"Content-Type": f"multipart/related; boundary={boundary}"}
+        try:
+            await self._send("POST", path, query, body=body, headers=headers)
+        except Changed as exc:
+            raise Exists(exc.code, exc.message) from exc
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
         query: dict[str, str | int] = {"prefix": prefix, "maxResults": LIST_PAGE, "fields": _FIELDS}
