@@ -311,8 +311,6 @@ class Engine:
             uploads(),
         )
         user = own + [k for k in below if self._visible_key(k[len(self.root) :])]
-        if not user:
-            raise PathNotFoundError(path, self.name)
         keys = own + below + hidden
         batch = self.store.limits.delete_batch
 
@@ -329,6 +327,8 @@ class Engine:
             [delete_batch(keys[i : i + batch]) for i in range(0, len(keys), batch)] + [abort(u) for u in native]
         )
         self._raise_failures([failure for result in results for failure in result])
+        if not user:  # suspended uploads alone do not make the path exist (they are gone now)
+            raise PathNotFoundError(path, self.name)
 
     def _raise_failures(self, failures: builtins.list[tuple[str, str]]) -> None:
         if failures:
