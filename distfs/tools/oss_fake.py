@@ -14,6 +14,9 @@ standard``), HeadObject, GetObjectMeta, DeleteObject, DeleteMultipleObjects (Qui
 ListObjects v1 (prefix, marker, delimiter, max-keys, encoding-type=url), CopyObject
 (``x-oss-copy-source``), InitiateMultipartUpload, UploadPart, UploadPartCopy,
 CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
+Conditions: ``If-Match``, ``If-None-Match``, ``If-Modified-Since`` and
+``If-Unmodified-Since`` on GetObject and HeadObject (412, or 304), and their
+``x-oss-copy-source-if-...`` forms on CopyObject and UploadPartCopy (412).
 
 Every request must carry a valid OSS V1 signature: the ``Authorization: OSS
 <id>:<signature>`` header (HMAC-SHA1 over ``VERB\\nContent-MD5\\nContent-Type\\nDate\\n``
@@ -370,6 +373,7 @@ class OSSFake:
 
     def _get_object(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
         obj = self._object(bucket, key)
+        _check_conditions(obj, h, "")
         headers = self._meta_headers(obj)
         size = len(obj.data)
         span = _range(h.get("range", ""), size, h.get("x-oss-range-behavior", "") == "standard")
@@ -381,6 +385,7 @@ class OSSFake:
 
     def _head_object(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
         obj = self._object(bucket, key)
+        _check_conditions(obj, h, "")
         return 200, {**self._meta_headers(obj), "Content-Length": str(len(obj.data))}, b""
 
     def _get_object_meta(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
@@ -433,7 +438,9 @@ class OSSFake:
         source_bucket, _, source_key = source.partition("/")
         if source_bucket not in self.buckets:
             raise OSSError(404, "NoSuchBucket", "The specified bucket does not exist.")
-        return self._object(source_bucket, source_key)
+        obj = self._object(source_bucket, source_key)
+        _check_conditions(obj, h, "x-oss-copy-source-")
+        return obj
 
     def _get_bucket_info(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
         info = (
@@ -642,6 +649,37 @@ class OSSFake:
         return 200, {}, _xml("ListMultipartUploadsResult", out)
 
 
+def _check_conditions(obj: Obj, h: dict[str, str], prefix: str) -> None:
+    """The ETag and time conditions of a GET/HEAD (``prefix`` ``""``) or of a copy source.
+
+    OSS: ``If-Match`` / ``If-Unmodified-Since`` failing is 412 PreconditionFailed;
+    ``If-None-Match`` / ``If-Modified-Since`` failing is 304 on a read and 412 on a copy
+    source (``x-oss-copy-source-if-...``). ETags compare without their quotes.
+    """
+    etag = obj.etag.strip('"')
+    not_modified = 304 if not prefix else 412
+    match = h.get(prefix + "if-match")
+    if match is not None and match.strip().strip('"') != etag:
+        raise OSSError(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+    none_match = h.get(prefix + "if-none-match")
+    if none_match is not None and none_match.strip().strip('"') == etag:
+        raise OSSError(not_modified, "NotModified" if not prefix else "PreconditionFailed", "Not Modified")
+    for name, status, failed in (
+        ("if-unmodified-since", 412, lambda since: int(obj.mtime) > since),
+        ("if-modified-since", not_modified, lambda since: int(obj.mtime) <= since),
+    ):
+        value = h.get(prefix + name)
+        if value is None:
+            continue
+        try:
+            since = parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            continue  # OSS ignores a time it cannot parse
+        if failed(since):
+            code = "PreconditionFailed" if status == 412 else "NotModified"
+            raise OSSError(status, code, "At least one of the pre-conditions you specified did not hold.")
+
+
 def _range(header: str, size: int, standard: bool) -> tuple[int, int] | None:
     """The inclusive byte span of a Range header, or None to answer with the whole object."""
     if not header.startswith("bytes="):
@@ -705,6 +743,8 @@ class _Handler(BaseHTTPRequestHandler):
                 + _el("HostId", "oss-fake")
                 + extra,
             )
+        if status == 304:  # no body, ever
+            out = b""
         self.send_response(status)
         out_headers.setdefault("Content-Type", "application/xml")
         for name, value in out_headers.items():
