@@ -18,6 +18,9 @@ Conditions: ``If-Match``, ``If-None-Match``, ``If-Modified-Since`` and
 ``If-Unmodified-Since`` on GetObject and HeadObject (412, or 304), and their
 ``x-oss-copy-source-if-...`` forms on CopyObject and UploadPartCopy (412).
 
+Errors are OSS error documents; a HEAD answer has no body, so, as on OSS, the document
+comes base64-encoded in the ``x-oss-err`` header (which the OSS SDKs decode).
+
 Every request must carry a valid OSS V1 signature: the ``Authorization: OSS
 <id>:<signature>`` header (HMAC-SHA1 over ``VERB\\nContent-MD5\\nContent-Type\\nDate\\n``
 + canonicalized ``x-oss-`` headers + canonicalized resource, Date within 15 minutes) or
@@ -178,6 +181,9 @@ class OSSFake:
         self.bytes_received = 0
         #: operation name -> (status, code): the next request of that operation fails so.
         self.failures: dict[str, tuple[int, str]] = {}
+        #: Keys that DeleteMultipleObjects leaves in place and leaves out of its answer (a
+        #: test hook standing for a key the service refused to delete).
+        self.undeletable: set[str] = set()
         self._ids = itertools.count(1)
 
     # -- helpers for tests ------------------------------------------------------------
@@ -415,6 +421,8 @@ class OSSFake:
         encode = q.get("encoding-type") == "url"
         deleted = ""
         for name in keys:
+            if name in self.undeletable:
+                continue
             self.buckets[bucket].pop(name, None)
             if not quiet:
                 deleted += f"<Deleted>{_el('Key', urllib.parse.quote(name) if encode else name)}</Deleted>"
@@ -664,10 +672,7 @@ def _check_conditions(obj: Obj, h: dict[str, str], prefix: str) -> None:
     none_match = h.get(prefix + "if-none-match")
     if none_match is not None and none_match.strip().strip('"') == etag:
         raise OSSError(not_modified, "NotModified" if not prefix else "PreconditionFailed", "Not Modified")
-    for name, status, failed in (
-        ("if-unmodified-since", 412, lambda since: int(obj.mtime) > since),
-        ("if-modified-since", not_modified, lambda since: int(obj.mtime) <= since),
-    ):
+    for name, status in (("if-unmodified-since", 412), ("if-modified-since", not_modified)):
         value = h.get(prefix + name)
         if value is None:
             continue
@@ -675,7 +680,8 @@ def _check_conditions(obj: Obj, h: dict[str, str], prefix: str) -> None:
             since = parsedate_to_datetime(value).timestamp()
         except (TypeError, ValueError):
             continue  # OSS ignores a time it cannot parse
-        if failed(since):
+        modified = int(obj.mtime) > since
+        if modified == (name == "if-unmodified-since"):
             code = "PreconditionFailed" if status == 412 else "NotModified"
             raise OSSError(status, code, "At least one of the pre-conditions you specified did not hold.")
 
@@ -743,6 +749,8 @@ class _Handler(BaseHTTPRequestHandler):
                 + _el("HostId", "oss-fake")
                 + extra,
             )
+            if self.command == "HEAD":  # no body: OSS repeats the error document in x-oss-err
+                out_headers["x-oss-err"] = base64.b64encode(out).decode()
         if status == 304:  # no body, ever
             out = b""
         self.send_response(status)

@@ -199,8 +199,9 @@ class OSSStore:
 
     async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
         headers = {"x-oss-copy-source-if-match": f'"{source.version}"'}
+        span = (start, end - 1)  # oss2's byte ranges are inclusive
         result = await self._call(
-            "upload_part_copy", self.bucket, source.key, (start, end - 1), upload.key, upload.id, number, headers=headers
+            "upload_part_copy", self.bucket, source.key, span, upload.key, upload.id, number, headers=headers
         )
         return Part(str(result.etag), end - start)
 
