@@ -274,7 +274,8 @@ class Session:
                 info = await engine.head(self._path)
             except PathNotFoundError:
                 info = None
-            if info is None or info.size != self.size:
+            # the parts hold every byte now (the buffer is only cleared after this returns)
+            if info is None or info.size != sum(p.size for p in parts):
                 raise DriverError(f"upload of {self._path} was lost before it completed", engine.name) from None
 
     async def cancel(self) -> None:
