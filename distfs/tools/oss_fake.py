@@ -14,6 +14,12 @@ standard``), HeadObject, GetObjectMeta, DeleteObject, DeleteMultipleObjects (Qui
 ListObjects v1 (prefix, marker, delimiter, max-keys, encoding-type=url), CopyObject
 (``x-oss-copy-source``), InitiateMultipartUpload, UploadPart, UploadPartCopy,
 CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
+Conditions: ``If-Match``, ``If-None-Match``, ``If-Modified-Since`` and
+``If-Unmodified-Since`` on GetObject and HeadObject (412, or 304), and their
+``x-oss-copy-source-if-...`` forms on CopyObject and UploadPartCopy (412).
+
+Errors are OSS error documents; a HEAD answer has no body, so, as on OSS, the document
+comes base64-encoded in the ``x-oss-err`` header (which the OSS SDKs decode).
 
 Every request must carry a valid OSS V1 signature: the ``Authorization: OSS
 <id>:<signature>`` header (HMAC-SHA1 over ``VERB\\nContent-MD5\\nContent-Type\\nDate\\n``
@@ -175,6 +181,9 @@ class OSSFake:
         self.bytes_received = 0
         #: operation name -> (status, code): the next request of that operation fails so.
         self.failures: dict[str, tuple[int, str]] = {}
+        #: Keys that DeleteMultipleObjects leaves in place and leaves out of its answer (a
+        #: test hook standing for a key the service refused to delete).
+        self.undeletable: set[str] = set()
         self._ids = itertools.count(1)
 
     # -- helpers for tests ------------------------------------------------------------
@@ -370,6 +379,7 @@ class OSSFake:
 
     def _get_object(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
         obj = self._object(bucket, key)
+        _check_conditions(obj, h, "")
         headers = self._meta_headers(obj)
         size = len(obj.data)
         span = _range(h.get("range", ""), size, h.get("x-oss-range-behavior", "") == "standard")
@@ -381,6 +391,7 @@ class OSSFake:
 
     def _head_object(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
         obj = self._object(bucket, key)
+        _check_conditions(obj, h, "")
         return 200, {**self._meta_headers(obj), "Content-Length": str(len(obj.data))}, b""
 
     def _get_object_meta(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
@@ -410,6 +421,8 @@ class OSSFake:
         encode = q.get("encoding-type") == "url"
         deleted = ""
         for name in keys:
+            if name in self.undeletable:
+                continue
             self.buckets[bucket].pop(name, None)
             if not quiet:
                 deleted += f"<Deleted>{_el('Key', urllib.parse.quote(name) if encode else name)}</Deleted>"
@@ -433,7 +446,9 @@ class OSSFake:
         source_bucket, _, source_key = source.partition("/")
         if source_bucket not in self.buckets:
             raise OSSError(404, "NoSuchBucket", "The specified bucket does not exist.")
-        return self._object(source_bucket, source_key)
+        obj = self._object(source_bucket, source_key)
+        _check_conditions(obj, h, "x-oss-copy-source-")
+        return obj
 
     def _get_bucket_info(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
         info = (
@@ -642,6 +657,35 @@ class OSSFake:
         return 200, {}, _xml("ListMultipartUploadsResult", out)
 
 
+def _check_conditions(obj: Obj, h: dict[str, str], prefix: str) -> None:
+    """The ETag and time conditions of a GET/HEAD (``prefix`` ``""``) or of a copy source.
+
+    OSS: ``If-Match`` / ``If-Unmodified-Since`` failing is 412 PreconditionFailed;
+    ``If-None-Match`` / ``If-Modified-Since`` failing is 304 on a read and 412 on a copy
+    source (``x-oss-copy-source-if-...``). ETags compare without their quotes.
+    """
+    etag = obj.etag.strip('"')
+    not_modified = 304 if not prefix else 412
+    match = h.get(prefix + "if-match")
+    if match is not None and match.strip().strip('"') != etag:
+        raise OSSError(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+    none_match = h.get(prefix + "if-none-match")
+    if none_match is not None and none_match.strip().strip('"') == etag:
+        raise OSSError(not_modified, "NotModified" if not prefix else "PreconditionFailed", "Not Modified")
+    for name, status in (("if-unmodified-since", 412), ("if-modified-since", not_modified)):
+        value = h.get(prefix + name)
+        if value is None:
+            continue
+        try:
+            since = parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            continue  # OSS ignores a time it cannot parse
+        modified = int(obj.mtime) > since
+        if modified == (name == "if-unmodified-since"):
+            code = "PreconditionFailed" if status == 412 else "NotModified"
+            raise OSSError(status, code, "At least one of the pre-conditions you specified did not hold.")
+
+
 def _range(header: str, size: int, standard: bool) -> tuple[int, int] | None:
     """The inclusive byte span of a Range header, or None to answer with the whole object."""
     if not header.startswith("bytes="):
@@ -705,6 +749,10 @@ class _Handler(BaseHTTPRequestHandler):
                 + _el("HostId", "oss-fake")
                 + extra,
             )
+            if self.command == "HEAD":  # no body: OSS repeats the error document in x-oss-err
+                out_headers["x-oss-err"] = base64.b64encode(out).decode()
+        if status == 304:  # no body, ever
+            out = b""
         self.send_response(status)
         out_headers.setdefault("Content-Type", "application/xml")
         for name, value in out_headers.items():

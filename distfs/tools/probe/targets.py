@@ -29,6 +29,8 @@ from typing import Any, BinaryIO
 from fsspec import AbstractFileSystem
 
 from ...driver import FileInfo, StorageDriver
+from ...engine import ObjectStoreDriver
+from ...engine.loop import run
 from ...factory import BUILTIN_DRIVERS
 
 __all__ = ["DistfsTarget", "RawTarget", "Stat", "Target", "Unsupported", "raw_target"]
@@ -345,7 +347,8 @@ class DistfsTarget(Target):
 
     Set-up and inspection go through the driver too, except directory markers, which only
     the store underneath can hold: they need a driver over :class:`~distfs.fsspec_driver.Backend`
-    (every built-in one); for others ``mark_directory`` raises NotImplementedError.
+    or over the object-store engine (every built-in one); for others ``mark_directory``
+    raises NotImplementedError.
     """
 
     kind = "distfs"
@@ -437,7 +440,12 @@ class DistfsTarget(Target):
         self.driver.put_content(self.path(path), data)
 
     def mark_directory(self, path: str) -> None:
-        backend = getattr(getattr(self.driver, "inner", None), "backend", None)
+        inner = getattr(self.driver, "inner", None)
+        if isinstance(inner, ObjectStoreDriver):  # an object store: the marker is the key ``path/``
+            engine = inner.engine
+            run(engine.store.put(engine.key(self.path(path)) + "/", b""))
+            return
+        backend = getattr(inner, "backend", None)
         if backend is None:
             raise Unsupported("directory markers need a driver over an fsspec Backend")
         key = backend.key(self.path(path))

@@ -1,0 +1,295 @@
+"""The OSS :class:`~distfs.engine.seam.Store`: one bucket through oss2, in threads.
+
+oss2 is synchronous: every primitive runs its one or two oss2 calls in a thread
+(``asyncio.to_thread``). oss2 retries nothing, so 5xx and 429 answers, network failures
+and bodies cut short are reported as :class:`~distfs.engine.seam.Transient` and the
+engine retries them ``maxretries`` times. Version tokens are ETags (unquoted, as oss2
+returns them), pinned with ``If-Match`` on reads and ``x-oss-copy-source-if-match`` on
+copies. Ranged reads send ``x-oss-range-behavior: standard``, so a range past the end is
+416 ``InvalidRange``, never the whole object with 200. :func:`_mapped` is the one place
+oss2's errors become the seam's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ...capabilities import Capabilities
+from ...engine.seam import (
+    Changed,
+    Denied,
+    Limits,
+    NotFound,
+    ObjectInfo,
+    Page,
+    Part,
+    StoreError,
+    StoreMissing,
+    Transient,
+    Upload,
+)
+from ...errors import InvalidParameterError
+from .settings import COPY_THRESHOLD, DELETE_BATCH, MAX_SINGLE_PUT, MIN_PART, NAME, OSSSettings
+
+__all__ = ["OSSStore"]
+
+T = TypeVar("T")
+MiB = 1 << 20
+#: Part size of a multipart copy of an object above ``copy_threshold``, and parts in flight.
+COPY_CHUNK = 32 * MiB
+COPY_CONCURRENCY = 4
+
+
+class OSSStore:
+    """One OSS bucket (see the module docstring)."""
+
+    capabilities = Capabilities(
+        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+    )
+
+    def __init__(self, settings: OSSSettings, name: str = NAME) -> None:
+        from oss2.utils import is_valid_bucket_name, is_valid_endpoint
+
+        if not is_valid_bucket_name(settings.bucket):
+            raise InvalidParameterError(name, "bucket", "is not a valid OSS bucket name")
+        if not is_valid_endpoint(settings.url()):
+            raise InvalidParameterError(name, "endpoint", "is not a valid OSS endpoint")
+        self.name = name
+        self.settings = settings
+        self.bucket = settings.bucket
+        self.limits = Limits(min_part=MIN_PART, max_parts=10_000, delete_batch=DELETE_BATCH, copy_ranges=True)
+        #: Objects up to this size are copied with one CopyObject, larger ones in parts.
+        self.copy_threshold = COPY_THRESHOLD
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"OSSStore(bucket={self.bucket!r})"
+
+    # -- the client -------------------------------------------------------------------
+
+    def _oss(self) -> Any:
+        """The oss2 ``Bucket`` of the running loop (made on first use in each loop)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            import oss2
+
+            settings = self.settings
+            self._client = oss2.Bucket(
+                oss2.Auth(settings.accesskeyid, settings.accesskeysecret),
+                settings.url(),
+                settings.bucket,
+                is_cname=settings.is_cname,
+                session=oss2.Session(),
+                app_name="distfs",
+            )
+            self._loop = loop
+        return self._client
+
+    async def _run(self, work: Callable[[Any], T]) -> T:
+        """``work(bucket)`` in a thread, its oss2 errors mapped (the body of a GET is read there too)."""
+        bucket = self._oss()
+
+        def run() -> T:
+            with _mapped(self.bucket):
+                return work(bucket)
+
+        return await asyncio.to_thread(run)
+
+    async def _call(self, method: str, *arguments: Any, **keywords: Any) -> Any:
+        return await self._run(lambda bucket: getattr(bucket, method)(*arguments, **keywords))
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.session.session.close()
+        self._client = None
+
+    # -- objects ----------------------------------------------------------------------
+
+    async def head(self, key: str) -> ObjectInfo:
+        result = await self._call("head_object", key)
+        return ObjectInfo(key, int(result.content_length or 0), _time(result.last_modified), str(result.etag))
+
+    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+        headers = {"x-oss-range-behavior": "standard"}
+        if version is not None:
+            headers["If-Match"] = f'"{version}"'
+
+        def read(bucket: Any) -> tuple[bytes, Any]:
+            result = bucket.get_object(key, byte_range=(start, end - 1), headers=headers)
+            try:
+                return result.read(), result
+            finally:
+                result.close()
+
+        data, result = await self._run(read)
+        expected = int(result.content_length or 0)
+        if len(data) != expected:
+            raise Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
+        if result.content_range:
+            size = int(str(result.content_range).rpartition("/")[2])
+        else:  # a 200 with the whole object: an answer to a range of all of it
+            size, data = len(data), data[start:end]
+        return data, ObjectInfo(key, size, _time(result.last_modified), str(result.etag))
+
+    async def put(self, key: str, data: bytes) -> None:
+        if len(data) > MAX_SINGLE_PUT:
+            raise StoreError("EntityTooLarge", f"PutObject takes at most 5 GiB ({len(data)} bytes)")
+        await self._call("put_object", key, data, headers=self.settings.object_headers())
+
+    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
+        listing = await self._call(
+            "list_objects",
+            prefix=prefix,
+            delimiter="/" if delimiter else "",
+            marker=token or start_after,
+            max_keys=1000,
+        )
+        objects = [
+            ObjectInfo(o.key, int(o.size), _time(o.last_modified), str(o.etag or "")) for o in listing.object_list
+        ]
+        return Page(objects, list(listing.prefix_list), listing.next_marker if listing.is_truncated else None)
+
+    async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        """DeleteMultipleObjects; oss2 parses only the keys deleted, so any other key failed."""
+        if not keys:
+            return []
+        result = await self._call("batch_delete_objects", list(keys))
+        deleted = set(result.deleted_keys)
+        return [(key, "not confirmed deleted") for key in keys if key not in deleted]
+
+    async def copy(self, source: ObjectInfo, dest: str) -> None:
+        if source.size <= self.copy_threshold:
+            headers = {**self.settings.object_headers(), "x-oss-copy-source-if-match": f'"{source.version}"'}
+            await self._call("copy_object", self.bucket, source.key, dest, headers=headers)
+            return
+        upload = await self.create_upload(dest, "")
+        try:
+            slots = asyncio.Semaphore(COPY_CONCURRENCY)
+
+            async def part(number: int) -> Part:
+                start = (number - 1) * COPY_CHUNK
+                async with slots:
+                    return await self.copy_part(upload, number, source, start, min(start + COPY_CHUNK, source.size))
+
+            parts = await asyncio.gather(*(part(n) for n in range(1, -(-source.size // COPY_CHUNK) + 1)))
+            await self.complete_upload(upload, parts)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.abort_upload(upload)
+            raise
+
+    async def sign(self, key: str, method: str, seconds: int) -> str | None:
+        url: str = self._oss().sign_url(method, key, seconds, slash_safe=True)
+        return url
+
+    # -- multipart uploads ------------------------------------------------------------
+
+    async def create_upload(self, key: str, scratch: str) -> Upload:
+        result = await self._call("init_multipart_upload", key, headers=self.settings.object_headers())
+        return Upload(key, str(result.upload_id), scratch)
+
+    async def upload_part(self, upload: Upload, number: int, data: bytes) -> Part:
+        result = await self._call("upload_part", upload.key, upload.id, number, data)
+        return Part(str(result.etag), len(data))
+
+    async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
+        headers = {"x-oss-copy-source-if-match": f'"{source.version}"'}
+        span = (start, end - 1)  # oss2's byte ranges are inclusive
+        result = await self._call(
+            "upload_part_copy", self.bucket, source.key, span, upload.key, upload.id, number, headers=headers
+        )
+        return Part(str(result.etag), end - start)
+
+    async def list_parts(self, upload: Upload) -> dict[int, Part]:
+        parts: dict[int, Part] = {}
+        marker = ""
+        while True:
+            listing = await self._call("list_parts", upload.key, upload.id, marker=marker, max_parts=1000)
+            for part in listing.parts:
+                parts[int(part.part_number)] = Part(str(part.etag), int(part.size))
+            if not listing.is_truncated:
+                return parts
+            marker = listing.next_marker
+
+    async def persist_parts(self, upload: Upload, parts: Sequence[Part]) -> None:
+        return None  # OSS keeps the parts of an unfinished upload until it is aborted
+
+    async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
+        from oss2.models import PartInfo
+
+        done = [PartInfo(number, part.token) for number, part in enumerate(parts, 1)]
+        await self._call("complete_multipart_upload", upload.key, upload.id, done)
+
+    async def abort_upload(self, upload: Upload) -> None:
+        with contextlib.suppress(NotFound):  # already completed or aborted
+            await self._call("abort_multipart_upload", upload.key, upload.id)
+
+    async def list_uploads(self, prefix: str) -> list[Upload]:
+        uploads: list[Upload] = []
+        key_marker = id_marker = ""
+        while True:
+            listing = await self._call(
+                "list_multipart_uploads",
+                prefix=prefix,
+                key_marker=key_marker,
+                upload_id_marker=id_marker,
+                max_uploads=1000,
+            )
+            uploads += [Upload(u.key, str(u.upload_id), "") for u in listing.upload_list]
+            if not listing.is_truncated:
+                return uploads
+            key_marker, id_marker = listing.next_key_marker, listing.next_upload_id_marker
+
+
+def _time(value: int | float | None) -> datetime:
+    """oss2's modification times (whole Unix seconds) as aware UTC."""
+    return datetime.fromtimestamp(value or 0, UTC)
+
+
+@contextlib.contextmanager
+def _mapped(bucket: str) -> Iterator[None]:
+    """oss2's errors as the seam's (the one mapping of this backend).
+
+    oss2 retries nothing: 5xx and 429 answers, network failures (``RequestError``, and
+    resets or cut bodies while a body is read) and CRC mismatches are Transient.
+    """
+    import http.client
+
+    import oss2
+    import requests
+    import urllib3
+
+    try:
+        yield
+    except oss2.exceptions.RequestError as exc:
+        raise Transient("RequestError", type(getattr(exc, "exception", exc)).__name__) from exc
+    except oss2.exceptions.InconsistentError as exc:
+        raise Transient("InconsistentError", "the CRC of the data does not match") from exc
+    except oss2.exceptions.ClientError as exc:  # refused by oss2 before sending (an invalid name...)
+        raise StoreError("ClientError", str(exc.body).removeprefix("ClientError: ")) from exc
+    except oss2.exceptions.OssError as exc:
+        status = int(exc.status or 0)
+        code = str(exc.code or "") or str(status)
+        message = str(exc.message or "")
+        if status == 404 and code == "NoSuchBucket":
+            raise StoreMissing(bucket) from exc
+        if status == 404:
+            raise NotFound(code, message) from exc
+        if status == 403:
+            raise Denied(code, message) from exc
+        if status == 412:
+            raise Changed(code, message) from exc
+        if status == 416:
+            raise StoreError("InvalidRange", message) from exc
+        if status >= 500 or status == 429:
+            raise Transient(code, message) from exc
+        raise StoreError(code, message) from exc
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
+        raise Transient(type(exc).__name__, "the connection failed") from exc
+    except (ConnectionError, TimeoutError) as exc:
+        raise Transient(type(exc).__name__, "the connection failed") from exc
