@@ -264,14 +264,14 @@ class Engine:
         if source == dest:
             await self.stat(source)
             return
-        if dest.startswith(source + "/"):
-            raise DriverError(f"cannot move {source} into itself ({dest})", self.name)
         try:
             objects = [await self.head(source)]
         except PathNotFoundError:
             objects = [o async for page in self.files(source) for o in page]
             if not objects:
                 raise
+            if dest.startswith(source + "/"):
+                raise DriverError(f"cannot move {source} into itself ({dest})", self.name) from None
         source_key, dest_key = self.key(source), self.key(dest)
 
         async def move_one(info: ObjectInfo) -> None:

@@ -361,6 +361,10 @@ class OSSFake:
         }
 
     def _put_object(self, bucket: str, key: str, q: dict[str, str], h: dict[str, str], body: bytes) -> Any:
+        if h.get("x-oss-forbid-overwrite", "").lower() == "true" and key in self.buckets[bucket]:
+            raise OSSError(
+                409, "FileAlreadyExists", "The object you specified already exists and can not be overwritten."
+            )
         obj = Obj(body, _etag(body), time.time(), headers=self._kept_headers(h))
         self.buckets[bucket][key] = obj
         return 200, {"ETag": obj.etag}, b""

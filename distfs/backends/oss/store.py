@@ -22,6 +22,7 @@ from ...capabilities import Capabilities
 from ...engine.seam import (
     Changed,
     Denied,
+    Exists,
     Limits,
     NotFound,
     ObjectInfo,
@@ -136,10 +137,18 @@ class OSSStore:
             size, data = len(data), data[start:end]
         return data, ObjectInfo(key, size, _time(result.last_modified), str(result.etag))
 
-    async def put(self, key: str, data: bytes) -> None:
+    async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
         if len(data) > MAX_SINGLE_PUT:
             raise StoreError("EntityTooLarge", f"PutObject takes at most 5 GiB ({len(data)} bytes)")
-        await self._call("put_object", key, data, headers=self.settings.object_headers())
+        headers = self.settings.object_headers()
+        if if_absent:
+            headers = {**headers, "x-oss-forbid-overwrite": "true"}
+        try:
+            await self._call("put_object", key, data, headers=headers)
+        except StoreError as exc:
+            if if_absent and exc.code == "FileAlreadyExists":
+                raise Exists(exc.code, exc.message) from exc
+            raise
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
         listing = await self._call(
