@@ -1,0 +1,425 @@
+"""The Azure :class:`~distfs.engine.seam.Store`: one container through ``azure.storage.blob.aio``.
+
+Version tokens are ETags, pinned with ``If-Match`` (reads) and ``x-ms-source-if-match``
+(copies). Retries of requests are the SDK's: one retry policy made from ``max_retries``
+and ``retry_delay`` (a negative ``max_retries``: none); the only failures reported as
+:class:`~distfs.engine.seam.Transient` are bodies cut short without an error, which the
+SDK does not notice. :func:`_mapped` is the one place the SDK's errors become the seam's.
+
+Uploads are staged blocks on one hidden *staging blob* below the upload's ``scratch``
+prefix: a part is a block whose id is ``<5-digit part number>-<32 hex>`` (every id of a
+blob has the same length; a repeated part gets a new id). ``create_upload`` commits an
+empty staging blob, so ``list_parts`` can tell a live upload (the blob exists) from one
+completed or aborted (it does not). ``persist_parts`` commits the block list on the
+staging blob (uncommitted blocks expire after 7 days, committed ones do not).
+``complete_upload`` commits the parts, copies the staging blob onto the key server-side
+(polled while pending) and deletes the staging blob, which also discards its uncommitted
+blocks: one delete marks the upload gone and removes its data at once.
+
+Listings: Azure has no exclusive start-after. ``list_page`` sends ``start_from`` (inclusive;
+the service uses it to skip ahead, Azurite ignores it) and drops the names ``<=
+start_after`` itself, so the result is right either way. Deletes: Blob Batch (256 names a
+request) on a host-style service URL (``https://<account>.<host>``, the real service);
+on a path-style URL (an emulator such as Azurite, whose batch endpoint deletes nothing)
+concurrent single deletes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import urllib.parse
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ...capabilities import Capabilities
+from ...engine.seam import (
+    Changed,
+    Denied,
+    Limits,
+    NotFound,
+    ObjectInfo,
+    Page,
+    Part,
+    StoreError,
+    StoreMissing,
+    Transient,
+    Upload,
+)
+from ...retry import backoff
+from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, account_key
+
+__all__ = ["AzureStore", "block_id", "part_number"]
+
+_CHANGED = {"ConditionNotMet", "SourceConditionNotMet", "TargetConditionNotMet"}
+#: The staging blob's name below an upload's scratch prefix.
+STAGING = "staging"
+#: Concurrent single deletes (where Blob Batch is not used).
+DELETE_FANOUT = 16
+
+
+def block_id(number: int) -> str:
+    """A new block id for part ``number``: fixed length, unique, the number readable again."""
+    return f"{number:05d}-{uuid.uuid4().hex}"
+
+
+def part_number(block: str) -> int | None:
+    """The part number of a block id made by :func:`block_id` (None for any other id)."""
+    number, dash, rest = block.partition("-")
+    return int(number) if dash and len(number) == 5 and number.isdigit() and len(rest) == 32 else None
+
+
+class AzureStore:
+    """One Azure Blob Storage container (see the module docstring).
+
+    ``page_size`` is the number of names one listing request returns; ``client_options``
+    go to the SDK client (``raw_request_hook``, a transport...).
+    """
+
+    capabilities = Capabilities(
+        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+    )
+
+    def __init__(
+        self, settings: AzureSettings, *, page_size: int = LIST_PAGE, client_options: Mapping[str, Any] | None = None
+    ) -> None:
+        self.name = NAME
+        self.settings = settings
+        self.bucket = settings.container
+        self.limits = Limits(min_part=0, max_parts=50_000, delete_batch=DELETE_BATCH, copy_ranges=True)
+        self.page_size = page_size
+        host = urllib.parse.urlsplit(settings.serviceurl).hostname or ""
+        self.batch_deletes = host.startswith(settings.accountname.lower() + ".")
+        self._options = dict(client_options or {})
+        self._service: Any = None
+        self._credential: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"AzureStore(container={self.bucket!r})"
+
+    # -- the client -------------------------------------------------------------------
+
+    async def _container(self) -> Any:
+        """The container client of the running loop (made on first use in each loop)."""
+        loop = asyncio.get_running_loop()
+        if self._service is None or self._loop is not loop:
+            from azure.storage.blob.aio import BlobServiceClient
+
+            settings = self.settings
+            options: dict[str, Any] = {
+                "connection_verify": not settings.skipverify,
+                "retry_policy": _retry_policy(settings),
+                **self._options,
+            }
+            if settings.credentials == "connectionstring":
+                self._credential = None
+                self._service = BlobServiceClient.from_connection_string(settings.connectionstring, **options)
+            else:
+                self._credential = _credential(settings)
+                self._service = BlobServiceClient(settings.serviceurl, credential=self._credential, **options)
+            self._loop = loop
+        return self._service.get_container_client(self.bucket)
+
+    async def _blob(self, key: str) -> Any:
+        return (await self._container()).get_blob_client(key)
+
+    async def close(self) -> None:
+        if self._service is not None and self._loop is asyncio.get_running_loop():
+            await self._service.close()
+            if self._credential is not None and hasattr(self._credential, "close"):
+                await self._credential.close()
+        self._service = self._credential = None
+
+    # -- objects ----------------------------------------------------------------------
+
+    async def head(self, key: str) -> ObjectInfo:
+        blob = await self._blob(key)
+        with _mapped(self.bucket):
+            properties = await blob.get_blob_properties()
+        return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag))
+
+    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+        from azure.core import MatchConditions
+
+        blob = await self._blob(key)
+        arguments: dict[str, Any] = {"offset": start, "length": end - start if end < 1 << 62 else None}
+        if version is not None:
+            arguments.update(etag=version, match_condition=MatchConditions.IfNotModified)
+        with _mapped(self.bucket):
+            downloader = await blob.download_blob(max_concurrency=1, **arguments)
+            data: bytes = await downloader.readall()
+        properties = downloader.properties
+        size = int(str(properties.content_range or "").rpartition("/")[2] or downloader.size)
+        if len(data) != downloader.size:
+            raise Transient("IncompleteBody", f"{len(data)} of {downloader.size} bytes")
+        return data, ObjectInfo(key, size, properties.last_modified, str(properties.etag))
+
+    async def put(self, key: str, data: bytes) -> None:
+        from azure.storage.blob import ContentSettings
+
+        blob = await self._blob(key)
+        with _mapped(self.bucket):
+            await blob.upload_blob(data, overwrite=True, content_settings=ContentSettings(content_type=CONTENT_TYPE))
+
+    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
+        from azure.storage.blob import BlobProperties
+
+        container = await self._container()
+        arguments: dict[str, Any] = {
+            "name_starts_with": prefix or None,
+            "include": ["metadata"],
+            "results_per_page": self.page_size,
+        }
+        if start_after and token is None:
+            arguments["start_from"] = start_after
+        listing = container.walk_blobs(delimiter="/", **arguments) if delimiter else container.list_blobs(**arguments)
+        pages = listing.by_page(continuation_token=token)
+        page = Page()
+        with _mapped(self.bucket):
+            try:
+                items = [item async for item in await pages.__anext__()]
+            except StopAsyncIteration:
+                items = []
+        for item in items:
+            name = str(item.name)
+            is_prefix = not isinstance(item, BlobProperties)  # walk_blobs yields BlobPrefix items too
+            if name <= start_after and not (is_prefix and start_after.startswith(name)):
+                continue
+            if is_prefix:
+                page.prefixes.append(name)
+            elif str((item.metadata or {}).get("hdi_isfolder", "")).lower() != "true":  # a folder marker
+                page.objects.append(ObjectInfo(name, int(item.size), item.last_modified, str(item.etag)))
+        page.token = pages.continuation_token or None
+        return page
+
+    async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        if not keys:
+            return []
+        container = await self._container()
+        failures: list[tuple[str, str]] = []
+        if self.batch_deletes and len(keys) > 1:
+            with _mapped(self.bucket):
+                responses = await container.delete_blobs(*keys, delete_snapshots="include", raise_on_any_failure=False)
+                async for key, response in _paired(keys, responses):
+                    if response.status_code not in (200, 202, 404):
+                        code = response.headers.get("x-ms-error-code", "") or response.reason or ""
+                        failures.append((key, f"{response.status_code} {code}".strip()))
+            return failures
+        slots = asyncio.Semaphore(DELETE_FANOUT)
+
+        async def delete(key: str) -> None:
+            async with slots:
+                try:
+                    with _mapped(self.bucket):
+                        await container.delete_blob(key, delete_snapshots="include")
+                except NotFound:
+                    pass
+                except (StoreMissing, Denied):
+                    raise
+                except StoreError as exc:
+                    failures.append((key, str(exc)))
+
+        await asyncio.gather(*(delete(key) for key in keys))
+        return sorted(failures)
+
+    async def copy(self, source: ObjectInfo, dest: str) -> None:
+        await self._copy(source.key, source.version, dest)
+
+    async def _copy(self, source: str, version: str, dest: str) -> None:
+        """Copy blob ``source`` (only version ``version``) onto ``dest``, waiting until it succeeded.
+
+        A copy still pending after ``max_retries`` polls (linear backoff of ``retry_delay``;
+        ``-1``: no bound) is aborted; a failed or aborted copy is a StoreError.
+        """
+        from azure.core import MatchConditions
+
+        container = await self._container()
+        target = container.get_blob_client(dest)
+        source_url = container.get_blob_client(source).url
+        limit = self.settings.max_retries
+        with _mapped(self.bucket):
+            copy = await target.start_copy_from_url(
+                source_url, source_etag=version, source_match_condition=MatchConditions.IfNotModified
+            )
+            status, copy_id = copy.get("copy_status"), copy.get("copy_id")
+            attempt = 0
+            while status == "pending":
+                attempt += 1
+                if 0 <= limit < attempt:
+                    with contextlib.suppress(Exception):
+                        await target.abort_copy(copy_id)
+                    raise StoreError("CopyPending", f"copy still pending after {limit} polls, aborted")
+                await asyncio.sleep(self.settings.retry_delay * attempt)
+                status = (await target.get_blob_properties()).copy.status
+        if status != "success":
+            raise StoreError("CopyFailed", f"copy {status}")
+
+    async def sign(self, key: str, method: str, seconds: int) -> str | None:
+        """A read-only blob SAS: with the account key if there is one, else a user delegation key."""
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        settings = self.settings
+        now = datetime.now(UTC)
+        start, expiry = now - timedelta(seconds=10), now + timedelta(seconds=seconds)
+        arguments: dict[str, Any] = {}
+        if account_key(settings):
+            arguments["account_key"] = account_key(settings)
+        elif settings.credentials == "connectionstring":
+            return None  # a connection string without a key (a SAS) cannot sign
+        else:
+            await self._container()
+            with _mapped(self.bucket):
+                arguments["user_delegation_key"] = await self._service.get_user_delegation_key(start, expiry)
+        sas = generate_blob_sas(
+            settings.accountname,
+            settings.container,
+            key,
+            permission=BlobSasPermissions(read=True),
+            start=start,
+            expiry=expiry,
+            **arguments,
+        )
+        container = await self._container()
+        url: str = container.get_blob_client(key).url
+        return f"{url}?{sas}"
+
+    # -- uploads (staged blocks on a staging blob) --------------------------------------
+
+    async def create_upload(self, key: str, scratch: str) -> Upload:
+        upload = Upload(key, uuid.uuid4().hex, scratch)
+        await self._commit(upload, [])
+        return upload
+
+    async def upload_part(self, upload: Upload, number: int, data: bytes) -> Part:
+        block = block_id(number)
+        if data:  # an empty part is never staged (nor committed)
+            staging = await self._blob(upload.scratch + STAGING)
+            with _mapped(self.bucket):
+                await staging.stage_block(block, data, length=len(data))
+        return Part(block, len(data))
+
+    async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
+        data, _ = await self.get_range(source.key, start, end, source.version)
+        if len(data) != end - start:
+            raise Changed("InvalidRange", f"{source.key} holds {len(data)} bytes from {start}, not {end - start}")
+        return await self.upload_part(upload, number, data)
+
+    async def list_parts(self, upload: Upload) -> dict[int, Part]:
+        staging = await self._blob(upload.scratch + STAGING)
+        with _mapped(self.bucket):
+            _, (committed, uncommitted) = await asyncio.gather(
+                staging.get_blob_properties(), staging.get_block_list("all")
+            )
+        parts: dict[int, Part] = {}
+        for block in list(uncommitted) + list(committed):  # a committed block wins over a newer one
+            number = part_number(str(block.id))
+            if number is not None:
+                parts[number] = Part(str(block.id), int(block.size))
+        return parts
+
+    async def persist_parts(self, upload: Upload, parts: Sequence[Part]) -> None:
+        await self._commit(upload, parts)
+
+    async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
+        try:
+            etag = await self._commit(upload, parts)
+        except StoreError as exc:
+            if exc.code == "InvalidBlockList":  # the staging blob and its blocks are gone
+                raise NotFound(exc.code, "the upload is gone") from exc
+            raise
+        await self._copy(upload.scratch + STAGING, etag, upload.key)
+        await self.abort_upload(upload)
+
+    async def _commit(self, upload: Upload, parts: Sequence[Part]) -> str:
+        """Commit ``parts`` as the staging blob's block list; returns its ETag.
+
+        ``Latest``: a block is taken whether it is still uncommitted or was committed by an
+        earlier call (ids are unique, so this is never ambiguous).
+        """
+        from azure.storage.blob import BlobBlock, BlockState, ContentSettings
+
+        staging = await self._blob(upload.scratch + STAGING)
+        blocks = [BlobBlock(part.token, BlockState.LATEST) for part in parts if part.size]
+        with _mapped(self.bucket):
+            result = await staging.commit_block_list(
+                blocks, content_settings=ContentSettings(content_type=CONTENT_TYPE)
+            )
+        return str(result["etag"])
+
+    async def abort_upload(self, upload: Upload) -> None:
+        for key, error in await self.delete_many([upload.scratch + STAGING]):
+            raise StoreError("DeleteFailed", f"{key}: {error}")
+
+    async def list_uploads(self, prefix: str) -> list[Upload]:
+        return []  # uploads live below scratch prefixes, which deleting a path removes
+
+
+async def _paired(keys: Sequence[str], responses: Any) -> Any:
+    """``(key, response)`` of a Blob Batch answer, in request order."""
+    position = 0
+    async for response in responses:
+        yield keys[position], response
+        position += 1
+
+
+@contextlib.contextmanager
+def _mapped(container: str) -> Iterator[None]:
+    """The SDK's errors as the seam's (the one mapping of this backend; messages: first line only)."""
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+
+    try:
+        yield
+    except StoreError:
+        raise
+    except HttpResponseError as exc:
+        status = exc.status_code or 0
+        error_code = getattr(exc, "error_code", None)  # set by the storage SDK from x-ms-error-code
+        code = str(error_code or status or type(exc).__name__)
+        message = str(exc.reason or "") if status else str(exc.message or "").split("\n", 1)[0]
+        if code == "ContainerNotFound":
+            raise StoreMissing(container, "container", code) from exc
+        if status == 404:
+            raise NotFound(code, message) from exc
+        if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
+            raise Denied(code, message) from exc
+        if code in _CHANGED or (status == 412 and not error_code):
+            raise Changed(code, message) from exc
+        if status == 416:
+            raise StoreError("InvalidRange", message) from exc
+        raise StoreError(code, message) from exc
+    except AzureError as exc:  # connection failures the SDK gave up retrying, bad configuration
+        raise StoreError(type(exc).__name__, str(exc.message or "").split("\n", 1)[0]) from exc
+
+
+def _retry_policy(settings: AzureSettings) -> Any:
+    """The SDK retry policy: ``max_retries`` retries, backoff ``retry_delay * 2**n`` with jitter.
+
+    Like Go's azcore ``MaxRetries``, a negative ``max_retries`` means no request retries.
+    The SDK retries 408, 500, 502, 503, 504, connection and read failures.
+    """
+    from azure.storage.blob.aio import ExponentialRetry
+
+    retries = max(settings.max_retries, 0)
+    delay = settings.retry_delay
+
+    class Retry(ExponentialRetry):
+        def get_backoff_time(self, state: dict[str, Any]) -> float:
+            return backoff(max(int(state.get("count", 1)) - 1, 0), delay)
+
+    return Retry(retry_total=retries, retry_connect=retries, retry_read=retries, retry_status=retries)
+
+
+def _credential(settings: AzureSettings) -> Any:
+    """The async SDK credential of ``settings`` (not for a connection string)."""
+    if settings.credentials == "shared_key":
+        from azure.core.credentials import AzureNamedKeyCredential
+
+        return AzureNamedKeyCredential(settings.accountname, settings.accountkey)
+    from azure.identity import aio
+
+    if settings.credentials == "client_secret":
+        return aio.ClientSecretCredential(settings.tenantid, settings.clientid, settings.secret)
+    return aio.DefaultAzureCredential()
