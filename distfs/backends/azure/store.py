@@ -1,27 +1,21 @@
 """The Azure :class:`~distfs.engine.seam.Store`: one container through ``azure.storage.blob.aio``.
 
-Version tokens are ETags, pinned with ``If-Match`` (reads) and ``x-ms-source-if-match``
-(copies). Retries of requests are the SDK's: one retry policy made from ``max_retries``
-and ``retry_delay`` (a negative ``max_retries``: none); the only failures reported as
-:class:`~distfs.engine.seam.Transient` are bodies cut short without an error, which the
-SDK does not notice. :func:`_mapped` is the one place the SDK's errors become the seam's.
+Versions are ETags, pinned with ``If-Match`` (reads) and ``x-ms-source-if-match`` (copies).
+Request retries are the SDK's, one policy from ``max_retries`` and ``retry_delay``; only a
+body cut short without an error (which the SDK misses) is Transient. :func:`_mapped` is
+the one place the SDK's errors become the seam's.
 
-Uploads are staged blocks on one hidden *staging blob* below the upload's ``scratch``
-prefix: a part is a block whose id is ``<5-digit part number>-<32 hex>`` (every id of a
-blob has the same length; a repeated part gets a new id). ``create_upload`` commits an
-empty staging blob, so ``list_parts`` can tell a live upload (the blob exists) from one
-completed or aborted (it does not). ``persist_parts`` commits the block list on the
-staging blob (uncommitted blocks expire after 7 days, committed ones do not).
-``complete_upload`` commits the parts, copies the staging blob onto the key server-side
-(polled while pending) and deletes the staging blob, which also discards its uncommitted
-blocks: one delete marks the upload gone and removes its data at once.
+Uploads are blocks (ids from :mod:`.blocks`) staged on one hidden *staging blob* below the
+upload's ``scratch``. ``create_upload`` commits it empty, so ``list_parts`` tells a live
+upload (the blob exists) from a finished one; ``persist_parts`` commits the block list
+(uncommitted blocks expire after 7 days); ``complete_upload`` commits the parts, copies
+the staging blob onto the key server-side (polled while pending) and deletes it, which
+discards its blocks too: one delete marks the upload gone and removes its data.
 
-Listings: Azure has no exclusive start-after. ``list_page`` sends ``start_from`` (inclusive;
-the service uses it to skip ahead, Azurite ignores it) and drops the names ``<=
-start_after`` itself, so the result is right either way. Deletes: Blob Batch (256 names a
-request) on a host-style service URL (``https://<account>.<host>``, the real service);
-on a path-style URL (an emulator such as Azurite, whose batch endpoint deletes nothing)
-concurrent single deletes.
+No exclusive start-after on Azure: ``list_page`` sends ``start_from`` (inclusive; the
+service skips ahead, Azurite ignores it) and drops names ``<= start_after`` itself.
+Deletes use Blob Batch on a host-style service URL (``https://<account>.``: the service);
+on a path-style one (an emulator; Azurite's batch deletes nothing), single deletes.
 """
 
 from __future__ import annotations
@@ -35,48 +29,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...capabilities import Capabilities
-from ...engine.seam import (
-    Changed,
-    Denied,
-    Limits,
-    NotFound,
-    ObjectInfo,
-    Page,
-    Part,
-    StoreError,
-    StoreMissing,
-    Transient,
-    Upload,
-)
+from ...engine import seam
+from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
 from ...retry import backoff
+from .blocks import STAGING, block_id, part_number
 from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, account_key
 
-__all__ = ["AzureStore", "block_id", "part_number"]
+__all__ = ["AzureStore"]
 
 _CHANGED = {"ConditionNotMet", "SourceConditionNotMet", "TargetConditionNotMet"}
-#: The staging blob's name below an upload's scratch prefix.
-STAGING = "staging"
-#: Concurrent single deletes (where Blob Batch is not used).
-DELETE_FANOUT = 16
-
-
-def block_id(number: int) -> str:
-    """A new block id for part ``number``: fixed length, unique, the number readable again."""
-    return f"{number:05d}-{uuid.uuid4().hex}"
-
-
-def part_number(block: str) -> int | None:
-    """The part number of a block id made by :func:`block_id` (None for any other id)."""
-    number, dash, rest = block.partition("-")
-    return int(number) if dash and len(number) == 5 and number.isdigit() and len(rest) == 32 else None
 
 
 class AzureStore:
-    """One Azure Blob Storage container (see the module docstring).
-
-    ``page_size`` is the number of names one listing request returns; ``client_options``
-    go to the SDK client (``raw_request_hook``, a transport...).
-    """
+    """One container; ``page_size``: names a listing request; ``client_options``: SDK client options."""
 
     capabilities = Capabilities(
         append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
@@ -88,7 +53,7 @@ class AzureStore:
         self.name = NAME
         self.settings = settings
         self.bucket = settings.container
-        self.limits = Limits(min_part=0, max_parts=50_000, delete_batch=DELETE_BATCH, copy_ranges=True)
+        self.limits = seam.Limits(min_part=0, max_parts=50_000, delete_batch=DELETE_BATCH, copy_ranges=True)
         self.page_size = page_size
         host = urllib.parse.urlsplit(settings.serviceurl).hostname or ""
         self.batch_deletes = host.startswith(settings.accountname.lower() + ".")
@@ -109,11 +74,8 @@ class AzureStore:
             from azure.storage.blob.aio import BlobServiceClient
 
             settings = self.settings
-            options: dict[str, Any] = {
-                "connection_verify": not settings.skipverify,
-                "retry_policy": _retry_policy(settings),
-                **self._options,
-            }
+            options = {"connection_verify": not settings.skipverify, "retry_policy": _retry_policy(settings)}
+            options.update(self._options)
             if settings.credentials == "connectionstring":
                 self._credential = None
                 self._service = BlobServiceClient.from_connection_string(settings.connectionstring, **options)
@@ -154,7 +116,7 @@ class AzureStore:
         properties = downloader.properties
         size = int(str(properties.content_range or "").rpartition("/")[2] or downloader.size)
         if len(data) != downloader.size:
-            raise Transient("IncompleteBody", f"{len(data)} of {downloader.size} bytes")
+            raise seam.Transient("IncompleteBody", f"{len(data)} of {downloader.size} bytes")
         return data, ObjectInfo(key, size, properties.last_modified, str(properties.etag))
 
     async def put(self, key: str, data: bytes) -> None:
@@ -168,21 +130,16 @@ class AzureStore:
         from azure.storage.blob import BlobProperties
 
         container = await self._container()
-        arguments: dict[str, Any] = {
-            "name_starts_with": prefix or None,
-            "include": ["metadata"],
-            "results_per_page": self.page_size,
-        }
+        arguments: dict[str, Any] = {"name_starts_with": prefix or None, "results_per_page": self.page_size}
         if start_after and token is None:
             arguments["start_from"] = start_after
+        arguments["include"] = ["metadata"]
         listing = container.walk_blobs(delimiter="/", **arguments) if delimiter else container.list_blobs(**arguments)
         pages = listing.by_page(continuation_token=token)
         page = Page()
         with _mapped(self.bucket):
-            try:
-                items = [item async for item in await pages.__anext__()]
-            except StopAsyncIteration:
-                items = []
+            first = await anext(pages, None)
+            items = [item async for item in first] if first is not None else []
         for item in items:
             name = str(item.name)
             is_prefix = not isinstance(item, BlobProperties)  # walk_blobs yields BlobPrefix items too
@@ -203,23 +160,24 @@ class AzureStore:
         if self.batch_deletes and len(keys) > 1:
             with _mapped(self.bucket):
                 responses = await container.delete_blobs(*keys, delete_snapshots="include", raise_on_any_failure=False)
-                async for key, response in _paired(keys, responses):
+                names = iter(keys)  # the answers come in request order
+                async for response in responses:
+                    key = next(names)
                     if response.status_code not in (200, 202, 404):
                         code = response.headers.get("x-ms-error-code", "") or response.reason or ""
                         failures.append((key, f"{response.status_code} {code}".strip()))
             return failures
-        slots = asyncio.Semaphore(DELETE_FANOUT)
+        slots = asyncio.Semaphore(16)  # single deletes in flight
 
         async def delete(key: str) -> None:
-            async with slots:
-                try:
+            try:
+                async with slots:
                     with _mapped(self.bucket):
                         await container.delete_blob(key, delete_snapshots="include")
-                except NotFound:
-                    pass
-                except (StoreMissing, Denied):
-                    raise
-                except StoreError as exc:
+            except (seam.StoreMissing, seam.Denied):
+                raise
+            except StoreError as exc:
+                if not isinstance(exc, seam.NotFound):  # a missing key is no failure
                     failures.append((key, str(exc)))
 
         await asyncio.gather(*(delete(key) for key in keys))
@@ -229,17 +187,10 @@ class AzureStore:
         await self._copy(source.key, source.version, dest)
 
     async def _copy(self, source: str, version: str, dest: str) -> None:
-        """Copy blob ``source`` (only version ``version``) onto ``dest``, waiting until it succeeded.
-
-        A copy still pending after ``max_retries`` polls (linear backoff of ``retry_delay``;
-        ``-1``: no bound) is aborted; a failed or aborted copy is a StoreError.
-        """
+        """Copy ``source`` (version ``version``) onto ``dest``: polled ``max_retries`` times (-1: no bound)."""
         from azure.core import MatchConditions
 
-        container = await self._container()
-        target = container.get_blob_client(dest)
-        source_url = container.get_blob_client(source).url
-        limit = self.settings.max_retries
+        target, source_url, limit = await self._blob(dest), (await self._blob(source)).url, self.settings.max_retries
         with _mapped(self.bucket):
             copy = await target.start_copy_from_url(
                 source_url, source_etag=version, source_match_condition=MatchConditions.IfNotModified
@@ -273,17 +224,9 @@ class AzureStore:
             await self._container()
             with _mapped(self.bucket):
                 arguments["user_delegation_key"] = await self._service.get_user_delegation_key(start, expiry)
-        sas = generate_blob_sas(
-            settings.accountname,
-            settings.container,
-            key,
-            permission=BlobSasPermissions(read=True),
-            start=start,
-            expiry=expiry,
-            **arguments,
-        )
-        container = await self._container()
-        url: str = container.get_blob_client(key).url
+        arguments.update(permission=BlobSasPermissions(read=True), start=start, expiry=expiry)
+        sas = generate_blob_sas(settings.accountname, settings.container, key, **arguments)
+        url: str = (await self._blob(key)).url
         return f"{url}?{sas}"
 
     # -- uploads (staged blocks on a staging blob) --------------------------------------
@@ -302,9 +245,7 @@ class AzureStore:
         return Part(block, len(data))
 
     async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
-        data, _ = await self.get_range(source.key, start, end, source.version)
-        if len(data) != end - start:
-            raise Changed("InvalidRange", f"{source.key} holds {len(data)} bytes from {start}, not {end - start}")
+        data, _ = await self.get_range(source.key, start, end, source.version)  # at most one part
         return await self.upload_part(upload, number, data)
 
     async def list_parts(self, upload: Upload) -> dict[int, Part]:
@@ -328,17 +269,13 @@ class AzureStore:
             etag = await self._commit(upload, parts)
         except StoreError as exc:
             if exc.code == "InvalidBlockList":  # the staging blob and its blocks are gone
-                raise NotFound(exc.code, "the upload is gone") from exc
+                raise seam.NotFound(exc.code, "the upload is gone") from exc
             raise
         await self._copy(upload.scratch + STAGING, etag, upload.key)
         await self.abort_upload(upload)
 
     async def _commit(self, upload: Upload, parts: Sequence[Part]) -> str:
-        """Commit ``parts`` as the staging blob's block list; returns its ETag.
-
-        ``Latest``: a block is taken whether it is still uncommitted or was committed by an
-        earlier call (ids are unique, so this is never ambiguous).
-        """
+        """Commit ``parts`` on the staging blob (``Latest``: staged or committed; ids are unique); its ETag."""
         from azure.storage.blob import BlobBlock, BlockState, ContentSettings
 
         staging = await self._blob(upload.scratch + STAGING)
@@ -357,14 +294,6 @@ class AzureStore:
         return []  # uploads live below scratch prefixes, which deleting a path removes
 
 
-async def _paired(keys: Sequence[str], responses: Any) -> Any:
-    """``(key, response)`` of a Blob Batch answer, in request order."""
-    position = 0
-    async for response in responses:
-        yield keys[position], response
-        position += 1
-
-
 @contextlib.contextmanager
 def _mapped(container: str) -> Iterator[None]:
     """The SDK's errors as the seam's (the one mapping of this backend; messages: first line only)."""
@@ -380,13 +309,13 @@ def _mapped(container: str) -> Iterator[None]:
         code = str(error_code or status or type(exc).__name__)
         message = str(exc.reason or "") if status else str(exc.message or "").split("\n", 1)[0]
         if code == "ContainerNotFound":
-            raise StoreMissing(container, "container", code) from exc
+            raise seam.StoreMissing(container, "container", code) from exc
         if status == 404:
-            raise NotFound(code, message) from exc
+            raise seam.NotFound(code, message) from exc
         if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
-            raise Denied(code, message) from exc
+            raise seam.Denied(code, message) from exc
         if code in _CHANGED or (status == 412 and not error_code):
-            raise Changed(code, message) from exc
+            raise seam.Changed(code, message) from exc
         if status == 416:
             raise StoreError("InvalidRange", message) from exc
         raise StoreError(code, message) from exc
@@ -395,19 +324,15 @@ def _mapped(container: str) -> Iterator[None]:
 
 
 def _retry_policy(settings: AzureSettings) -> Any:
-    """The SDK retry policy: ``max_retries`` retries, backoff ``retry_delay * 2**n`` with jitter.
-
-    Like Go's azcore ``MaxRetries``, a negative ``max_retries`` means no request retries.
-    The SDK retries 408, 500, 502, 503, 504, connection and read failures.
-    """
+    """The SDK's retries (408, 5xx but 501/505, connection and read failures): ``max_retries`` of them
+    (negative: none, as Go's azcore), backoff ``retry_delay * 2**n`` with jitter."""
     from azure.storage.blob.aio import ExponentialRetry
 
     retries = max(settings.max_retries, 0)
-    delay = settings.retry_delay
 
     class Retry(ExponentialRetry):
         def get_backoff_time(self, state: dict[str, Any]) -> float:
-            return backoff(max(int(state.get("count", 1)) - 1, 0), delay)
+            return backoff(max(int(state.get("count", 1)) - 1, 0), settings.retry_delay)
 
     return Retry(retry_total=retries, retry_connect=retries, retry_read=retries, retry_status=retries)
 
