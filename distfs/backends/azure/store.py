@@ -65,8 +65,6 @@ class AzureStore:
     def __repr__(self) -> str:
         return f"AzureStore(container={self.bucket!r})"
 
-    # -- the client -------------------------------------------------------------------
-
     async def _container(self) -> Any:
         """The container client of the running loop (made on first use in each loop)."""
         loop = asyncio.get_running_loop()
@@ -107,7 +105,9 @@ class AzureStore:
         from azure.core import MatchConditions
 
         blob = await self._blob(key)
-        arguments: dict[str, Any] = {"offset": start, "length": end - start if end < 1 << 62 else None}
+        length = end - start if end < 1 << 62 else None
+        offset = start if start or length is not None else None  # a whole read of an empty blob is no 416
+        arguments: dict[str, Any] = {"offset": offset, "length": length}
         if version is not None:
             arguments.update(etag=version, match_condition=MatchConditions.IfNotModified)
         with _mapped(self.bucket):
@@ -305,8 +305,8 @@ def _mapped(container: str) -> Iterator[None]:
         raise
     except HttpResponseError as exc:
         status = exc.status_code or 0
-        error_code = getattr(exc, "error_code", None)  # set by the storage SDK from x-ms-error-code
-        code = str(error_code or status or type(exc).__name__)
+        error_code = getattr(exc, "error_code", None)  # the storage SDK's x-ms-error-code (a str enum)
+        code = str(getattr(error_code, "value", error_code) or status or type(exc).__name__)
         message = str(exc.reason or "") if status else str(exc.message or "").split("\n", 1)[0]
         if code == "ContainerNotFound":
             raise seam.StoreMissing(container, "container", code) from exc
