@@ -2,8 +2,8 @@
 
 Versions are ETags, pinned with ``If-Match`` (reads) and ``x-ms-source-if-match`` (copies).
 Request retries are the SDK's, one policy from ``max_retries`` and ``retry_delay``; only a
-body cut short without an error (which the SDK misses) is Transient. :func:`_mapped` is
-the one place the SDK's errors become the seam's.
+body cut short (the SDK's downloader tries a body 3 times, whatever the policy) is
+Transient. :func:`_mapped` is the one place the SDK's errors become the seam's.
 
 Uploads are blocks (ids from :mod:`.blocks`) staged on one hidden *staging blob* below the
 upload's ``scratch``. ``create_upload`` commits it empty, so ``list_parts`` tells a live
@@ -96,9 +96,8 @@ class AzureStore:
     # -- objects ----------------------------------------------------------------------
 
     async def head(self, key: str) -> ObjectInfo:
-        blob = await self._blob(key)
         with _mapped(self.bucket):
-            properties = await blob.get_blob_properties()
+            properties = await (await self._blob(key)).get_blob_properties()
         return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag))
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
@@ -131,9 +130,7 @@ class AzureStore:
 
         container = await self._container()
         arguments: dict[str, Any] = {"name_starts_with": prefix or None, "results_per_page": self.page_size}
-        if start_after and token is None:
-            arguments["start_from"] = start_after
-        arguments["include"] = ["metadata"]
+        arguments.update(include=["metadata"], start_from=start_after if start_after and token is None else None)
         listing = container.walk_blobs(delimiter="/", **arguments) if delimiter else container.list_blobs(**arguments)
         pages = listing.by_page(continuation_token=token)
         page = Page()
@@ -297,7 +294,7 @@ class AzureStore:
 @contextlib.contextmanager
 def _mapped(container: str) -> Iterator[None]:
     """The SDK's errors as the seam's (the one mapping of this backend; messages: first line only)."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, DecodeError, HttpResponseError
 
     try:
         yield
@@ -308,6 +305,8 @@ def _mapped(container: str) -> Iterator[None]:
         error_code = getattr(exc, "error_code", None)  # the storage SDK's x-ms-error-code (a str enum)
         code = str(getattr(error_code, "value", error_code) or status or type(exc).__name__)
         message = str(exc.reason or "") if status else str(exc.message or "").split("\n", 1)[0]
+        if not status and (isinstance(exc, DecodeError) or isinstance(exc.__cause__, DecodeError)):
+            raise seam.Transient("IncompleteBody", message) from exc  # a body cut short, after the SDK's 3 tries
         if code == "ContainerNotFound":
             raise seam.StoreMissing(container, "container", code) from exc
         if status == 404:
