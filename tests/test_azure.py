@@ -472,6 +472,21 @@ def test_deletes_on_azurite_are_single_and_concurrent(params: dict[str, Any], co
     assert run(store_of(driver).delete_many(["gone", "many-kept"])) == []  # a missing key is no failure
 
 
+def test_a_batch_that_deletes_nothing_is_a_failure(params: dict[str, Any], container: Any) -> None:
+    """Azurite answers a Blob Batch with one 400 part and deletes nothing: every key is reported."""
+    for name in ("b/1", "b/2", "b/3"):
+        container.upload_blob(name, b"")
+    store = store_of(make(params))
+    store.batch_deletes = True
+    failures = run(store.delete_many(["b/1", "b/2", "b/3"]))
+    assert failures == [
+        ("b/1", "400 InvalidInput"),
+        ("b/2", "no answer in the batch response"),
+        ("b/3", "no answer in the batch response"),
+    ]
+    assert all_blobs(container) == ["b/1", "b/2", "b/3"]
+
+
 def test_delete_reports_per_blob_failures(az: distfs.StorageDriver, container: Any) -> None:
     az.put_content("/f/a", b"a")
     az.put_content("/f/b", b"b")

@@ -163,11 +163,11 @@ class AzureStore:
                 responses = await container.delete_blobs(*keys, delete_snapshots="include", raise_on_any_failure=False)
                 names = iter(keys)  # the answers come in request order
                 async for response in responses:
-                    key = next(names)
+                    key = next(names, "?")
                     if response.status_code not in (200, 202, 404):
                         code = response.headers.get("x-ms-error-code", "") or response.reason or ""
                         failures.append((key, f"{response.status_code} {code}".strip()))
-            return failures
+            return failures + [(key, "no answer in the batch response") for key in names]
         slots = asyncio.Semaphore(16)  # single deletes in flight
 
         async def delete(key: str) -> None:
