@@ -1,17 +1,23 @@
-"""The azure driver against a real Azure Blob Storage emulator (Azurite, started by the harness)."""
+"""The azure driver's own behaviour against Azurite (started by the harness).
+
+The generic contract runs on every object store in tests/test_objectstores.py; here is
+what is Azure's: parameters and credentials, shared-key and SAS checks (Azurite verifies
+both), the staging blob and its blocks, copies pinned by ETag, listings without an
+exclusive start-after, deletes on an emulator, legacy append blobs.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import math
 import os
 import subprocess
 import sys
-import types
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from cases import suspend_in_fresh_processes
@@ -19,13 +25,15 @@ from conftest import azurite_connection_string, unique_name
 
 import distfs
 from distfs.backends import azure
-from distfs.backends.azure import AzureBackend, settings_from
-from distfs.base import Base
-from distfs.fsspec_driver import FsspecDriver
-from distfs.testing import DriverSuite
+from distfs.backends.azure import AzureStore, settings_from
+from distfs.backends.azure.blocks import STAGING, block_id, part_number
+from distfs.engine import ObjectStoreDriver, build
+from distfs.engine import core as engine_core
+from distfs.engine.seam import Changed, NotFound, StoreError, StoreMissing
 from distfs.tools.servers import AZURITE_ACCOUNT, AZURITE_KEY
 
 MiB = 1 << 20
+T = TypeVar("T")
 
 
 def parameters_for(endpoint: str, container: str) -> dict[str, Any]:
@@ -33,64 +41,75 @@ def parameters_for(endpoint: str, container: str) -> dict[str, Any]:
     return {"accountname": AZURITE_ACCOUNT, "accountkey": AZURITE_KEY, "serviceurl": endpoint, "container": container}
 
 
-def new_container(endpoint: str) -> str:
+def admin(endpoint: str) -> Any:
+    """A synchronous SDK client of Azurite for the tests' own setup and checks."""
     from azure.storage.blob import BlobServiceClient
 
-    name = unique_name("distfs")
-    BlobServiceClient.from_connection_string(azurite_connection_string(endpoint)).create_container(name)
-    return name
+    return BlobServiceClient.from_connection_string(azurite_connection_string(endpoint))
 
 
 class Requests:
-    """Counts the requests (and request body bytes) one backend's SDK client sends."""
+    """Counts the requests (and request body bytes) one store's SDK client sends."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
-        self.queries: list[dict[str, list[str]]] = []
+        self.urls: list[str] = []
         self.bytes = 0
 
     def __call__(self, request: Any) -> None:
         http = request.http_request
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(http.url).query)
         self.calls.append((http.method, ",".join(query.get("comp", [""]))))
-        self.queries.append(query)
+        self.urls.append(http.url)
         body = http.body
         if isinstance(body, bytes | bytearray):
             self.bytes += len(body)
         elif isinstance(body, str):
             self.bytes += len(body.encode())
-        elif body is not None and hasattr(body, "seek") and hasattr(body, "tell"):
-            position = body.tell()
-            body.seek(0, 2)
-            self.bytes += body.tell() - position
-            body.seek(position)
 
     def count(self, method: str, comp: str = "") -> int:
         return self.calls.count((method, comp))
 
+    def clear(self) -> None:
+        self.calls.clear()
+        self.urls.clear()
+        self.bytes = 0
 
-def make(parameters: dict[str, Any], requests: Requests | None = None, **options: Any) -> Base:
-    """A driver whose SDK client reports to ``requests``; ``options`` go to :class:`AzureBackend`."""
-    client_options = {"raw_request_hook": requests} if requests is not None else None
-    return Base(FsspecDriver(AzureBackend(settings_from(parameters), client_options=client_options, **options)))
+
+def make(
+    parameters: dict[str, Any], requests: Requests | None = None, *, page_size: int = 5000, chunk: int = 4 * MiB
+) -> distfs.StorageDriver:
+    """A driver whose store reports its requests to ``requests`` (``page_size`` names a listing)."""
+    settings = settings_from(parameters)
+    options = {"raw_request_hook": requests} if requests is not None else None
+    store = AzureStore(settings, page_size=page_size, client_options=options)
+    return build(store, root=settings.rootdirectory, retries=max(settings.max_retries, 0), chunk=chunk)
 
 
-def backend_of(driver: distfs.StorageDriver) -> AzureBackend:
-    assert isinstance(driver, Base)
-    inner = driver.inner
-    assert isinstance(inner, FsspecDriver)
-    assert isinstance(inner.backend, AzureBackend)
-    return inner.backend
+def store_of(driver: distfs.StorageDriver) -> AzureStore:
+    inner = getattr(driver, "inner", driver)
+    assert isinstance(inner, ObjectStoreDriver)
+    store = inner.engine.store
+    assert isinstance(store, AzureStore)
+    return store
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a store coroutine in a new event loop (the store makes a client for that loop)."""
+    return asyncio.run(coroutine)
 
 
 @pytest.fixture
-def container(azurite_endpoint: str) -> str:
-    return new_container(azurite_endpoint)
+def container(azurite_endpoint: str) -> Any:
+    """A new container's admin client."""
+    client = admin(azurite_endpoint).get_container_client(unique_name("distfs"))
+    client.create_container()
+    return client
 
 
 @pytest.fixture
-def params(azurite_endpoint: str, container: str) -> dict[str, Any]:
-    return parameters_for(azurite_endpoint, container)
+def params(azurite_endpoint: str, container: Any) -> dict[str, Any]:
+    return parameters_for(azurite_endpoint, container.container_name)
 
 
 @pytest.fixture
@@ -98,29 +117,10 @@ def az(params: dict[str, Any]) -> distfs.StorageDriver:
     return distfs.create("azure", params)
 
 
-def all_blobs(driver: distfs.StorageDriver, uncommitted: bool = False) -> list[str]:
-    """Every blob of the driver's container, hidden ones included."""
+def all_blobs(container: Any, uncommitted: bool = False) -> list[str]:
+    """Every blob of the container, hidden ones (and blobs of uncommitted blocks only) included."""
     include = ["uncommittedblobs"] if uncommitted else None
-    return sorted(b.name for b in backend_of(driver).container.list_blobs(include=include))
-
-
-# -- the conformance suite on Azurite -------------------------------------------------
-
-
-class TestAzureConformance(DriverSuite):
-    def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
-        endpoint = request.getfixturevalue("azurite_endpoint")
-        return distfs.create("azure", parameters_for(endpoint, new_container(endpoint)))
-
-
-class TestAzureSmallBlockConformance(DriverSuite):
-    """Every writer block 64 KiB, listings 7 names a page, keys below a root directory."""
-
-    def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
-        endpoint = request.getfixturevalue("azurite_endpoint")
-        parameters = parameters_for(endpoint, new_container(endpoint))
-        parameters["rootdirectory"] = "/registry/v2/"
-        return make(parameters, block_size=64 << 10, list_page_size=7)
+    return sorted(b.name for b in container.list_blobs(include=include))
 
 
 # -- parameters -------------------------------------------------------------------------
@@ -239,6 +239,7 @@ def test_secrets_are_never_shown() -> None:
     assert secret not in repr(settings)
     driver = distfs.create("azure", {**BASE, "accountkey": key})
     assert key not in repr(driver)
+    assert key not in repr(store_of(driver))
     for bad in (
         {"accountkey": {"v": key}},
         {"connectionstring": f"{key}"},
@@ -251,236 +252,114 @@ def test_secrets_are_never_shown() -> None:
         assert secret not in str(info.value)
 
 
-def test_parameters_reach_the_clients() -> None:
-    settings = settings_from({**BASE, "skipverify": True, "serviceurl": "http://127.0.0.1:1/acct"})
-    backend = AzureBackend(settings)
-    assert backend.client.url.startswith("http://127.0.0.1:1/acct")
-    assert backend.fs.service_client.url.startswith("http://127.0.0.1:1/acct")  # adlfs: the same service URL
-    for client in (backend.client, backend.fs.service_client):
-        assert client._pipeline._transport.connection_config.verify is False
-    assert backend.root == "registry"
+def test_parameters_reach_the_client(params: dict[str, Any], container: Any) -> None:
+    requests = Requests()
+    driver = make({**params, "rootdirectory": "/r/"}, requests)
+    driver.put_content("/x", b"1")
+    assert requests.urls
+    assert all(url.startswith(params["serviceurl"] + "/" + container.container_name + "/") for url in requests.urls)
+    assert all_blobs(container) == ["r/x"]
 
 
-# -- reading and listing ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "credentials",
+    [{"type": "client_secret", "clientid": "c", "tenantid": "t", "secret": "s"}, {"type": "default_credentials"}],
+)
+def test_token_credentials_build_offline(credentials: dict[str, str]) -> None:
+    driver = distfs.create("azure", {"accountname": "acct", "container": "c", "credentials": credentials})
+    store = store_of(driver)  # no request is sent (and no token asked for) until the driver is used
+    assert store.settings.credentials == credentials["type"]
+    assert store.batch_deletes  # https://acct.blob.core.windows.net: Blob Batch
 
 
-def test_put_content_is_a_block_blob(az: distfs.StorageDriver) -> None:
+# -- credentials and errors -------------------------------------------------------------
+
+
+def test_wrong_key_is_denied(params: dict[str, Any]) -> None:
+    wrong = "d3Jvbmcta2V5LW9mLXRoZS1yaWdodC1sZW5ndGgtZm9yLWF6dXJpdGUtMDEyMzQ1Njc4OQ=="
+    driver = distfs.create("azure", {**params, "accountkey": wrong})
+    for call in (lambda: driver.stat("/x"), lambda: driver.list("/"), lambda: driver.put_content("/x", b"1")):
+        with pytest.raises(distfs.AccessDeniedError) as info:
+            call()
+        # Azure answers 403 AuthenticationFailed; Azurite 403 AuthorizationFailure: both are Denied
+        assert "(AuthenticationFailed)" in str(info.value) or "(AuthorizationFailure)" in str(info.value)
+        assert wrong not in str(info.value)
+        assert AZURITE_KEY not in str(info.value)
+
+
+def test_missing_container_is_store_missing(azurite_endpoint: str) -> None:
+    driver = distfs.create("azure", parameters_for(azurite_endpoint, unique_name("missing")))
+    for call in (lambda: driver.stat("/"), lambda: driver.list("/"), lambda: driver.get_content("/x")):
+        with pytest.raises(distfs.StoreNotFoundError) as info:
+            call()
+        assert "container" in str(info.value)
+    with pytest.raises(StoreMissing) as missing:
+        run(store_of(driver).list_page("", delimiter=False, start_after="", token=None))
+    assert (missing.value.kind, missing.value.code) == ("container", "ContainerNotFound")
+
+
+def test_connection_string_driver(azurite_endpoint: str, container: Any) -> None:
+    connection = azurite_connection_string(azurite_endpoint)
+    parameters = {"connectionstring": connection, "container": container.container_name}
+    driver = distfs.create("azure", parameters)
+    driver.put_content("/a/b", b"data")
+    assert driver.get_content("/a/b") == b"data"
+    assert container.get_blob_client("a/b").download_blob().readall() == b"data"
+    url = driver.redirect_url("/a/b", "GET")
+    assert url
+    assert urllib.request.urlopen(url, timeout=30).read() == b"data"
+
+
+# -- objects ----------------------------------------------------------------------------
+
+
+def test_put_content_is_a_block_blob(az: distfs.StorageDriver, container: Any) -> None:
     az.put_content("/a/b", b"data")
-    properties = backend_of(az).blob("a/b").get_blob_properties()
+    properties = container.get_blob_client("a/b").get_blob_properties()
     assert properties.blob_type == "BlockBlob"
     assert properties.content_settings.content_type == "application/octet-stream"
 
 
-def test_list_is_one_level_and_drops_markers(az: distfs.StorageDriver, params: dict[str, Any]) -> None:
-    backend = backend_of(az)
-    for name in ("a/b/c", "a/b/d", "a/e", "ab/x"):
-        backend.blob(name).upload_blob(b"x")
-    backend.blob("a/marker/").upload_blob(b"")
-    backend.blob("a/folder").upload_blob(b"", metadata={"hdi_isfolder": "true"})
-    # the hdi_isfolder blob is dropped; a "dir/" blob makes a delimiter prefix, as on S3
-    assert az.list("/a") == ["/a/b", "/a/e", "/a/marker"]
-    assert az.list("/") == ["/a", "/ab"]
-    assert az.stat("/a").is_dir
-    with pytest.raises(distfs.PathNotFoundError):
-        az.list("/a/e")
-    az.delete("/ab")
-    with pytest.raises(distfs.PathNotFoundError):
-        az.stat("/ab")
-    assert az.stat("/a").is_dir  # the prefix boundary: /a is not /ab
-    files: list[str] = []
-    az.walk("/a", lambda info: None if info.is_dir else files.append(info.path))
-    assert files == ["/a/b/c", "/a/b/d", "/a/e"]
+def test_put_content_replaces_a_legacy_append_blob(az: distfs.StorageDriver, container: Any) -> None:
+    legacy = container.get_blob_client("legacy")
+    legacy.create_append_blob()
+    legacy.append_block(b"old")
+    az.put_content("/legacy", b"new")
+    assert az.get_content("/legacy") == b"new"
+    assert legacy.get_blob_properties().blob_type == "BlockBlob"
 
 
-def test_list_is_one_delimiter_request(params: dict[str, Any]) -> None:
-    requests = Requests()
-    driver = make(params, requests)
-    container = backend_of(driver).container
-    for index in range(30):
-        container.upload_blob(f"r/deep/{index}/x/y", b"")
-    container.upload_blob("r/file", b"")
-    requests.calls.clear()
-    requests.queries.clear()
-    assert driver.list("/r") == ["/r/deep", "/r/file"]
-    listings = [q for q in requests.queries if q.get("comp") == ["list"]]
-    assert len(listings) <= 2  # adlfs looks at "r" then lists "r/": one level each, never the subtree
-    assert all(q["delimiter"] == ["/"] for q in listings)
-    assert listings[-1]["prefix"] == ["r/"]
+def test_reads_are_pinned_to_the_etag(az: distfs.StorageDriver, container: Any) -> None:
+    store = store_of(az)
+    container.upload_blob("k", b"0123456789")
+    info = run(store.head("k"))
+    assert info.version == container.get_blob_client("k").get_blob_properties().etag
+    data, read = run(store.get_range("k", 2, 5, info.version))
+    assert (data, read.size, read.version) == (b"234", 10, info.version)
+    container.upload_blob("k", b"replaced!!", overwrite=True)
+    with pytest.raises(Changed) as changed:
+        run(store.get_range("k", 0, 4, info.version))
+    assert changed.value.code == "ConditionNotMet"
+    with pytest.raises(StoreError) as past:  # (Azurite answers 200 and no bytes from exactly the end)
+        run(store.get_range("k", 11, 20, None))
+    assert past.value.code == "InvalidRange"
+    with pytest.raises(NotFound):
+        run(store.head("missing"))
+    container.upload_blob("empty", b"")
+    assert run(store.get_range("empty", 0, 1 << 62, None))[0] == b""
+    assert az.get_content("/empty") == b""
 
 
-def test_another_process_writes_are_visible(params: dict[str, Any]) -> None:
-    first, second = distfs.create("azure", params), distfs.create("azure", params)
-    assert first.list("/") == []
-    second.put_content("/seen/now", b"1")
-    assert first.list("/") == ["/seen"]
-    second.delete("/seen")
-    assert first.list("/") == []
-
-
-# -- writers ----------------------------------------------------------------------------
-
-
-def test_hundred_chunk_upload_is_linear(params: dict[str, Any]) -> None:
-    """100 PATCH-like sessions of 1 MiB: traffic stays linear, blocks stay full."""
-    requests = Requests()
-    driver = make(params, requests)
-    chunk = os.urandom(MiB)
-    digest = hashlib.sha256()
-    w = driver.writer("/uploads/u1/data")
-    w.close()
-    for index in range(100):
-        w = driver.writer("/uploads/u1/data", append=True)
-        assert w.size == index * MiB
-        piece = chunk[index:] + chunk[:index]
-        w.write(piece)
-        digest.update(piece)
-        w.close()
-    backend = backend_of(driver)
-    staging = [n for n in all_blobs(driver) if n.startswith(".distfs~")]
-    assert len(staging) == 1
-    committed, _ = backend.blob(staging[0]).get_block_list("committed")
-    assert [b.size for b in committed] == [4 * MiB] * 25
-    w = driver.writer("/uploads/u1/data", append=True)
-    assert w.size == 100 * MiB
-    w.commit()
-    w.close()
-    total = 100 * MiB
-    block = backend.block_size
-    assert requests.bytes <= 1.2 * total + 100 * block, requests.bytes
-    print(f"\n100 x 1 MiB resumable upload: {requests.bytes / MiB:.1f} MiB sent for {total / MiB:.0f} MiB")
-    with driver.reader("/uploads/u1/data") as stream:
-        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
-    assert all_blobs(driver, uncommitted=True) == ["uploads/u1/data"]
-
-
-def test_resume_in_a_fresh_process(params: dict[str, Any]) -> None:
-    data = os.urandom(9 * MiB + 11)
-    suspend_in_fresh_processes("azure", params, data, (0, 3 * MiB, 6 * MiB + 5, len(data)))
-    driver = distfs.create("azure", params)
-    assert driver.list("/") == []
-    with pytest.raises(distfs.PathNotFoundError):
-        driver.stat("/p/data")
-    w = driver.writer("/p/data", append=True)
-    assert w.size == len(data)
-    w.commit()
-    assert driver.get_content("/p/data") == data
-    assert all_blobs(driver, uncommitted=True) == ["p/data"]
-
-
-def test_resume_ignores_blocks_after_the_last_close(az: distfs.StorageDriver) -> None:
-    """A writer that died after staging blocks but before close() resumes at its last close."""
-    first = os.urandom(3 * MiB)
-    w = az.writer("/d")
-    w.write(first)
-    w.close()
-    w = az.writer("/d", append=True)
-    w.write(os.urandom(9 * MiB))  # stages two blocks, then dies without close()
-    w = az.writer("/d", append=True)
-    assert w.size == 3 * MiB
-    rest = os.urandom(2 * MiB)
-    w.write(rest)
-    w.close()
-    w = az.writer("/d", append=True)
-    assert w.size == 5 * MiB
-    w.commit()
-    assert az.get_content("/d") == first + rest
-
-
-def test_cancel_leaves_nothing(az: distfs.StorageDriver) -> None:
-    w = az.writer("/c/data")
-    w.write(os.urandom(5 * MiB))
-    w.close()
-    assert all_blobs(az)
-    w = az.writer("/c/data", append=True)
-    w.write(os.urandom(5 * MiB))  # staged, uncommitted
-    w.cancel()
-    assert all_blobs(az, uncommitted=True) == []
-    assert az.list("/") == []
-
-
-def test_hidden_state_never_shows(az: distfs.StorageDriver) -> None:
-    w = az.writer("/h/data")
-    w.write(b"abc")
-    w.close()
-    assert az.list("/") == []
-    with pytest.raises(distfs.PathNotFoundError):
-        az.stat("/h")
-    with pytest.raises(distfs.PathNotFoundError):
-        az.reader("/h/data")
-    seen: list[str] = []
-    az.walk("/", lambda info: seen.append(info.path))
-    assert seen == []
-    w = az.writer("/h/data", append=True)
-    w.cancel()
-
-
-def test_append_to_committed_blobs(az: distfs.StorageDriver) -> None:
-    az.put_content("/empty", b"")
-    w = az.writer("/empty", append=True)
-    assert w.size == 0
-    w.write(b"now")
-    w.commit()
-    assert az.get_content("/empty") == b"now"
-    data = os.urandom(9 * MiB + 3)
-    az.put_content("/full", data)
-    w = az.writer("/full", append=True)
-    assert w.size == len(data)
-    w.write(b"more")
-    w.close()
-    assert az.get_content("/full") == data  # not published before commit
-    w = az.writer("/full", append=True)
-    assert w.size == len(data) + 4
-    w.commit()
-    assert az.get_content("/full") == data + b"more"
-    with pytest.raises(distfs.PathNotFoundError):
-        az.writer("/missing", append=True)
-
-
-def test_writer_memory_is_bounded(az: distfs.StorageDriver) -> None:
-    import tracemalloc
-
-    piece = os.urandom(MiB)
-    w = az.writer("/big")
-    tracemalloc.start()
-    try:
-        for _ in range(24):
-            w.write(piece)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    w.cancel()
-    assert peak < 3 * backend_of(az).block_size, peak
-
-
-# -- delete, move, walk ---------------------------------------------------------------
-
-
-def test_delete_in_batches(params: dict[str, Any]) -> None:
-    requests = Requests()
-    driver = make(params, requests)
-    backend = backend_of(driver)
-    for index in range(300):
-        backend.blob(f"many/{index:04d}").upload_blob(b"")
-    backend.blob("many-kept").upload_blob(b"")
-    requests.calls.clear()
-    driver.delete("/many")
-    assert requests.count("POST", "batch") == 2
-    assert all_blobs(driver) == ["many-kept"]
-    with pytest.raises(distfs.PathNotFoundError):
-        driver.delete("/many")
-
-
-def test_delete_reports_per_blob_failures(az: distfs.StorageDriver) -> None:
-    backend = backend_of(az)
-    az.put_content("/f/a", b"a")
-    az.put_content("/f/b", b"b")
-    lease = backend.blob("f/b").acquire_lease()
-    with pytest.raises(distfs.DriverError) as info:
-        az.delete("/f")
-    assert "f/b: 412" in str(info.value)
-    assert str(info.value).startswith("azure: errors:\n")
-    lease.release()
-    az.delete("/f")
+def test_copies_are_pinned_to_the_etag(az: distfs.StorageDriver, container: Any) -> None:
+    store = store_of(az)
+    container.upload_blob("src", b"one")
+    info = run(store.head("src"))
+    container.upload_blob("src", b"two", overwrite=True)
+    with pytest.raises(Changed):  # Azurite honours x-ms-source-if-match
+        run(store.copy(info, "dst"))
+    assert all_blobs(container) == ["src"]
+    run(store.copy(run(store.head("src")), "dst"))
+    assert container.get_blob_client("dst").download_blob().readall() == b"two"
 
 
 def test_move_is_a_server_side_copy(params: dict[str, Any]) -> None:
@@ -488,68 +367,221 @@ def test_move_is_a_server_side_copy(params: dict[str, Any]) -> None:
     driver = make(params, requests)
     data = os.urandom(6 * MiB)
     driver.put_content("/src", data)
-    requests.bytes = 0
-    requests.calls.clear()
+    requests.clear()
     driver.move("/src", "/dst/one")
     assert requests.count("PUT") == 1  # Copy Blob
     assert requests.bytes < MiB
     assert driver.get_content("/dst/one") == data
     with pytest.raises(distfs.PathNotFoundError):
         driver.stat("/src")
-    with pytest.raises(distfs.PathNotFoundError):
-        driver.move("/src", "/dst/one")
-    assert driver.get_content("/dst/one") == data
 
 
-def test_failed_copy_keeps_the_source(params: dict[str, Any]) -> None:
-    driver = make(params)
+def test_pending_copy_is_polled_then_aborted(params: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Azurite finishes copies at once: a pending answer is simulated on the SDK's copy calls only."""
+    from azure.storage.blob.aio import BlobClient
+
+    driver = make({**params, "max_retries": 2, "retry_delay": "1ms"})
     driver.put_content("/keep", b"keep")
-    backend = backend_of(driver)
+    aborted: list[str] = []
+    polls: list[str] = []
+    original = BlobClient.get_blob_properties
 
-    def failing(*_: Any, **__: Any) -> dict[str, str]:
-        return {"copy_status": "failed", "copy_id": "x"}
+    async def start(self: Any, *_: Any, **__: Any) -> dict[str, str]:
+        return {"copy_status": "pending", "copy_id": "copy-1"}
 
-    original = backend.blob
+    async def properties(self: Any, *arguments: Any, **options: Any) -> Any:
+        if self.blob_name == "keep":
+            return await original(self, *arguments, **options)
+        polls.append(self.blob_name)
+        return type("P", (), {"copy": type("C", (), {"status": "pending"})()})()
 
-    class Target:
-        def __init__(self, name: str) -> None:
-            self._client = original(name)
+    async def abort(self: Any, copy_id: str, **_: Any) -> None:
+        aborted.append(copy_id)
 
-        def __getattr__(self, attribute: str) -> Any:
-            return failing if attribute == "start_copy_from_url" else getattr(self._client, attribute)
-
-    backend.blob = Target  # type: ignore[method-assign]
-    with pytest.raises(distfs.DriverError, match="failed to move blob"):
+    monkeypatch.setattr(BlobClient, "start_copy_from_url", start)
+    monkeypatch.setattr(BlobClient, "get_blob_properties", properties)
+    monkeypatch.setattr(BlobClient, "abort_copy", abort)
+    with pytest.raises(distfs.DriverError, match="CopyPending"):
         driver.move("/keep", "/moved")
-    backend.blob = original  # type: ignore[method-assign]
+    monkeypatch.undo()
+    assert (aborted, polls) == (["copy-1"], ["moved", "moved"])
     assert driver.get_content("/keep") == b"keep"
 
 
-@pytest.mark.parametrize("page", [5000, 100])
-def test_walk_lists_pages_of_names(params: dict[str, Any], page: int) -> None:
-    count = 1200
-    requests = Requests()
-    driver = make(params, requests, list_page_size=page)
-    container = backend_of(driver).container
+# -- listings -----------------------------------------------------------------------------
+
+
+def test_list_is_one_level_and_drops_markers(az: distfs.StorageDriver, container: Any) -> None:
+    for name in ("a/b/c", "a/b/d", "a/e", "ab/x"):
+        container.upload_blob(name, b"x")
+    container.upload_blob("a/marker/", b"")
+    container.upload_blob("a/folder", b"", metadata={"hdi_isfolder": "true"})
+    # the hdi_isfolder blob is dropped; a "dir/" blob makes a delimiter prefix, as on S3
+    assert az.list("/a") == ["/a/b", "/a/e", "/a/marker"]
+    assert az.list("/") == ["/a", "/ab"]
+    with pytest.raises(distfs.PathNotFoundError):
+        az.list("/a/e")
+    files: list[str] = []
+    az.walk("/a", lambda info: None if info.is_dir else files.append(info.path))
+    assert files == ["/a/b/c", "/a/b/d", "/a/e"]
+
+
+def test_start_after_is_exclusive_without_server_support(az: distfs.StorageDriver, container: Any) -> None:
+    """Azurite ignores ``start_from``: the store drops names ``<= start_after`` itself, in code-point order."""
+    names = ["p/Z", "p/a", "p/a-", "p/a/b", "p/a0", "p/b", "p/\u00e9", "p/\U0001f600"]
+    for name in names:
+        container.upload_blob(name, b"x")
+    store = store_of(az)
+    for after in ("", "p/a", "p/a/b", "p/b", "p/\U0001f600"):
+        page = run(store.list_page("p/", delimiter=False, start_after=after, token=None))
+        assert [o.key for o in page.objects] == [n for n in sorted(names) if n > after]
+    page = run(store.list_page("p/", delimiter=True, start_after="p/a/", token=None))
+    assert page.prefixes == ["p/a/"]  # a prefix holding names after start_after stays
+
+
+def test_walk_lists_pages_of_names(params: dict[str, Any], container: Any) -> None:
+    count, page = 600, 100
     for index in range(count):
         container.upload_blob(f"blobs/sha256/{index % 7:02x}/{index:05d}/data", b"x")
-    requests.calls.clear()
+    requests = Requests()
+    driver = make(params, requests, page_size=page)
     files: list[str] = []
     driver.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
     assert len(files) == count
     assert sorted(files) == files
-    lists = sum(1 for method, comp in requests.calls if method == "GET" and comp == "list")
-    assert lists <= math.ceil(count / page) + 1, lists
+    assert requests.count("GET", "list") <= count // page + 2
     assert requests.count("HEAD") == 0
 
 
-def test_walk_of_a_missing_path(az: distfs.StorageDriver) -> None:
+# -- deletes --------------------------------------------------------------------------------
+
+
+def test_deletes_on_azurite_are_single_and_concurrent(params: dict[str, Any], container: Any) -> None:
+    for index in range(300):
+        container.upload_blob(f"many/{index:04d}", b"")
+    container.upload_blob("many-kept", b"")
+    requests = Requests()
+    driver = make(params, requests)
+    assert not store_of(driver).batch_deletes  # path-style URL: an emulator, whose batch deletes nothing
+    driver.delete("/many")
+    assert requests.count("DELETE") == 300
+    assert requests.count("POST", "batch") == 0
+    assert all_blobs(container) == ["many-kept"]
     with pytest.raises(distfs.PathNotFoundError):
-        az.walk("/missing", lambda info: None)
-    az.walk("/", lambda info: None)
+        driver.delete("/many")
+    assert run(store_of(driver).delete_many(["gone", "many-kept"])) == []  # a missing key is no failure
 
 
-# -- redirects --------------------------------------------------------------------------
+def test_a_batch_that_deletes_nothing_is_a_failure(params: dict[str, Any], container: Any) -> None:
+    """Azurite answers a Blob Batch with one 400 part and deletes nothing: every key is reported."""
+    for name in ("b/1", "b/2", "b/3"):
+        container.upload_blob(name, b"")
+    store = store_of(make(params))
+    store.batch_deletes = True
+    failures = run(store.delete_many(["b/1", "b/2", "b/3"]))
+    assert failures == [
+        ("b/1", "400 InvalidInput"),
+        ("b/2", "no answer in the batch response"),
+        ("b/3", "no answer in the batch response"),
+    ]
+    assert all_blobs(container) == ["b/1", "b/2", "b/3"]
+
+
+def test_delete_reports_per_blob_failures(az: distfs.StorageDriver, container: Any) -> None:
+    az.put_content("/f/a", b"a")
+    az.put_content("/f/b", b"b")
+    lease = container.get_blob_client("f/b").acquire_lease()
+    with pytest.raises(distfs.DriverError) as info:
+        az.delete("/f")
+    assert "/f/b: LeaseIdMissing" in str(info.value)
+    assert str(info.value).startswith("azure: errors:\n")
+    lease.release()
+    az.delete("/f")
+    assert all_blobs(container) == []
+
+
+# -- uploads: blocks staged on a staging blob -------------------------------------------------
+
+
+def test_block_ids_have_one_length() -> None:
+    ids = [block_id(number) for number in (1, 2, 999, 50_000)]
+    assert len({len(i) for i in ids}) == 1
+    assert [part_number(i) for i in ids] == [1, 2, 999, 50_000]
+    assert block_id(1) != block_id(1)  # a part written again gets a new block
+    assert part_number("00001-x") is None
+    assert part_number("abcde-" + "0" * 32) is None
+
+
+def test_suspended_upload_is_a_committed_block_list(params: dict[str, Any], container: Any) -> None:
+    driver = make(params, chunk=MiB)
+    w = driver.writer("/u/data")
+    w.write(os.urandom(3 * MiB + 5))
+    w.close()
+    staging = [n for n in all_blobs(container) if n.endswith("/" + STAGING)]
+    assert len(staging) == 1
+    assert staging[0].startswith(".distfs~/uploads/u/data/.distfs~/")
+    committed, uncommitted = container.get_blob_client(staging[0]).get_block_list("all")
+    assert [b.size for b in committed] == [MiB] * 3
+    assert [part_number(b.id) for b in committed] == [1, 2, 3]
+    assert uncommitted == []
+    w = driver.writer("/u/data", append=True)
+    w.write(os.urandom(2 * MiB))  # stages two blocks, then dies without close()
+    _, uncommitted = container.get_blob_client(staging[0]).get_block_list("all")
+    assert len(uncommitted) == 2
+    w = driver.writer("/u/data", append=True)
+    assert w.size == 3 * MiB + 5
+    w.commit()
+    assert driver.stat("/u/data").size == 3 * MiB + 5
+    assert all_blobs(container, uncommitted=True) == ["u/data"]  # staging blob and its blocks gone
+
+
+def test_cancel_leaves_nothing(az: distfs.StorageDriver, container: Any) -> None:
+    w = az.writer("/c/data")
+    w.write(os.urandom(5 * MiB))
+    w.close()
+    w = az.writer("/c/data", append=True)
+    w.write(os.urandom(5 * MiB))  # staged, uncommitted
+    w.cancel()
+    assert all_blobs(container, uncommitted=True) == []
+
+
+def test_completed_or_aborted_upload_is_gone(params: dict[str, Any]) -> None:
+    store = store_of(make(params))
+
+    async def scenario() -> None:
+        upload = await store.create_upload("k", "scratch/1/")
+        assert await store.list_parts(upload) == {}
+        part = await store.upload_part(upload, 1, b"abc")
+        assert await store.list_parts(upload) == {1: part}
+        await store.complete_upload(upload, [part])
+        assert (await store.get_range("k", 0, 10, None))[0] == b"abc"
+        with pytest.raises(NotFound):
+            await store.list_parts(upload)
+        with pytest.raises(NotFound):
+            await store.complete_upload(upload, [part])
+        other = await store.create_upload("k", "scratch/2/")
+        await store.abort_upload(other)
+        await store.abort_upload(other)  # an upload already gone is fine
+        with pytest.raises(NotFound):
+            await store.list_parts(other)
+        await store.close()
+
+    run(scenario())
+
+
+def test_resume_in_a_fresh_process(params: dict[str, Any], container: Any) -> None:
+    data = os.urandom(9 * MiB + 11)
+    suspend_in_fresh_processes("azure", params, data, (0, 3 * MiB, 6 * MiB + 5, len(data)))
+    driver = distfs.create("azure", params)
+    assert driver.list("/") == []
+    w = driver.writer("/p/data", append=True)
+    assert w.size == len(data)
+    w.commit()
+    assert hashlib.sha256(driver.get_content("/p/data")).digest() == hashlib.sha256(data).digest()
+    assert all_blobs(container, uncommitted=True) == ["p/data"]
+
+
+# -- redirects --------------------------------------------------------------------------------
 
 
 def test_redirect_urls_are_read_only_sas(az: distfs.StorageDriver) -> None:
@@ -561,113 +593,45 @@ def test_redirect_urls_are_read_only_sas(az: distfs.StorageDriver) -> None:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(get).query)
     assert query["sp"] == ["r"]
     assert AZURITE_KEY not in get
-    assert urllib.request.urlopen(get).read() == b"0123456789"
-    response = urllib.request.urlopen(urllib.request.Request(head, method="HEAD"))
+    assert urllib.request.urlopen(get, timeout=30).read() == b"0123456789"
+    response = urllib.request.urlopen(urllib.request.Request(head, method="HEAD"), timeout=30)
     assert response.headers["Content-Length"] == "10"
     for method in ("PUT", "DELETE", "POST"):
         assert az.redirect_url("/blob", method) is None
     put = urllib.request.Request(get, data=b"x", method="PUT", headers={"x-ms-blob-type": "BlockBlob"})
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(put)
+        urllib.request.urlopen(put, timeout=30)
     assert refused.value.code == 403  # read-only
     tampered = get.replace("sig=", "sig=AAAA")
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(tampered)
+        urllib.request.urlopen(tampered, timeout=30)
     assert refused.value.code == 403
 
 
 def test_expired_redirect_url_is_refused(az: distfs.StorageDriver, monkeypatch: pytest.MonkeyPatch) -> None:
     az.put_content("/blob", b"x")
-    monkeypatch.setattr(azure, "REDIRECT_SECONDS", -60)
+    monkeypatch.setattr(engine_core, "REDIRECT_SECONDS", -60)
     url = az.redirect_url("/blob", "GET")
     assert url
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(url)
+        urllib.request.urlopen(url, timeout=30)
     assert refused.value.code == 403
 
 
-def test_pending_copy_is_polled_then_aborted(params: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    driver = make({**params, "max_retries": 2, "retry_delay": "1ms"})
-    driver.put_content("/keep", b"keep")
-    backend = backend_of(driver)
-    original = backend.blob
-    aborted: list[str] = []
-
-    class Pending:
-        def __init__(self, name: str) -> None:
-            self._client = original(name)
-
-        @property
-        def url(self) -> str:
-            url: str = self._client.url
-            return url
-
-        def start_copy_from_url(self, *_: Any, **__: Any) -> dict[str, str]:
-            return {"copy_status": "pending", "copy_id": "copy-1"}
-
-        def get_blob_properties(self) -> Any:
-            if self._client.blob_name == "keep":
-                return self._client.get_blob_properties()
-            return types.SimpleNamespace(copy=types.SimpleNamespace(status="pending"))
-
-        def abort_copy(self, copy_id: str) -> None:
-            aborted.append(copy_id)
-
-    monkeypatch.setattr(backend, "blob", Pending)
-    with pytest.raises(distfs.DriverError, match="max retries for copy polling reached"):
-        driver.move("/keep", "/moved")
-    monkeypatch.undo()
-    assert aborted == ["copy-1"]
-    assert driver.get_content("/keep") == b"keep"
+def test_keyless_connection_string_cannot_sign() -> None:
+    settings = settings_from(
+        {
+            "container": "c",
+            "connectionstring": "AccountName=acct;BlobEndpoint=http://127.0.0.1:9/acct;SharedAccessSignature=sv=x",
+        }
+    )
+    assert run(AzureStore(settings).sign("k", "GET", 60)) is None
 
 
-def test_put_content_replaces_a_legacy_append_blob(az: distfs.StorageDriver) -> None:
-    legacy = backend_of(az).blob("legacy")
-    legacy.create_append_blob()
-    legacy.append_block(b"old")
-    az.put_content("/legacy", b"new")
-    assert az.get_content("/legacy") == b"new"
-    assert legacy.get_blob_properties().blob_type == "BlockBlob"
-
-
-def test_walk_skips_directories(params: dict[str, Any]) -> None:
-    requests = Requests()
-    driver = make(params, requests, list_page_size=50)
-    container = backend_of(driver).container
-    for index in range(120):
-        container.upload_blob(f"a/skipped/{index:04d}", b"")
-    container.upload_blob("a/z", b"")
-    requests.calls.clear()
-    seen: list[str] = []
-
-    def fn(info: distfs.FileInfo) -> None:
-        seen.append(info.path)
-        if info.path == "/a/skipped":
-            raise distfs.SkipDir
-
-    driver.walk("/", fn)
-    assert seen == ["/a", "/a/skipped", "/a/z"]
-    # no StartAfter on Azure: the restart continues from the last page's token, never from the start
-    assert requests.count("GET", "list") == 3
-
-
-@pytest.mark.parametrize(
-    "credentials",
-    [{"type": "client_secret", "clientid": "c", "tenantid": "t", "secret": "s"}, {"type": "default_credentials"}],
-)
-def test_token_credentials_build_offline(credentials: dict[str, str]) -> None:
-    settings = settings_from({"accountname": "acct", "container": "c", "credentials": credentials})
-    backend = AzureBackend(settings)  # no request is sent until the driver is used
-    assert backend.client.url == "https://acct.blob.core.windows.net/"
-    assert backend.fs.service_client.url == "https://acct.blob.core.windows.net/"
-
-
-def test_distfs_check_against_azurite(azurite_endpoint: str) -> None:
-    container = new_container(azurite_endpoint)
-    arguments = [f"{k}={v}" for k, v in parameters_for(azurite_endpoint, container).items()]
+def test_distfs_check_against_azurite(params: dict[str, Any]) -> None:
     command = [sys.executable, "-m", "distfs.tools.cli", "check", "azure", "-k", "move"]
-    for argument in arguments:
-        command += ["-p", argument]
+    for key, value in params.items():
+        command += ["-p", f"{key}={value}"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "check: 5 passed, 0 failed, 0 skipped"

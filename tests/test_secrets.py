@@ -52,7 +52,7 @@ from cases import oauth_token_server
 
 import distfs
 from distfs import StorageDriverError
-from distfs.backends import azure
+from distfs.engine import core as engine_core
 from distfs.tools.cli import main as cli_main
 from distfs.tools.oss_fake import OSSFake, serve
 from distfs.tools.servers import AZURITE_ACCOUNT, AZURITE_KEY
@@ -437,7 +437,7 @@ def test_connection_string_signed_urls_expired_or_tampered_are_refused(
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(bad, timeout=30)
         assert refused.value.code in (403, 404), bad  # 404: Azurite hides an anonymous blob
-    monkeypatch.setattr(azure, "REDIRECT_SECONDS", -60)
+    monkeypatch.setattr(engine_core, "REDIRECT_SECONDS", -60)
     expired = driver.redirect_url("/blob", "GET")
     assert expired
     with pytest.raises(urllib.error.HTTPError) as refused:
