@@ -122,12 +122,19 @@ class AzureStore:
             raise seam.Transient("IncompleteBody", f"{len(data)} of {downloader.size} bytes")
         return data, ObjectInfo(key, size, properties.last_modified, str(properties.etag))
 
-    async def put(self, key: str, data: bytes) -> None:
+    async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
         from azure.storage.blob import ContentSettings
 
         blob = await self._blob(key)
-        with _mapped(self.bucket):
-            await blob.upload_blob(data, overwrite=True, content_settings=ContentSettings(content_type=CONTENT_TYPE))
+        try:
+            with _mapped(self.bucket):
+                await blob.upload_blob(
+                    data, overwrite=not if_absent, content_settings=ContentSettings(content_type=CONTENT_TYPE)
+                )
+        except StoreError as exc:
+            if if_absent and exc.code == "BlobAlreadyExists":
+                raise seam.Exists(exc.code, exc.message) from exc
+            raise
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
         from azure.storage.blob import BlobProperties
