@@ -55,7 +55,9 @@ is the driver's ``redirect_url`` (20 minutes, whatever ``expiration`` says) and 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -84,7 +86,7 @@ from .errors import (
 )
 from .factory import create
 
-__all__ = ["DEFAULT_CONCURRENCY", "DistFileSystem", "store_from_environment"]
+__all__ = ["ASYNC_MIRRORS", "DEFAULT_CONCURRENCY", "DistFileSystem", "store_from_environment"]
 
 #: Threads of a batch call when the driver states no ``max_concurrency``.
 DEFAULT_CONCURRENCY = 32
@@ -145,16 +147,6 @@ def _open_store(driver: str | None, config: str | None, options: dict[str, Any])
     return create(driver, {"paths": "portable", **options})
 
 
-def _in_event_loop() -> bool:
-    try:
-        import asyncio
-
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 def _explain(path: str, portable: bool) -> str:
     """Which path rule ``path`` breaks, and how to allow it when another rule would."""
     for part in path.split("/")[1:]:
@@ -186,6 +178,10 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     protocol = ("distfs",)
     root_marker = "/"
+    #: Coroutine mirrors exist (``_cat_file``, ``_find``, ...; see :data:`ASYNC_MIRRORS`), but
+    #: the synchronous methods are the implementation: fsspec must not generate its own.
+    async_impl = True
+    mirror_sync_methods = False
 
     def __init__(self, driver: str | None = None, config: str | None = None, **parameters: Any) -> None:
         options = {k: v for k, v in parameters.items() if k not in _FSSPEC_OPTIONS}
@@ -201,6 +197,7 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._local = threading.local()
+        self.asynchronous = bool(parameters.get("asynchronous", False))
 
     def __repr__(self) -> str:
         where = ", ".join(f"{k}={v!r}" for k, v in self._shown.items())
@@ -532,8 +529,6 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 raise IsADirectoryError(path)
             self.driver.delete(path)
 
-    _rm = rm_file
-
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
         given = self.expand_path(path)
         if recursive:
@@ -630,6 +625,53 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 raise FileExistsError(path)
             return _WriteFile(self, path, mode, block_size, autocommit)
         raise ValueError(f"distfs: unsupported file mode {mode!r}")
+
+
+#: The methods with a coroutine mirror ``_<name>``: fsspec's GenericFileSystem (rsync) and
+#: zarr await these on their event loop; each runs the synchronous method on a worker thread,
+#: so the loop stays free (a driver may itself need it, as s3fs-based drivers need fsspec's).
+ASYNC_MIRRORS = (
+    "cat",
+    "cat_file",
+    "cat_ranges",
+    "copy",
+    "cp_file",
+    "du",
+    "exists",
+    "expand_path",
+    "find",
+    "get",
+    "get_file",
+    "glob",
+    "info",
+    "isdir",
+    "isfile",
+    "ls",
+    "makedirs",
+    "mkdir",
+    "mv",
+    "pipe",
+    "pipe_file",
+    "put",
+    "put_file",
+    "rm",
+    "rm_file",
+    "size",
+    "sizes",
+)
+
+
+def _mirror(name: str) -> Callable[..., Any]:
+    async def mirrored(self: DistFileSystem, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(functools.partial(getattr(self, name), *args, **kwargs))
+
+    mirrored.__name__ = mirrored.__qualname__ = "_" + name
+    mirrored.__doc__ = f"``{name}`` on a worker thread (for callers on an event loop)."
+    return mirrored
+
+
+for _name in ASYNC_MIRRORS:
+    setattr(DistFileSystem, "_" + _name, _mirror(_name))
 
 
 class _ReadFile(AbstractBufferedFile):  # type: ignore[misc]
