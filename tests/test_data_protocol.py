@@ -164,6 +164,43 @@ def test_get_and_put_batches_report_progress(options: dict[str, Any], tmp_path: 
     assert fs.cat("/copy/f2") == b"yyy"
 
 
+class _LocalFiles(Middleware):
+    """A filesystem driver that names the local file of a path (what ``filesystem`` should do)."""
+
+    def __init__(self, wrapped: distfs.StorageDriver, root: str) -> None:
+        super().__init__(wrapped)
+        self.root = root
+
+    def local_path(self, path: str) -> str | None:
+        return os.path.join(self.root, path.lstrip("/"))
+
+
+def _local_files(parameters: Mapping[str, Any]) -> distfs.StorageDriver:
+    return Base(_LocalFiles(distfs.create("filesystem", parameters), str(parameters["rootdirectory"])))
+
+
+if "i15-localfiles" not in distfs.driver_names():
+    distfs.register("i15-localfiles", _local_files)
+
+
+def test_reads_are_served_from_the_local_file_when_the_driver_names_it(tmp_path: Path) -> None:
+    import pandas as pd
+
+    fs = filesystem_of({"driver": "i15-localfiles", "rootdirectory": str(tmp_path)})
+    assert distfs.create("filesystem", {"rootdirectory": str(tmp_path)}).local_path("/a") is None  # not yet
+    fs.pipe("/t/a.csv", b"x,y\n1,2\n")
+    with fs.open("/t/a.csv", "rb") as stream:
+        assert stream.name == str(tmp_path / "t" / "a.csv")
+        fs.pipe("/t/a.csv", b"replaced")
+        assert stream.read() == b"x,y\n1,2\n"
+    options = {"driver": "i15-localfiles", "rootdirectory": str(tmp_path)}
+    assert pd.read_csv("distfs:///t/a.csv", storage_options=options).columns.tolist() == ["replaced"]
+    with pytest.raises(FileNotFoundError):
+        fs.open("/t/missing.csv", "rb")
+    with pytest.raises(IsADirectoryError):
+        fs.open("/t", "rb")
+
+
 # -- 2. an abandoned write file is discarded --------------------------------------------
 
 
