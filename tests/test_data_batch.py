@@ -31,3 +31,11 @@ def test_batch_section_runs_every_workload(s3_endpoint: str, s3_parameters: dict
         assert row.ours > 0
         assert row.raw > 0
         assert row.ratio == row.ours / row.raw
+
+
+def test_dataframe_reads_run(tmp_path: Any) -> None:
+    from distfs.tools.dataframes import run_reads
+
+    rows = run_reads(tmp_path, rows=1000, rounds=1)
+    assert [row.reader for row in rows] == ["read_parquet", "read_csv"]
+    assert all(row.ours > 0 and row.local > 0 for row in rows)

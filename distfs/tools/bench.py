@@ -962,7 +962,26 @@ def add_parser(commands: Any) -> None:
         help="instead: batch calls (cat, pipe, du, rm of 100 x 10 kB) of distfs:// and s3fs on s3 (moto) "
         "behind a proxy adding MS milliseconds per request",
     )
+    bench.add_argument(
+        "--dataframes",
+        action="store_true",
+        help="instead: pd.read_parquet and pd.read_csv of 2 M rows through distfs:// on filesystem "
+        "against the same local file",
+    )
     bench.set_defaults(command=run_command)
+
+
+def run_dataframes_command(args: argparse.Namespace) -> int:
+    """``distfs bench --dataframes``: pandas reads (see :mod:`distfs.tools.dataframes`)."""
+    import tempfile
+
+    from .dataframes import print_reads, run_reads
+
+    count, rounds = (20_000, 2) if args.smoke else (2_000_000, 11)
+    with tempfile.TemporaryDirectory(prefix="distfs-bench-") as root:
+        rows = run_reads(Path(root), rows=count, rounds=rounds)
+    print_reads(rows, sys.stdout, count=count)
+    return 1 if args.strict and not all(row.passed for row in rows) else 0
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
@@ -988,6 +1007,8 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
     if getattr(args, "delay", None) is not None:
         return run_batch_command(args)
+    if getattr(args, "dataframes", False):
+        return run_dataframes_command(args)
     plan = plan_for("smoke" if args.smoke else "long" if args.long else "default")
     names = list(args.drivers) or list(DRIVERS)
     if parameters and len(names) != 1:
