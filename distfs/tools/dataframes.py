@@ -12,6 +12,7 @@ the local file of a path (:meth:`~distfs.driver.StorageDriver.local_path`), whic
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ class ReadRow:
 def run_reads(root: Path, *, rows: int = 2_000_000, rounds: int = 11) -> list[ReadRow]:
     """Write the frame below ``root`` (a filesystem driver's root) and time the reads."""
     import numpy as np
-    import pandas as pd
+
+    pd: Any = importlib.import_module("pandas")  # no type stubs installed
 
     generator = np.random.default_rng(0)
     frame = pd.DataFrame(
