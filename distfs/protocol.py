@@ -393,6 +393,36 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 out[name] = result
         return out
 
+    def cat_ranges(
+        self,
+        paths: list[str],
+        starts: int | list[int | None] | None,
+        ends: int | list[int | None] | None,
+        max_gap: int | None = None,
+        on_error: str = "return",
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Byte ranges of many files, concurrently (zarr's partial reads)."""
+        if max_gap is not None:
+            raise NotImplementedError("distfs: max_gap is not supported")
+        if not isinstance(paths, list):
+            raise TypeError("distfs: cat_ranges takes a list of paths")
+        first = starts if isinstance(starts, list) else [starts] * len(paths)
+        last = ends if isinstance(ends, list) else [ends] * len(paths)
+        if len(first) != len(paths) or len(last) != len(paths):
+            raise ValueError("distfs: cat_ranges needs as many starts and ends as paths")
+        ranges = list(zip(paths, first, last, strict=True))
+        results = self._batch(lambda one: self.cat_file(one[0], one[1], one[2], **kwargs), ranges)
+        if on_error != "return":
+            self._first_error(results)
+        return results
+
+    def sizes(self, paths: list[str]) -> list[int]:
+        """Sizes of many paths, concurrently."""
+        results = self._batch(lambda path: int(self.info(path)["size"]), list(paths))
+        self._first_error(results)
+        return [int(size) for size in results if not isinstance(size, BaseException)]
+
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         path = self._strip_protocol(path)
         if mode == "create" and self.exists(path):

@@ -467,3 +467,15 @@ def test_transaction_publishes_at_the_end_or_not_at_all(options: dict[str, Any])
         aborted()
     assert fs.cat("/tx/a") == b"a"
     assert not fs.exists("/tx/c")
+
+
+def test_cat_ranges_and_sizes_in_one_batch(tmp_path: Path) -> None:
+    fs = filesystem_of({"driver": "filesystem", "rootdirectory": str(tmp_path)})
+    fs.pipe({"/r/a": b"0123456789", "/r/b": b"abcdef"})
+    assert fs.cat_ranges(["/r/a", "/r/b", "/r/a"], [0, 2, -3], [4, None, None]) == [b"0123", b"cdef", b"789"]
+    missing = fs.cat_ranges(["/r/a", "/r/nope"], 0, 1)
+    assert missing[0] == b"0"
+    assert isinstance(missing[1], FileNotFoundError)
+    with pytest.raises(FileNotFoundError):
+        fs.cat_ranges(["/r/nope"], 0, 1, on_error="raise")
+    assert fs.sizes(["/r/a", "/r/b"]) == [10, 6]
