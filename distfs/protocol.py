@@ -854,5 +854,6 @@ class _WriteFile(AbstractBufferedFile):  # type: ignore[misc]
     def __del__(self) -> None:
         # Dropped without close() (a producer raised outside a with block): never publish.
         if not self.closed:
-            self.discard()
+            with contextlib.suppress(Exception):  # also at interpreter exit: best effort
+                self.discard()
             self.closed = True
