@@ -479,3 +479,17 @@ def test_cat_ranges_and_sizes_in_one_batch(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         fs.cat_ranges(["/r/nope"], 0, 1, on_error="raise")
     assert fs.sizes(["/r/a", "/r/b"]) == [10, 6]
+
+
+def test_credentials_from_the_environment_are_not_pickled(
+    s3_parameters: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISTFS_DRIVER", "s3")
+    monkeypatch.setenv("DISTFS_PARAMETERS", json.dumps(s3_parameters))
+    fs = DistFileSystem()
+    fs.pipe("/p.txt", b"p")
+    blob = pickle.dumps(fs)
+    assert s3_parameters["secretkey"].encode() not in blob
+    assert pickle.loads(blob).cat("/p.txt") == b"p"  # the copy resolves its own environment
+    inline = pickle.dumps(filesystem_of({"driver": "s3", **s3_parameters}))
+    assert s3_parameters["secretkey"].encode() in inline  # documented: inline credentials travel
