@@ -209,7 +209,10 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def concurrency(self) -> int:
         """Threads of a batch call: the driver's ``max_concurrency`` or :data:`DEFAULT_CONCURRENCY`."""
-        limit = getattr(self.driver, "max_concurrency", None)
+        driver: object = self.driver
+        while not hasattr(driver, "max_concurrency") and hasattr(driver, "wrapped"):
+            driver = driver.wrapped  # storage middleware from a registry config
+        limit = getattr(driver, "max_concurrency", None)
         return int(limit) if isinstance(limit, int) and limit > 0 else DEFAULT_CONCURRENCY
 
     def _executor(self) -> ThreadPoolExecutor:

@@ -493,3 +493,13 @@ def test_credentials_from_the_environment_are_not_pickled(
     assert pickle.loads(blob).cat("/p.txt") == b"p"  # the copy resolves its own environment
     inline = pickle.dumps(filesystem_of({"driver": "s3", **s3_parameters}))
     assert s3_parameters["secretkey"].encode() in inline  # documented: inline credentials travel
+
+
+def test_concurrency_follows_the_driver_under_middleware(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  i15-inflight:\n    rootdirectory: {tmp_path}\n    maxconcurrency: 40\n"
+        "middleware:\n  storage:\n    - name: rewrite\n      options: {}\n"
+    )
+    fs = DistFileSystem(config=str(config))
+    assert fs.concurrency() == 40
