@@ -273,6 +273,11 @@ class Base(StorageDriver):
         with self._call("RedirectURL", path):
             return self._inner.redirect_url(path, method.upper())
 
+    def local_path(self, path: str) -> str | None:
+        self._path(path)
+        with self._call("LocalPath", path):
+            return self._inner.local_path(path)
+
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         self._path(path, root_ok=True)
         if not isinstance(start_after_hint, str):

@@ -175,6 +175,17 @@ class StorageDriver(abc.ABC):
         """
         return UNKNOWN
 
+    def local_path(self, path: str) -> str | None:
+        """The local file holding the object at ``path``, or ``None``.
+
+        A driver whose objects are files on this machine (``filesystem``) may return the
+        absolute path of the file, resolved and confined inside its root, so that readers
+        such as ``distfs://`` can hand it to pandas or pyarrow directly. ``None`` (the
+        default) means: read through :meth:`reader`. No existence check is made; the file
+        may be replaced at any time (it is only ever replaced atomically).
+        """
+        return None
+
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         """A URL from which a client may ``method`` the object directly, or ``None``.
 

@@ -26,6 +26,8 @@ signatures; backends strip them before building a ``DriverError``.
 
 from __future__ import annotations
 
+import errno as _errno
+
 __all__ = [
     "AccessDeniedError",
     "ConfigError",
@@ -43,14 +45,43 @@ __all__ = [
 ]
 
 
-class StorageDriverError(Exception):
-    """Base of every error raised by a storage driver; ``driver_name`` names the driver."""
+class _Portable(Exception):
+    """Pickles as its class, ``args`` and attributes, whatever its ``__init__`` signature.
+
+    Errors cross process boundaries (dask, multiprocessing): the copy has the same type,
+    message, ``args`` and fields as the original.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuild(cls: type[_Portable], args: tuple[object, ...], state: dict[str, object]) -> _Portable:
+    err = cls.__new__(cls, *args)
+    err.__dict__.update(state)
+    err.args = args
+    if isinstance(err, StorageDriverError):
+        err._refresh()
+    return err
+
+
+class StorageDriverError(_Portable):
+    """Base of every error raised by a storage driver; ``driver_name`` names the driver.
+
+    ``args`` is ``(message,)`` -- for the ``OSError`` kinds ``(errno, message)`` with
+    ``errno``, ``strerror`` and ``filename`` (the driver path) set -- so ``repr`` and
+    tracebacks of copies in other processes show the message.
+    """
 
     driver_name: str
+
+    #: The ``errno`` of the ``OSError`` kinds (``ENOENT``, ``EACCES``).
+    os_errno: int | None = None
 
     def __init__(self, driver_name: str) -> None:
         self.driver_name = driver_name
         super().__init__()
+        self._refresh()
 
     def __str__(self) -> str:
         return self.message()
@@ -62,20 +93,29 @@ class StorageDriverError(Exception):
     def with_driver_name(self, name: str) -> StorageDriverError:
         """Name the driver that reports this error (the base wrapper stamps every error)."""
         self.driver_name = name
+        self._refresh()
         return self
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy()))
+    def _refresh(self) -> None:
+        """Keep ``args`` (and the ``OSError`` fields) in step with the message."""
+        text = self.message()
+        if isinstance(self, OSError):
+            _set_os_fields(self, self.os_errno, text, self.__dict__.get("path"))
+        else:
+            self.args = (text,)
 
 
-def _rebuild(cls: type[StorageDriverError], state: dict[str, object]) -> StorageDriverError:
-    err = cls.__new__(cls)
-    err.__dict__.update(state)
-    return err
+def _set_os_fields(error: OSError, number: int | None, text: str, filename: object) -> None:
+    error.args = (number, text)
+    error.errno = number
+    error.strerror = text
+    error.filename = filename
 
 
 class PathNotFoundError(StorageDriverError, FileNotFoundError):
     """Nothing exists at ``path`` (the caller's driver path, never a backend key)."""
+
+    os_errno = _errno.ENOENT
 
     def __init__(self, path: str, driver_name: str = "") -> None:
         self.path = path
@@ -86,14 +126,20 @@ class PathNotFoundError(StorageDriverError, FileNotFoundError):
 
 
 class InvalidPathError(StorageDriverError, ValueError):
-    """``path`` is not a valid driver path (see :mod:`distfs.paths`)."""
+    """``path`` is not a valid driver path (see :mod:`distfs.paths`).
 
-    def __init__(self, path: str, driver_name: str = "") -> None:
+    ``reason``, when given, says which rule the path broke and how to allow it; it follows
+    the message in parentheses.
+    """
+
+    def __init__(self, path: str, driver_name: str = "", reason: str = "") -> None:
         self.path = path
+        self.reason = reason
         super().__init__(driver_name)
 
     def message(self) -> str:
-        return f"{self.driver_name}: invalid path: {self.path}"
+        text = f"{self.driver_name}: invalid path: {self.path}"
+        return f"{text} ({self.reason})" if self.__dict__.get("reason") else text
 
 
 class InvalidOffsetError(StorageDriverError, ValueError):
@@ -133,6 +179,8 @@ class AccessDeniedError(DriverError, PermissionError):
     ``AuthenticationFailed``, ...), never a credential.
     """
 
+    os_errno = _errno.EACCES
+
 
 class StoreNotFoundError(DriverError):
     """The bucket or container ``store`` itself does not exist (not a missing path below it)."""
@@ -155,7 +203,7 @@ class ObjectChangedError(DriverError):
         super().__init__(f"{path} changed while it was read", driver_name)
 
 
-class InvalidStorageDriverError(LookupError):
+class InvalidStorageDriverError(_Portable, LookupError):
     """No driver is registered under ``name``."""
 
     def __init__(self, name: str, available: list[str] | None = None, hint: str = "") -> None:
@@ -186,7 +234,7 @@ class DriverNotInstalledError(InvalidStorageDriverError):
         return f"StorageDriver {self.name} needs its extra{lacking}: pip install 'distfs[{self.extra}]'"
 
 
-class InvalidParameterError(ValueError):
+class InvalidParameterError(_Portable, ValueError):
     """The parameter ``parameter`` of driver ``driver`` is missing, unknown or malformed.
 
     The message explains the rule that was broken; it never quotes the value of a
@@ -203,7 +251,7 @@ class InvalidParameterError(ValueError):
         return f"{self.driver}: invalid parameter {self.parameter!r}: {self.reason}"
 
 
-class ConfigError(ValueError):
+class ConfigError(_Portable, ValueError):
     """A registry configuration is wrong at ``key``, a YAML key path such as ``storage.s3.bucket``."""
 
     def __init__(self, key: str, reason: str) -> None:

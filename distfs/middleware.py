@@ -136,6 +136,9 @@ class Middleware(StorageDriver):
     def delete(self, path: str) -> None:
         self.wrapped.delete(path)
 
+    def local_path(self, path: str) -> str | None:
+        return self.wrapped.local_path(path)
+
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         return self.wrapped.redirect_url(path, method)
 

@@ -955,7 +955,46 @@ def add_parser(commands: Any) -> None:
         help=f"write the results section to FILE (replaced between {_BEGIN} and {_END} if present)",
     )
     bench.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    bench.add_argument(
+        "--delay",
+        type=float,
+        metavar="MS",
+        help="instead: batch calls (cat, pipe, du, rm of 100 x 10 kB) of distfs:// and s3fs on s3 (moto) "
+        "behind a proxy adding MS milliseconds per request",
+    )
+    bench.add_argument(
+        "--dataframes",
+        action="store_true",
+        help="instead: pd.read_parquet and pd.read_csv of 2 M rows through distfs:// on filesystem "
+        "against the same local file",
+    )
     bench.set_defaults(command=run_command)
+
+
+def run_dataframes_command(args: argparse.Namespace) -> int:
+    """``distfs bench --dataframes``: pandas reads (see :mod:`distfs.tools.dataframes`)."""
+    import tempfile
+
+    from .dataframes import print_reads, run_reads
+
+    count, rounds = (20_000, 2) if args.smoke else (2_000_000, 11)
+    with tempfile.TemporaryDirectory(prefix="distfs-bench-") as root:
+        rows = run_reads(Path(root), rows=count, rounds=rounds)
+    print_reads(rows, sys.stdout, count=count)
+    return 1 if args.strict and not all(row.passed for row in rows) else 0
+
+
+def run_batch_command(args: argparse.Namespace) -> int:
+    """``distfs bench --delay MS``: the batch section (see :mod:`distfs.tools.batch`)."""
+    from .batch import print_rows, run_batch
+    from .local import LocalStores
+
+    delay = float(args.delay) / 1000
+    count, size = (20, 1000) if args.smoke else (100, 10_000)
+    with LocalStores() as stores:
+        rows = run_batch(stores.endpoint("s3"), stores.parameters("s3"), delay=delay, count=count, size=size)
+    print_rows(rows, sys.stdout, delay=delay, count=count, size=size)
+    return 1 if args.strict and not all(row.passed for row in rows) else 0
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -966,6 +1005,10 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     """The ``distfs bench`` command; returns the exit code."""
     from .local import DRIVERS, LocalStores
 
+    if getattr(args, "delay", None) is not None:
+        return run_batch_command(args)
+    if getattr(args, "dataframes", False):
+        return run_dataframes_command(args)
     plan = plan_for("smoke" if args.smoke else "long" if args.long else "default")
     names = list(args.drivers) or list(DRIVERS)
     if parameters and len(names) != 1:

@@ -1,0 +1,41 @@
+"""``distfs bench --delay``: the delay proxy and the batch section run (figures: docs/performance.md)."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+
+from distfs.tools.batch import WORKLOADS, run_batch
+from distfs.tools.delayproxy import DelayProxy
+
+
+def test_delay_proxy_delays_each_request_and_forwards_it(s3_endpoint: str, s3_parameters: dict[str, Any]) -> None:
+    with DelayProxy(s3_endpoint, 0.05) as proxy:
+        began = time.perf_counter()
+        with pytest.raises(urllib.error.HTTPError) as info:  # unsigned: moto answers 403, through the proxy
+            urllib.request.urlopen(f"{proxy.endpoint}/{s3_parameters['bucket']}/nothing", timeout=10)
+        assert info.value.code in (403, 404)
+        assert time.perf_counter() - began >= 0.05
+        assert proxy.requests == 1
+    with pytest.raises(ValueError, match="loopback"):
+        DelayProxy("http://example.com", 0.01)
+
+
+def test_batch_section_runs_every_workload(s3_endpoint: str, s3_parameters: dict[str, Any]) -> None:
+    rows = run_batch(s3_endpoint, s3_parameters, delay=0.002, count=8, size=100, repeats=1)
+    assert [row.workload for row in rows] == list(WORKLOADS)
+    for row in rows:
+        assert row.ours > 0
+        assert row.raw > 0
+        assert row.ratio == row.ours / row.raw
+
+
+def test_dataframe_reads_run(tmp_path: Any) -> None:
+    from distfs.tools.dataframes import run_reads
+
+    rows = run_reads(tmp_path, rows=1000, rounds=1)
+    assert [row.reader for row in rows] == ["read_parquet", "read_csv"]
+    assert all(row.ours > 0 and row.local > 0 for row in rows)
