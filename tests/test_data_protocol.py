@@ -1,9 +1,8 @@
 """distfs:// as a data user meets it (issue 15): one test per numbered finding.
 
 Each test runs on real stores (``filesystem``, ``s3`` on moto; ``inmemory`` where the
-point is the protocol itself). Tests that fail today only because a cloud driver does not
-yet raise the engine's typed errors or pin versions are marked ``xfail(strict=True)``
-with the reason ``engine issue 14``.
+point is the protocol itself; ``azure`` and ``oss`` for refused credentials, which moto
+does not verify).
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from distfs.middleware import Middleware
 from distfs.protocol import DistFileSystem
 from distfs.tools.servers import ACCESS_KEY
 
-ENGINE = "engine issue 14: the s3 driver does not yet raise the engine's typed errors"
 
 
 @pytest.fixture(autouse=True)
