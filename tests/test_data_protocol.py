@@ -31,7 +31,6 @@ from distfs.protocol import DistFileSystem
 from distfs.tools.servers import ACCESS_KEY
 
 
-
 @pytest.fixture(autouse=True)
 def _fresh_instances(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("DISTFS_CONFIG", "DISTFS_DRIVER", "DISTFS_PARAMETERS"):
