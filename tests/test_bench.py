@@ -206,7 +206,7 @@ def test_inmemory_walk_and_delete_pass_over_the_store_once() -> None:
     per-directory walk and fsspec's recursive ``rm`` were quadratic in a registry tree
     (10,000 blobs: a 19 s walk against 33 ms for ``find``)."""
     driver = distfs.create("inmemory")
-    fs = bench.backend_of(driver).fs
+    fs = bench.raw_of(driver, {}).fs
     for i in range(30):
         driver.put_content(f"/v2/blobs/sha256/{i % 3:02x}/digest{i}/data", b"x")
     scans = {"ls": 0, "find": 0}

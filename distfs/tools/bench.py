@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import functools
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -55,6 +56,8 @@ from typing import Any, BinaryIO, TextIO
 from .. import factory
 from ..base import Base
 from ..driver import FileInfo, StorageDriver
+from ..engine import ObjectStoreDriver
+from ..engine.loop import run
 from ..errors import (
     DriverError,
     InvalidParameterError,
@@ -62,7 +65,7 @@ from ..errors import (
     PathNotFoundError,
     StorageDriverError,
 )
-from ..fsspec_driver import Backend, FsspecDriver
+from ..fsspec_driver import FsspecDriver
 from ..walk import list_then_stat, walk
 
 __all__ = ["Check", "Plan", "Report", "Row", "add_parser", "bench_driver", "plan_for", "run_command"]
@@ -211,21 +214,47 @@ def ratio_limit(driver: str, workload: str, size: int) -> float | None:
 # -- reaching the backend, timing --------------------------------------------------------
 
 
-def backend_of(driver: StorageDriver) -> Backend:
-    """The fsspec backend a driver from :func:`distfs.create` wraps."""
+@dataclass
+class Raw:
+    """The raw fsspec side of a driver: the same store and key prefix, through fsspec itself.
+
+    ``key(path)`` is the key of driver path ``path``; ``make_parents(key)`` creates the
+    directories a local filesystem needs; ``chunk`` is the unit the driver buffers by.
+    """
+
+    fs: Any
+    key: Callable[[str], str]
+    make_parents: Callable[[str], None]
+    chunk: int
+
+
+def raw_of(driver: StorageDriver, parameters: dict[str, Any]) -> Raw:
+    """The raw side of a driver from :func:`distfs.create` (``parameters``: the driver's)."""
     inner = driver.inner if isinstance(driver, Base) else driver
-    if not isinstance(inner, FsspecDriver):
-        raise DriverError(f"bench needs a driver over fsspec, not {type(inner).__name__}", driver.name)
-    return inner.backend
+    if isinstance(inner, FsspecDriver):
+        backend = inner.backend
+        chunk = next((v for a in ("chunksize", "block_size") if isinstance(v := getattr(backend, a, None), int)), 0)
+        return Raw(backend.fs, backend.key, backend.make_parents, chunk or backend.read_block)
+    if isinstance(inner, ObjectStoreDriver):
+        from fsspec.dircache import DirCache
+
+        builtin = factory.BUILTIN_DRIVERS.get(driver.name)
+        if builtin is None:
+            raise DriverError("bench measures built-in drivers only", driver.name)
+        fs, root = importlib.import_module(builtin.module).raw_filesystem(parameters)
+        fs.dircache = DirCache(use_listings_cache=False)  # as the driver: no stale listings
+        prefix = root.rstrip("/")
+        return Raw(fs, lambda path: prefix + path, lambda key: None, inner.engine.chunk)
+    raise DriverError(f"bench needs a built-in driver, not {type(inner).__name__}", driver.name)
 
 
-def chunk_size(backend: Backend) -> int:
-    """The unit a driver buffers by: its upload chunk (or block), else its read block."""
-    for attribute in ("chunksize", "block_size"):
-        value = getattr(backend, attribute, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return backend.read_block
+def s3_events(driver: StorageDriver) -> Any:
+    """The botocore event hooks of an s3 driver's client (None for other drivers)."""
+    inner = driver.inner if isinstance(driver, Base) else driver
+    client = getattr(getattr(inner, "engine", None), "store", None)
+    if client is None or not hasattr(client, "client"):
+        return None
+    return run(client.client()).meta.events
 
 
 Op = Callable[[int], object]
@@ -291,11 +320,11 @@ def _drain(stream: BinaryIO) -> int:
         total += len(data)
 
 
-def _bulk_put(backend: Backend, items: dict[str, bytes]) -> None:
+def _bulk_put(raw: Raw, items: dict[str, bytes]) -> None:
     """Create many objects fast through raw fsspec (not part of any measurement)."""
-    fs = backend.fs
+    fs = raw.fs
     for key in items:
-        backend.make_parents(key)
+        raw.make_parents(key)
     if getattr(fs, "async_impl", False):
         fs.pipe(items)
         return
@@ -403,14 +432,14 @@ class Bench:
         self.name = name
         self.driver = driver
         self.parameters = parameters
-        self.backend = backend_of(driver)
-        self.fs = self.backend.fs
+        self.raw = raw_of(driver, parameters)
+        self.fs = self.raw.fs
         self.plan = plan
         self.report = report
         self.base = f"/distfs-bench-{uuid.uuid4().hex[:12]}"
 
     def key(self, path: str) -> str:
-        return self.backend.key(path)
+        return self.raw.key(path)
 
     def row(
         self,
@@ -577,11 +606,11 @@ class Bench:
 
         def raw(i: int) -> None:
             data, blob = self.key(f"{uploads}/raw-{i}/data"), self.key(f"{blobs}/raw-{i}/data")
-            self.backend.make_parents(data)
+            self.raw.make_parents(data)
             with self.fs.open(data, "wb") as out:
                 for _ in range(plan.upload_chunks):
                     out.write(chunk)
-            self.backend.make_parents(blob)
+            self.raw.make_parents(blob)
             self.fs.mv(data, blob)
 
         label = f"Upload {plan.upload_chunks} x {_human(plan.upload_chunk)}"
@@ -613,11 +642,11 @@ class Bench:
         for i in range(count):
             digest = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
             items[self.key(f"{blobs}/sha256/{digest[:2]}/{digest}/data")] = digest[:32].encode()
-        _bulk_put(self.backend, items)
+        _bulk_put(self.raw, items)
         key = self.key(blobs)
         seen: list[FileInfo] = []
         # On s3, list requests are counted (botocore events on the s3fs client) per distfs walk.
-        events: Any = self.fs.s3.meta.events if hasattr(self.fs, "s3") else None
+        events: Any = s3_events(self.driver)
         lists = [0]
         per_walk: list[int] = []
 
@@ -719,7 +748,7 @@ class Bench:
 
     def peak_rss(self) -> None:
         size = self.plan.stream_size
-        chunk = chunk_size(self.backend)
+        chunk = self.raw.chunk
         child = peak_rss_delta(self.name, self.parameters, f"{self.base}/rss/data", size)
         note = f"bound 2 x {_human(chunk)} + 32 MiB"
         value = child
@@ -761,7 +790,7 @@ class Bench:
             writer.commit()
         sent = _written_chars() - written if local else counter.bytes
         total = chunks * piece
-        limit = 1.2 + chunks * chunk_size(self.backend) / total
+        limit = 1.2 + chunks * self.raw.chunk / total
         how = "bytes written to files" if local else "bytes sent on sockets to the store"
         self.report.checks.append(
             Check(
@@ -1037,7 +1066,7 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
                 try:
                     store: dict[str, Any] = dict(parameters) if parameters else stores.parameters(name)
                     driver = factory.create(name, store)
-                    backend_of(driver)
+                    raw_of(driver, store)
                 except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError, RuntimeError) as exc:
                     progress.finish()
                     print(f"distfs bench: {exc}", file=sys.stderr)
