@@ -174,13 +174,17 @@ def _expanded_size(node: yaml.Node) -> int:
 
 
 def _problem(error: yaml.YAMLError) -> str:
-    """Where and what, without the quoted text PyYAML puts in its messages."""
-    problem = str(getattr(error, "problem", "") or "malformed")
-    problem = _QUOTED.sub(lambda quoted: quoted[0] if _TOKEN.fullmatch(quoted[0]) else "...", problem)
-    mark = getattr(error, "problem_mark", None)
-    if mark is None:
-        return problem
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    """Where and what, without the text PyYAML quotes and shows in its messages."""
+    parts = []
+    for what, mark in (
+        (getattr(error, "context", None), getattr(error, "context_mark", None)),
+        (getattr(error, "problem", None) or "malformed", getattr(error, "problem_mark", None)),
+    ):
+        if what is None:
+            continue
+        text = _QUOTED.sub(lambda quoted: quoted[0] if _TOKEN.fullmatch(quoted[0]) else "...", str(what))
+        parts.append(f"{text} (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else text)
+    return ": ".join(parts)
 
 
 def load(text: str) -> Any:
