@@ -103,7 +103,8 @@ class Parameters:
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-            number = int(value)
+            # Beyond BRIEF digits a number is out of every bound (and int() refuses 4300 digits).
+            number = int(value) if len(value) <= BRIEF else maximum + 1
         if number is None:
             raise self.error(key, "must be an integer")
         if not minimum <= number <= maximum:
@@ -125,7 +126,7 @@ class Parameters:
             raise self.error(key, "must be an integer")
         if isinstance(value, str):
             text = value.strip()
-            if not _GO_UINT.fullmatch(text):
+            if len(text) > 2 * BRIEF or not _GO_UINT.fullmatch(text):
                 raise self.error(key, "must be an integer")
             if re.fullmatch(r"0[0-7_]+", text):
                 text = "0o" + text[1:]
