@@ -27,10 +27,11 @@ in ``config.yml``):
     Comma-separated regions; required with ``ipfilteredby: awsregion``.
 
 Differences from Go: unknown option keys are rejected (as driver parameters are);
-``duration`` and ``updatefrequency`` must be finite and positive, and wrong types are errors instead of being ignored; the
-ranges are refreshed lazily by the next :meth:`CloudFrontMiddleware.redirect_url` after
-``updatefrequency`` instead of by a goroutine; the client address is an argument
-(``client_ip``) since there is no HTTP request here.
+``duration`` and ``updatefrequency`` must be finite and positive, and wrong types are
+errors instead of being ignored; the ranges are refreshed lazily by the next
+:meth:`CloudFrontMiddleware.redirect_url` after ``updatefrequency`` instead of by a
+goroutine; the client address is an argument (``client_ip``) since there is no HTTP
+request here.
 """
 
 from __future__ import annotations

@@ -86,10 +86,12 @@ def test_outer_root_never_shows_inner_hidden_state(
 def test_root_inside_hidden_state_is_refused(name: str, store_parameters: Callable[[str], dict[str, Any]]) -> None:
     parameters = store_parameters(name)
     for child in (paths.HIDDEN, paths.HIDDEN + "/uploads", "a/" + paths.HIDDEN + "/b"):
-        with pytest.raises(distfs.InvalidParameterError) as caught:
-            if name == "inmemory":  # no rootdirectory parameter: the generic check itself
-                Backend(name, backend_of(distfs.create(name)).fs, "/" + child)
-            else:
+        if name == "inmemory":  # no rootdirectory parameter: the generic check itself
+            fs = backend_of(distfs.create(name)).fs
+            with pytest.raises(distfs.InvalidParameterError) as caught:
+                Backend(name, fs, "/" + child)
+        else:
+            with pytest.raises(distfs.InvalidParameterError) as caught:
                 distfs.create(name, below(name, parameters, child))
         assert caught.value.parameter == "rootdirectory"
         assert caught.value.driver == name

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 # adlfs and the azure SDK are imported by the functions that build a driver, so that
 # ``import distfs.backends.azure`` works (and fails clearly) without the extra.
 from ..base import Base
-from ..capabilities import Capabilities
+from ..capabilities import BACKSLASH, NOT_XML, Capabilities
 from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError, PathNotFoundError
 from ..fsspec_driver import Backend, FsspecDriver
@@ -250,7 +250,12 @@ class AzureBackend(Backend):
 
     flat_listing = True
     capabilities = Capabilities(
-        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+        append="emulated",
+        server_side_copy=True,
+        presign_get=True,
+        presign_head=True,
+        listing_consistency="strong",
+        refused_characters=BACKSLASH + NOT_XML,
     )
 
     def __init__(

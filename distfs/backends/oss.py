@@ -38,7 +38,7 @@ from typing import Any, BinaryIO, TypeVar
 # ossfs and oss2 are imported by the functions that use them, so that
 # ``import distfs.backends.oss`` works (and fails clearly) without the extra.
 from ..base import Base
-from ..capabilities import Capabilities
+from ..capabilities import NOT_XML, Capabilities
 from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError
 from ..fsspec_driver import Backend, FsspecDriver
@@ -238,7 +238,12 @@ class OSSBackend(Backend):
 
     flat_listing = True
     capabilities = Capabilities(
-        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+        append="emulated",
+        server_side_copy=True,
+        presign_get=True,
+        presign_head=True,
+        listing_consistency="strong",
+        refused_characters=NOT_XML,
     )
 
     def __init__(self, settings: OSSSettings, name: str = NAME) -> None:

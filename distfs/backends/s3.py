@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 # s3fs and botocore are imported by the functions that build a driver, so that
 # ``import distfs.backends.s3`` works (and fails clearly) without the extra.
 from ..base import Base
-from ..capabilities import Capabilities
+from ..capabilities import NOT_XML, Capabilities
 from ..driver import FileWriter
 from ..errors import DriverError, InvalidParameterError
 from ..fsspec_driver import Backend, FsspecDriver
@@ -306,7 +306,12 @@ class S3Backend(Backend):
 
     flat_listing = True
     capabilities = Capabilities(
-        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+        append="emulated",
+        server_side_copy=True,
+        presign_get=True,
+        presign_head=True,
+        listing_consistency="strong",
+        refused_characters=NOT_XML,
     )
 
     def __init__(self, settings: S3Settings, name: str = NAME) -> None:
