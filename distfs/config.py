@@ -142,8 +142,10 @@ def from_config(
 def _document(source: Source) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigError("", f"a configuration is a path, YAML text or a mapping, not {type(source).__name__}")
     text: str
-    if isinstance(source, os.PathLike) or ("\n" not in source and Path(source).is_file()):
+    if isinstance(source, os.PathLike) or ("\n" not in source and _is_file(source)):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
@@ -160,6 +162,14 @@ def _document(source: Source) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ConfigError("", "a registry configuration is a YAML mapping")
     return document
+
+
+def _is_file(name: str) -> bool:
+    """Whether ``name`` names a file (text too long or odd for a file name is not one)."""
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _shown(key: object) -> str:

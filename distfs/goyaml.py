@@ -175,6 +175,8 @@ def _expanded_size(node: yaml.Node) -> int:
 
 def _problem(error: yaml.YAMLError) -> str:
     """Where and what, without the text PyYAML quotes and shows in its messages."""
+    if isinstance(error, yaml.reader.ReaderError):
+        return f"{error.reason} (character {error.position + 1})"
     parts = []
     for what, mark in (
         (getattr(error, "context", None), getattr(error, "context_mark", None)),
@@ -189,7 +191,10 @@ def _problem(error: yaml.YAMLError) -> str:
 
 def load(text: str) -> Any:
     """The document in ``text``, typed as yaml.v2 types it; ``YAMLValueError`` if malformed or too large."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # refuses characters YAML does not allow (NUL, lone surrogates)
+    except yaml.YAMLError as error:
+        raise YAMLValueError(f"not valid YAML: {_problem(error)}") from None
     try:
         node = loader.get_single_node()
         if node is None:

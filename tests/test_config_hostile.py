@@ -289,3 +289,27 @@ def test_long_values_are_quoted_by_a_short_prefix() -> None:
     with pytest.raises(distfs.InvalidParameterError) as caught:
         apply_middleware(distfs.create("inmemory"), "redirect", {"baseurl": long_url})
     assert len(str(caught.value)) < 200
+
+
+@given(
+    text=st.one_of(
+        st.text(max_size=60), st.sampled_from(["storage: inmemory\x00", "\ud800: x", "a" * 5000, "&a [*a]"])
+    ),
+    variable=st.sampled_from(["REGISTRY_STORAGE", "REGISTRY_STORAGE_INMEMORY_X", "REGISTRY_STORAGE_S3"]),
+)
+@settings(max_examples=200, database=None, deadline=None)
+def test_any_text_gives_a_config_or_a_config_error(text: str, variable: str) -> None:
+    """Arbitrary text as the file or as an override: a configuration or a ConfigError."""
+    for source, environ in ((text, {}), ("storage: inmemory", {variable: text})):
+        message = ""
+        try:
+            distfs.load_config(source, environ=environ)
+        except distfs.ConfigError as error:
+            message = str(error)
+        assert len(message) < 2000
+
+
+@pytest.mark.parametrize("source", [5, None, b"storage: inmemory", ["storage"]])
+def test_source_of_a_wrong_type(source: Any) -> None:
+    with pytest.raises(distfs.ConfigError, match="a configuration is a path"):
+        distfs.load_config(source, environ={})
