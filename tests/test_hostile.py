@@ -463,3 +463,15 @@ def test_parameter_messages_quote_a_short_prefix() -> None:
     with pytest.raises(InvalidParameterError) as caught:
         distfs.create("inmemory", {"k" * 100_000: 1})
     assert len(str(caught.value)) < 300
+
+
+def test_create_with_parameters_that_are_not_a_mapping() -> None:
+    for parameters in ([1, 2], "rootdirectory=/x", 5):
+        with pytest.raises(InvalidParameterError) as caught:
+            distfs.create("inmemory", parameters)  # type: ignore[arg-type]
+        assert caught.value.parameter == "parameters"
+    with pytest.raises(InvalidStorageDriverError):
+        distfs.create("nosuch", [1])  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError) as caught:
+        distfs.create("inmemory", {"paths": [["x"] * 1000] * 1000})
+    assert len(str(caught.value)) < 200
