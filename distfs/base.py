@@ -4,8 +4,10 @@
 
 1. validates arguments before the inner driver sees them: paths must be valid driver
    paths under the driver's path rules (``registry`` or ``portable``, see
-   :mod:`distfs.paths`; ``/`` only for ``stat``, ``list`` and ``walk``), ``move`` checks the source
-   first, ``reader`` checks the offset before the path;
+   :mod:`distfs.paths`; ``/`` only for ``stat``, ``list`` and ``walk``), and portable
+   paths must not hold a character the store cannot hold faithfully
+   (``capabilities.refused_characters``); ``move`` checks the source first, ``reader``
+   checks the offset before the path;
 2. bounds concurrency: at most ``max_concurrency`` calls run in the inner driver at once
    (the call only; reading a returned stream or writing to a returned writer is not
    bounded), like Go's regulator;
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from types import TracebackType
@@ -193,6 +196,8 @@ class Base(StorageDriver):
         # The regulator: a semaphore, constant memory whatever the limit.
         self._slots: _Slots | None = _Slots(max_concurrency) if max_concurrency else None
         self.max_concurrency = max_concurrency
+        refused = inner.capabilities.refused_characters
+        self._refused = re.compile("[" + re.escape(refused) + "]") if refused else None
 
     @property
     def name(self) -> str:
@@ -213,6 +218,8 @@ class Base(StorageDriver):
 
     def _path(self, path: object, *, root_ok: bool = False) -> str:
         if not paths.is_valid(path, root_ok=root_ok, portable=self.portable_paths):
+            raise InvalidPathError(str(path), self._name)
+        if self.portable_paths and self._refused is not None and self._refused.search(path):  # type: ignore[call-overload]
             raise InvalidPathError(str(path), self._name)
         return path  # type: ignore[return-value]
 

@@ -20,6 +20,13 @@ they tell *how* a backend keeps it (and so what it costs), not *whether*:
 ``listing_consistency``
     ``"strong"``: ``list`` and ``stat`` see every completed write and delete, also those of
     other processes; ``"unknown"`` for drivers that do not say.
+``refused_characters``
+    characters a name cannot hold faithfully on this store, so that a portable path
+    (``paths: portable``) holding one is refused with ``InvalidPathError`` on every call
+    (registry paths never hold them): :data:`BACKSLASH` where the store reads ``\\`` as
+    ``/`` (Azure Blob Storage: ``/a\\b`` would be ``/a/b``, a silent overwrite),
+    :data:`NOT_XML` where listings or batch deletes travel as XML (S3, Azure, OSS: such a
+    name can be written but then not listed or deleted).
 
 ``distfs probe`` derives the same summary from behavioural probes
 (:func:`distfs.tools.probe.report.derive_capabilities`); the test suite checks that every built-in
@@ -31,7 +38,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["UNKNOWN", "Capabilities"]
+__all__ = ["BACKSLASH", "NOT_XML", "UNKNOWN", "Capabilities"]
+
+#: A store that takes ``\\`` in a name for the separator ``/``.
+BACKSLASH = "\\"
+#: What XML 1.0 cannot carry beyond the controls and surrogates no portable name holds.
+NOT_XML = "\ufffe\uffff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,7 @@ class Capabilities:
     presign_head: bool = False
     empty_directories: bool = False
     listing_consistency: Literal["strong", "stale", "unknown"] = "unknown"
+    refused_characters: str = ""
 
 
 UNKNOWN = Capabilities()

@@ -27,10 +27,11 @@ in ``config.yml``):
     Comma-separated regions; required with ``ipfilteredby: awsregion``.
 
 Differences from Go: unknown option keys are rejected (as driver parameters are);
-``duration`` must be positive and wrong types are errors instead of being ignored; the
-ranges are refreshed lazily by the next :meth:`CloudFrontMiddleware.redirect_url` after
-``updatefrequency`` instead of by a goroutine; the client address is an argument
-(``client_ip``) since there is no HTTP request here.
+``duration`` and ``updatefrequency`` must be finite and positive, and wrong types are
+errors instead of being ignored; the ranges are refreshed lazily by the next
+:meth:`CloudFrontMiddleware.redirect_url` after ``updatefrequency`` instead of by a
+goroutine; the client address is an argument (``client_ip``) since there is no HTTP
+request here.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import datetime
 import ipaddress
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -52,7 +54,8 @@ from typing import TYPE_CHECKING, Any
 from .backends.s3 import bucket_key
 from .driver import StorageDriver
 from .errors import InvalidParameterError
-from .middleware import Middleware
+from .middleware import SCHEMES, Middleware
+from .parameters import brief
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -64,6 +67,8 @@ DEFAULT_DURATION = 20 * 60.0
 DEFAULT_UPDATE_FREQUENCY = 12 * 3600.0
 DEFAULT_IP_RANGES_URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 FETCH_TIMEOUT = 30.0
+#: The longest duration accepted (Go's time.Duration holds at most about 292 years).
+MAX_DURATION = float(2**63 // 10**9)
 KNOWN_OPTIONS = frozenset(
     {
         "baseurl",
@@ -99,7 +104,7 @@ def parse_duration(value: str) -> float:
     if text in {"0", "+0", "-0"}:
         return 0.0
     if not _DURATION.fullmatch(text):
-        raise ValueError(f"not a duration: {value!r}")
+        raise ValueError(f"not a duration: {brief(value)}")
     seconds = sum(float(number) * _UNITS[unit] for number, unit in _DURATION_PART.findall(text))
     return -seconds if text.startswith("-") else seconds
 
@@ -270,7 +275,7 @@ def _string(options: Mapping[str, Any], key: str, default: str = "") -> str:
     if value is None:
         return default
     if not isinstance(value, str):
-        raise _error(key, f"must be a string, got {type(value).__name__}")
+        raise _error(key, f"must be a string, got {brief(value)}")
     return value
 
 
@@ -288,8 +293,8 @@ def _base_url(options: Mapping[str, Any]) -> str:
     if not url.endswith("/"):
         url += "/"
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise _error("baseurl", f"must be an http(s) URL with a host, got {url!r}")
+    if parts.scheme.lower() not in SCHEMES or not parts.netloc:
+        raise _error("baseurl", f"must be an http(s) URL with a host, got {brief(url)}")
     return url
 
 
@@ -328,11 +333,11 @@ def _duration_option(options: Mapping[str, Any], key: str, default: float) -> fl
         try:
             seconds = parse_duration(value)
         except ValueError:
-            raise _error(key, f"must be a duration such as 20m or 1h30m, got {value!r}") from None
+            raise _error(key, f"must be a duration such as 20m or 1h30m, got {brief(value)}") from None
     else:
-        raise _error(key, f"must be a duration string or seconds, got {type(value).__name__}")
-    if seconds <= 0:
-        raise _error(key, f"must be positive, got {value!r}")
+        raise _error(key, f"must be a duration string or seconds, got {brief(value)}")
+    if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_DURATION:
+        raise _error(key, f"must be positive, finite and at most {MAX_DURATION:.0f} seconds, got {brief(value)}")
     return seconds
 
 
@@ -344,7 +349,7 @@ def _ip_ranges(options: Mapping[str, Any]) -> AWSIPRanges | None:
     frequency = _duration_option(options, frequency_key, DEFAULT_UPDATE_FREQUENCY)
     url = _string(options, "iprangesurl", DEFAULT_IP_RANGES_URL).strip() or DEFAULT_IP_RANGES_URL
     if "://" in url and urllib.parse.urlsplit(url).scheme not in {"http", "https", "file"}:
-        raise _error("iprangesurl", f"must be an http(s) or file URL or a local path, got {url!r}")
+        raise _error("iprangesurl", f"must be an http(s) or file URL or a local path, got {brief(url)}")
     mode = _string(options, "ipfilteredby").strip().lower()
     if mode in {"", "none"}:
         return None
@@ -357,4 +362,4 @@ def _ip_ranges(options: Mapping[str, Any]) -> AWSIPRanges | None:
         if not regions:
             raise _error("awsregion", "must be a comma-separated list of AWS regions")
         return AWSIPRanges(url, frequency, regions)
-    raise _error("ipfilteredby", f"must be none, aws or awsregion, got {mode!r}")
+    raise _error("ipfilteredby", f"must be none, aws or awsregion, got {brief(mode)}")

@@ -13,14 +13,19 @@ What the registry does, distfs does:
   exposed separately); ``storage: inmemory`` is the bare-string form;
 * ``REGISTRY_STORAGE_<DRIVER>_<KEY>=value`` environment variables override the file: the
   name is split on ``_`` into a key path matched case-insensitively, the value is typed as
-  YAML (``"true"`` is a boolean, ``"100"`` an integer), and new keys are lower-cased;
+  the registry's YAML library types it (``"true"`` is a boolean, ``"100"`` an integer,
+  ``"12:34:56"`` a string; see :mod:`distfs.goyaml`), and new keys are lower-cased;
   ``REGISTRY_STORAGE=<driver>`` replaces the whole section. As in Go, a key with an
   underscore (Azure's ``max_retries``) cannot be reached this way;
 * ``middleware.storage`` entries wrap the driver in order. Unlike Go, an entry with
   ``disabled: true`` is skipped.
 
+The file is typed the same way, and YAML aliases may expand it to at most
+:data:`distfs.goyaml.MAX_NODES` nodes.
+
 Every mistake is a :class:`~distfs.errors.ConfigError` naming the YAML key path
-(``storage.s3.chunksize``).
+(``storage.s3.chunksize``) or the environment variable. Messages quote at most a short
+prefix of a value, never the value of a secret, and never the YAML text around an error.
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import goyaml
 from .driver import StorageDriver
 from .errors import ConfigError, InvalidParameterError, InvalidStorageDriverError
 from .factory import create
 from .middleware import apply_middleware
+from .parameters import BRIEF, brief
 
 __all__ = ["RESERVED", "StorageConfig", "from_config", "load_config"]
 
@@ -77,22 +84,34 @@ def load_config(
         raise ConfigError("storage", "must be a mapping or a driver name")
     drivers = [key for key in storage if key not in RESERVED]
     if len(drivers) != 1:
-        found = ", ".join(str(d) for d in drivers) or "none"
+        found = ", ".join(_shown(d) for d in drivers) or "none"
         raise ConfigError("storage", f"must provide exactly one storage type; provided: {found}")
-    name = str(drivers[0])
+    name = drivers[0]
+    if not isinstance(name, str):
+        raise ConfigError("storage", f"a storage driver name is a string, not {brief(name)}")
     parameters = storage[name] if storage[name] is not None else {}
     if not isinstance(parameters, Mapping):
         raise ConfigError(f"storage.{name}", "driver parameters must be a mapping")
-    reserved = {key: _section(storage, key) for key in RESERVED}
-    middleware = ((document.get("middleware") or {}).get("storage")) or []
-    if not isinstance(middleware, list) or not all(isinstance(m, Mapping) and "name" in m for m in middleware):
+    for key in parameters:
+        if not isinstance(key, str):
+            raise ConfigError(f"storage.{name}", f"parameter names are strings, not {brief(key)}")
+    reserved = {key: _section(storage, key, f"storage.{key}") for key in RESERVED}
+    middleware = _section(document, "middleware", "middleware").get("storage") or []
+    if not isinstance(middleware, list):
         raise ConfigError("middleware.storage", "must be a list of {name, options} entries")
-    health = (document.get("health") or {}).get("storagedriver") or {}
+    for index, entry in enumerate(middleware):
+        where = f"middleware.storage[{index}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(where, "must be a mapping with a name and options")
+        if not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise ConfigError(f"{where}.name", "must be the name of a storage middleware")
+        _section(entry, "options", f"{where}.options")
+    health = _section(_section(document, "health", "health"), "storagedriver", "health.storagedriver")
     return StorageConfig(
         driver=name,
-        parameters={str(k): v for k, v in parameters.items()},
+        parameters=dict(parameters),
         middleware=[dict(m) for m in middleware],
-        health=dict(health),
+        health=health,
         **reserved,
     )
 
@@ -112,7 +131,7 @@ def from_config(
         if entry.get("disabled") is True:
             continue
         try:
-            driver = apply_middleware(driver, str(entry["name"]), entry.get("options") or {})
+            driver = apply_middleware(driver, entry["name"], entry.get("options") or {})
         except InvalidParameterError as exc:
             raise ConfigError(f"middleware.storage[{index}].options.{exc.parameter}", exc.reason) from exc
         except LookupError as exc:
@@ -121,49 +140,75 @@ def from_config(
 
 
 def _document(source: Source) -> dict[str, Any]:
-    import yaml
-
     if isinstance(source, Mapping):
         return dict(source)
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigError("", f"a configuration is a path, YAML text or a mapping, not {type(source).__name__}")
     text: str
-    if isinstance(source, os.PathLike) or ("\n" not in source and Path(source).is_file()):
+    if isinstance(source, os.PathLike) or ("\n" not in source and _is_file(source)):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError("", f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError("", f"{path} is not UTF-8 text") from None
     else:
         text = source
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError("", f"not valid YAML: {exc}") from None
+        document = goyaml.load(text)
+    except goyaml.YAMLValueError as exc:
+        raise ConfigError("", str(exc)) from None
     if not isinstance(document, dict):
         raise ConfigError("", "a registry configuration is a YAML mapping")
     return document
 
 
-def _section(storage: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = storage.get(key) or {}
+def _is_file(name: str) -> bool:
+    """Whether ``name`` names a file (text too long or odd for a file name is not one)."""
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _shown(key: object) -> str:
+    """A key as a message shows it: strings as they are (cut short), anything else briefly."""
+    if isinstance(key, str):
+        return key if len(key) <= BRIEF else key[:BRIEF] + "..."
+    return brief(key)
+
+
+def _section(parent: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    """The mapping ``parent[key]`` (empty when absent or null); ``ConfigError`` naming ``where`` otherwise."""
+    value = parent.get(key) or {}
     if not isinstance(value, Mapping):
-        raise ConfigError(f"storage.{key}", "must be a mapping")
+        raise ConfigError(where, f"must be a mapping, not {brief(value)}")
     return dict(value)
 
 
 def _overridden(storage: Any, environ: Mapping[str, str]) -> Any:
-    """``storage`` with the ``REGISTRY_STORAGE*`` variables applied, the registry's way."""
-    import yaml
+    """``storage`` with the ``REGISTRY_STORAGE*`` variables applied, the registry's way.
 
+    As ``configuration/parser.go`` (distribution/distribution) does, each value is read
+    as a YAML document typed by yaml.v2 (:mod:`distfs.goyaml`); a value that is not YAML is
+    a ``ConfigError`` naming the variable, never quoting the value (it may be a secret).
+    """
     for name in sorted(environ):
         if name != ENV_PREFIX and not name.startswith(ENV_PREFIX + "_"):
             continue
-        value = yaml.safe_load(environ[name]) if environ[name] != "" else None
+        try:
+            value = goyaml.load(environ[name])
+        except goyaml.YAMLValueError as exc:
+            raise ConfigError(name, str(exc)) from None
         path = [part for part in name[len(ENV_PREFIX) :].split("_") if part]
         if not path:
             storage = value
             continue
         if isinstance(storage, str):
             storage = {storage: {}}
+        if storage is not None and not isinstance(storage, Mapping):
+            raise ConfigError(name, "cannot set a key inside storage: it is not a mapping")
         storage = dict(storage or {})
         _set(storage, path, value, name)
     return storage
@@ -172,7 +217,7 @@ def _overridden(storage: Any, environ: Mapping[str, str]) -> Any:
 def _set(node: dict[str, Any], path: list[str], value: Any, variable: str) -> None:
     """Set ``value`` at the upper-cased key ``path`` below ``node``, matching keys case-insensitively."""
     head, rest = path[0], path[1:]
-    key = next((k for k in node if str(k).upper() == head), head.lower())
+    key = next((k for k in node if isinstance(k, str) and k.upper() == head), head.lower())
     if not rest:
         node[key] = value
         return
@@ -180,7 +225,7 @@ def _set(node: dict[str, Any], path: list[str], value: Any, variable: str) -> No
     if child is None:
         child = {}
     elif not isinstance(child, Mapping):
-        raise ConfigError(variable, f"cannot set {'.'.join(rest).lower()} inside the value of {key}")
+        raise ConfigError(variable, f"cannot set {'.'.join(rest).lower()} inside the value of {_shown(key)}")
     child = dict(child)
     node[key] = child
     _set(child, rest, value, variable)

@@ -23,6 +23,7 @@ from typing import Any
 
 from .driver import StorageDriver
 from .errors import DriverNotInstalledError, InvalidParameterError, InvalidStorageDriverError
+from .parameters import brief
 from .paths import PATH_RULES
 
 __all__ = ["BUILTIN_DRIVERS", "Builtin", "Factory", "create", "driver_names", "register"]
@@ -97,11 +98,14 @@ def create(name: str, parameters: Mapping[str, Any] | None = None) -> StorageDri
     """
     from .base import Base
 
+    build = _factory(name)
+    if parameters is not None and not isinstance(parameters, Mapping):
+        raise InvalidParameterError(str(name), "parameters", f"must be a mapping, not {type(parameters).__name__}")
     options = dict(parameters or {})
     rules = options.pop("paths", "registry")
     if rules not in PATH_RULES:
-        raise InvalidParameterError(name, "paths", f"must be one of {', '.join(PATH_RULES)}, got {rules!r}")
-    driver = _factory(name)(options)
+        raise InvalidParameterError(name, "paths", f"must be one of {', '.join(PATH_RULES)}, got {brief(rules)}")
+    driver = build(options)
     if not isinstance(driver, StorageDriver):
         raise TypeError(f"factory of {name!r} returned {type(driver).__name__}, not a StorageDriver")
     if not isinstance(driver, Base):

@@ -14,6 +14,15 @@ distfs keeps its own state (suspended uploads, temporary files) below the reserv
 top-level name :data:`distfs.paths.HIDDEN` of the driver's root, never among the user's
 paths, so that hidden state never makes a directory exist and never shows in ``list``,
 ``stat``, ``walk`` or ``reader``.
+
+Roots may nest (two drivers on one bucket, one with ``rootdirectory: x``): the outer
+driver then sees the inner one's data below ``/x`` and its hidden state below
+``/x/.distfs~``. So the rule is applied at every depth: a listing entry named ``HIDDEN``
+and a walked object with a ``HIDDEN`` component are dropped wherever they are (no valid
+path has one), and a root *inside* another root's hidden state (a root with a
+``HIDDEN`` component) is refused with ``InvalidParameterError`` for ``rootdirectory``.
+A directory of the outer driver that holds nothing but the inner driver's hidden state
+(an inner root with only suspended uploads) still exists for the outer one, empty.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from fsspec import AbstractFileSystem
 from . import paths
 from .capabilities import UNKNOWN, Capabilities
 from .driver import EPOCH, FileInfo, FileWriter, StorageDriver, WalkFn
-from .errors import DriverError, InvalidPathError, PathNotFoundError, StorageDriverError
+from .errors import DriverError, InvalidParameterError, InvalidPathError, PathNotFoundError, StorageDriverError
 from .retry import ResumingReader
 from .walk import walk, walk_flat
 from .writers import WriterState
@@ -40,6 +49,7 @@ __all__ = ["EPOCH", "Backend", "FsspecDriver"]
 
 
 _UPLOADS = "/" + paths.HIDDEN + "/uploads"
+_HIDDEN_PART = "/" + paths.HIDDEN + "/"
 _MISSING = (FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
@@ -66,6 +76,9 @@ class Backend:
         self.name = name
         self.fs = fs
         self.root = fs._strip_protocol(root).rstrip("/") if root else ""
+        if paths.HIDDEN in self.root.replace("\\", "/").split("/"):
+            reason = f"must not lie inside another root's {paths.HIDDEN} (distfs's own state)"
+            raise InvalidParameterError(name, "rootdirectory", reason)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(root={self.root!r})"
@@ -293,7 +306,7 @@ class FsspecDriver(StorageDriver):
         own_name = key.rstrip("/")
         # Hoisted out of the loop, which runs once per entry.
         prefix = "" if path == paths.ROOT else path
-        hidden = paths.HIDDEN if path == paths.ROOT else None
+        hidden = paths.HIDDEN  # at every depth: an inner root's state below an outer root
         entry_of = self.backend.entry
         for raw in entries:
             name = str(raw["name"])
@@ -336,7 +349,10 @@ class FsspecDriver(StorageDriver):
         def pages(start_after: str) -> Iterator[builtins.list[FileInfo]]:
             after = root + start_after if start_after else ""
             for page in self.backend.file_pages(prefix, after):
-                yield [self._file_info(str(entry["name"])[len(root) :], entry) for entry in page]
+                names = [(str(entry["name"])[len(root) :], entry) for entry in page]
+                # Drop the hidden state of roots nested below this one (see the module
+                # docstring); walk_flat skips this root's own, restarting the listing past it.
+                yield [self._file_info(name, entry) for name, entry in names if not _nested_hidden(name)]
 
         def directory(start: str) -> None:
             if not self.stat(start).is_dir:  # a file is not a directory to walk, as for ``list``
@@ -418,6 +434,11 @@ class _Missing(_PathGuard):
     ) -> None:
         if isinstance(exc, _MISSING) and not isinstance(exc, StorageDriverError):
             raise PathNotFoundError(self._path, self._driver_name) from exc
+
+
+def _nested_hidden(path: str) -> bool:
+    """Whether ``path`` is hidden state of a root nested below the driver's (``/x/.distfs~/...``)."""
+    return _HIDDEN_PART in path and not path.startswith(_HIDDEN_PART)
 
 
 def _mod_time(entry: dict[str, Any]) -> datetime:

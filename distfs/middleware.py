@@ -10,12 +10,18 @@ every other call goes straight to the wrapped driver. Middleware is registered b
 or through the ``distfs.middleware`` entry-point group. Built in:
 
 ``redirect``
-    ``baseurl`` (scheme and host required): every path redirects to
-    ``baseurl`` + path, without signing and without asking the wrapped driver.
+    ``baseurl`` (an ``http`` or ``https`` URL with a host): every path redirects to
+    ``baseurl`` + the percent-encoded path, without signing and without asking the
+    wrapped driver.
 ``rewrite``
-    ``scheme``, ``host``, ``trimpathprefix``: takes the wrapped driver's URL and replaces
-    its scheme and host, and trims a path prefix. Unlike Go, a driver that does not
-    redirect (``None``) still does not redirect, instead of yielding a bogus URL.
+    ``scheme`` (``http`` or ``https``), ``host``, ``trimpathprefix``: takes the wrapped
+    driver's URL and replaces its scheme and host, and trims a path prefix. Unlike Go, a
+    driver that does not redirect (``None``) still does not redirect, instead of yielding
+    a bogus URL.
+
+Unlike Go, URLs are built from percent-encoded paths (with ``paths: portable``, ``/a?x``
+stays the object ``/a?x``), and only ``http`` and ``https`` URLs are made (Go accepts
+any scheme, ``javascript:`` included).
 ``cloudfront``
     CloudFront signed URLs in front of the ``s3`` driver (see
     :mod:`distfs.cloudfront`).
@@ -34,6 +40,7 @@ from . import paths
 from .capabilities import Capabilities
 from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import InvalidParameterError, InvalidPathError
+from .parameters import brief
 
 __all__ = [
     "Middleware",
@@ -83,6 +90,8 @@ def apply_middleware(driver: StorageDriver, name: str, options: Mapping[str, Any
         init = _entry_points()[name].load()
     if init is None:
         raise LookupError(f"no storage middleware registered with name: {name}; available: {middleware_names()}")
+    if options is not None and not isinstance(options, Mapping):
+        raise InvalidParameterError(name, "options", f"must be a mapping, not {brief(options)}")
     return init(driver, dict(options or {}))
 
 
@@ -151,8 +160,17 @@ def _string_option(options: Mapping[str, Any], middleware: str, key: str, defaul
     if value is None:
         return default
     if not isinstance(value, str):
-        raise InvalidParameterError(middleware, key, f"{key} must be a string")
+        raise InvalidParameterError(middleware, key, f"{key} must be a string, not {brief(value)}")
     return value
+
+
+#: The URL schemes middleware redirects to.
+SCHEMES = ("http", "https")
+
+
+def url_path(path: str) -> str:
+    """``path`` percent-encoded for a URL (``/`` kept): the object a client asks for is ``path``."""
+    return urllib.parse.quote(path, safe="/")
 
 
 class RedirectMiddleware(Middleware):
@@ -166,6 +184,8 @@ class RedirectMiddleware(Middleware):
         parts = urllib.parse.urlsplit(base)
         if not parts.scheme:
             raise InvalidParameterError("redirect", "baseurl", "no scheme specified for redirect baseurl")
+        if parts.scheme.lower() not in SCHEMES:
+            raise InvalidParameterError("redirect", "baseurl", f"must be an http or https URL, not {brief(base)}")
         if not parts.netloc:
             raise InvalidParameterError("redirect", "baseurl", "no host specified for redirect baseurl")
         self._origin = f"{parts.scheme}://{parts.netloc}"
@@ -173,7 +193,7 @@ class RedirectMiddleware(Middleware):
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         self._check(path)
-        return self._origin + self._base_path + path
+        return self._origin + self._base_path + url_path(path)
 
 
 class RewriteMiddleware(Middleware):
@@ -182,6 +202,8 @@ class RewriteMiddleware(Middleware):
     def __init__(self, wrapped: StorageDriver, options: Mapping[str, Any]) -> None:
         super().__init__(wrapped)
         self._scheme = _string_option(options, "rewrite", "scheme")
+        if self._scheme and self._scheme.lower() not in SCHEMES:
+            raise InvalidParameterError("rewrite", "scheme", f"must be http or https, not {brief(self._scheme)}")
         self._host = _string_option(options, "rewrite", "host")
         self._trim = _string_option(options, "rewrite", "trimpathprefix")
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import InvalidParameterError
 
-__all__ = ["Parameters"]
+__all__ = ["MAX_LIMIT", "Parameters", "brief"]
 
 _TRUE = {"1", "t", "true"}
 _FALSE = {"0", "f", "false"}
@@ -24,6 +24,25 @@ _GO_UINT = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9
 
 #: The largest concurrency limit a driver accepts (threads or requests in flight at once).
 MAX_LIMIT = 4096
+
+#: The most characters of a value any message quotes.
+BRIEF = 40
+
+
+def brief(value: object) -> str:
+    """A short, bounded description of ``value`` for an error message.
+
+    Strings and bytes are quoted up to :data:`BRIEF` characters (``...`` marks the cut),
+    numbers, booleans and ``None`` as they are (huge integers by their size), anything
+    else by its type only: a container's ``repr`` may be unbounded (a YAML alias bomb).
+    """
+    if isinstance(value, str | bytes):
+        return repr(value[:BRIEF]) + ("..." if len(value) > BRIEF else "")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * BRIEF:
+        return f"an integer of {value.bit_length()} bits"
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 class Parameters:
@@ -41,16 +60,17 @@ class Parameters:
         self._values = dict(values or {})
         for key in self._values:
             if not isinstance(key, str):
-                raise InvalidParameterError(driver, str(key), "parameter names are strings")
+                raise InvalidParameterError(driver, brief(key), "parameter names are strings")
         unknown = sorted(set(self._values) - set(known))
         if unknown:
-            raise InvalidParameterError(driver, unknown[0], f"unknown parameter; known: {', '.join(sorted(known))}")
+            name = unknown[0] if len(unknown[0]) <= BRIEF else unknown[0][:BRIEF] + "..."
+            raise InvalidParameterError(driver, name, f"unknown parameter; known: {', '.join(sorted(known))}")
 
     def error(self, key: str, rule: str) -> InvalidParameterError:
         """An error for ``key`` saying which ``rule`` its value breaks."""
         if key in self.secret:
             return InvalidParameterError(self.driver, key, rule)
-        return InvalidParameterError(self.driver, key, f"{rule}, got {self._values.get(key)!r}")
+        return InvalidParameterError(self.driver, key, f"{rule}, got {brief(self._values.get(key))}")
 
     def string(self, key: str, default: str = "") -> str:
         value = self._values.get(key)
@@ -70,8 +90,12 @@ class Parameters:
             return value.strip().lower() in _TRUE
         raise self.error(key, "must be a boolean")
 
-    def integer(self, key: str, default: int, minimum: int, maximum: int) -> int:
-        """An integer in ``[minimum, maximum]`` (inclusive)."""
+    def integer(self, key: str, default: int, minimum: int, maximum: int = MAX_LIMIT) -> int:
+        """An integer in ``[minimum, maximum]`` (inclusive; :data:`MAX_LIMIT` unless given).
+
+        Every numeric parameter has an upper bound: a count (of threads, requests,
+        retries) is capped at :data:`MAX_LIMIT`, a size at what the store accepts.
+        """
         value = self._values.get(key)
         if value is None:
             return default
@@ -79,7 +103,8 @@ class Parameters:
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-            number = int(value)
+            # Beyond BRIEF digits a number is out of every bound (and int() refuses 4300 digits).
+            number = int(value) if len(value) <= BRIEF else maximum + 1
         if number is None:
             raise self.error(key, "must be an integer")
         if not minimum <= number <= maximum:
@@ -101,7 +126,7 @@ class Parameters:
             raise self.error(key, "must be an integer")
         if isinstance(value, str):
             text = value.strip()
-            if not _GO_UINT.fullmatch(text):
+            if len(text) > 2 * BRIEF or not _GO_UINT.fullmatch(text):
                 raise self.error(key, "must be an integer")
             if re.fullmatch(r"0[0-7_]+", text):
                 text = "0o" + text[1:]

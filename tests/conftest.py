@@ -9,6 +9,8 @@ import os
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 import itertools
+import resource
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +29,44 @@ from distfs.tools.servers import (
 )
 
 DRIVER_NAMES = ["inmemory", "filesystem"]
+
+
+# -- peak memory ----------------------------------------------------------------------
+
+#: The suite's memory goal (issue 17): the pytest process stays below this peak RSS.
+PEAK_RSS_GOAL_MIB = 2048
+_peak = {"mib": 0.0, "test": "(collection)"}
+
+
+def _max_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size so far, in MiB (Linux reports KiB, macOS bytes)."""
+    value = resource.getrusage(who).ru_maxrss
+    return value / (1 << 20) if sys.platform == "darwin" else value / 1024
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember the test during which the process's peak RSS last grew."""
+    if report.when == "teardown":
+        peak = _max_rss_mib()
+        if peak > _peak["mib"]:
+            _peak.update(mib=peak, test=report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when ``DISTFS_PEAK_RSS_LIMIT_MIB`` is set and the peak RSS went above it."""
+    limit = os.environ.get("DISTFS_PEAK_RSS_LIMIT_MIB")
+    if limit and _max_rss_mib() > float(limit) and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report the suite's peak memory (CI shows it at the end of every run)."""
+    peak = _max_rss_mib()
+    children = _max_rss_mib(resource.RUSAGE_CHILDREN)
+    terminalreporter.write_line(
+        f"peak RSS: pytest {peak:.0f} MiB (last grew in {_peak['test']}); "
+        f"largest finished child process {children:.0f} MiB; goal: at most {PEAK_RSS_GOAL_MIB} MiB"
+    )
 
 
 @pytest.fixture

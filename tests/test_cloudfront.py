@@ -378,10 +378,16 @@ INVALID = [
     ("duration", _set(duration=0)),
     ("duration", _set(duration=True)),
     ("duration", _set(duration=[1])),
+    ("duration", _set(duration=float("nan"))),
+    ("duration", _set(duration=float("inf"))),
+    ("duration", _set(duration="9" * 400 + "h")),
+    ("duration", _set(duration=1e300)),
+    ("updatefrequency", _set(updatefrequency=float("nan"))),
     ("updatefrequency", _set(updatefrequency="often")),
     ("updatefrequency", _set(updatefrequency=-1)),
     ("updatefrenquency", _set(updatefrenquency="often")),
     ("iprangesurl", _set(iprangesurl="ftp://example.com/ranges.json")),
+    ("baseurl", _set(baseurl="javascript://x/" + "y" * 10_000)),
     ("iprangesurl", _set(iprangesurl=3)),
     ("ipfilteredby", _set(ipfilteredby="gcp")),
     ("ipfilteredby", _set(ipfilteredby=1)),
@@ -407,6 +413,7 @@ def test_invalid_options(
     assert caught.value.driver == "cloudfront"
     assert caught.value.parameter == key
     assert key in str(caught.value)
+    assert len(str(caught.value)) < 300  # a short prefix of the value at most
 
 
 def test_private_key_never_shown(

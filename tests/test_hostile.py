@@ -418,3 +418,60 @@ def test_bad_paths_parameter() -> None:
         with pytest.raises(InvalidParameterError) as caught:
             distfs.create("inmemory", {"paths": value})
         assert caught.value.parameter == "paths"
+
+
+# -- every numeric parameter has an upper bound (issue 17, item 1) ----------------------
+
+#: Every numeric parameter of every built-in driver.
+NUMERIC = {
+    "filesystem": ("maxthreads",),
+    "s3": ("chunksize", "multipartcopychunksize", "multipartcopymaxconcurrency", "multipartcopythresholdsize"),
+    "gcs": ("chunksize", "maxconcurrency"),
+    "azure": ("max_retries",),
+    "oss": ("chunksize",),
+}
+
+
+def test_numeric_parameters_are_all_listed() -> None:
+    """NUMERIC names every parameter a backend module reads as a number."""
+    found: dict[str, set[str]] = {}
+    for module in (s3, gcs, azure, oss):
+        source = Path(module.__file__ or "").read_text()
+        found[module.NAME] = set(re.findall(r"params\.(?:integer|limit)\(\s*\"(\w+)\"", source))
+    assert found == {name: set(keys) for name, keys in NUMERIC.items() if name != "filesystem"}
+
+
+@pytest.mark.parametrize(("name", "key"), [(name, key) for name, keys in NUMERIC.items() for key in keys])
+def test_numeric_parameters_have_upper_bounds(
+    name: str, key: str, store_parameters: Callable[[str], dict[str, Any]]
+) -> None:
+    """Huge values are refused naming the key, and the message quotes a short prefix at most."""
+    base = store_parameters(name)
+    for value in (2**62, 2**63 - 1, str(2**62), "9" * 100_000, 10**10):
+        with pytest.raises(InvalidParameterError) as caught:
+            distfs.create(name, {**base, key: value})
+        assert caught.value.parameter == key
+        assert len(str(caught.value)) < 300, str(caught.value)[:400]
+
+
+def test_parameter_messages_quote_a_short_prefix() -> None:
+    """A value's text is cut short in a message; a container is named by its type only."""
+    for value in ["x" * 1_000_000, [["x"] * 1000] * 1000, {"k": "v" * 10_000}, b"y" * 100_000]:
+        with pytest.raises(InvalidParameterError) as caught:
+            distfs.create("filesystem", {"rootdirectory": "/tmp", "maxthreads": value})
+        assert len(str(caught.value)) < 300, str(caught.value)[:400]
+    with pytest.raises(InvalidParameterError) as caught:
+        distfs.create("inmemory", {"k" * 100_000: 1})
+    assert len(str(caught.value)) < 300
+
+
+def test_create_with_parameters_that_are_not_a_mapping() -> None:
+    for parameters in ([1, 2], "rootdirectory=/x", 5):
+        with pytest.raises(InvalidParameterError) as caught:
+            distfs.create("inmemory", parameters)  # type: ignore[arg-type]
+        assert caught.value.parameter == "parameters"
+    with pytest.raises(InvalidStorageDriverError):
+        distfs.create("nosuch", [1])  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError) as caught:
+        distfs.create("inmemory", {"paths": [["x"] * 1000] * 1000})
+    assert len(str(caught.value)) < 200

@@ -104,6 +104,18 @@ def test_raw_fsspec_disagrees_where_the_references_say(matrix: list[Record]) -> 
     assert values["directory_empty_after_delete", "filesystem", "raw"] == "[]"
 
 
+def test_distfs_refuses_exactly_the_names_its_store_cannot_hold(matrix: list[Record]) -> None:
+    """Issue 17, item 8: a portable name the raw store mangles is refused, the others work."""
+    values = {(r.probe, r.backend, r.kind): r.value for r in matrix}
+    assert values["backslash_name", "azure", "raw"] == "one object: overwritten"
+    for backend in DRIVERS:
+        mangled = values["backslash_name", backend, "raw"] != "two objects"
+        assert values["backslash_name", backend, "distfs"] == ("InvalidPathError" if mangled else "two objects")
+        broken = values["noncharacter_name", backend, "raw"] != "works"
+        expected = "write: InvalidPathError" if broken else "works"
+        assert values["noncharacter_name", backend, "distfs"] == expected, backend
+
+
 def test_committed_semantics_table_matches_a_fresh_run(matrix: list[Record]) -> None:
     generated = to_markdown(matrix)
     committed = SEMANTICS.read_text(encoding="utf-8") if SEMANTICS.exists() else ""

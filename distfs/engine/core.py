@@ -29,6 +29,7 @@ from ..driver import EPOCH, FileInfo
 from ..errors import (
     AccessDeniedError,
     DriverError,
+    InvalidParameterError,
     ObjectChangedError,
     PathNotFoundError,
     StorageDriverError,
@@ -64,6 +65,9 @@ class Engine:
         self.store = store
         self.name = store.name
         self.root = root.strip("/")
+        if paths.HIDDEN in self.root.split("/"):
+            reason = f"must not lie inside another root's {paths.HIDDEN} (distfs's own state)"
+            raise InvalidParameterError(self.name, "rootdirectory", reason)
         self.retries = retries
         self.chunk = chunk
         self.read_block = read_block

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...capabilities import Capabilities
+from ...capabilities import BACKSLASH, NOT_XML, Capabilities
 from ...engine import seam
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
 from ...retry import backoff
@@ -40,7 +40,12 @@ class AzureStore:
     """One container; ``page_size``: names a listing request; ``client_options``: SDK client options."""
 
     capabilities = Capabilities(
-        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+        append="emulated",
+        server_side_copy=True,
+        presign_get=True,
+        presign_head=True,
+        listing_consistency="strong",
+        refused_characters=BACKSLASH + NOT_XML,
     )
 
     def __init__(

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ...capabilities import Capabilities
+from ...capabilities import NOT_XML, Capabilities
 from ...engine.seam import (
     Changed,
     Denied,
@@ -49,7 +49,12 @@ class OSSStore:
     """One OSS bucket (see the module docstring)."""
 
     capabilities = Capabilities(
-        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+        append="emulated",
+        server_side_copy=True,
+        presign_get=True,
+        presign_head=True,
+        listing_consistency="strong",
+        refused_characters=NOT_XML,
     )
 
     def __init__(self, settings: OSSSettings, name: str = NAME) -> None:

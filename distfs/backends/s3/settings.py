@@ -191,7 +191,7 @@ def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
         v4auth=v4auth,
         chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
         multipartcopychunksize=params.integer("multipartcopychunksize", 32 * MiB, MIN_CHUNK, MAX_CHUNK),
-        multipartcopymaxconcurrency=params.integer("multipartcopymaxconcurrency", 100, 1, 2**63 - 1),
+        multipartcopymaxconcurrency=params.integer("multipartcopymaxconcurrency", 100, 1),
         multipartcopythresholdsize=params.integer("multipartcopythresholdsize", 32 * MiB, 0, MAX_CHUNK),
         storageclass=storageclass,
         useragent=params.string("useragent"),

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from ...capabilities import Capabilities
+from ...capabilities import NOT_XML, Capabilities
 from ...engine.seam import (
     Changed,
     Denied,
@@ -55,7 +55,12 @@ class S3Store:
     """One S3 bucket (see the module docstring)."""
 
     capabilities = Capabilities(
-        append="emulated", server_side_copy=True, presign_get=True, presign_head=True, listing_consistency="strong"
+        append="emulated",
+        server_side_copy=True,
+        presign_get=True,
+        presign_head=True,
+        listing_consistency="strong",
+        refused_characters=NOT_XML,
     )
 
     def __init__(self, settings: S3Settings, name: str = NAME) -> None:

@@ -11,6 +11,7 @@ backends may legitimately differ); the test suite checks every distfs target aga
 
 from __future__ import annotations
 
+import contextlib
 import time
 import tracemalloc
 import urllib.error
@@ -624,3 +625,33 @@ def non_ascii_name(t: Target) -> str:
     except Exception as exc:
         return error_name(exc)
     return "round-trips" if listing == [name] else f"listed as {names(listing)}"
+
+
+@probe("names", "portable names: `a\\b` and `a/b` are two objects")
+def backslash_name(t: Target) -> str:
+    with t.portable_names():
+        try:
+            t.seed("t/a\\b", b"back")
+            t.seed("t/a/b", b"slash")
+            return "two objects" if t.get("t/a\\b") == b"back" else "one object: overwritten"
+        except Exception as exc:
+            return error_name(exc)
+
+
+@probe("names", "portable names: a name holding U+FFFE is written, listed and deleted")
+def noncharacter_name(t: Target) -> str:
+    name = "t/a\ufffe"
+    stage = "write"
+    with t.portable_names():
+        try:
+            t.seed(name, b"x")
+            stage = "list"
+            listed = t.list("t")
+            stage = "delete"
+            t.delete(name)
+        except Exception as exc:
+            return f"{stage}: {error_name(exc)}"
+        finally:
+            with contextlib.suppress(Exception):
+                t.remove_object(name)  # the clean-up a failed listing or delete needs
+    return "works" if listed == [name] else "listed under another name"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from ...capabilities import Capabilities
+from ...capabilities import BACKSLASH, NOT_XML, Capabilities
 from .catalogue import GROUPS, PROBES, Probe, error_name
 from .targets import Target
 
@@ -92,9 +92,10 @@ def _values(records: Iterable[Record]) -> dict[tuple[str, str, str], str]:
 def derive_capabilities(records: Iterable[Record], backend: str) -> Capabilities:
     """The capabilities ``backend``'s observations show (see :mod:`distfs.capabilities`).
 
-    ``append`` comes from the raw filesystem (does the store append in place?), the rest
-    from the distfs driver's own probes. Without the needed observation a field is
-    ``"unknown"`` or False.
+    ``append`` comes from the raw filesystem (does the store append in place?), and so do
+    ``refused_characters`` (can the store hold ``a\\b`` apart from ``a/b``, and list and
+    delete a name holding U+FFFE?), the rest from the distfs driver's own probes. Without
+    the needed observation a field is ``"unknown"``, False or empty.
     """
     values = _values(records)
 
@@ -119,6 +120,15 @@ def derive_capabilities(records: Iterable[Record], backend: str) -> Capabilities
     consistency: Literal["strong", "stale", "unknown"] = (
         "unknown" if None in fresh else ("strong" if all(v == "fresh" for v in fresh) else "stale")
     )
+    # What a name cannot hold on the store: the raw store's behaviour (the distfs driver's
+    # refusal where there is no raw counterpart).
+    backslash, noncharacter = seen("backslash_name", "raw"), seen("noncharacter_name", "raw")
+    if backslash is None and noncharacter is None:
+        backslash = "one object: overwritten" if seen("backslash_name") == "InvalidPathError" else None
+        noncharacter = None if seen("noncharacter_name") == "write: InvalidPathError" else "works"
+    refused = (BACKSLASH if backslash == "one object: overwritten" else "") + (
+        NOT_XML if noncharacter not in (None, "works") else ""
+    )
     return Capabilities(
         append=append,
         atomic_move=seen("move_is_rename") == "rename (mtime kept)",
@@ -127,7 +137,17 @@ def derive_capabilities(records: Iterable[Record], backend: str) -> Capabilities
         presign_head=seen("presign_head") == "200",
         empty_directories=seen("directory_empty_after_delete") == "[]",
         listing_consistency=consistency,
+        refused_characters=refused,
     )
+
+
+def _capability_cell(field: str, value: object) -> str:
+    """A capability as the table shows it: booleans lower-case, characters as code points."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if field == "refused_characters":
+        return " ".join("`\\`" if c == "\\" else f"U+{ord(c):04X}" for c in str(value)) or "none"
+    return str(value)
 
 
 def _backends(records: Sequence[Record]) -> list[str]:
@@ -208,7 +228,7 @@ def to_markdown(records: Sequence[Record], probes: Sequence[Probe] = PROBES) -> 
     ]
     for b in backends:
         derived = asdict(derive_capabilities(records, b))
-        cells = [str(derived[f]).lower() if isinstance(derived[f], bool) else str(derived[f]) for f in fields]
+        cells = [_capability_cell(f, derived[f]) for f in fields]
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
     lines.append("")
     return "\n".join(lines)

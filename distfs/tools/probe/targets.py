@@ -22,7 +22,7 @@ import builtins
 import contextlib
 import copy
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -145,6 +145,15 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def clear(self) -> None:
         """Remove everything below the root and forget cached listings."""
+
+    @contextlib.contextmanager
+    def portable_names(self) -> Iterator[None]:
+        """Within the block a distfs driver applies its ``portable`` path rules (raw: no rules)."""
+        yield
+
+    def remove_object(self, path: str) -> None:
+        """Remove the one object at ``path`` by name, without listing (a listing may fail on it)."""
+        self.delete(path)
 
     def is_empty(self) -> bool:
         """Nothing at all is stored below the root (probes refuse to run otherwise)."""
@@ -283,6 +292,10 @@ class RawTarget(Target):
         except FileNotFoundError:
             return []
         return sorted(self._relative(str(n)) for n in found)
+
+    def remove_object(self, path: str) -> None:
+        self._admin.rm_file(self.key(path))
+        self._admin.invalidate_cache()
 
     def clear(self) -> None:
         wipe(self._admin, self.root, self._tree)
@@ -438,6 +451,15 @@ class DistfsTarget(Target):
 
     def seed(self, path: str, data: bytes) -> None:
         self.driver.put_content(self.path(path), data)
+
+    @contextlib.contextmanager
+    def portable_names(self) -> Iterator[None]:
+        before = getattr(self.driver, "portable_paths", False)
+        self.driver.portable_paths = True  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            self.driver.portable_paths = before  # type: ignore[attr-defined]
 
     def mark_directory(self, path: str) -> None:
         inner = getattr(self.driver, "inner", None)

@@ -1,0 +1,97 @@
+"""Roots nested in one store never show each other's hidden state (issue 17, item 7).
+
+Two drivers on one bucket or directory, the inner one with its root at ``x`` below the
+outer one's: the outer driver sees the inner one's data below ``/x`` but never its
+hidden state (``/x/.distfs~``), in ``list`` or ``walk``, whatever the depth; and a root
+inside another root's hidden state is refused. On every built-in driver.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import distfs
+from distfs import paths
+from distfs.base import Base
+from distfs.fsspec_driver import Backend, FsspecDriver
+
+ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
+
+
+def below(name: str, parameters: dict[str, Any], child: str) -> dict[str, Any]:
+    """``parameters`` with the root moved to ``child`` below the current one."""
+    root = str(parameters.get("rootdirectory", ""))
+    return {**parameters, "rootdirectory": os.path.join(root, child) if name == "filesystem" else f"{root}/{child}"}
+
+
+def backend_of(driver: distfs.StorageDriver) -> Backend:
+    assert isinstance(driver, Base)
+    inner = driver.inner
+    assert isinstance(inner, FsspecDriver)
+    return inner.backend
+
+
+def nested(name: str, parameters: dict[str, Any], outer: distfs.StorageDriver, child: str) -> distfs.StorageDriver:
+    """A driver whose root is ``child`` below ``outer``'s, on the same store."""
+    if name == "inmemory":  # no rootdirectory parameter: share the outer driver's store
+        backend = copy.copy(backend_of(outer))
+        backend.root = backend.root + "/" + child
+        return Base(FsspecDriver(backend))
+    return distfs.create(name, below(name, parameters, child))
+
+
+def walked(driver: distfs.StorageDriver, path: str) -> list[str]:
+    seen: list[str] = []
+    driver.walk(path, lambda info: seen.append(info.path))
+    return seen
+
+
+@pytest.mark.parametrize("name", ALL_DRIVERS)
+def test_outer_root_never_shows_inner_hidden_state(
+    name: str, store_parameters: Callable[[str], dict[str, Any]]
+) -> None:
+    parameters = store_parameters(name)
+    outer = distfs.create(name, parameters)
+    inner = nested(name, parameters, outer, "x")
+    deeper = nested(name, parameters, outer, "y/z")
+    for driver in (inner, deeper):
+        driver.put_content("/f", b"1")
+        writer = driver.writer("/pending/upload")
+        writer.write(b"suspended")
+        writer.close()  # the upload's state, where the driver keeps it
+        backend = backend_of(driver)
+        backend.put(backend.key("/" + paths.HIDDEN + "/state"), b"h")  # hidden state on every driver
+    outer.put_content("/x/g", b"2")
+
+    assert outer.list("/") == ["/x", "/y"]
+    assert outer.list("/x") == ["/x/f", "/x/g"]
+    assert outer.list("/y/z") == ["/y/z/f"]
+    everything = walked(outer, "/")
+    assert everything == ["/x", "/x/f", "/x/g", "/y", "/y/z", "/y/z/f"]
+    assert walked(outer, "/x") == ["/x/f", "/x/g"]
+    assert walked(outer, "/y") == ["/y/z", "/y/z/f"]
+    for path in everything:
+        outer.stat(path)  # every listed or walked path is one stat accepts
+    # the inner drivers still see their own upload
+    assert inner.writer("/pending/upload", append=True).size == len(b"suspended")
+    assert inner.list("/") == ["/f", "/g"]
+
+
+@pytest.mark.parametrize("name", ALL_DRIVERS)
+def test_root_inside_hidden_state_is_refused(name: str, store_parameters: Callable[[str], dict[str, Any]]) -> None:
+    parameters = store_parameters(name)
+    for child in (paths.HIDDEN, paths.HIDDEN + "/uploads", "a/" + paths.HIDDEN + "/b"):
+        if name == "inmemory":  # no rootdirectory parameter: the generic check itself
+            fs = backend_of(distfs.create(name)).fs
+            with pytest.raises(distfs.InvalidParameterError) as caught:
+                Backend(name, fs, "/" + child)
+        else:
+            with pytest.raises(distfs.InvalidParameterError) as caught:
+                distfs.create(name, below(name, parameters, child))
+        assert caught.value.parameter == "rootdirectory"
+        assert caught.value.driver == name
