@@ -436,8 +436,9 @@ def test_numeric_parameters_are_all_listed() -> None:
     """NUMERIC names every parameter a backend module reads as a number."""
     found: dict[str, set[str]] = {}
     for module in (s3, gcs, azure, oss):
-        source = Path(module.__file__ or "").read_text()
-        found[module.NAME] = set(re.findall(r"params\.(?:integer|limit)\(\s*\"(\w+)\"", source))
+        package = Path(module.__file__ or "").parent  # each backend is a package now
+        source = "\n".join(path.read_text() for path in sorted(package.glob("*.py")))
+        found[module.settings.NAME] = set(re.findall(r"params\.(?:integer|limit)\(\s*\"(\w+)\"", source))
     assert found == {name: set(keys) for name, keys in NUMERIC.items() if name != "filesystem"}
 
 

@@ -18,6 +18,8 @@ import pytest
 import distfs
 from distfs import paths
 from distfs.base import Base
+from distfs.engine import ObjectStoreDriver
+from distfs.engine.loop import run
 from distfs.fsspec_driver import Backend, FsspecDriver
 
 ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
@@ -34,6 +36,18 @@ def backend_of(driver: distfs.StorageDriver) -> Backend:
     inner = driver.inner
     assert isinstance(inner, FsspecDriver)
     return inner.backend
+
+
+def put_hidden(driver: distfs.StorageDriver) -> None:
+    """Store an object at the driver's hidden ``/.distfs~/state`` (as its own state would be)."""
+    assert isinstance(driver, Base)
+    inner = driver.inner
+    hidden = "/" + paths.HIDDEN + "/state"
+    if isinstance(inner, ObjectStoreDriver):
+        run(inner.engine.store.put(inner.engine.key(hidden), b"h"))
+    else:
+        backend = backend_of(driver)
+        backend.put(backend.key(hidden), b"h")
 
 
 def nested(name: str, parameters: dict[str, Any], outer: distfs.StorageDriver, child: str) -> distfs.StorageDriver:
@@ -64,8 +78,7 @@ def test_outer_root_never_shows_inner_hidden_state(
         writer = driver.writer("/pending/upload")
         writer.write(b"suspended")
         writer.close()  # the upload's state, where the driver keeps it
-        backend = backend_of(driver)
-        backend.put(backend.key("/" + paths.HIDDEN + "/state"), b"h")  # hidden state on every driver
+        put_hidden(driver)  # hidden state on every driver
     outer.put_content("/x/g", b"2")
 
     assert outer.list("/") == ["/x", "/y"]
