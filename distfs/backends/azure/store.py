@@ -27,8 +27,8 @@ from typing import Any
 from ...capabilities import BACKSLASH, NOT_XML, Capabilities
 from ...engine import seam
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
-from ...retry import backoff
 from .blocks import STAGING, block_id, part_number
+from .client import credential, retry_policy
 from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, account_key
 
 __all__ = ["AzureStore"]
@@ -75,13 +75,13 @@ class AzureStore:
             from azure.storage.blob.aio import BlobServiceClient
 
             settings = self.settings
-            options = {"connection_verify": not settings.skipverify, "retry_policy": _retry_policy(settings)}
+            options = {"connection_verify": not settings.skipverify, "retry_policy": retry_policy(settings)}
             options.update(self._options)
             if settings.credentials == "connectionstring":
                 self._credential = None
                 self._service = BlobServiceClient.from_connection_string(settings.connectionstring, **options)
             else:
-                self._credential = _credential(settings)
+                self._credential = credential(settings)
                 self._service = BlobServiceClient(settings.serviceurl, credential=self._credential, **options)
             self._loop, self._client, self._blobs = loop, self._service.get_container_client(self.bucket), {}
         return self._client
@@ -331,30 +331,3 @@ def _mapped(container: str) -> Iterator[None]:
         raise StoreError(code, message) from exc
     except AzureError as exc:  # connection failures the SDK gave up retrying, bad configuration
         raise StoreError(type(exc).__name__, str(exc.message or "").split("\n", 1)[0]) from exc
-
-
-def _retry_policy(settings: AzureSettings) -> Any:
-    """The SDK's retries (408, 5xx but 501/505, connection and read failures): ``max_retries`` of them
-    (negative: none, as Go's azcore), backoff ``retry_delay * 2**n`` with jitter."""
-    from azure.storage.blob.aio import ExponentialRetry
-
-    retries = max(settings.max_retries, 0)
-
-    class Retry(ExponentialRetry):
-        def get_backoff_time(self, state: dict[str, Any]) -> float:
-            return backoff(max(int(state.get("count", 1)) - 1, 0), settings.retry_delay)
-
-    return Retry(retry_total=retries, retry_connect=retries, retry_read=retries, retry_status=retries)
-
-
-def _credential(settings: AzureSettings) -> Any:
-    """The async SDK credential of ``settings`` (not for a connection string)."""
-    if settings.credentials == "shared_key":
-        from azure.core.credentials import AzureNamedKeyCredential
-
-        return AzureNamedKeyCredential(settings.accountname, settings.accountkey)
-    from azure.identity import aio
-
-    if settings.credentials == "client_secret":
-        return aio.ClientSecretCredential(settings.tenantid, settings.clientid, settings.secret)
-    return aio.DefaultAzureCredential()
