@@ -233,8 +233,10 @@ class Beneath:
                 return
             try:
                 os.rmdir(name, dir_fd=parent)
+            except FileNotFoundError:
+                pass  # already gone: its parent may be empty now
             except OSError:
-                return  # not empty (or gone, or a link): nothing above is empty either
+                return  # not empty (or a link): nothing above is empty either
             finally:
                 os.close(parent)
             relative = relative.rpartition("/")[0]
