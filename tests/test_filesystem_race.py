@@ -2,7 +2,7 @@
 
 A second process replaces the link ``root/d`` in a tight loop (atomically, by rename)
 with links to a directory inside the root (relative, absolute) and to one outside it
-(absolute, relative). Meanwhile this process calls put, get, reader, writer, move (both
+(absolute, relative), mostly flat out, with short random pauses. Meanwhile this process calls put, get, reader, writer, move (both
 ways), delete, list, stat and walk on paths through ``/d``, and counts escapes: a file
 created, changed or deleted outside, outside bytes returned or moved into the store,
 outside names listed or walked, outside sizes reported. The count must be 0 -- a check
@@ -45,7 +45,7 @@ OUTSIDE_ONLY = "outside-only"
 
 FLIPPER = textwrap.dedent(
     """
-    import os, sys
+    import os, random, sys, time
     root, targets = sys.argv[1], sys.argv[2:]
     link, temp = os.path.join(root, "d"), os.path.join(root, "d.flip")
     i = 0
@@ -56,6 +56,9 @@ FLIPPER = textwrap.dedent(
             os.replace(temp, link)
         except FileExistsError:
             os.unlink(temp)
+        # Mostly flat out; now and then a pause, so that some calls run start to end
+        # inside (and the test can check that both outcomes happen).
+        time.sleep(random.choice((0, 0, 0, 0, 0.0005, 0.002)))
     """
 )
 

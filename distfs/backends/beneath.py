@@ -65,7 +65,7 @@ def _load_openat2() -> object | None:
     call.restype = ctypes.c_long
     call.argtypes = (ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t)
     probe = _OpenHow(os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC, 0, _RESOLVE_BENEATH)
-    fd = call(_SYS_OPENAT2, -100, b"/", ctypes.byref(probe), ctypes.sizeof(probe))  # AT_FDCWD
+    fd = call(_SYS_OPENAT2, -100, b".", ctypes.byref(probe), ctypes.sizeof(probe))  # AT_FDCWD
     if fd < 0:
         return None  # ENOSYS (old kernel) or a seccomp filter
     os.close(fd)
@@ -98,7 +98,9 @@ class Beneath:
             return os.open(".", flags | _CLOEXEC, mode, dir_fd=self.fd)
         call = self._openat2
         if call is not None:
-            how = _OpenHow(flags | _CLOEXEC, mode if flags & (os.O_CREAT | os.O_TMPFILE) else 0, _RESOLVE_BENEATH_ALL)
+            # openat2 refuses a mode without O_CREAT (O_TMPFILE shares O_DIRECTORY's bit).
+            creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
+            how = _OpenHow(flags | _CLOEXEC, mode if creates else 0, _RESOLVE_BENEATH_ALL)
             fd: int = call(_SYS_OPENAT2, self.fd, relative.encode(), ctypes.byref(how), _HOW_SIZE)  # type: ignore[operator]
             if fd >= 0:
                 return fd
