@@ -25,11 +25,11 @@ from .errors import (
     InvalidPathError,
     InvalidStorageDriverError,
     ObjectChangedError,
-    WriterConflictError,
     PathNotFoundError,
     StorageDriverError,
     StoreNotFoundError,
     UnsupportedMethodError,
+    WriterConflictError,
 )
 from .factory import create, driver_names, register
 from .middleware import register_middleware
@@ -47,7 +47,6 @@ __all__ = [
     "InvalidPathError",
     "InvalidStorageDriverError",
     "ObjectChangedError",
-    "WriterConflictError",
     "PathNotFoundError",
     "SkipDir",
     "StopWalk",
@@ -55,6 +54,7 @@ __all__ = [
     "StorageDriverError",
     "StoreNotFoundError",
     "UnsupportedMethodError",
+    "WriterConflictError",
     "create",
     "driver_names",
     "from_config",

@@ -220,16 +220,18 @@ class Backend:
         return True
 
     #: The backend lists every object below a prefix in key order (:meth:`file_pages`).
-    def listing(self, key: str, detail: bool = True) -> list[dict[str, Any]]:
+    def listing(self, key: str) -> list[dict[str, Any]]:
         """The entries directly below directory ``key`` (fsspec ``ls`` detail dicts).
 
         Raises ``FileNotFoundError`` when nothing is there; the generic driver drops
         markers, hidden state and the entry of ``key`` itself.
-        ``detail=False`` lets a backend leave sizes and times out (``list`` needs names
-        and kinds only).
         """
         entries: list[dict[str, Any]] = self.fs.ls(key, detail=True)
         return entries
+
+    def brief_listing(self, key: str) -> list[dict[str, Any]]:
+        """:meth:`listing` for ``list``, which needs names and kinds only (not sizes, times)."""
+        return self.listing(key)
 
     flat_listing = False
 
@@ -314,8 +316,12 @@ class FsspecDriver(StorageDriver):
                 return FileInfo(path, 0, _mod_time(self.backend.info(key)), True)
             except _MISSING:
                 return FileInfo(path, 0, EPOCH, True)
-        with self._missing(path):
+        try:
             info = self.backend.info(key)
+        except _MISSING as exc:
+            if isinstance(exc, StorageDriverError):
+                raise
+            raise PathNotFoundError(path, self.name) from exc
         return self._file_info(path, info)
 
     def list(self, path: str) -> list[str]:
@@ -329,7 +335,7 @@ class FsspecDriver(StorageDriver):
         """The children of directory ``path``: child path -> listing entry (unsorted)."""
         key = self._key(path)
         try:
-            entries = self.backend.listing(key, detail)
+            entries = self.backend.listing(key) if detail else self.backend.brief_listing(key)
         except _MISSING:
             if path == paths.ROOT:
                 return {}
@@ -469,6 +475,9 @@ class _Missing(_PathGuard):
 
 def _mod_time(entry: dict[str, Any]) -> datetime:
     """The modification time of a listing or info entry, as UTC."""
+    value = entry.get("mtime")
+    if type(value) is float:  # the local filesystem's (a hot path)
+        return datetime.fromtimestamp(value, UTC)
     for field in ("mtime", "LastModified", "last_modified", "updated", "created"):
         value = entry.get(field)
         if value is None:

@@ -1,9 +1,10 @@
 """The ``filesystem`` driver stays inside its root while another process flips links.
 
-A second process replaces the link ``root/d`` in a tight loop (atomically, by rename)
-with links to a directory inside the root (relative, absolute) and to one outside it
-(absolute, relative), mostly flat out, with short random pauses. Meanwhile this process calls put, get, reader, writer, move (both
-ways), delete, list, stat and walk on paths through ``/d``, and counts escapes: a file
+A second process replaces the link ``root/d`` in a tight loop (atomically, by rename,
+with short random pauses now and then) with links to a directory inside the root
+(relative, absolute) and to one outside it (absolute, relative). Meanwhile this process
+calls put, get, reader, writer, move (both ways), delete, list, stat and walk on paths
+through ``/d``, and counts escapes: a file
 created, changed or deleted outside, outside bytes returned or moved into the store,
 outside names listed or walked, outside sizes reported. The count must be 0 -- a check
 made once and a use that resolves the path again would lose this race thousands of times.

@@ -31,6 +31,7 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["Beneath", "EscapeError"]
 
@@ -98,10 +99,8 @@ class Beneath:
             return os.open(".", flags | _CLOEXEC, mode, dir_fd=self.fd)
         call = self._openat2
         if call is not None:
-            # openat2 refuses a mode without O_CREAT (O_TMPFILE shares O_DIRECTORY's bit).
-            creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
-            how = _OpenHow(flags | _CLOEXEC, mode if creates else 0, _RESOLVE_BENEATH_ALL)
-            fd: int = call(_SYS_OPENAT2, self.fd, relative.encode(), ctypes.byref(how), _HOW_SIZE)  # type: ignore[operator]
+            how = _HOWS.get((flags, mode)) or _how(flags, mode)
+            fd: int = call(_SYS_OPENAT2, self.fd, relative.encode(), how, _HOW_SIZE)  # type: ignore[operator]
             if fd >= 0:
                 return fd
             code = ctypes.get_errno()
@@ -251,6 +250,20 @@ class Beneath:
             yield fd
         finally:
             os.close(fd)
+
+
+#: (flags, mode) -> a pointer to its open_how: built once, only read afterwards (by the
+#: kernel, from any thread).
+_HOWS: dict[tuple[int, int], Any] = {}
+
+
+def _how(flags: int, mode: int) -> Any:
+    # openat2 refuses a mode without O_CREAT (O_TMPFILE shares O_DIRECTORY's bit).
+    creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
+    how = _OpenHow(flags | _CLOEXEC, mode if creates else 0, _RESOLVE_BENEATH_ALL)
+    pointer = ctypes.pointer(how)
+    _HOWS[flags, mode] = pointer
+    return pointer
 
 
 def _is_link(name: str, dir_fd: int) -> bool:

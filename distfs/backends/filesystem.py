@@ -112,7 +112,13 @@ class LocalBackend(Backend):
             raise InvalidPathError(self._path(key), self.name) from None
         return _entry(key, info)
 
-    def listing(self, key: str, detail: bool = True) -> list[dict[str, Any]]:
+    def listing(self, key: str) -> list[dict[str, Any]]:
+        return self._listing(key, detail=True)
+
+    def brief_listing(self, key: str) -> list[dict[str, Any]]:
+        return self._listing(key, detail=False)
+
+    def _listing(self, key: str, *, detail: bool) -> list[dict[str, Any]]:
         beneath = self._beneath
         relative = self._relative(key)
         try:
@@ -297,7 +303,7 @@ class LocalBackend(Backend):
     def open_append(self, key: str) -> BinaryIO:
         with self._confined(key):
             fd = self._beneath.open(self._relative(key), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        return open(fd, "ab")  # noqa: SIM115 - the writer owns the stream
+        return open(fd, "ab")
 
     def claim_upload(self, lock_key: str, path: str) -> object:
         """Lock the upload with ``flock`` on its ``lock`` file: one writer per path, across processes.
