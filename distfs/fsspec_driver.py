@@ -106,6 +106,9 @@ class Backend:
         data: bytes = self.fs.cat_file(key)
         return data
 
+    #: :meth:`put` and :meth:`rename` create the destination's parents themselves.
+    creates_parents = False
+
     #: Read-ahead block of :meth:`open_read`: memory per open reader stays about twice this.
     read_block = 8 << 20
 
@@ -281,9 +284,11 @@ class FsspecDriver(StorageDriver):
 
     def put_content(self, path: str, content: bytes) -> None:
         key = self._key(path)
-        self.backend.make_parents(key)
+        backend = self.backend
+        if not backend.creates_parents:
+            backend.make_parents(key)
         with self._named(path):
-            self.backend.put(key, content)
+            backend.put(key, content)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         key = self._key(path)
@@ -407,7 +412,8 @@ class FsspecDriver(StorageDriver):
             return
         if dest.startswith(source + "/"):
             raise DriverError(f"cannot move {source} into itself ({dest})", self.name)
-        self.backend.make_parents(dest_key)
+        if not self.backend.creates_parents:
+            self.backend.make_parents(dest_key)
         try:
             self.backend.rename(source_key, dest_key)
         except FileNotFoundError as exc:  # the source went away meanwhile
@@ -630,7 +636,8 @@ class StagedWriter(WriterState):
         self._persist()
         self._state = "closed"  # a failed publish leaves the upload suspended, not lost
         try:
-            self._backend.make_parents(self._key)
+            if not self._backend.creates_parents:
+                self._backend.make_parents(self._key)
             self._backend.rename(self._data, self._key)
         except BaseException:
             self._close_stream()

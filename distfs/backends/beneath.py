@@ -64,9 +64,10 @@ def _load_openat2() -> object | None:
     except (OSError, AttributeError):  # pragma: no cover - not glibc/musl
         return None
     call.restype = ctypes.c_long
-    call.argtypes = (ctypes.c_long, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t)
+    # No argtypes (converting through them costs more than the system call): every
+    # argument is passed as a ready ctypes value of the right width.
     probe = _OpenHow(os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC, 0, _RESOLVE_BENEATH)
-    fd = call(_SYS_OPENAT2, -100, b".", ctypes.byref(probe), ctypes.sizeof(probe))  # AT_FDCWD
+    fd = call(_NUMBER, ctypes.c_int(-100), b".", ctypes.byref(probe), _HOW_SIZE)  # AT_FDCWD
     if fd < 0:
         return None  # ENOSYS (old kernel) or a seccomp filter
     os.close(fd)
@@ -84,6 +85,7 @@ class Beneath:
 
     def __init__(self, root: str, *, use_openat2: bool = True) -> None:
         self.fd = os.open(root, DIRECTORY)
+        self._fd_arg = ctypes.c_int(self.fd)
         self.real = os.path.realpath(root)
         self._openat2 = _OPENAT2 if use_openat2 else None
 
@@ -100,7 +102,7 @@ class Beneath:
         call = self._openat2
         if call is not None:
             how = _HOWS.get((flags, mode)) or _how(flags, mode)
-            fd: int = call(_SYS_OPENAT2, self.fd, relative.encode(), how, _HOW_SIZE)  # type: ignore[operator]
+            fd: int = call(_NUMBER, self._fd_arg, relative.encode(), how, _HOW_SIZE)  # type: ignore[operator]
             if fd >= 0:
                 return fd
             code = ctypes.get_errno()
@@ -273,6 +275,7 @@ def _is_link(name: str, dir_fd: int) -> bool:
         return False
 
 
-_OPENAT2 = _load_openat2()
+_NUMBER = ctypes.c_long(_SYS_OPENAT2)
+_HOW_SIZE = ctypes.c_size_t(ctypes.sizeof(_OpenHow))
 _RESOLVE_BENEATH_ALL = _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS
-_HOW_SIZE = ctypes.sizeof(_OpenHow)
+_OPENAT2 = _load_openat2()

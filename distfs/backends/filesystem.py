@@ -68,6 +68,7 @@ class LocalBackend(Backend):
     """
 
     empty_directories = True
+    creates_parents = True
     capabilities = Capabilities(
         append="native", atomic_move=True, server_side_copy=True, empty_directories=True, listing_consistency="strong"
     )
