@@ -57,7 +57,7 @@ SCRIPT = textwrap.dedent(
             value = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), value)
         elif event == "open" and not os.path.isabs(value):
             # The open event does not carry dir_fd: relative opens are made relative to a
-            # descriptor opened beneath the root (distfs.backends.beneath, rmtree), whose
+            # descriptor opened beneath the root (distfs.beneath, rmtree), whose
             # directories the listing events below resolve through /proc; counted only.
             counts["open relative to a descriptor"] = counts.get("open relative to a descriptor", 0) + 1
             return None

@@ -15,7 +15,7 @@ driver created on the root once they are a day old.
 No call reads, writes, lists or deletes outside ``rootdirectory``, also while another
 process changes symbolic links in the store: every call resolves its path beneath a
 descriptor of the root, in one step with no gap between a check and the use
-(:mod:`distfs.backends.beneath`: ``openat2`` with ``RESOLVE_BENEATH``, or per-component
+(:mod:`distfs.beneath`: ``openat2`` with ``RESOLVE_BENEATH``, or per-component
 ``O_NOFOLLOW`` opens). Symbolic links that stay inside the root work (relative ones, and
 absolute ones naming the root's real path); a path through a link that leads out is an
 ``InvalidPathError`` for that path, and listings and walks leave such links (and dangling
@@ -46,7 +46,7 @@ from ..driver import FileWriter
 from ..errors import InvalidParameterError, InvalidPathError, WriterConflictError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from .beneath import Beneath, EscapeError
+from ..beneath import Beneath, EscapeError
 
 __all__ = ["LocalBackend", "factory", "raw_filesystem"]
 
