@@ -41,7 +41,9 @@ _RESOLVE_BENEATH = 0x08
 _MAX_LINKS = 40  # like the kernel's MAXSYMLINKS
 _CLOEXEC = os.O_CLOEXEC
 DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
-PATH = os.O_PATH | _CLOEXEC
+_O_PATH = getattr(os, "O_PATH", 0)  # Linux; elsewhere a plain read-only open
+_O_TMPFILE = getattr(os, "O_TMPFILE", -1)
+PATH = (_O_PATH or os.O_RDONLY) | _CLOEXEC
 
 
 class EscapeError(OSError):
@@ -188,7 +190,7 @@ class Beneath:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(name, parent):
                 return None
             raise OSError(exc.errno, exc.strerror, relative) from None
-        if flags & os.O_PATH and stat.S_ISLNK(os.fstat(fd).st_mode):
+        if flags & _O_PATH and stat.S_ISLNK(os.fstat(fd).st_mode):
             os.close(fd)  # O_PATH | O_NOFOLLOW opens the link itself
             return None
         return fd
@@ -261,7 +263,7 @@ _HOWS: dict[tuple[int, int], Any] = {}
 
 def _how(flags: int, mode: int) -> Any:
     # openat2 refuses a mode without O_CREAT (O_TMPFILE shares O_DIRECTORY's bit).
-    creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
+    creates = flags & os.O_CREAT or flags & _O_TMPFILE == _O_TMPFILE
     how = _OpenHow(flags | _CLOEXEC, mode if creates else 0, _RESOLVE_BENEATH_ALL)
     pointer = ctypes.pointer(how)
     _HOWS[flags, mode] = pointer

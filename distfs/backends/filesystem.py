@@ -32,21 +32,22 @@ import contextlib
 import errno
 import fcntl
 import os
+import shutil
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO
 
 from fsspec.implementations.local import LocalFileSystem
 
 from .. import paths
 from ..base import Base
+from ..beneath import Beneath, EscapeError
 from ..capabilities import Capabilities
 from ..driver import FileWriter
 from ..errors import InvalidParameterError, InvalidPathError, WriterConflictError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from ..beneath import Beneath, EscapeError
 
 __all__ = ["LocalBackend", "factory", "raw_filesystem"]
 
@@ -57,6 +58,7 @@ _TEMP = paths.HIDDEN + "/tmp"
 _UPLOADS = paths.HIDDEN + "/uploads"
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 _ATTEMPTS = 100
+_COPY_CHUNK = 1 << 20
 
 
 class LocalBackend(Backend):
@@ -208,6 +210,10 @@ class LocalBackend(Backend):
         return stream
 
     def put(self, key: str, data: bytes) -> None:
+        self._publish(key, lambda fd: _write_all(fd, data))
+
+    def _publish(self, key: str, fill: Callable[[int], object]) -> None:
+        """Atomically and durably replace ``key`` by a temporary file that ``fill(fd)`` writes."""
         beneath = self._beneath
         with self._confined(key):
             parent, name = beneath.parent(self._relative(key), create=True)
@@ -217,7 +223,7 @@ class LocalBackend(Backend):
             try:
                 fd = os.open(temp, _CREATE, 0o666, dir_fd=temp_directory)
                 try:
-                    _write_all(fd, data)
+                    fill(fd)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
@@ -279,7 +285,7 @@ class LocalBackend(Backend):
 
     def copy(self, source: str, dest: str) -> None:
         with self.open_read(source, 0) as stream:
-            self.put(dest, stream.read())
+            self._publish(dest, lambda fd: _copy_into(stream, fd))
 
     def make_parents(self, key: str) -> None:
         with self._confined(key):
@@ -394,6 +400,11 @@ class _Lock:
 def _entry(name: str, info: os.stat_result) -> dict[str, Any]:
     kind = "directory" if stat.S_ISDIR(info.st_mode) else "file" if stat.S_ISREG(info.st_mode) else "other"
     return {"name": name, "size": info.st_size, "type": kind, "mtime": info.st_mtime}
+
+
+def _copy_into(source: BinaryIO, fd: int) -> None:
+    with open(fd, "wb", closefd=False) as target:
+        shutil.copyfileobj(source, target, _COPY_CHUNK)
 
 
 def _write_all(fd: int, data: bytes) -> None:
