@@ -579,6 +579,9 @@ class Bench:
             Side(lambda _: raw_put()),
             limit=LINK_LIMITS["put"] if local else None,
             note="raw: temp write + fsync + rename + directory fsync" if local else "",
+            # Two fsyncs per side: their latency on a shared disk varies tenfold from one
+            # sample to the next, so this row takes three times the rounds.
+            repeats=self.plan.repeats * 3 if local else None,
         )
         self.row(
             "Link get 71 B",
