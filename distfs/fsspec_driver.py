@@ -534,7 +534,6 @@ class StagedWriter(WriterState):
         self._claim: object | None = self._backend.claim_upload(self._lock, path)
         self._stream: BinaryIO | None = None
         try:
-            self._stream = self._backend.open_append(self._data)
             self._size = self._resume() if append else self._start(0)
         except BaseException as exc:
             # Nothing to resume: drop the empty upload just made; otherwise keep what is there.
@@ -544,6 +543,7 @@ class StagedWriter(WriterState):
     # -- setup ------------------------------------------------------------------------
 
     def _recorded_size(self) -> int | None:
+        """The size of the suspended upload (its data opened), or None if there is none."""
         backend = self._backend
         try:
             text = backend.read_all(self._size_key)
@@ -556,9 +556,11 @@ class StagedWriter(WriterState):
             raise DriverError(f"upload state of {self._path} is damaged", self._driver.name) from None
         if stored < size:
             raise DriverError(f"upload data of {self._path} is shorter than recorded", self._driver.name)
+        # The claim keeps other writers away between the look above and this open.
+        stream = self._stream = backend.open_append(self._data)
         if stored > size:
             # bytes of a writer that never closed
-            backend.truncate_upload(self._open_stream(), self._data, size)
+            backend.truncate_upload(stream, self._data, size)
         return size
 
     def _resume(self) -> int:
@@ -577,7 +579,7 @@ class StagedWriter(WriterState):
         # No size first: a writer killed before the size is recorded left nothing to resume.
         with contextlib.suppress(*_MISSING):
             self._backend.remove(self._size_key, False)
-        stream = self._open_stream()
+        stream = self._stream = self._backend.open_append(self._data)
         self._backend.truncate_upload(stream, self._data, 0)
         if copy_from is not None:
             with self._backend.open_read(copy_from, 0) as source:
