@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import distfs
-from distfs import FileInfo, InvalidPathError, PathNotFoundError, StorageDriver, StorageDriverError
+from distfs import FileInfo, InvalidPathError, PathNotFoundError, StorageDriver, StorageDriverError, beneath
 from distfs.backends.filesystem import LocalBackend
 from distfs.base import Base
 from distfs.fsspec_driver import FsspecDriver
@@ -212,3 +212,11 @@ def test_no_escape_while_a_link_flips(flipping: tuple[Path, Path], use_openat2: 
     for name in ops:
         assert outcomes[name, "ok"] > 0, (name, outcomes)
         assert outcomes[name, "refused"] > 0, (name, outcomes)
+
+
+def test_the_kernel_resolver_is_used_where_the_kernel_has_it() -> None:
+    """openat2 exists since Linux 5.6: the probe must find it (a broken probe falls back silently)."""
+    release = tuple(int(part) for part in os.uname().release.split(".")[:2] if part.isdigit())
+    if sys.platform != "linux" or release < (5, 6):
+        pytest.skip("no openat2 on this kernel")
+    assert beneath._OPENAT2 is not None
