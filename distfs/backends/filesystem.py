@@ -21,9 +21,10 @@ absolute ones naming the root's real path); a path through a link that leads out
 ``InvalidPathError`` for that path, and listings and walks leave such links (and dangling
 ones) out. The root directory itself is opened once, when the driver is created.
 
-Writers: one writer at a time per path. The upload data is locked (``flock``) while a
-writer of it is open, across processes; ``writer(path)`` while another writer of ``path``
-is open (here or in another process on this machine) raises ``WriterConflictError``.
+Writers: one writer at a time per path. An upload is locked (``flock`` on its ``lock``
+file) while a writer of it is open, across processes; ``writer(path)`` while another
+writer of ``path`` is open (here or in another process on this machine) raises
+``WriterConflictError``. Commit and cancel leave no directory behind in ``.distfs~``.
 """
 
 from __future__ import annotations
