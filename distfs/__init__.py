@@ -29,6 +29,7 @@ from .errors import (
     StorageDriverError,
     StoreNotFoundError,
     UnsupportedMethodError,
+    WriterConflictError,
 )
 from .factory import create, driver_names, register
 from .middleware import register_middleware
@@ -53,6 +54,7 @@ __all__ = [
     "StorageDriverError",
     "StoreNotFoundError",
     "UnsupportedMethodError",
+    "WriterConflictError",
     "create",
     "driver_names",
     "from_config",

@@ -1,7 +1,9 @@
 """The storage driver contract: ``StorageDriver``, ``FileWriter``, ``FileInfo``.
 
 This is the registry's Go ``StorageDriver`` interface in Python. Paths are driver paths
-(see :mod:`distfs.paths`); every method raises the typed errors of :mod:`distfs.errors`.
+(see :mod:`distfs.paths`); every method raises the typed errors of :mod:`distfs.errors`,
+whose messages name the driver and driver paths only -- never where the store keeps them
+(the host directory of a ``filesystem`` root, a bucket key).
 Drivers returned by :func:`distfs.create` validate paths, name themselves in every error
 and bound their concurrency (see :mod:`distfs.base`), so an implementation only has to
 honour the semantics stated here.
@@ -54,7 +56,14 @@ WalkFn = Callable[[FileInfo], None]
 class FileWriter(abc.ABC):
     """A resumable writer returned by :meth:`StorageDriver.writer`.
 
-    Content is readable at the path only after :meth:`commit`. :meth:`close` without
+    Content is readable at the path only after :meth:`commit`, and then whole: whatever
+    publishes at a path (``commit``, ``put_content``, ``move``), also concurrently, leaves
+    exactly one writer's complete content there, never a mix; the last to publish wins.
+    Writers of distinct paths never interfere. A second ``writer(path)`` while a writer
+    of ``path`` is open either gets its own private upload (both proceed; the last
+    ``commit`` wins whole) or is refused with
+    :class:`~distfs.errors.WriterConflictError` (drivers that keep one upload per path:
+    ``filesystem``, ``inmemory``); it never shares the first writer's upload. :meth:`close` without
     :meth:`commit` *suspends*: everything written is persisted, and a later
     ``writer(path, append=True)`` -- from another driver instance, process or machine --
     resumes with :attr:`size` equal to the bytes persisted. :meth:`cancel` removes
@@ -128,8 +137,15 @@ class StorageDriver(abc.ABC):
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         """A stream of the object at ``path`` from byte ``offset``.
 
-        An offset at or past the end gives an empty stream; a negative offset is an
-        ``InvalidOffsetError``; a missing object a ``PathNotFoundError``.
+        The stream is a readable, seekable binary stream and a context manager, positioned
+        at ``offset``, and behaves as :class:`io.BufferedReader`: ``read(n)``, ``read()``,
+        ``read(-1)``, ``readinto``, ``readline`` and iteration over lines; ``tell()`` is
+        the absolute position in the object (``reader(p, 10).tell() == 10``); ``seek(pos,
+        whence)`` works with whence 0, 1 and 2, forward and backward, ``SEEK_END`` being
+        relative to the size of the version being read. An offset at or past the end
+        (including offsets of ``2**63`` and above) gives an empty stream positioned at the
+        end, never an error; a negative offset is an ``InvalidOffsetError``; a missing
+        object a ``PathNotFoundError``.
         """
 
     @abc.abstractmethod

@@ -12,6 +12,7 @@ registry (``"s3: Path not found: /a/b"``)::
           +-- AccessDeniedError(.., PermissionError)         the store refused the credentials
           +-- StoreNotFoundError                             .store  the bucket/container is missing
           +-- ObjectChangedError                             .path  replaced while it was read
+          +-- WriterConflictError                            .path  another writer of the path is open
     InvalidStorageDriverError(LookupError)                   .name
      +-- DriverNotInstalledError                             .extra  (pip install 'distfs[extra]')
     InvalidParameterError(ValueError)                        .driver .parameter
@@ -42,6 +43,7 @@ __all__ = [
     "StorageDriverError",
     "StoreNotFoundError",
     "UnsupportedMethodError",
+    "WriterConflictError",
 ]
 
 
@@ -201,6 +203,18 @@ class ObjectChangedError(DriverError):
     def __init__(self, path: str, driver_name: str = "") -> None:
         self.path = path
         super().__init__(f"{path} changed while it was read", driver_name)
+
+
+class WriterConflictError(DriverError):
+    """``writer(path)`` was called while another writer of ``path`` is open.
+
+    Drivers that keep one upload per path (``filesystem``, ``inmemory``) allow one open
+    writer per path: the second is refused rather than mixing two writers' bytes.
+    """
+
+    def __init__(self, path: str, driver_name: str = "") -> None:
+        self.path = path
+        super().__init__(f"another writer of {path} is open", driver_name)
 
 
 class InvalidStorageDriverError(_Portable, LookupError):

@@ -30,6 +30,9 @@ from __future__ import annotations
 import builtins
 import contextlib
 import io
+import shutil
+import threading
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import TracebackType
@@ -40,7 +43,14 @@ from fsspec import AbstractFileSystem
 from . import paths
 from .capabilities import UNKNOWN, Capabilities
 from .driver import EPOCH, FileInfo, FileWriter, StorageDriver, WalkFn
-from .errors import DriverError, InvalidParameterError, InvalidPathError, PathNotFoundError, StorageDriverError
+from .errors import (
+    DriverError,
+    InvalidParameterError,
+    InvalidPathError,
+    PathNotFoundError,
+    StorageDriverError,
+    WriterConflictError,
+)
 from .retry import ResumingReader
 from .walk import walk, walk_flat
 from .writers import WriterState
@@ -79,6 +89,8 @@ class Backend:
         if paths.HIDDEN in self.root.replace("\\", "/").split("/"):
             reason = f"must not lie inside another root's {paths.HIDDEN} (distfs's own state)"
             raise InvalidParameterError(name, "rootdirectory", reason)
+        self._claims: weakref.WeakValueDictionary[str, _Claim] = weakref.WeakValueDictionary()
+        self._claims_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(root={self.root!r})"
@@ -100,6 +112,11 @@ class Backend:
 
     # -- primitives -------------------------------------------------------------------
 
+    def info(self, key: str) -> dict[str, Any]:
+        """fsspec ``info`` of ``key`` (``name``, ``size``, ``type``, a time field)."""
+        info: dict[str, Any] = self.fs.info(key)
+        return info
+
     def put(self, key: str, data: bytes) -> None:
         """Replace the object at ``key`` atomically."""
         self.fs.pipe_file(key, data)
@@ -109,11 +126,17 @@ class Backend:
         data: bytes = self.fs.cat_file(key)
         return data
 
+    #: :meth:`put` and :meth:`rename` create the destination's parents themselves.
+    creates_parents = False
+
     #: Read-ahead block of :meth:`open_read`: memory per open reader stays about twice this.
     read_block = 8 << 20
 
     def open_read(self, key: str, offset: int) -> BinaryIO:
-        """A stream of ``key`` from ``offset`` (empty past the end); directories are refused."""
+        """A seekable stream of ``key`` positioned at ``offset`` (at the end if past it).
+
+        ``tell()`` is the absolute position in the object; directories are refused.
+        """
         info = self.fs.info(key)
         if info.get("type") != "file":
             raise IsADirectoryError(key)
@@ -164,6 +187,11 @@ class Backend:
         """Cut the object at ``key`` down to ``size`` bytes."""
         raise NotImplementedError
 
+    def truncate_upload(self, stream: BinaryIO, key: str, size: int) -> None:
+        """Cut the upload data at ``key``, open for appending as ``stream``, to ``size`` bytes."""
+        stream.flush()
+        self.truncate(key, size)
+
     def redirect_url(self, key: str, method: str) -> str | None:
         """A signed URL for ``method`` on ``key``, or ``None`` when the backend cannot sign."""
         return None
@@ -174,11 +202,37 @@ class Backend:
         """The writer of ``path``; the default stages uploads below the hidden directory."""
         return StagedWriter(driver, path, append)
 
+    def claim_upload(self, lock_key: str, path: str) -> object:
+        """Claim the upload whose lock is ``lock_key`` for one writer of ``path``.
+
+        Returns a claim the writer holds until :meth:`release_upload`; raises
+        :class:`~distfs.errors.WriterConflictError` while another writer holds it. The default
+        claims within this backend object (a writer dropped without closing releases its
+        claim with it); backends shared between processes override it.
+        """
+        claim = _Claim()
+        with self._claims_lock:
+            if self._claims.get(lock_key) is not None:
+                raise WriterConflictError(path, self.name)
+            self._claims[lock_key] = claim
+        return claim
+
+    def release_upload(self, claim: object, lock_key: str, upload_key: str, finished: bool) -> None:
+        """Release ``claim``; ``finished`` (commit, cancel): the upload at ``upload_key`` is gone."""
+        with self._claims_lock:
+            if self._claims.get(lock_key) is claim:
+                del self._claims[lock_key]
+        if finished:
+            self.prune(upload_key)
+
+    def prune(self, key: str) -> None:
+        """Remove the empty directories left at ``key`` and above it in the upload area."""
+
     def delete(self, key: str, state_key: str) -> bool:
         """Remove ``key``, everything below ``key/`` and the suspended uploads there (their
         state is below ``state_key``); False if nothing was there."""
         try:
-            info = self.fs.info(key)
+            info = self.info(key)
         except _MISSING:
             info = None
         with contextlib.suppress(*_MISSING):
@@ -197,6 +251,10 @@ class Backend:
         """
         entries: list[dict[str, Any]] = self.fs.ls(key, detail=True)
         return entries
+
+    def brief_listing(self, key: str) -> list[dict[str, Any]]:
+        """:meth:`listing` for ``list``, which needs names and kinds only (not sizes, times)."""
+        return self.listing(key)
 
     flat_listing = False
 
@@ -246,9 +304,11 @@ class FsspecDriver(StorageDriver):
 
     def put_content(self, path: str, content: bytes) -> None:
         key = self._key(path)
-        self.backend.make_parents(key)
+        backend = self.backend
+        if not backend.creates_parents:
+            backend.make_parents(key)
         with self._named(path):
-            self.backend.put(key, content)
+            backend.put(key, content)
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         key = self._key(path)
@@ -278,25 +338,29 @@ class FsspecDriver(StorageDriver):
         if path == paths.ROOT:
             # The root always exists, but ask the store anyway: the health check relies on it.
             try:
-                return FileInfo(path, 0, _mod_time(self.fs.info(key)), True)
+                return FileInfo(path, 0, _mod_time(self.backend.info(key)), True)
             except _MISSING:
                 return FileInfo(path, 0, EPOCH, True)
-        with self._missing(path):
-            info = self.fs.info(key)
+        try:
+            info = self.backend.info(key)
+        except _MISSING as exc:
+            if isinstance(exc, StorageDriverError):
+                raise
+            raise PathNotFoundError(path, self.name) from exc
         return self._file_info(path, info)
 
     def list(self, path: str) -> list[str]:
-        return sorted(self._list_entries(path))
+        return sorted(self._list_entries(path, detail=False))
 
     def _list_infos(self, path: str) -> builtins.list[FileInfo]:
         entries = self._list_entries(path)
         return [self._file_info(child, entries[child]) for child in sorted(entries)]
 
-    def _list_entries(self, path: str) -> dict[str, dict[str, Any]]:
+    def _list_entries(self, path: str, detail: bool = True) -> dict[str, dict[str, Any]]:
         """The children of directory ``path``: child path -> listing entry (unsorted)."""
         key = self._key(path)
         try:
-            entries = self.backend.listing(key)
+            entries = self.backend.listing(key) if detail else self.backend.brief_listing(key)
         except _MISSING:
             if path == paths.ROOT:
                 return {}
@@ -366,12 +430,13 @@ class FsspecDriver(StorageDriver):
     def move(self, source: str, dest: str) -> None:
         source_key, dest_key = self._key(source), self._key(dest)
         with self._missing(source):
-            self.fs.info(source_key)
+            self.backend.info(source_key)
         if source_key == dest_key:
             return
         if dest.startswith(source + "/"):
             raise DriverError(f"cannot move {source} into itself ({dest})", self.name)
-        self.backend.make_parents(dest_key)
+        if not self.backend.creates_parents:
+            self.backend.make_parents(dest_key)
         try:
             self.backend.rename(source_key, dest_key)
         except FileNotFoundError as exc:  # the source went away meanwhile
@@ -379,7 +444,7 @@ class FsspecDriver(StorageDriver):
 
     def delete(self, path: str) -> None:
         key = self._key(path)
-        with self._missing(path):
+        with self._missing(path), self._named(path):
             removed = self.backend.delete(key, self._key(_UPLOADS + path, shown=path))
         if not removed:
             raise PathNotFoundError(path, self.name)
@@ -389,13 +454,14 @@ class FsspecDriver(StorageDriver):
 
     # -- distfs's own state -----------------------------------------------------------
 
-    def upload_keys(self, path: str) -> tuple[str, str, str]:
-        """Checked keys of the upload of ``path``: its directory, ``data`` and ``size``."""
+    def upload_keys(self, path: str) -> tuple[str, str, str, str]:
+        """Checked keys of the upload of ``path``: its directory, ``data``, ``size`` and ``lock``."""
         directory = _UPLOADS + path + "/" + paths.HIDDEN
         return (
             self._key(directory, shown=path),
             self._key(directory + "/data", shown=path),
             self._key(directory + "/size", shown=path),
+            self._key(directory + "/lock", shown=path),
         )
 
 
@@ -443,6 +509,9 @@ def _nested_hidden(path: str) -> bool:
 
 def _mod_time(entry: dict[str, Any]) -> datetime:
     """The modification time of a listing or info entry, as UTC."""
+    value = entry.get("mtime")
+    if type(value) is float:  # the local filesystem's (a hot path)
+        return datetime.fromtimestamp(value, UTC)
     for field in ("mtime", "LastModified", "last_modified", "updated", "created"):
         value = entry.get(field)
         if value is None:
@@ -457,6 +526,16 @@ def _mod_time(entry: dict[str, Any]) -> datetime:
     return EPOCH
 
 
+class _Claim:
+    """What a writer holds while it owns an upload (weakly referenced by its backend)."""
+
+    __slots__ = ("__weakref__",)
+
+
+#: Bytes copied at a time when an append continues a committed object.
+_COPY_CHUNK = 1 << 20
+
+
 class StagedWriter(WriterState):
     """A resumable writer over a backend that can append to and truncate an object.
 
@@ -466,24 +545,37 @@ class StagedWriter(WriterState):
     makes them durable, then records the size, so a writer killed before ``close`` is
     resumed at the last closed size (``data`` is cut back to it). :meth:`commit` renames
     ``data`` onto the path, which is atomic where the backend's rename is.
+
+    One writer per path at a time: the writer claims the upload
+    (:meth:`Backend.claim_upload`) before it touches it and holds the claim until it is
+    closed, committed or cancelled; a second ``writer(path)`` meanwhile raises
+    ``WriterConflictError``, so two writers' bytes never mix in one upload. Commit and
+    cancel remove the upload's files and the directories they leave empty.
     """
 
     def __init__(self, driver: FsspecDriver, path: str, append: bool) -> None:
         super().__init__(path, driver.name)
         self._driver = driver
         self._backend = driver.backend
-        self._fs = driver.fs
         self._key = driver._key(path)
-        self._upload, self._data, self._size_key = driver.upload_keys(path)
-        self._size = self._resume() if append else self._start(0)
-        self._stream: BinaryIO | None = self._backend.open_append(self._data)
+        self._upload, self._data, self._size_key, self._lock = driver.upload_keys(path)
+        self._claim: object | None = self._backend.claim_upload(self._lock, path)
+        self._stream: BinaryIO | None = None
+        try:
+            self._size = self._resume() if append else self._start(0)
+        except BaseException as exc:
+            # Nothing to resume: drop the empty upload just made; otherwise keep what is there.
+            self._discard(remove=isinstance(exc, PathNotFoundError))
+            raise
 
     # -- setup ------------------------------------------------------------------------
 
     def _recorded_size(self) -> int | None:
+        """The size of the suspended upload (its data opened), or None if there is none."""
+        backend = self._backend
         try:
-            text = self._fs.cat_file(self._size_key)
-            stored = int(self._fs.info(self._data)["size"])
+            text = backend.read_all(self._size_key)
+            stored = int(backend.info(self._data)["size"])
         except _MISSING:
             return None
         try:
@@ -492,8 +584,11 @@ class StagedWriter(WriterState):
             raise DriverError(f"upload state of {self._path} is damaged", self._driver.name) from None
         if stored < size:
             raise DriverError(f"upload data of {self._path} is shorter than recorded", self._driver.name)
+        # The claim keeps other writers away between the look above and this open.
+        stream = self._stream = backend.open_append(self._data)
         if stored > size:
-            self._backend.truncate(self._data, size)  # bytes of a writer that never closed
+            # bytes of a writer that never closed
+            backend.truncate_upload(stream, self._data, size)
         return size
 
     def _resume(self) -> int:
@@ -501,7 +596,7 @@ class StagedWriter(WriterState):
         if size is not None:
             return size
         with self._driver._missing(self._path):
-            info = self._fs.info(self._key)
+            info = self._backend.info(self._key)
         if info.get("type") == "directory":
             raise PathNotFoundError(self._path, self._driver.name)
         committed = int(info.get("size") or 0)
@@ -509,13 +604,15 @@ class StagedWriter(WriterState):
         return committed
 
     def _start(self, size: int, copy_from: str | None = None) -> int:
+        # No size first: a writer killed before the size is recorded left nothing to resume.
         with contextlib.suppress(*_MISSING):
-            self._backend.remove(self._upload, True)
-        self._backend.make_parents(self._data)
+            self._backend.remove(self._size_key, False)
+        stream = self._stream = self._backend.open_append(self._data)
+        self._backend.truncate_upload(stream, self._data, 0)
         if copy_from is not None:
-            self._fs.cp_file(copy_from, self._data)
-        else:
-            self._backend.put(self._data, b"")
+            with self._backend.open_read(copy_from, 0) as source:
+                shutil.copyfileobj(source, stream, _COPY_CHUNK)
+            self._backend.sync(stream)
         self._backend.put(self._size_key, str(size).encode())
         return size
 
@@ -533,28 +630,57 @@ class StagedWriter(WriterState):
         return count
 
     def _suspend(self) -> None:
-        self._finish_stream()
+        self._persist()
+        self._close_stream()
+        self._release(finished=False)
+
+    def _persist(self) -> None:
+        """Make every written byte durable, then record the size."""
+        self._backend.sync(self._open_stream())
         with self._driver._named(self._path):
             self._backend.put(self._size_key, str(self._size).encode())
 
-    def _finish_stream(self) -> None:
-        stream = self._open_stream()
-        self._backend.sync(stream)
-        stream.close()
-        self._stream = None
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+
+    def _release(self, *, finished: bool) -> None:
+        claim, self._claim = self._claim, None
+        if claim is not None:
+            self._backend.release_upload(claim, self._lock, self._upload, finished)
+
+    def _remove_files(self) -> None:
+        for key in (self._data, self._size_key):
+            with contextlib.suppress(*_MISSING):
+                self._backend.remove(key, False)
+
+    def _discard(self, *, remove: bool) -> None:
+        """Undo a writer that failed to start: its stream, its claim, its files if ``remove``."""
+        self._close_stream()
+        if remove:
+            self._remove_files()
+        self._release(finished=remove)
 
     def commit(self) -> None:
-        self._suspend()
+        self._persist()
         self._state = "closed"  # a failed publish leaves the upload suspended, not lost
-        self._backend.make_parents(self._key)
-        self._backend.rename(self._data, self._key)
+        try:
+            if not self._backend.creates_parents:
+                self._backend.make_parents(self._key)
+            self._backend.rename(self._data, self._key)
+        except BaseException:
+            self._close_stream()
+            self._release(finished=False)
+            raise
         self._state = "committed"
-        with contextlib.suppress(*_MISSING):
-            self._backend.remove(self._upload, True)
+        self._close_stream()
+        self._remove_files()
+        self._release(finished=True)
 
     def cancel(self) -> None:
-        self._open_stream().close()
-        self._stream = None
+        self._open_stream()
+        self._close_stream()
         self._state = "cancelled"
-        with contextlib.suppress(*_MISSING):
-            self._backend.remove(self._upload, True)
+        self._remove_files()
+        self._release(finished=True)

@@ -38,6 +38,7 @@ def mix_workloads(plan: bench.Plan) -> list[str]:
         "Link get 71 B",
         "Stat hit",
         "Stat miss",
+        f"List {bench.REGISTRY_LIST} at registry depth",
         f"Upload {plan.upload_chunks} x {bench._human(plan.upload_chunk)}",
         "Delete upload directory",
         f"Walk {plan.tree_blobs} blobs",
@@ -97,6 +98,15 @@ def test_smoke_run_measures_every_workload_on_every_driver(smoke: tuple[int, Pat
     for driver in ("s3", "gcs", "azure"):
         assert rows[("Stream 1 KiB", driver)]["limit"] == 1.10
     assert rows[(streaming, "filesystem")]["limit"] == 0.80
+    registry_list = f"List {bench.REGISTRY_LIST} at registry depth"
+    for workload, target in [
+        ("Stat hit", 2.5),
+        ("Link get 71 B", 1.5),
+        (registry_list, 1.5),
+        ("Link put 71 B", 1.3),
+    ]:
+        assert rows[(workload, "filesystem")]["limit"] == target
+        assert rows[(workload, "inmemory")]["limit"] is None
 
 
 def test_smoke_run_evaluates_every_check(smoke: tuple[int, Path]) -> None:

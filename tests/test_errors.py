@@ -81,6 +81,7 @@ def test_public_api_is_curated() -> None:
         "AccessDeniedError",
         "StoreNotFoundError",
         "ObjectChangedError",
+        "WriterConflictError",
         "DriverNotInstalledError",
         "InvalidStorageDriverError",
         "InvalidParameterError",

@@ -33,7 +33,9 @@ import pytest
 
 import distfs
 from distfs import FileInfo, InvalidPathError, PathNotFoundError, StorageDriver, StorageDriverError
+from distfs.backends.filesystem import LocalBackend
 from distfs.base import Base
+from distfs.fsspec_driver import FsspecDriver
 
 SECRET = b"TOP-SECRET bytes that live outside the store 8c1f0e"
 EVIL = b"EVIL bytes written through a planted link"
@@ -95,8 +97,8 @@ class World:
         return snapshot(self.root)
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> World:
+@pytest.fixture(params=[True, False], ids=["openat2", "per-component"])
+def world(tmp_path: Path, request: pytest.FixtureRequest) -> World:
     root = tmp_path / "root"
     outside = tmp_path / "outside"
     (outside / "sub").mkdir(parents=True)
@@ -110,6 +112,8 @@ def world(tmp_path: Path) -> World:
     (root / "inside").mkdir()
     (root / "inside" / "target").write_bytes(INSIDE)
     driver = distfs.create("filesystem", {"rootdirectory": str(root)})
+    if not request.param:  # the resolver used where the kernel has no openat2
+        driver = Base(FsspecDriver(LocalBackend(str(root), use_openat2=False)))
     return World(root, outside, driver)
 
 

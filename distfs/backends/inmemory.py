@@ -2,6 +2,10 @@
 
 Parameters: none. Nothing persists beyond the driver object, and two drivers never
 share a store (fsspec's memory filesystem is process-global by default).
+
+One writer at a time per path: ``writer(path)`` while another writer of ``path`` of the
+same driver is open raises ``WriterConflictError`` (a writer dropped without closing
+releases the path when it is garbage-collected).
 """
 
 from __future__ import annotations
@@ -44,8 +48,12 @@ class MemoryBackend(Backend):
         return data
 
     def open_read(self, key: str, offset: int) -> BinaryIO:
-        # Not the store's own file object: it has one cursor shared by every opener.
-        return io.BytesIO(self.read_all(key)[offset:])
+        # Not the store's own file object: it has one cursor shared by every opener. A
+        # BytesIO over the immutable value shares it (no copy) and pins this version.
+        data = self.read_all(key)
+        stream = io.BytesIO(data)
+        stream.seek(min(offset, len(data)))
+        return stream
 
     def rename(self, source: str, dest: str) -> None:
         if self.fs.isfile(source):
@@ -57,6 +65,11 @@ class MemoryBackend(Backend):
 
     def truncate(self, key: str, size: int) -> None:
         self.fs.open(key, "r+b").truncate(size)
+
+    def truncate_upload(self, stream: BinaryIO, key: str, size: int) -> None:
+        # The stream is the store's file object: cut it and keep appending at its new end.
+        stream.truncate(size)
+        stream.seek(size)
 
     # The store is one flat mapping and every ls() or directory stat scans all of it, so
     # per-directory walks and fsspec's rm are quadratic in a tree; find() is one pass.

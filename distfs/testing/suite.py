@@ -17,13 +17,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from ..driver import FileInfo, SkipDir, StopWalk
+from ..base import Base
+from ..driver import FileInfo, SkipDir, StopWalk, StorageDriver
 from ..errors import (
     InvalidOffsetError,
     InvalidPathError,
     PathNotFoundError,
     StorageDriverError,
+    WriterConflictError,
 )
+from ..fsspec_driver import FsspecDriver
 from .context import Case, Context, check, check_equal, expect_error
 
 __all__ = ["CASES", "case_names"]
@@ -820,3 +823,163 @@ def test_writer_replaces_committed(ctx: Context) -> None:
     writer.close()
     check_equal(ctx.driver.get_content(path), data, "content after the rewrite")
     check_equal(ctx.driver.stat(path).size, 100, "size after the rewrite")
+
+
+@case()
+def test_reader_stream_api(ctx: Context) -> None:
+    """reader is a seekable binary stream: tell is absolute, seek 0/1/2, read, readinto, readline."""
+    path = ctx.cleanup(ctx.random_path(32))
+    lines = [b"first line\n", b"second\n", b"\n", b"last, no newline"]
+    data = b"".join(lines)
+    ctx.driver.put_content(path, data)
+    with ctx.driver.reader(path, 0) as stream:
+        check_equal(list(stream), lines, "iteration over lines")
+    with ctx.driver.reader(path, 0) as stream:
+        check_equal([stream.readline() for _ in lines], lines, "readline")
+        check_equal(stream.readline(), b"", "readline at the end")
+    with ctx.driver.reader(path, 10) as stream:
+        check_equal(stream.tell(), 10, "tell right after reader(path, 10)")
+        check_equal(stream.read(3), data[10:13], "read(3) from 10")
+        check_equal(stream.tell(), 13, "tell after read(3)")
+        check_equal(stream.seek(2), 2, "seek(2)")
+        check_equal(stream.read(4), data[2:6], "read after a backward seek")
+        check_equal(stream.seek(5, 1), 11, "seek(5, SEEK_CUR)")
+        check_equal(stream.read(2), data[11:13], "read after a relative seek")
+        check_equal(stream.seek(-4, 2), len(data) - 4, "seek(-4, SEEK_END)")
+        check_equal(stream.read(), data[-4:], "read() to the end")
+        check_equal(stream.read(), b"", "read() at the end")
+        check_equal(stream.seek(0), 0, "seek back to the start")
+        buffer = bytearray(8)
+        # typing.BinaryIO lacks readinto; the contract promises io.BufferedReader behaviour.
+        check_equal(stream.readinto(buffer), 8, "readinto a buffer of 8")  # type: ignore[attr-defined]
+        check_equal(bytes(buffer), data[:8], "bytes of readinto")
+        check_equal(stream.read(-1), data[8:], "read(-1)")
+        check_equal(stream.tell(), len(data), "tell at the end")
+        check_equal(stream.seek(len(data) + 10), len(data) + 10, "seek past the end")
+        check_equal(stream.read(5), b"", "read past the end")
+
+
+@case()
+def test_reader_huge_offsets(ctx: Context) -> None:
+    """Offsets at and beyond 2**63 give an empty stream; negative ones are InvalidOffsetError."""
+    path = ctx.cleanup(ctx.random_path(32))
+    ctx.driver.put_content(path, ctx.random_bytes(10))
+    for offset in (10, (1 << 63) - 1, 1 << 63, 1 << 64, 1 << 100):
+        check_equal(_read_all(ctx, path, offset), b"", f"reader({offset})")
+    error = expect_error(InvalidOffsetError, partial(ctx.driver.reader, path, -1), "reader(-1)")
+    _check_name(ctx, error)
+
+
+@case()
+def test_concurrent_writers_one_path(ctx: Context) -> None:
+    """Writers, put_content and move racing on one path leave exactly one writer's content."""
+    path = ctx.cleanup(ctx.random_path(32))
+    size = 1000
+    contents = [bytes([65 + i]) * size for i in range(6)]
+    sources = [ctx.cleanup(ctx.random_path(32)) for _ in contents]
+    start = threading.Barrier(len(contents))
+    outcomes: list[str] = []
+
+    def stream(i: int) -> None:
+        start.wait()
+        try:
+            writer = ctx.driver.writer(path)
+        except WriterConflictError:
+            outcomes.append("refused")  # the driver allows one open writer per path
+            return
+        for piece in range(0, size, 100):
+            writer.write(contents[i][piece : piece + 100])
+            time.sleep(0)
+        writer.commit()
+        writer.close()
+        outcomes.append("committed")
+
+    def put(i: int) -> None:
+        start.wait()
+        ctx.driver.put_content(path, contents[i])
+        outcomes.append("put")
+
+    def move(i: int) -> None:
+        ctx.driver.put_content(sources[i], contents[i])
+        start.wait()
+        ctx.driver.move(sources[i], path)
+        outcomes.append("moved")
+
+    jobs = [stream, stream, stream, put, move, move]
+
+    def job(i: int) -> None:
+        jobs[i](i)
+
+    for _ in range(3):
+        _run_all(job, range(len(jobs)))
+        content = ctx.driver.get_content(path)
+        check(content in contents, f"published {len(content)} bytes that no single writer wrote")
+        check_equal(ctx.driver.stat(path).size, size, "size of the published object")
+    check("committed" in outcomes, "no writer committed")
+    # The path is free again: every writer finished.
+    writer = ctx.driver.writer(path)
+    writer.cancel()
+
+
+@case()
+def test_second_writer_of_a_path(ctx: Context) -> None:
+    """A second writer(path) while one is open: refused (WriterConflictError) or independent.
+
+    Either way the first writer's bytes are not disturbed, and what is published is one
+    writer's content whole.
+    """
+    path = ctx.cleanup(ctx.random_path(32))
+    first = ctx.driver.writer(path)
+    first.write(b"a" * 100)
+    try:
+        second = ctx.driver.writer(path)
+    except WriterConflictError as error:
+        _check_name(ctx, error)
+        check(path in str(error), f"error {error} does not name {path}")
+        first.write(b"a" * 100)
+        first.commit()
+        first.close()
+        check_equal(ctx.driver.get_content(path), b"a" * 200, "the first writer's content")
+        return
+    second.write(b"b" * 50)
+    first.write(b"a" * 100)
+    second.commit()
+    second.close()
+    check_equal(ctx.driver.get_content(path), b"b" * 50, "the second writer's content")
+    first.commit()
+    first.close()
+    check_equal(ctx.driver.get_content(path), b"a" * 200, "the last committed writer's content")
+
+
+@case()
+def test_errors_name_driver_paths(ctx: Context) -> None:
+    """Errors name the driver and the driver path, never where the store keeps it."""
+    top = ctx.cleanup("/" + ctx.random_filename(12))
+    ctx.driver.put_content(top + "/file", b"x")
+    root = _store_root(ctx.driver)
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("get_content", partial(ctx.driver.get_content, top + "/missing")),
+        ("stat", partial(ctx.driver.stat, top + "/missing")),
+        ("list", partial(ctx.driver.list, top + "/missing")),
+        ("reader", partial(ctx.driver.reader, top + "/missing", 0)),
+        ("delete", partial(ctx.driver.delete, top + "/missing")),
+        ("move", partial(ctx.driver.move, top + "/missing", top + "/other")),
+        ("put_content below a file", partial(ctx.driver.put_content, top + "/file/below", b"y")),
+        ("writer append", partial(ctx.driver.writer, top + "/missing", True)),
+    ]
+    for what, call in calls:
+        try:
+            call()
+        except StorageDriverError as error:
+            _check_name(ctx, error)
+            if root:
+                check(root not in str(error), f"{what}: error {error} shows where the store lives")
+        else:
+            check(what == "put_content below a file", f"{what} did not fail")
+
+
+def _store_root(driver: StorageDriver) -> str:
+    """Where the store keeps driver path ``/`` (a directory, a bucket), where it can be seen."""
+    inner = driver.inner if isinstance(driver, Base) else driver
+    root = inner.backend.root if isinstance(inner, FsspecDriver) else ""
+    return root if len(root) > 1 else ""
