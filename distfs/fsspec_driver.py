@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import io
 import shutil
 import threading
 import weakref
@@ -51,7 +50,6 @@ from .errors import (
     StorageDriverError,
     WriterConflictError,
 )
-from .retry import ResumingReader
 from .walk import walk, walk_flat
 from .writers import WriterState
 
@@ -73,11 +71,6 @@ class Backend:
 
     #: Directories are real objects that outlive their last child (a local filesystem).
     empty_directories = False
-
-    #: How often a failed read is resumed where it stopped (:class:`~distfs.retry.ResumingReader`,
-    #: whose read errors are typed even with 0); cloud backends set it from their retry
-    #: parameter; ``None`` returns the backend's stream as is.
-    retries: int | None = None
 
     #: What this backend does natively; each backend module declares its own.
     capabilities: Capabilities = UNKNOWN
@@ -313,19 +306,7 @@ class FsspecDriver(StorageDriver):
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         key = self._key(path)
         with self._missing(path):
-            stream = self.backend.open_read(key, offset)
-        if self.backend.retries is None:
-            return stream
-
-        def reopen(position: int) -> BinaryIO:
-            with self._missing(path):
-                return self.backend.open_read(key, position)
-
-        # A read that fails mid-stream (reset, truncated body) resumes at the byte it reached.
-        resuming = ResumingReader(
-            reopen, stream, offset, path=path, driver_name=self.name, retries=self.backend.retries
-        )
-        return io.BufferedReader(resuming, buffer_size=1 << 20)
+            return self.backend.open_read(key, offset)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
         with self._named(path):
@@ -508,21 +489,16 @@ def _nested_hidden(path: str) -> bool:
 
 
 def _mod_time(entry: dict[str, Any]) -> datetime:
-    """The modification time of a listing or info entry, as UTC."""
-    value = entry.get("mtime")
-    if type(value) is float:  # the local filesystem's (a hot path)
+    """The modification time of a listing or info entry, as UTC.
+
+    The two fsspec filesystems this driver wraps name it ``mtime`` (local: seconds as a
+    float) and ``created`` (memory: a datetime); anything else reads as the epoch.
+    """
+    value = entry.get("mtime", entry.get("created"))
+    if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
-    for field in ("mtime", "LastModified", "last_modified", "updated", "created"):
-        value = entry.get(field)
-        if value is None:
-            continue
-        if isinstance(value, datetime):
-            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                return _mod_time({"mtime": datetime.fromisoformat(value.replace("Z", "+00:00"))})
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return EPOCH
 
 
