@@ -3,8 +3,9 @@
 An upload of ``path`` is a store upload (:class:`~distfs.engine.seam.Upload`: multipart
 parts, composed part objects or staged blocks, as the store does it) plus a **journal**:
 the hidden object ``state`` in the path's upload directory, holding a JSON header (the
-upload's id and scratch prefix, and the token and size of every part) and then the
-*tail*, the bytes that do not fill a part yet. The journal is replaced in one ``put``, so
+upload's id and scratch prefix, the token and size of every part, the tail's length and
+sha256) and then the *tail*, the bytes that do not fill a part yet (a journal whose tail
+does not match its header is reported damaged, never resumed). The journal is replaced in one ``put``, so
 it always describes one consistent moment: the last :meth:`Session.close`.
 
 The rules, each of which a crash test checks by killing a process at random points:
@@ -38,6 +39,7 @@ The rules, each of which a crash test checks by killing a process at random poin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -62,6 +64,7 @@ class _Journal:
             "upload": self.upload.id if self.upload else "",
             "scratch": self.upload.scratch if self.upload else "",
             "parts": [[p.token, p.size] for p in self.parts],
+            "tail": [len(self.tail), hashlib.sha256(self.tail).hexdigest()],
         }
         return json.dumps(header, separators=(",", ":")).encode() + b"\n" + self.tail
 
@@ -71,6 +74,9 @@ class _Journal:
         value = json.loads(header)
         upload = Upload(key, str(value["upload"]), str(value["scratch"])) if value["upload"] else None
         parts = [Part(str(token), int(size)) for token, size in value["parts"]]
+        length, digest = value["tail"]
+        if len(tail) != length or hashlib.sha256(tail).hexdigest() != digest:
+            raise ValueError("the journal's tail is torn")
         return cls(upload, parts, tail)
 
 

@@ -730,15 +730,26 @@ class _Handler(BaseHTTPRequestHandler):
                 if size == 0:
                     self.rfile.readline()
                     return bytes(data)
-                data += self.rfile.read(size)
+                piece = self.rfile.read(size)
+                if len(piece) != size:
+                    raise ConnectionError("the request body ended early")
+                data += piece
                 self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if len(body) != length:  # the client went away mid-body: OSS applies nothing
+            raise ConnectionError(f"the request body ended at {len(body)} of {length} bytes")
+        return body
 
     def _serve(self) -> None:
         raw_path, _, raw_query = self.path.partition("?")
         query = {k: v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True)}
         headers = {k.lower(): v for k, v in self.headers.items()}
-        body = self._body()
+        try:
+            body = self._body()
+        except (ConnectionError, ValueError):  # a client killed mid-request: nothing is applied
+            self.close_connection = True
+            return
         request_id = uuid.uuid4().hex[:24].upper()
         try:
             status, out_headers, out = self.server.fake.handle(self.command, raw_path, query, headers, body)
