@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["BACKSLASH", "NOT_XML", "UNKNOWN", "Capabilities"]
+__all__ = ["BACKSLASH", "NOT_XML", "OBJECT_STORE", "UNKNOWN", "Capabilities"]
 
 #: A store that takes ``\\`` in a name for the separator ``/``.
 BACKSLASH = "\\"
@@ -59,6 +59,15 @@ class Capabilities:
     listing_consistency: Literal["strong", "stale", "unknown"] = "unknown"
     refused_characters: str = ""
 
+
+#: What the engine's object stores do natively (each store adds its refused characters).
+OBJECT_STORE = Capabilities(
+    append="emulated",
+    server_side_copy=True,
+    presign_get=True,
+    presign_head=True,
+    listing_consistency="strong",
+)
 
 UNKNOWN = Capabilities()
 """What a driver that declares nothing reports: every ability unknown or absent."""

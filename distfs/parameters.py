@@ -22,6 +22,9 @@ _FALSE = {"0", "f", "false"}
 _GO_UINT = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)$")
 
 
+#: Byte units for parameter defaults and limits.
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+
 #: The largest concurrency limit a driver accepts (threads or requests in flight at once).
 MAX_LIMIT = 4096
 

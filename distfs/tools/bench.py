@@ -66,13 +66,11 @@ from ..errors import (
     StorageDriverError,
 )
 from ..fsspec_driver import FsspecDriver
+from ..parameters import GiB, KiB, MiB
 from ..walk import list_then_stat, walk
 
 __all__ = ["Check", "Plan", "Report", "Row", "add_parser", "bench_driver", "plan_for", "run_command"]
 
-KiB = 1 << 10
-MiB = 1 << 20
-GiB = 1 << 30
 
 #: Drivers whose ratio targets are the local ones (1.05 from 1 MiB up, 1.30 below).
 LOCAL = ("inmemory", "filesystem")

@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameterError
-from ...parameters import Parameters
+from ...parameters import MiB, Parameters
 
 __all__ = ["KNOWN", "NAME", "SECRET", "AzureSettings", "account_key", "settings_from"]
 
 NAME = "azure"
-MiB = 1 << 20
 BLOCK_SIZE = 4 * MiB
 DELETE_BATCH = 256
 LIST_PAGE = 5000
@@ -63,21 +62,16 @@ class AzureSettings:
     container: str
     credentials: str
     serviceurl: str
-    accountkey: str = ""
+    accountkey: str = field(default="", repr=False)
     realm: str = "core.windows.net"
     rootdirectory: str = ""
     clientid: str = ""
     tenantid: str = ""
-    secret: str = ""
-    connectionstring: str = ""
+    secret: str = field(default="", repr=False)
+    connectionstring: str = field(default="", repr=False)
     max_retries: int = 5
     retry_delay: float = 0.1
     skipverify: bool = False
-
-    def __repr__(self) -> str:
-        hidden = ("accountkey", "secret", "connectionstring")
-        shown = {k: v for k, v in self.__dict__.items() if k not in hidden}
-        return f"AzureSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
 def settings_from(parameters: Mapping[str, Any]) -> AzureSettings:

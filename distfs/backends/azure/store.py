@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import urllib.parse
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...capabilities import BACKSLASH, NOT_XML, Capabilities
+from ...capabilities import BACKSLASH, NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
 from .blocks import STAGING, block_id, part_number
@@ -39,14 +40,7 @@ _CHANGED = {"ConditionNotMet", "SourceConditionNotMet", "TargetConditionNotMet"}
 class AzureStore:
     """One container; ``page_size``: names a listing request; ``client_options``: SDK client options."""
 
-    capabilities = Capabilities(
-        append="emulated",
-        server_side_copy=True,
-        presign_get=True,
-        presign_head=True,
-        listing_consistency="strong",
-        refused_characters=BACKSLASH + NOT_XML,
-    )
+    capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=BACKSLASH + NOT_XML)
 
     def __init__(
         self, settings: AzureSettings, *, page_size: int = LIST_PAGE, client_options: Mapping[str, Any] | None = None

@@ -14,15 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameterError
-from ...parameters import Parameters
+from ...parameters import GiB, KiB, MiB, Parameters
 from ...retry import DEFAULT_RETRIES, retry_parameter
 
 __all__ = ["KNOWN", "NAME", "SECRET", "GCSSettings", "credentials_of", "settings_from"]
 
 NAME = "gcs"
-KiB = 1 << 10
-MiB = 1 << 20
-GiB = 1 << 30
 CHUNK_UNIT = 256 * KiB
 DEFAULT_CHUNK = 16 * MiB
 MAX_CHUNK = 5 * GiB

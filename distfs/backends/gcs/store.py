@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import email.utils
 import json
 import urllib.parse
@@ -22,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ...capabilities import Capabilities
+from ...capabilities import OBJECT_STORE
 from ...driver import EPOCH
 from ...engine.seam import (
     Changed,
@@ -71,13 +72,7 @@ class GCSStore(ComposeUploads):
         credentials = self._credentials
         signs = hasattr(credentials, "sign_bytes") and bool(getattr(credentials, "service_account_email", None))
         self._signer: Any = credentials if signs else None
-        self.capabilities = Capabilities(
-            append="emulated",
-            server_side_copy=True,
-            presign_get=signs,
-            presign_head=signs,
-            listing_consistency="strong",
-        )
+        self.capabilities = dataclasses.replace(OBJECT_STORE, presign_get=signs, presign_head=signs)
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refreshing: asyncio.Lock | None = None

@@ -11,14 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...parameters import Parameters
+from ...parameters import GiB, MiB, Parameters
 from ...retry import DEFAULT_RETRIES, retry_parameter
 
 __all__ = ["CONTENT_TYPE", "KNOWN", "NAME", "SECRET", "OSSSettings", "settings_from"]
 
 NAME = "oss"
-MiB = 1 << 20
-GiB = 1 << 30
 MIN_CHUNK = 5 * MiB
 MAX_CHUNK = 5 * GiB
 MAX_SINGLE_PUT = 5 * GiB
@@ -48,7 +46,7 @@ class OSSSettings:
     """The oss driver's parameters, checked and typed (the secret never shown in ``repr``)."""
 
     accesskeyid: str
-    accesskeysecret: str
+    accesskeysecret: str = field(repr=False)
     region: str
     bucket: str
     endpoint: str
@@ -59,10 +57,6 @@ class OSSSettings:
     chunksize: int = 10 * MiB
     rootdirectory: str = ""
     maxretries: int = DEFAULT_RETRIES
-
-    def __repr__(self) -> str:
-        shown = {k: v for k, v in self.__dict__.items() if k not in SECRET}
-        return f"OSSSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @property
     def default_endpoint(self) -> bool:

@@ -14,33 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ...capabilities import NOT_XML, Capabilities
-from ...engine.seam import (
-    Changed,
-    Denied,
-    Exists,
-    Limits,
-    NotFound,
-    ObjectInfo,
-    Page,
-    Part,
-    StoreError,
-    StoreMissing,
-    Transient,
-    Upload,
-)
+from ...capabilities import NOT_XML, OBJECT_STORE
+from ...engine import seam
+from ...engine.strategies import copy_in_parts
 from ...errors import InvalidParameterError
+from ...parameters import MiB
 from .settings import COPY_THRESHOLD, DELETE_BATCH, MAX_SINGLE_PUT, MIN_PART, NAME, OSSSettings
 
 __all__ = ["OSSStore"]
 
 T = TypeVar("T")
-MiB = 1 << 20
-#: Part size of a multipart copy of an object above ``copy_threshold``, and parts in flight.
+#: seam.Part size of a multipart copy of an object above ``copy_threshold``, and parts in flight.
 COPY_CHUNK = 32 * MiB
 COPY_CONCURRENCY = 4
 
@@ -48,14 +37,7 @@ COPY_CONCURRENCY = 4
 class OSSStore:
     """One OSS bucket (see the module docstring)."""
 
-    capabilities = Capabilities(
-        append="emulated",
-        server_side_copy=True,
-        presign_get=True,
-        presign_head=True,
-        listing_consistency="strong",
-        refused_characters=NOT_XML,
-    )
+    capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=NOT_XML)
 
     def __init__(self, settings: OSSSettings, name: str = NAME) -> None:
         from oss2.utils import is_valid_bucket_name, is_valid_endpoint
@@ -67,7 +49,7 @@ class OSSStore:
         self.name = name
         self.settings = settings
         self.bucket = settings.bucket
-        self.limits = Limits(min_part=MIN_PART, max_parts=10_000, delete_batch=DELETE_BATCH, copy_ranges=True)
+        self.limits = seam.Limits(min_part=MIN_PART, max_parts=10_000, delete_batch=DELETE_BATCH, copy_ranges=True)
         #: Objects up to this size are copied with one CopyObject, larger ones in parts.
         self.copy_threshold = COPY_THRESHOLD
         self._client: Any = None
@@ -116,11 +98,11 @@ class OSSStore:
 
     # -- objects ----------------------------------------------------------------------
 
-    async def head(self, key: str) -> ObjectInfo:
+    async def head(self, key: str) -> seam.ObjectInfo:
         result = await self._call("head_object", key)
-        return ObjectInfo(key, int(result.content_length or 0), _time(result.last_modified), str(result.etag))
+        return seam.ObjectInfo(key, int(result.content_length or 0), _time(result.last_modified), str(result.etag))
 
-    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
         headers = {"x-oss-range-behavior": "standard"}
         if version is not None:
             headers["If-Match"] = f'"{version}"'
@@ -135,27 +117,27 @@ class OSSStore:
         data, result = await self._run(read)
         expected = int(result.content_length or 0)
         if len(data) != expected:
-            raise Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
+            raise seam.Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
         if result.content_range:
             size = int(str(result.content_range).rpartition("/")[2])
         else:  # a 200 with the whole object: an answer to a range of all of it
             size, data = len(data), data[start:end]
-        return data, ObjectInfo(key, size, _time(result.last_modified), str(result.etag))
+        return data, seam.ObjectInfo(key, size, _time(result.last_modified), str(result.etag))
 
     async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
         if len(data) > MAX_SINGLE_PUT:
-            raise StoreError("EntityTooLarge", f"PutObject takes at most 5 GiB ({len(data)} bytes)")
+            raise seam.StoreError("EntityTooLarge", f"PutObject takes at most 5 GiB ({len(data)} bytes)")
         headers = self.settings.object_headers()
         if if_absent:
             headers = {**headers, "x-oss-forbid-overwrite": "true"}
         try:
             await self._call("put_object", key, data, headers=headers)
-        except StoreError as exc:
+        except seam.StoreError as exc:
             if if_absent and exc.code == "FileAlreadyExists":
-                raise Exists(exc.code, exc.message) from exc
+                raise seam.Exists(exc.code, exc.message) from exc
             raise
 
-    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
+    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
         listing = await self._call(
             "list_objects",
             prefix=prefix,
@@ -164,9 +146,9 @@ class OSSStore:
             max_keys=1000,
         )
         objects = [
-            ObjectInfo(o.key, int(o.size), _time(o.last_modified), str(o.etag or "")) for o in listing.object_list
+            seam.ObjectInfo(o.key, int(o.size), _time(o.last_modified), str(o.etag or "")) for o in listing.object_list
         ]
-        return Page(objects, list(listing.prefix_list), listing.next_marker if listing.is_truncated else None)
+        return seam.Page(objects, list(listing.prefix_list), listing.next_marker if listing.is_truncated else None)
 
     async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
         """DeleteMultipleObjects; oss2 parses only the keys deleted, so any other key failed."""
@@ -176,26 +158,12 @@ class OSSStore:
         deleted = set(result.deleted_keys)
         return [(key, "not confirmed deleted") for key in keys if key not in deleted]
 
-    async def copy(self, source: ObjectInfo, dest: str) -> None:
+    async def copy(self, source: seam.ObjectInfo, dest: str) -> None:
         if source.size <= self.copy_threshold:
             headers = {**self.settings.object_headers(), "x-oss-copy-source-if-match": f'"{source.version}"'}
             await self._call("copy_object", self.bucket, source.key, dest, headers=headers)
             return
-        upload = await self.create_upload(dest, "")
-        try:
-            slots = asyncio.Semaphore(COPY_CONCURRENCY)
-
-            async def part(number: int) -> Part:
-                start = (number - 1) * COPY_CHUNK
-                async with slots:
-                    return await self.copy_part(upload, number, source, start, min(start + COPY_CHUNK, source.size))
-
-            parts = await asyncio.gather(*(part(n) for n in range(1, -(-source.size // COPY_CHUNK) + 1)))
-            await self.complete_upload(upload, parts)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self.abort_upload(upload)
-            raise
+        await copy_in_parts(self, source, dest, chunk=COPY_CHUNK, concurrency=COPY_CONCURRENCY)
 
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
         url: str = self._oss().sign_url(method, key, seconds, slash_safe=True)
@@ -203,48 +171,50 @@ class OSSStore:
 
     # -- multipart uploads ------------------------------------------------------------
 
-    async def create_upload(self, key: str, scratch: str) -> Upload:
+    async def create_upload(self, key: str, scratch: str) -> seam.Upload:
         result = await self._call("init_multipart_upload", key, headers=self.settings.object_headers())
-        return Upload(key, str(result.upload_id), scratch)
+        return seam.Upload(key, str(result.upload_id), scratch)
 
-    async def upload_part(self, upload: Upload, number: int, data: bytes) -> Part:
+    async def upload_part(self, upload: seam.Upload, number: int, data: bytes) -> seam.Part:
         result = await self._call("upload_part", upload.key, upload.id, number, data)
-        return Part(str(result.etag), len(data))
+        return seam.Part(str(result.etag), len(data))
 
-    async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
+    async def copy_part(
+        self, upload: seam.Upload, number: int, source: seam.ObjectInfo, start: int, end: int
+    ) -> seam.Part:
         headers = {"x-oss-copy-source-if-match": f'"{source.version}"'}
         span = (start, end - 1)  # oss2's byte ranges are inclusive
         result = await self._call(
             "upload_part_copy", self.bucket, source.key, span, upload.key, upload.id, number, headers=headers
         )
-        return Part(str(result.etag), end - start)
+        return seam.Part(str(result.etag), end - start)
 
-    async def list_parts(self, upload: Upload) -> dict[int, Part]:
-        parts: dict[int, Part] = {}
+    async def list_parts(self, upload: seam.Upload) -> dict[int, seam.Part]:
+        parts: dict[int, seam.Part] = {}
         marker = ""
         while True:
             listing = await self._call("list_parts", upload.key, upload.id, marker=marker, max_parts=1000)
             for part in listing.parts:
-                parts[int(part.part_number)] = Part(str(part.etag), int(part.size))
+                parts[int(part.part_number)] = seam.Part(str(part.etag), int(part.size))
             if not listing.is_truncated:
                 return parts
             marker = listing.next_marker
 
-    async def persist_parts(self, upload: Upload, parts: Sequence[Part]) -> None:
+    async def persist_parts(self, upload: seam.Upload, parts: Sequence[seam.Part]) -> None:
         return None  # OSS keeps the parts of an unfinished upload until it is aborted
 
-    async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
+    async def complete_upload(self, upload: seam.Upload, parts: Sequence[seam.Part]) -> None:
         from oss2.models import PartInfo
 
         done = [PartInfo(number, part.token) for number, part in enumerate(parts, 1)]
         await self._call("complete_multipart_upload", upload.key, upload.id, done)
 
-    async def abort_upload(self, upload: Upload) -> None:
-        with contextlib.suppress(NotFound):  # already completed or aborted
+    async def abort_upload(self, upload: seam.Upload) -> None:
+        with contextlib.suppress(seam.NotFound):  # already completed or aborted
             await self._call("abort_multipart_upload", upload.key, upload.id)
 
-    async def list_uploads(self, prefix: str) -> list[Upload]:
-        uploads: list[Upload] = []
+    async def list_uploads(self, prefix: str) -> list[seam.Upload]:
+        uploads: list[seam.Upload] = []
         key_marker = id_marker = ""
         while True:
             listing = await self._call(
@@ -254,7 +224,7 @@ class OSSStore:
                 upload_id_marker=id_marker,
                 max_uploads=1000,
             )
-            uploads += [Upload(u.key, str(u.upload_id), "") for u in listing.upload_list]
+            uploads += [seam.Upload(u.key, str(u.upload_id), "") for u in listing.upload_list]
             if not listing.is_truncated:
                 return uploads
             key_marker, id_marker = listing.next_key_marker, listing.next_upload_id_marker
@@ -270,7 +240,7 @@ def _mapped(bucket: str) -> Iterator[None]:
     """oss2's errors as the seam's (the one mapping of this backend).
 
     oss2 retries nothing: 5xx and 429 answers, network failures (``RequestError``, and
-    resets or cut bodies while a body is read) and CRC mismatches are Transient.
+    resets or cut bodies while a body is read) and CRC mismatches are seam.Transient.
     """
     import http.client
 
@@ -281,29 +251,29 @@ def _mapped(bucket: str) -> Iterator[None]:
     try:
         yield
     except oss2.exceptions.RequestError as exc:
-        raise Transient("RequestError", type(getattr(exc, "exception", exc)).__name__) from exc
+        raise seam.Transient("RequestError", type(getattr(exc, "exception", exc)).__name__) from exc
     except oss2.exceptions.InconsistentError as exc:
-        raise Transient("InconsistentError", "the CRC of the data does not match") from exc
+        raise seam.Transient("InconsistentError", "the CRC of the data does not match") from exc
     except oss2.exceptions.ClientError as exc:  # refused by oss2 before sending (an invalid name...)
-        raise StoreError("ClientError", str(exc.body).removeprefix("ClientError: ")) from exc
+        raise seam.StoreError("ClientError", str(exc.body).removeprefix("ClientError: ")) from exc
     except oss2.exceptions.OssError as exc:
         status = int(exc.status or 0)
         code = str(exc.code or "") or str(status)
         message = str(exc.message or "")
         if status == 404 and code == "NoSuchBucket":
-            raise StoreMissing(bucket) from exc
+            raise seam.StoreMissing(bucket) from exc
         if status == 404:
-            raise NotFound(code, message) from exc
+            raise seam.NotFound(code, message) from exc
         if status == 403:
-            raise Denied(code, message) from exc
+            raise seam.Denied(code, message) from exc
         if status == 412:
-            raise Changed(code, message) from exc
+            raise seam.Changed(code, message) from exc
         if status == 416:
-            raise StoreError("InvalidRange", message) from exc
+            raise seam.StoreError("InvalidRange", message) from exc
         if status >= 500 or status == 429:
-            raise Transient(code, message) from exc
-        raise StoreError(code, message) from exc
+            raise seam.Transient(code, message) from exc
+        raise seam.StoreError(code, message) from exc
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
-        raise Transient(type(exc).__name__, "the connection failed") from exc
+        raise seam.Transient(type(exc).__name__, "the connection failed") from exc
     except (ConnectionError, TimeoutError) as exc:
-        raise Transient(type(exc).__name__, "the connection failed") from exc
+        raise seam.Transient(type(exc).__name__, "the connection failed") from exc

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameterError
-from ...parameters import Parameters
+from ...parameters import GiB, MiB, Parameters
 from ...retry import DEFAULT_RETRIES, retry_parameter
 
 __all__ = ["KNOWN", "NAME", "SECRET", "S3Settings", "client_config", "settings_from"]
 
 NAME = "s3"
-MiB = 1 << 20
-GiB = 1 << 30
 MIN_CHUNK = 5 * MiB
 MAX_CHUNK = 5 * GiB
 MAX_SINGLE_PUT = 5 * GiB
@@ -96,9 +94,9 @@ class S3Settings:
     region: str
     endpoint: str
     rootdirectory: str = ""
-    accesskey: str = ""
-    secretkey: str = ""
-    sessiontoken: str = ""
+    accesskey: str = field(default="", repr=False)
+    secretkey: str = field(default="", repr=False)
+    sessiontoken: str = field(default="", repr=False)
     forcepathstyle: bool = False
     encrypt: bool = False
     keyid: str = ""
@@ -118,10 +116,6 @@ class S3Settings:
     loglevel: str = "off"
     redirectendpoint: str = ""
     maxretries: int = DEFAULT_RETRIES
-
-    def __repr__(self) -> str:
-        shown = {k: v for k, v in self.__dict__.items() if k not in SECRET}
-        return f"S3Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def object_arguments(self) -> dict[str, str]:
         """Arguments every object write carries: ACL, storage class, encryption."""

@@ -12,32 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from ...capabilities import NOT_XML, Capabilities
-from ...engine.seam import (
-    Changed,
-    Denied,
-    Exists,
-    Limits,
-    NotFound,
-    ObjectInfo,
-    Page,
-    Part,
-    StoreError,
-    StoreMissing,
-    Transient,
-    Upload,
-)
+from ...capabilities import NOT_XML, OBJECT_STORE
+from ...engine import seam
+from ...engine.strategies import copy_in_parts
 from .settings import CONTENT_TYPE, NAME, S3Settings, client_config
 
 __all__ = ["S3Store"]
 
 logger = logging.getLogger("distfs.s3")
 
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchUpload", "NoSuchVersion"}
+_NOT_FOUND = {"NoSuchKey", "404", "seam.NotFound", "NoSuchUpload", "NoSuchVersion"}
 _DENIED = {
     "AccessDenied",
     "403",
@@ -54,20 +43,13 @@ _CHANGED = {"PreconditionFailed", "412"}
 class S3Store:
     """One S3 bucket (see the module docstring)."""
 
-    capabilities = Capabilities(
-        append="emulated",
-        server_side_copy=True,
-        presign_get=True,
-        presign_head=True,
-        listing_consistency="strong",
-        refused_characters=NOT_XML,
-    )
+    capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=NOT_XML)
 
     def __init__(self, settings: S3Settings, name: str = NAME) -> None:
         self.name = name
         self.settings = settings
         self.bucket = settings.bucket
-        self.limits = Limits(min_part=5 << 20, max_parts=10_000, delete_batch=1000, copy_ranges=True)
+        self.limits = seam.Limits(min_part=5 << 20, max_parts=10_000, delete_batch=1000, copy_ranges=True)
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._context: Any = None
@@ -118,25 +100,25 @@ class S3Store:
 
     # -- objects ----------------------------------------------------------------------
 
-    async def head(self, key: str) -> ObjectInfo:
+    async def head(self, key: str) -> seam.ObjectInfo:
         response = await self._call("head_object", Key=key)
-        return ObjectInfo(key, int(response["ContentLength"]), response["LastModified"], str(response["ETag"]))
+        return seam.ObjectInfo(key, int(response["ContentLength"]), response["LastModified"], str(response["ETag"]))
 
-    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
         arguments: dict[str, Any] = {"Key": key, "Range": f"bytes={start}-{end - 1}"}
         if version is not None:
             arguments["IfMatch"] = version
         response = await self._call("get_object", **arguments)
         size = int(str(response.get("ContentRange", "")).rpartition("/")[2] or response["ContentLength"])
-        info = ObjectInfo(key, size, response["LastModified"], str(response["ETag"]))
+        info = seam.ObjectInfo(key, size, response["LastModified"], str(response["ETag"]))
         try:
             async with response["Body"] as body:
                 data: bytes = await body.read()
         except Exception as exc:  # a reset or a cut body: botocore does not retry these
-            raise Transient(type(exc).__name__, str(exc)) from exc
+            raise seam.Transient(type(exc).__name__, str(exc)) from exc
         expected = int(response["ContentLength"])
         if len(data) != expected:
-            raise Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
+            raise seam.Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
         return data, info
 
     async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
@@ -150,12 +132,12 @@ class S3Store:
                 **condition,
                 **self.settings.object_arguments(),
             )
-        except StoreError as exc:
+        except seam.StoreError as exc:
             if if_absent and exc.code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
-                raise Exists(exc.code, exc.message) from exc
+                raise seam.Exists(exc.code, exc.message) from exc
             raise
 
-    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
+    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
         arguments: dict[str, Any] = {"Prefix": prefix}
         if delimiter:
             arguments["Delimiter"] = "/"
@@ -165,11 +147,13 @@ class S3Store:
             arguments["ContinuationToken"] = token
         listing = await self._call("list_objects_v2", **arguments)
         objects = [
-            ObjectInfo(o["Key"], int(o["Size"]), o["LastModified"], str(o.get("ETag", "")))
+            seam.ObjectInfo(o["Key"], int(o["Size"]), o["LastModified"], str(o.get("ETag", "")))
             for o in listing.get("Contents", [])
         ]
         prefixes = [p["Prefix"] for p in listing.get("CommonPrefixes", [])]
-        return Page(objects, prefixes, listing.get("NextContinuationToken") if listing.get("IsTruncated") else None)
+        return seam.Page(
+            objects, prefixes, listing.get("NextContinuationToken") if listing.get("IsTruncated") else None
+        )
 
     async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
         if not keys:
@@ -180,7 +164,7 @@ class S3Store:
             (e.get("Key", ""), f"{e.get('Code')} {e.get('Message', '')}".strip()) for e in response.get("Errors", [])
         ]
 
-    async def copy(self, source: ObjectInfo, dest: str) -> None:
+    async def copy(self, source: seam.ObjectInfo, dest: str) -> None:
         copy_source = {"Bucket": self.bucket, "Key": source.key}
         if source.size <= self.settings.multipartcopythresholdsize:
             await self._call(
@@ -193,22 +177,13 @@ class S3Store:
                 **self.settings.object_arguments(),
             )
             return
-        upload = await self.create_upload(dest, "")
-        try:
-            chunk = self.settings.multipartcopychunksize
-            slots = asyncio.Semaphore(self.settings.multipartcopymaxconcurrency)
-
-            async def part(number: int) -> Part:
-                start = (number - 1) * chunk
-                async with slots:
-                    return await self.copy_part(upload, number, source, start, min(start + chunk, source.size))
-
-            parts = await asyncio.gather(*(part(n) for n in range(1, -(-source.size // chunk) + 1)))
-            await self.complete_upload(upload, parts)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self.abort_upload(upload)
-            raise
+        await copy_in_parts(
+            self,
+            source,
+            dest,
+            chunk=self.settings.multipartcopychunksize,
+            concurrency=self.settings.multipartcopymaxconcurrency,
+        )
 
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
         client_method = {"GET": "get_object", "HEAD": "head_object"}[method]
@@ -238,17 +213,19 @@ class S3Store:
 
     # -- multipart uploads ------------------------------------------------------------
 
-    async def create_upload(self, key: str, scratch: str) -> Upload:
+    async def create_upload(self, key: str, scratch: str) -> seam.Upload:
         response = await self._call(
             "create_multipart_upload", Key=key, ContentType=CONTENT_TYPE, **self.settings.object_arguments()
         )
-        return Upload(key, str(response["UploadId"]), scratch)
+        return seam.Upload(key, str(response["UploadId"]), scratch)
 
-    async def upload_part(self, upload: Upload, number: int, data: bytes) -> Part:
+    async def upload_part(self, upload: seam.Upload, number: int, data: bytes) -> seam.Part:
         response = await self._call("upload_part", Key=upload.key, UploadId=upload.id, PartNumber=number, Body=data)
-        return Part(str(response["ETag"]), len(data))
+        return seam.Part(str(response["ETag"]), len(data))
 
-    async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
+    async def copy_part(
+        self, upload: seam.Upload, number: int, source: seam.ObjectInfo, start: int, end: int
+    ) -> seam.Part:
         response = await self._call(
             "upload_part_copy",
             Key=upload.key,
@@ -258,34 +235,34 @@ class S3Store:
             CopySourceRange=f"bytes={start}-{end - 1}",
             CopySourceIfMatch=source.version,
         )
-        return Part(str(response["CopyPartResult"]["ETag"]), end - start)
+        return seam.Part(str(response["CopyPartResult"]["ETag"]), end - start)
 
-    async def list_parts(self, upload: Upload) -> dict[int, Part]:
+    async def list_parts(self, upload: seam.Upload) -> dict[int, seam.Part]:
         parts = {}
         async for listing in self._paged(
             "list_parts", "NextPartNumberMarker", "PartNumberMarker", Key=upload.key, UploadId=upload.id
         ):
             for part in listing.get("Parts", []):
-                parts[int(part["PartNumber"])] = Part(str(part["ETag"]), int(part["Size"]))
+                parts[int(part["PartNumber"])] = seam.Part(str(part["ETag"]), int(part["Size"]))
         return parts
 
-    async def persist_parts(self, upload: Upload, parts: Sequence[Part]) -> None:
+    async def persist_parts(self, upload: seam.Upload, parts: Sequence[seam.Part]) -> None:
         return None  # S3 keeps the parts of an unfinished upload until it is aborted
 
-    async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
+    async def complete_upload(self, upload: seam.Upload, parts: Sequence[seam.Part]) -> None:
         done = [{"PartNumber": number, "ETag": part.token} for number, part in enumerate(parts, 1)]
         await self._call(
             "complete_multipart_upload", Key=upload.key, UploadId=upload.id, MultipartUpload={"Parts": done}
         )
 
-    async def abort_upload(self, upload: Upload) -> None:
-        with contextlib.suppress(NotFound):  # already completed or aborted
+    async def abort_upload(self, upload: seam.Upload) -> None:
+        with contextlib.suppress(seam.NotFound):  # already completed or aborted
             await self._call("abort_multipart_upload", Key=upload.key, UploadId=upload.id)
 
-    async def list_uploads(self, prefix: str) -> list[Upload]:
+    async def list_uploads(self, prefix: str) -> list[seam.Upload]:
         uploads = []
         async for listing in self._paged("list_multipart_uploads", "", "", Prefix=prefix):
-            uploads += [Upload(u["Key"], u["UploadId"], "") for u in listing.get("Uploads", [])]
+            uploads += [seam.Upload(u["Key"], u["UploadId"], "") for u in listing.get("Uploads", [])]
         return uploads
 
     async def _paged(self, method: str, next_field: str, marker: str, **arguments: Any) -> AsyncIterator[Any]:
@@ -313,16 +290,16 @@ def _mapped(bucket: str) -> Any:
         code = str(error.get("Code", "")) or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
         message = str(error.get("Message", ""))
         if code in _NOT_FOUND:
-            raise NotFound(code, message) from exc
+            raise seam.NotFound(code, message) from exc
         if code == "NoSuchBucket":
-            raise StoreMissing(bucket) from exc
+            raise seam.StoreMissing(bucket) from exc
         if code in _DENIED:
-            raise Denied(code, message) from exc
+            raise seam.Denied(code, message) from exc
         if code in _CHANGED:
-            raise Changed(code, message) from exc
-        raise StoreError(code, message) from exc
+            raise seam.Changed(code, message) from exc
+        raise seam.StoreError(code, message) from exc
     except BotoCoreError as exc:  # connection failures botocore gave up retrying, bad configuration
-        raise StoreError(type(exc).__name__, str(exc)) from exc
+        raise seam.StoreError(type(exc).__name__, str(exc)) from exc
 
 
 def _log_call(http_response: Any = None, model: Any = None, **_: Any) -> None:
