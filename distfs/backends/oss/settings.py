@@ -8,7 +8,7 @@ shown in ``repr`` or in an error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...parameters import GiB, MiB, Parameters
