@@ -286,7 +286,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         proxy = self.server.proxy
         fault = self._fault if self._early else proxy.draw(self.command, self.path)
         if proxy.trace is not None:
-            proxy.trace.append(f"{time.monotonic():.3f} {self.command} {self.path[:120]} {fault or '-'}")
+            proxy.trace.append(f"{time.monotonic():.3f} {self.command} {self.path[:1000]} {fault or '-'}")
         try:
             if fault == "latency":
                 time.sleep(proxy.latency)
