@@ -127,7 +127,7 @@ def push(layout: Path, registry: str, reference: str, docker: bool = False) -> N
     ``docker`` has skopeo convert the OCI manifest to Docker schema2 (layers unchanged):
     skopeo reads only OCI manifests from a layout directory.
     """
-    subprocess.run(
+    done = subprocess.run(
         [
             "skopeo",
             "copy",
@@ -138,15 +138,19 @@ def push(layout: Path, registry: str, reference: str, docker: bool = False) -> N
             f"oci:{layout}:image",
             f"docker://{registry}/{reference}",
         ],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    if done.returncode:
+        raise AssertionError(f"skopeo failed: {done.stderr.strip()}")
 
 
 def pull(registry: str, reference: str, dest: Path) -> dict[str, bytes]:
     """Copy ``reference`` from ``registry`` to a ``dir:`` directory; returns its files' bytes."""
-    subprocess.run(
+    dest.mkdir(parents=True)
+    done = subprocess.run(
         [
             "skopeo",
             "copy",
@@ -157,8 +161,11 @@ def pull(registry: str, reference: str, dest: Path) -> dict[str, bytes]:
             f"docker://{registry}/{reference}",
             f"dir:{dest}",
         ],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    if done.returncode:
+        raise AssertionError(f"skopeo failed: {done.stderr.strip()}")
     return {item.name: item.read_bytes() for item in sorted(dest.iterdir()) if item.name != "version"}
