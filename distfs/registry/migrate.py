@@ -48,7 +48,8 @@ class Transfer:
 
 @dataclass
 class MigrateReport:
-    """What was copied (or, with ``dry_run``, would be), skipped as present, and failed."""
+    """What was copied (or, with ``dry_run``, would be), skipped as present, and failed;
+    with dask, how many workers copied (in the busiest stage)."""
 
     dry_run: bool
     copied: int = 0
@@ -57,6 +58,7 @@ class MigrateReport:
     skipped_bytes: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    dask_workers: int = 0
 
     @property
     def bytes_per_second(self) -> float:
@@ -178,7 +180,8 @@ def migrate(
         if dask is not None:
             from .spread import copy_on_cluster
 
-            results = copy_on_cluster(dask, source, dest, stage, progress)  # type: ignore[arg-type]
+            results, ran = copy_on_cluster(dask, source, dest, stage, progress)  # type: ignore[arg-type]
+            report.dask_workers = max(report.dask_workers, len(ran))
         else:
             results = run_all(lambda t: copy_object(source_driver, dest_driver, t, progress), stage, workers)
         for transfer, result in results:
