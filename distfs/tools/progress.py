@@ -48,14 +48,15 @@ class Progress:
 class Meter:
     """The registry operations' progress (:class:`distfs.registry.Progress`) as a bar.
 
-    One line on a terminal, redrawn at most ten times a second: the phase, a bar when
+    One line on a terminal, redrawn at most every ``interval`` seconds: the phase, a bar when
     the total is known, the count, and for bytes the rate and the time left. Silent when
     ``stream`` is no terminal. Thread-safe: copies advance it from many threads.
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
         self.stream = stream
         self.enabled = stream.isatty()
+        self.interval = interval
         self._lock = threading.Lock()
         self._name = ""
         self._unit = ""
@@ -77,7 +78,7 @@ class Meter:
 
     def _draw(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not self.enabled or (not force and now - self._drawn < 0.1):
+        if not self.enabled or (not force and now - self._drawn < self.interval):
             return
         self._drawn = now
         elapsed = max(now - self._started, 1e-9)
