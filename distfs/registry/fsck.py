@@ -2,7 +2,7 @@
 
 Found problems (``Problem.kind``):
 
-* ``missing-blob``: a link (layer, manifest revision, tag) names a blob that is not stored.
+* ``missing-blob``: a manifest revision or tag link names a blob that is not stored.
 * ``bad-link``: a link file holds no digest, or another digest than its path names.
 * ``missing-manifest``: a tag names a manifest that is no revision of its repository, or an
   index names a child manifest that is not stored or not a revision of the repository.
@@ -14,6 +14,11 @@ Found problems (``Problem.kind``):
   another digest than its name.
 * ``stale-upload``: an upload directory untouched for longer than ``upload_age``.
 * ``unknown-file``: a file under ``/docker/registry/v2`` outside the layout.
+
+A ``_layers`` link to a blob that is not stored is no problem (the registry answers "blob
+unknown", as without the link; Go's garbage collector leaves such links behind): they are
+counted in ``FsckReport.dangling_layer_links``. A manifest that needs such a blob is a
+``missing-reference``.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class FsckReport:
     manifests: int = 0
     blobs: int = 0
     verified_bytes: int = 0
+    dangling_layer_links: int = 0
 
     @property
     def ok(self) -> bool:
@@ -78,6 +84,9 @@ def fsck(
     )
     problems = report.problems
     problems.extend(_check_links(driver, snapshot, workers, progress))
+    report.dangling_layer_links = sum(
+        digest not in layout.blobs for repo in layout.repositories.values() for digest in repo.layers
+    )
     problems.extend(_check_manifests(snapshot))
     now = datetime.now(UTC)
     for repo in layout.repositories.values():
@@ -111,13 +120,13 @@ def _check_links(driver: StorageDriver, snapshot: Snapshot, workers: int, progre
     layout = snapshot.layout
     problems = []
     links = [
-        (digest, info.path)
+        (digest, info.path, entries is repo.layers)
         for repo in layout.repositories.values()
         for entries in (repo.layers, repo.revisions, *repo.tag_index.values())
         for digest, info in entries.items()
     ]
     progress.phase("links", len(links), "links")
-    for (digest, path), result in run_all(lambda item: read_link(driver, item[1]), links, workers):
+    for (digest, path, layer), result in run_all(lambda item: read_link(driver, item[1]), links, workers):
         progress.advance()
         if isinstance(result, PathNotFoundError):
             continue
@@ -125,7 +134,7 @@ def _check_links(driver: StorageDriver, snapshot: Snapshot, workers: int, progre
             problems.append(Problem("bad-link", path, str(result)))
         elif result != digest:
             problems.append(Problem("bad-link", path, f"holds {result}"))
-        elif digest not in layout.blobs:
+        elif digest not in layout.blobs and not layer:
             problems.append(Problem("missing-blob", path, f"{digest} is not stored"))
     for name, tags in snapshot.tags.items():
         repo = layout.repositories[name]

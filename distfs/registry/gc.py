@@ -8,16 +8,23 @@ image then no longer pulls); distfs keeps every manifest reachable from a tag, t
 indexes too. A live manifest that cannot be read stops the collection (Go does the same),
 since its blobs cannot be known.
 
-Sweep: doomed manifests lose their revision link and their tag history entries (as in
-Go); every stored blob left unmarked is deleted (its directory, as in Go), then the
-``_layers`` links of the deleted blobs (Go leaves them dangling). With ``upload_age``,
-uploads untouched for longer are removed too.
+Sweep: doomed manifests lose their revision link and their tag history entries, and
+every stored blob left unmarked is deleted (its directory), as in Go; ``_layers`` links
+are left alone, as in Go (a link to a deleted blob answers "blob unknown", like no link).
+With ``upload_age``, uploads untouched for longer are removed too.
 
 Safe while the registry serves pushes: nothing modified at or after the moment the mark
-phase started (minus ``grace``, for clocks that disagree) is deleted, and before the
-sweep a second walk of the repositories marks what manifests, tags and layer links
-written since then reference. Walks are flat (one listing per 1000 keys on object
-stores); deletes run on a bounded thread pool.
+phase started (minus ``grace``, for clocks that disagree) is deleted, and right before
+the sweep a second look at every repository's ``_manifests`` marks what manifests and
+tags written since then reference, so a push that reuses an old unreferenced blob keeps
+it. (What remains is the window between that look and the delete: a manifest the
+registry accepts in it, naming such a blob, loses the blob, as with Go's offline
+collector run online.)
+
+Fast: the blobs are read with one flat walk (one listing per 1000 keys on object stores)
+while the repositories are found by listing directories and only their ``_manifests``
+are walked, all concurrently; ``_layers`` is never read. Deletes run on a bounded thread
+pool.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..driver import StorageDriver
 from ..errors import PathNotFoundError
-from .layout import REPOSITORIES, Layout, blob_path, is_repository, scan
+from .layout import Layout, blob_path, is_repository, scan_parts
 from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS, run_all
 from .progress import QUIET, Progress
@@ -58,7 +65,6 @@ class GcReport:
     blob_bytes: int = 0
     manifests: list[tuple[str, str]] = field(default_factory=list)
     young: list[str] = field(default_factory=list)
-    layer_links: list[str] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -113,11 +119,11 @@ def gc(
     """Collect the garbage of the registry store of ``driver`` (see the module docstring)."""
     started = datetime.now(UTC)
     cut = started - grace
-    skip = ("_layers",) if upload_age is not None else ("_layers", "_uploads")
-    snapshot = read_snapshot(driver, workers, progress, skip=skip)
+    parts = ("_manifests", "_uploads") if upload_age is not None else ("_manifests",)
+    snapshot = read_snapshot(driver, workers, progress, parts=parts)
     marked, doomed = mark(snapshot, delete_untagged)
     progress.phase("recheck", 0, "files")
-    recent = scan(driver, lambda _: progress.advance(), under=REPOSITORIES, skip=("_uploads",))
+    recent = scan_parts(driver, ("_manifests",), lambda _: progress.advance(), blobs=False, workers=workers)
     _protect_recent(driver, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed, workers=workers)
     report = GcReport(dry_run, delete_untagged, marked=len(marked), manifests=doomed)
     for digest, info in sorted(snapshot.layout.blobs.items()):
@@ -128,17 +134,11 @@ def gc(
         else:
             report.blobs.append(digest)
             report.blob_bytes += info.size
-    gone = set(report.blobs)
-    for repo in recent.repositories.values():
-        for digest, info in repo.layers.items():
-            if digest in gone and info.mod_time < cut:
-                report.layer_links.append(info.path.rsplit("/", 1)[0])
     if upload_age is not None:
         for repo in snapshot.layout.repositories.values():
             for upload in repo.uploads.values():
                 if upload.mod_time < cut and started - upload.mod_time > upload_age:
                     report.uploads.append(upload.path)
-    report.layer_links.sort()
     report.uploads.sort()
     if not dry_run:
         paths = []
@@ -152,7 +152,7 @@ def gc(
         _delete(
             driver, "blobs", [blob_path(d) for d in report.blobs], workers=workers, progress=progress, report=report
         )
-        _delete(driver, "links", report.layer_links + report.uploads, workers=workers, progress=progress, report=report)
+        _delete(driver, "uploads", report.uploads, workers=workers, progress=progress, report=report)
     return report
 
 
@@ -170,7 +170,6 @@ def _protect_recent(
     new_manifests: set[str] = set()
     new_tags: list[str] = []
     for repo in recent.repositories.values():
-        marked.update(d for d, info in repo.layers.items() if info.mod_time >= cut)
         new_manifests.update(d for d, info in repo.revisions.items() if info.mod_time >= cut)
         new_tags.extend(info.path for info in repo.tags.values() if info.mod_time >= cut)
     for _, result in run_all(lambda path: read_link(driver, path), new_tags, workers):

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 from ..driver import FileInfo, SkipDir, StorageDriver
 from ..errors import PathNotFoundError
+from .pool import DEFAULT_WORKERS, run_all
 
 __all__ = [
     "BLOBS",
@@ -39,9 +40,12 @@ __all__ = [
     "is_repository",
     "layer_link_path",
     "parse_digest",
+    "repository_parts",
     "repository_path",
     "revision_link_path",
     "scan",
+    "scan_files",
+    "scan_parts",
     "tag_current_path",
     "tag_index_path",
 ]
@@ -259,6 +263,84 @@ def scan(
     with contextlib.suppress(PathNotFoundError):
         driver.walk(under, visit)
     return layout
+
+
+def repository_parts(driver: StorageDriver, workers: int = DEFAULT_WORKERS) -> dict[str, set[str]]:
+    """Every repository directory and the parts it holds (``_manifests``, ``_layers``, ``_uploads``).
+
+    Found by listing the tree level by level (concurrently, one request per directory,
+    never entering a part): far fewer keys than a walk of every link when repositories
+    hold many layers.
+    """
+    found: dict[str, set[str]] = {}
+    frontier = [REPOSITORIES]
+    while frontier:
+        level, frontier = frontier, []
+        for directory, children in run_all(driver.list, level, workers):
+            if isinstance(children, PathNotFoundError):
+                continue  # gone, or a file
+            if isinstance(children, BaseException):
+                raise children
+            for child in children:
+                name = child.rsplit("/", 1)[1]
+                if name.startswith("_"):
+                    if directory != REPOSITORIES:
+                        found.setdefault(directory[len(REPOSITORIES) + 1 :], set()).add(name)
+                else:
+                    frontier.append(child)
+    return found
+
+
+def scan_parts(
+    driver: StorageDriver,
+    parts: Collection[str],
+    on_file: Callable[[FileInfo], None] | None = None,
+    *,
+    blobs: bool = True,
+    workers: int = DEFAULT_WORKERS,
+) -> Layout:
+    """Like :func:`scan`, but of the blobs (if ``blobs``) and only the named ``parts`` of
+    each repository: one flat walk of the blobs while the repositories are found and their
+    parts walked concurrently."""
+    targets: list[str] = []
+
+    def walk_into(path: str) -> list[FileInfo]:
+        if path == BLOBS:
+            return scan_files(driver, BLOBS, on_file)
+        if path == REPOSITORIES:
+            for name, have in repository_parts(driver, workers).items():
+                targets.extend(f"{REPOSITORIES}/{name}/{part}" for part in sorted(have & set(parts)))
+            return []
+        return scan_files(driver, path, on_file)
+
+    layout = Layout()
+    first = [BLOBS, REPOSITORIES] if blobs else [REPOSITORIES]
+    for _, infos in run_all(walk_into, first, 2):
+        if isinstance(infos, BaseException):
+            raise infos
+        for info in infos:
+            layout.add(info)
+    for _, infos in run_all(walk_into, targets, workers):
+        if isinstance(infos, BaseException):
+            raise infos
+        for info in infos:
+            layout.add(info)
+    return layout
+
+
+def scan_files(driver: StorageDriver, under: str, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
+    """The files below ``under`` (none if it is missing), from one walk."""
+    files: list[FileInfo] = []
+
+    def visit(info: FileInfo) -> None:
+        if not info.is_dir:
+            files.append(info)
+            if on_file is not None:
+                on_file(info)
+
+    with contextlib.suppress(PathNotFoundError):
+        driver.walk(under, visit)
+    return files
 
 
 def is_repository(repo: Repository) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..driver import StorageDriver
-from .layout import Layout, parse_digest, scan
+from .layout import Layout, parse_digest, scan, scan_parts
 from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS, run_all
 from .progress import QUIET, Progress
@@ -51,15 +51,19 @@ def read_snapshot(
     progress: Progress = QUIET,
     *,
     manifests: bool = True,
-    skip: Collection[str] = (),
+    parts: Collection[str] | None = None,
 ) -> Snapshot:
     """Walk ``driver``'s registry tree, read its tags and (if ``manifests``) parse its manifests.
 
-    ``skip`` names repository parts not to walk (see :func:`~distfs.registry.layout.scan`).
+    ``parts`` limits the repositories' walk to those parts (``_manifests``, ``_layers``,
+    ``_uploads``; see :func:`~distfs.registry.layout.scan_parts`); None walks everything.
     """
     started = datetime.now(UTC)
     progress.phase("walk", 0, "files")
-    layout = scan(driver, lambda _: progress.advance(), skip=skip)
+    if parts is None:
+        layout = scan(driver, lambda _: progress.advance())
+    else:
+        layout = scan_parts(driver, parts, lambda _: progress.advance(), workers=workers)
     snapshot = Snapshot(layout, started)
     links = [(repo.name, tag, info.path) for repo in layout.repositories.values() for tag, info in repo.tags.items()]
     progress.phase("tags", len(links), "links")

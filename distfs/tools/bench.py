@@ -103,6 +103,9 @@ class Plan:
     repeats: int
     sample_seconds: float
     fallback_seconds: float
+    registry_blobs: int = 40
+    migrate_blobs: int = 8
+    migrate_blob_size: int = 64 * KiB
 
 
 def plan_for(mode: str) -> Plan:
@@ -110,9 +113,13 @@ def plan_for(mode: str) -> Plan:
     if mode == "smoke":
         return Plan(mode, (0, KiB, 64 * KiB), (5,), 2, 64 * KiB, 40, 40, 2 * MiB, 5, 64 * KiB, 2, 0.0, 1.0)
     if mode == "default":
-        return Plan(mode, (0, KiB, MiB), (5, 50), 8, MiB, 10_000, 1000, 256 * MiB, 100, MiB, 5, 0.05, 10.0)
+        return Plan(
+            mode, (0, KiB, MiB), (5, 50), 8, MiB, 10_000, 1000, 256 * MiB, 100, MiB, 5, 0.05, 10.0, 10_000, 128, MiB
+        )
     if mode == "long":
-        return Plan(mode, (0, KiB, MiB, GiB), (5, 50), 8, MiB, 10_000, 10_000, GiB, 100, MiB, 5, 0.05, 20.0)
+        return Plan(
+            mode, (0, KiB, MiB, GiB), (5, 50), 8, MiB, 10_000, 10_000, GiB, 100, MiB, 5, 0.05, 20.0, 10_000, 512, MiB
+        )
     raise ValueError(f"unknown bench mode {mode!r}")
 
 
@@ -445,6 +452,9 @@ class Bench:
             steps.append(("Streaming throughput", self.throughput))
         steps.append(("Peak RSS", self.peak_rss))
         steps.append(("Resumable upload bytes", self.resumable_bytes))
+        from .registry_bench import registry_steps  # the registry toolkit's figures (s3)
+
+        steps.extend(registry_steps(self))
         steps.append(("Clean up", self.clean_up))
         return steps
 
@@ -918,7 +928,7 @@ def bench_driver(
 
 
 def _steps_per_driver(name: str, plan: Plan) -> int:
-    return 2 * len(plan.object_sizes) + 2 * len(plan.list_sizes) + 7 + (name == "filesystem")
+    return 2 * len(plan.object_sizes) + 2 * len(plan.list_sizes) + 7 + (name == "filesystem") + 2 * (name == "s3")
 
 
 def add_parser(commands: Any) -> None:

@@ -223,11 +223,11 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     verb = "would delete" if args.dry_run else "deleted"
     lines = [f"manifest {name}@{digest}" for name, digest in report.manifests]
     lines += [f"blob {digest}" for digest in report.blobs]
-    lines += [f"link {path}" for path in report.layer_links] + [f"upload {path}" for path in report.uploads]
+    lines += [f"upload {path}" for path in report.uploads]
     lines += [f"error {error}" for error in report.errors]
     summary = (
         f"gc{' (dry run)' if args.dry_run else ''}: {report.marked} blobs marked; {verb} {len(report.blobs)} blobs "
-        f"({_size(report.blob_bytes)}), {len(report.manifests)} manifests, {len(report.layer_links)} links, "
+        f"({_size(report.blob_bytes)}), {len(report.manifests)} manifests, "
         f"{len(report.uploads)} uploads; kept {len(report.young)} young blobs; {len(report.errors)} errors"
     )
     _emit(args, asdict(report), lines, summary)
