@@ -28,7 +28,7 @@ def ls(
     """The repositories of the store (as the registry's ``/v2/_catalog`` lists them), sorted,
     with their tags (as ``/v2/<name>/tags/list``); only ``repository`` if given (empty if
     the store has no such repository)."""
-    snapshot = read_snapshot(driver, workers, progress, manifests=False)
+    snapshot = read_snapshot(driver, workers, progress, manifests=False, parts=("_manifests",), blobs=False)
     names = sorted(name for name, repo in snapshot.layout.repositories.items() if is_repository(repo))
     if repository is not None:
         names = [name for name in names if name == repository]
@@ -85,7 +85,7 @@ def repository_blobs(snapshot: Snapshot, name: str) -> set[str]:
 
 def du(driver: StorageDriver, *, workers: int = DEFAULT_WORKERS, progress: Progress = QUIET) -> Usage:
     """Bytes per repository, shared and unique, and for the whole store."""
-    snapshot = read_snapshot(driver, workers, progress)
+    snapshot = read_snapshot(driver, workers, progress, parts=("_manifests", "_uploads"))
     blobs = snapshot.layout.blobs
     used = {
         name: repository_blobs(snapshot, name)

@@ -52,18 +52,20 @@ def read_snapshot(
     *,
     manifests: bool = True,
     parts: Collection[str] | None = None,
+    blobs: bool = True,
 ) -> Snapshot:
     """Walk ``driver``'s registry tree, read its tags and (if ``manifests``) parse its manifests.
 
     ``parts`` limits the repositories' walk to those parts (``_manifests``, ``_layers``,
-    ``_uploads``; see :func:`~distfs.registry.layout.scan_parts`); None walks everything.
+    ``_uploads``; see :func:`~distfs.registry.layout.scan_parts`), and ``blobs=False``
+    leaves the blobs out; ``parts=None`` walks everything.
     """
     started = datetime.now(UTC)
     progress.phase("walk", 0, "files")
     if parts is None:
         layout = scan(driver, lambda _: progress.advance())
     else:
-        layout = scan_parts(driver, parts, lambda _: progress.advance(), workers=workers)
+        layout = scan_parts(driver, parts, lambda _: progress.advance(), blobs=blobs, workers=workers)
     snapshot = Snapshot(layout, started)
     links = [(repo.name, tag, info.path) for repo in layout.repositories.values() for tag, info in repo.tags.items()]
     progress.phase("tags", len(links), "links")

@@ -17,7 +17,10 @@ Workloads (:class:`Row`, a time or a throughput on both sides):
   recursive delete of an upload directory, and a walk of a registry tree of blobs
   (``blobs/sha256/xx/<digest>/data``) against ``find``;
 * streaming throughput on ``filesystem`` through ``writer``/``reader`` against a plain
-  Python buffered file write and read of the same size.
+  Python buffered file write and read of the same size;
+* on ``s3``, the registry toolkit (:mod:`distfs.tools.registry_bench`): ``registry gc
+  --dry-run`` against Go's ``garbage-collect --dry-run`` on the same store, and
+  ``registry migrate`` of 1 MiB blobs against a raw fsspec ``put`` of the same files.
 
 Checks (:class:`Check`, one value against a limit): peak RSS while streaming through each
 driver (measured in a fresh child process), list requests and speed-up over Go's List+Stat
