@@ -28,13 +28,15 @@ from .. import factory
 from ..errors import PathNotFoundError
 from ..registry import gc, migrate
 from ..registry.layout import blob_data_path
-from .bench import Bench, Check, Plan, Row, Side, backend_of, compare
+from .bench import Bench, Check, Plan, Row, Side, _bulk_put, backend_of, compare
 from .registry_store import fill, put_blob
 from .servers import go_registry_binary, go_registry_config, go_registry_environment
 
 __all__ = ["registry_steps"]
 
 MiB = 1 << 20
+WORKERS = 32
+"""Requests in flight for the registry operations measured."""
 
 
 def registry_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
@@ -58,7 +60,8 @@ def gc_against_go(bench: Bench) -> None:
         return
     count = bench.plan.registry_blobs
     parameters, driver = _store(bench, "gc")
-    fill(driver, count, size=1024, workers=32)
+    backend = backend_of(driver)
+    fill(driver, count, size=1024, bulk=lambda items: _bulk_put(backend, {backend.key(p): c for p, c in items.items()}))
     began = time.perf_counter()
     report = gc(driver, dry_run=True, workers=32)
     ours = time.perf_counter() - began
@@ -105,7 +108,7 @@ def migrate_speed(bench: Bench) -> None:
         drivers: list[Any] = []
 
         def ours(i: int) -> None:
-            report = migrate(source, drivers[i], workers=32)
+            report = migrate(source, drivers[i], workers=WORKERS)
             if report.errors or report.copied != count:
                 raise AssertionError(f"migrate copied {report.copied} of {count}: {report.errors[:1]}")
 
@@ -118,7 +121,7 @@ def migrate_speed(bench: Bench) -> None:
             drivers.extend(_store(bench, f"migrate{len(drivers)}")[1] for _ in range(i + 1 - len(drivers)))
 
         plan = Plan(**{**bench.plan.__dict__, "sample_seconds": 0.0})
-        ours_s, raw_s = compare(Side(ours, prepare), Side(raw, prepare), plan, repeats=2)
+        ours_s, raw_s = compare(Side(ours, prepare), Side(raw, prepare), plan)
         total = count * size / MiB
         bench.report.rows.append(
             Row(
