@@ -20,8 +20,6 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from .. import factory
-from ..config import from_config
 from ..driver import StorageDriver
 from ..errors import ConfigError, InvalidParameterError, InvalidStorageDriverError, StorageDriverError
 from ..registry import DriverSpec, du, fsck, gc, ls, migrate
@@ -99,14 +97,6 @@ def _spec(name: str, items: list[str], config: str | None = None) -> DriverSpec:
     return DriverSpec(name, _parameters(items))
 
 
-def _open(args: argparse.Namespace, parameters: dict[str, str]) -> StorageDriver:
-    if args.config:
-        if parameters:
-            raise ConfigError("", "give either --config or -p parameters, not both")
-        return from_config(args.config)
-    return factory.create(args.driver, parameters)
-
-
 def _size(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(count) < 1024 or unit == "TiB":
@@ -117,8 +107,10 @@ def _size(count: float) -> str:
 
 def _run(args: argparse.Namespace, parameters: dict[str, str], work: Callable[[StorageDriver, Meter], Any]) -> Any:
     """Open the store and run ``work`` with a progress bar; None (after a message) on a setup error."""
+    from .cli import _driver
+
     try:
-        driver = _open(args, parameters)
+        driver = _driver(args, parameters)
     except SETUP_ERRORS as exc:
         print(f"distfs registry: {exc}", file=sys.stderr)
         return None
