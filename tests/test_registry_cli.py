@@ -147,3 +147,31 @@ def test_every_registry_command_is_documented() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "registry-tools.md").read_text(encoding="utf-8")
     for command in COMMANDS:
         assert f"distfs registry {command}" in text, command
+
+
+def test_migrate_on_a_dask_cluster(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from distributed import LocalCluster
+
+    dest = tmp_path / "dest"
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        code, out, _ = run(
+            capsys,
+            "migrate",
+            "filesystem",
+            "filesystem",
+            "-p",
+            f"rootdirectory={root}",
+            "-q",
+            f"rootdirectory={dest}",
+            "--dask",
+            cluster.scheduler_address,
+            "--json",
+        )
+    assert code == 0
+    report = json.loads(out)
+    assert report["errors"] == []
+    assert report["copied"] > 5
+    assert report["dask_workers"] >= 1  # (two workers sharing the work: tests/test_registry_migrate.py)
+    assert registry.fsck(distfs.create("filesystem", {"rootdirectory": str(dest)}), verify_digests=True).ok
