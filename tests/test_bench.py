@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -80,7 +82,9 @@ def test_smoke_run_measures_every_workload_on_every_driver(smoke: tuple[int, Pat
             assert (workload, driver) in rows, (workload, driver)
     streaming = f"Streaming {bench._human(plan.stream_size)} write+read"
     assert (streaming, "filesystem") in rows
-    assert len(rows) == len(report["rows"]) == len(DRIVERS) * len(expected) + 1
+    migrate = f"Registry migrate {plan.migrate_blobs} x {plan.migrate_blob_size // 1024} KiB"
+    assert rows[(migrate, "s3")]["limit"] == 0.80
+    assert len(rows) == len(report["rows"]) == len(DRIVERS) * len(expected) + 2
     for row in report["rows"]:
         assert row["distfs"] > 0, row
         assert row["raw"] > 0, row
@@ -127,6 +131,10 @@ def test_smoke_run_evaluates_every_check(smoke: tuple[int, Path]) -> None:
     assert requests["value"] == 1  # 40 keys: one page
     assert requests["limit"] == 1
     assert (f"Walk {plan.tree_blobs} blobs: speed-up over List+Stat", "s3") in checks
+    gc = (f"Registry gc --dry-run, {plan.registry_blobs} blobs: speed-up over Go", "s3")
+    if shutil.which("docker-registry") or os.environ.get("CI") == "true":
+        assert checks[gc]["limit"] == 20.0
+        assert "the same" in checks[gc]["note"]
     for check in report["checks"]:
         limit, value = check["limit"], check["value"]
         assert check["passed"] == (value <= limit if check["at_most"] else value >= limit), check

@@ -17,7 +17,10 @@ Workloads (:class:`Row`, a time or a throughput on both sides):
   recursive delete of an upload directory, and a walk of a registry tree of blobs
   (``blobs/sha256/xx/<digest>/data``) against ``find``;
 * streaming throughput on ``filesystem`` through ``writer``/``reader`` against a plain
-  Python buffered file write and read of the same size.
+  Python buffered file write and read of the same size;
+* on ``s3``, the registry toolkit (:mod:`distfs.tools.registry_bench`): ``registry gc
+  --dry-run`` against Go's ``garbage-collect --dry-run`` on the same store, and
+  ``registry migrate`` of 1 MiB blobs against a raw fsspec ``put`` of the same files.
 
 Checks (:class:`Check`, one value against a limit): peak RSS while streaming through each
 driver (measured in a fresh child process), list requests and speed-up over Go's List+Stat
@@ -104,6 +107,9 @@ class Plan:
     repeats: int
     sample_seconds: float
     fallback_seconds: float
+    registry_blobs: int = 40
+    migrate_blobs: int = 8
+    migrate_blob_size: int = 64 * KiB
 
 
 def plan_for(mode: str) -> Plan:
@@ -111,9 +117,13 @@ def plan_for(mode: str) -> Plan:
     if mode == "smoke":
         return Plan(mode, (0, KiB, 64 * KiB), (5,), 2, 64 * KiB, 40, 40, 2 * MiB, 5, 64 * KiB, 2, 0.0, 1.0)
     if mode == "default":
-        return Plan(mode, (0, KiB, MiB), (5, 50), 8, MiB, 10_000, 1000, 256 * MiB, 100, MiB, 5, 0.05, 10.0)
+        return Plan(
+            mode, (0, KiB, MiB), (5, 50), 8, MiB, 10_000, 1000, 256 * MiB, 100, MiB, 5, 0.05, 10.0, 10_000, 128, MiB
+        )
     if mode == "long":
-        return Plan(mode, (0, KiB, MiB, GiB), (5, 50), 8, MiB, 10_000, 10_000, GiB, 100, MiB, 5, 0.05, 20.0)
+        return Plan(
+            mode, (0, KiB, MiB, GiB), (5, 50), 8, MiB, 10_000, 10_000, GiB, 100, MiB, 5, 0.05, 20.0, 10_000, 512, MiB
+        )
     raise ValueError(f"unknown bench mode {mode!r}")
 
 
@@ -497,6 +507,9 @@ class Bench:
             steps.append(("Streaming throughput", self.throughput))
         steps.append(("Peak RSS", self.peak_rss))
         steps.append(("Resumable upload bytes", self.resumable_bytes))
+        from .registry_bench import registry_steps  # the registry toolkit's figures (s3)
+
+        steps.extend(registry_steps(self))
         steps.append(("Clean up", self.clean_up))
         return steps
 
@@ -996,7 +1009,7 @@ def bench_driver(
 
 
 def _steps_per_driver(name: str, plan: Plan) -> int:
-    return 2 * len(plan.object_sizes) + 2 * len(plan.list_sizes) + 7 + (name == "filesystem")
+    return 2 * len(plan.object_sizes) + 2 * len(plan.list_sizes) + 7 + (name == "filesystem") + 2 * (name == "s3")
 
 
 def add_parser(commands: Any) -> None:

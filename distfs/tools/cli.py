@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     from .probe import add_parser as add_probe_parser  # distfs probe: see distfs/tools/probe/__init__.py
 
     add_probe_parser(commands)
+    from .registry_cli import add_parser as add_registry_parser  # distfs registry: see registry_cli.py
+
+    add_registry_parser(commands)
     return parser
 
 

@@ -176,3 +176,58 @@ def fake_gcs_server(log: Path) -> Iterator[str]:
             yield endpoint
         finally:
             stop(process)
+
+
+def go_registry_binary() -> str:
+    """The Go registry: ``$DISTFS_REGISTRY``, then ``docker-registry`` (Debian) or ``registry`` on ``PATH``."""
+    for candidate in (os.environ.get("DISTFS_REGISTRY"), shutil.which("docker-registry"), shutil.which("registry")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise RuntimeError(
+        "the Go registry is not installed: `apt-get install docker-registry` (scripts/test does), "
+        "or set DISTFS_REGISTRY to its binary"
+    )
+
+
+def go_registry_config(storage: dict[str, object], port: int) -> str:
+    """A registry ``config.yml`` (JSON is YAML) for ``storage`` (``{"s3": {...}}``) on 127.0.0.1."""
+    import json
+
+    config = {
+        "version": 0.1,
+        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "storage": {**storage, "delete": {"enabled": True}, "maintenance": {"uploadpurging": {"enabled": False}}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+    }
+    return json.dumps(config, indent=2)
+
+
+def go_registry_environment() -> dict[str, str]:
+    """The environment for the Go registry: its AWS library panics when ``AWS_CA_BUNDLE`` is set."""
+    return {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
+
+
+@contextlib.contextmanager
+def go_registry(storage: dict[str, object], workdir: Path) -> Iterator[str]:
+    """Run the Go registry (``serve``) on ``storage`` on 127.0.0.1; yields ``127.0.0.1:PORT``.
+
+    ``workdir`` receives ``config.yml`` (for ``garbage-collect``) and ``registry.log``.
+    """
+    binary = go_registry_binary()
+    port = free_port()
+    config = workdir / "config.yml"
+    config.write_text(go_registry_config(storage, port))
+    with (workdir / "registry.log").open("ab") as output:
+        process = subprocess.Popen(
+            [binary, "serve", str(config)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - servers start before test threads fork
+            stdin=subprocess.DEVNULL,
+            env=go_registry_environment(),
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/v2/", process)
+            yield f"127.0.0.1:{port}"
+        finally:
+            stop(process)

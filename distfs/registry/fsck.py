@@ -1,0 +1,178 @@
+"""``fsck``: what is broken in a registry store.
+
+Found problems (``Problem.kind``):
+
+* ``missing-blob``: a manifest revision or tag link names a blob that is not stored.
+* ``bad-link``: a link file holds no digest, or another digest than its path names.
+* ``missing-manifest``: a tag names a manifest that is no revision of its repository, or an
+  index names a child manifest that is not stored or not a revision of the repository.
+* ``missing-reference``: a manifest names a config or layer blob that is not stored.
+* ``unlinked-reference``: a manifest names a stored blob that is not linked into the
+  repository (the registry answers "blob unknown" when it is pulled).
+* ``bad-manifest``: a manifest revision whose blob is no manifest distfs can parse.
+* ``digest-mismatch`` (only with ``verify_digests``): a blob whose content hashes to
+  another digest than its name.
+* ``stale-upload``: an upload directory untouched for longer than ``upload_age``.
+* ``unknown-file``: a file under ``/docker/registry/v2`` outside the layout.
+
+A ``_layers`` link to a blob that is not stored is no problem (the registry answers "blob
+unknown", as without the link; Go's garbage collector leaves such links behind): they are
+counted in ``FsckReport.dangling_layer_links``. A manifest that needs such a blob is a
+``missing-reference``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ..driver import StorageDriver
+from ..errors import PathNotFoundError
+from .digests import blob_digest
+from .layout import REPOSITORIES, is_repository
+from .manifests import Manifest
+from .pool import DEFAULT_WORKERS, run_all
+from .progress import QUIET, Progress
+from .snapshot import Snapshot, read_link, read_snapshot
+
+__all__ = ["DEFAULT_UPLOAD_AGE", "FsckReport", "Problem", "fsck"]
+
+DEFAULT_UPLOAD_AGE = timedelta(days=7)
+"""The registry's default upload purging age."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem: its kind, the path it is about and what is wrong."""
+
+    kind: str
+    path: str
+    detail: str
+
+
+@dataclass
+class FsckReport:
+    """The problems found (sorted) and what was checked."""
+
+    problems: list[Problem] = field(default_factory=list)
+    repositories: int = 0
+    manifests: int = 0
+    blobs: int = 0
+    verified_bytes: int = 0
+    dangling_layer_links: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def fsck(
+    driver: StorageDriver,
+    *,
+    verify_digests: bool = False,
+    upload_age: timedelta = DEFAULT_UPLOAD_AGE,
+    workers: int = DEFAULT_WORKERS,
+    progress: Progress = QUIET,
+) -> FsckReport:
+    """Check the store of ``driver``; reading only, never writing."""
+    snapshot = read_snapshot(driver, workers, progress)
+    layout = snapshot.layout
+    report = FsckReport(
+        repositories=sum(is_repository(r) for r in layout.repositories.values()),
+        manifests=sum(isinstance(m, Manifest) for m in snapshot.manifests.values()),
+        blobs=len(layout.blobs),
+    )
+    problems = report.problems
+    problems.extend(_check_links(driver, snapshot, workers, progress))
+    report.dangling_layer_links = sum(
+        digest not in layout.blobs for repo in layout.repositories.values() for digest in repo.layers
+    )
+    problems.extend(_check_manifests(snapshot))
+    now = datetime.now(UTC)
+    for repo in layout.repositories.values():
+        for upload in repo.uploads.values():
+            if now - upload.mod_time > upload_age:
+                problems.append(Problem("stale-upload", upload.path, f"last written {upload.mod_time.isoformat()}"))
+    for info in layout.other:
+        problems.append(Problem("unknown-file", info.path, "not part of the registry layout"))
+    if verify_digests:
+        total = sum(info.size for info in layout.blobs.values())
+        progress.phase("verify", total, "bytes")
+
+        def verify(digest: str) -> str:
+            return blob_digest(driver, digest, progress.advance)
+
+        for digest, result in run_all(verify, sorted(layout.blobs), workers):
+            path = layout.blobs[digest].path
+            if isinstance(result, PathNotFoundError):
+                continue  # deleted since the walk
+            if isinstance(result, BaseException):
+                problems.append(Problem("digest-mismatch", path, f"cannot read: {result}"))
+            elif result != digest:
+                problems.append(Problem("digest-mismatch", path, f"content hashes to {result}"))
+            report.verified_bytes += layout.blobs[digest].size
+    problems.sort()
+    return report
+
+
+def _check_links(driver: StorageDriver, snapshot: Snapshot, workers: int, progress: Progress) -> list[Problem]:
+    """Every link must hold the digest its path names, and that blob must be stored."""
+    layout = snapshot.layout
+    problems = []
+    links = [
+        (digest, info.path, entries is repo.layers)
+        for repo in layout.repositories.values()
+        for entries in (repo.layers, repo.revisions, *repo.tag_index.values())
+        for digest, info in entries.items()
+    ]
+    progress.phase("links", len(links), "links")
+    for (digest, path, layer), result in run_all(lambda item: read_link(driver, item[1]), links, workers):
+        progress.advance()
+        if isinstance(result, PathNotFoundError):
+            continue
+        if isinstance(result, BaseException):
+            problems.append(Problem("bad-link", path, str(result)))
+        elif result != digest:
+            problems.append(Problem("bad-link", path, f"holds {result}"))
+        elif digest not in layout.blobs and not layer:
+            problems.append(Problem("missing-blob", path, f"{digest} is not stored"))
+    for name, tags in snapshot.tags.items():
+        repo = layout.repositories[name]
+        for tag, target in tags.items():
+            path = repo.tags[tag].path
+            if isinstance(target, PathNotFoundError):
+                continue
+            if isinstance(target, BaseException):
+                problems.append(Problem("bad-link", path, str(target)))
+            elif target not in layout.blobs:
+                problems.append(Problem("missing-blob", path, f"{target} is not stored"))
+            elif target not in repo.revisions:
+                problems.append(Problem("missing-manifest", path, f"{target} is no revision of {name}"))
+    return problems
+
+
+def _check_manifests(snapshot: Snapshot) -> list[Problem]:
+    layout = snapshot.layout
+    problems = []
+    for repo in layout.repositories.values():
+        base = f"{REPOSITORIES}/{repo.name}"
+        for digest, info in repo.revisions.items():
+            if digest not in layout.blobs:
+                continue  # reported as a link to a missing blob
+            manifest = snapshot.manifests.get(digest)
+            if not isinstance(manifest, Manifest):
+                problems.append(Problem("bad-manifest", info.path, str(manifest)))
+                continue
+            for blob in manifest.blobs:
+                if blob not in layout.blobs:
+                    problems.append(Problem("missing-reference", info.path, f"{blob} is not stored"))
+                elif blob not in repo.layers:
+                    problems.append(
+                        Problem("unlinked-reference", info.path, f"{blob} is not linked into {base}/_layers")
+                    )
+            for child in manifest.children:
+                if child not in layout.blobs:
+                    problems.append(Problem("missing-manifest", info.path, f"child {child} is not stored"))
+                elif child not in repo.revisions:
+                    problems.append(Problem("missing-manifest", info.path, f"child {child} is no revision of {base}"))
+    return problems

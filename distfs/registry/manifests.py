@@ -1,0 +1,128 @@
+"""Manifests and what they reference, as Go's ``Manifest.References()`` reports it.
+
+* Docker schema2 (``application/vnd.docker.distribution.manifest.v2+json``) and OCI image
+  manifests (``application/vnd.oci.image.manifest.v1+json``): the config, then the layers.
+* Docker manifest lists and OCI image indexes: the child manifests.
+* Docker schema1 (signed or not): the ``fsLayers`` blob sums.
+
+A manifest without ``mediaType`` is recognised the way Go 2.8 does: ``schemaVersion`` 1 is
+schema1; 2 with ``manifests`` is an OCI index, otherwise an OCI manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..driver import StorageDriver
+from .layout import blob_data_path, parse_digest
+from .pool import DEFAULT_WORKERS, run_all
+
+__all__ = [
+    "DOCKER_LIST",
+    "DOCKER_SCHEMA1",
+    "DOCKER_SCHEMA2",
+    "OCI_INDEX",
+    "OCI_MANIFEST",
+    "Manifest",
+    "ManifestError",
+    "load_manifests",
+    "parse_manifest",
+]
+
+DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
+DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+DOCKER_SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+INDEX_TYPES = frozenset({DOCKER_LIST, OCI_INDEX})
+IMAGE_TYPES = frozenset({DOCKER_SCHEMA2, OCI_MANIFEST})
+
+
+class ManifestError(ValueError):
+    """A manifest blob that cannot be parsed; names the digest."""
+
+    def __init__(self, digest: str, reason: str) -> None:
+        super().__init__(f"manifest {digest}: {reason}")
+        self.digest = digest
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed manifest: ``blobs`` are config and layers, ``children`` the manifests of an index."""
+
+    digest: str
+    media_type: str
+    blobs: tuple[str, ...] = ()
+    children: tuple[str, ...] = ()
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """Every digest Go's ``References()`` returns, in its order."""
+        return self.blobs + self.children
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+
+def parse_manifest(digest: str, content: bytes) -> Manifest:
+    """Parse ``content``, the manifest stored under ``digest``; ManifestError if it is not one."""
+    try:
+        document = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ManifestError(digest, f"not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise ManifestError(digest, "not a JSON object")
+    media_type = document.get("mediaType")
+    version = document.get("schemaVersion")
+    if not media_type:
+        if version == 1:
+            media_type = DOCKER_SCHEMA1
+        elif version == 2:
+            media_type = OCI_INDEX if "manifests" in document else OCI_MANIFEST
+        else:
+            raise ManifestError(digest, f"no mediaType and schemaVersion {version!r}")
+    try:
+        if media_type in INDEX_TYPES:
+            children = tuple(_digest(entry) for entry in document.get("manifests") or [])
+            return Manifest(digest, media_type, children=children)
+        if media_type in IMAGE_TYPES:
+            layers = [_digest(entry) for entry in document.get("layers") or []]
+            return Manifest(digest, media_type, blobs=(_digest(document["config"]), *layers))
+        if media_type in (DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED):
+            sums = tuple(parse_digest(str(entry["blobSum"])) for entry in document.get("fsLayers") or [])
+            return Manifest(digest, media_type, blobs=sums)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ManifestError(digest, f"bad {media_type} ({exc})") from None
+    raise ManifestError(digest, f"unknown media type {str(media_type)[:80]!r}")
+
+
+def _digest(descriptor: object) -> str:
+    if not isinstance(descriptor, dict):
+        raise TypeError("descriptor is not an object")
+    return parse_digest(str(descriptor["digest"]))
+
+
+def load_manifests(
+    driver: StorageDriver, digests: Iterable[str], workers: int = DEFAULT_WORKERS
+) -> dict[str, Manifest | Exception]:
+    """Read and parse the manifest blobs ``digests`` concurrently.
+
+    A digest maps to its :class:`Manifest`, or to the error that stopped it: a
+    :class:`~distfs.PathNotFoundError` for a missing blob, a :class:`ManifestError` for a
+    blob that is no manifest, any other storage error as raised.
+    """
+
+    def load(digest: str) -> Manifest:
+        return parse_manifest(digest, driver.get_content(blob_data_path(digest)))
+
+    out: dict[str, Manifest | Exception] = {}
+    for digest, result in run_all(load, sorted(set(digests)), workers):
+        if isinstance(result, BaseException) and not isinstance(result, Exception):
+            raise result
+        out[digest] = result
+    return out
