@@ -28,6 +28,7 @@ of threads.
 from __future__ import annotations
 
 import abc
+import asyncio
 import builtins
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -65,6 +66,9 @@ class AsyncStorageDriver(abc.ABC):
         limit = base.max_concurrency or DEFAULT_CONCURRENCY
         self._limit = limit
         self._slots = _Slots(limit)
+        #: False until a first request finished: the first requests then run one at a time, so
+        #: that a store makes its SDK clients in this loop once, not once per concurrent task.
+        self._warm = not self.first_request_alone
 
     # -- what the driver is -----------------------------------------------------------
 
@@ -86,8 +90,21 @@ class AsyncStorageDriver(abc.ABC):
     def __repr__(self) -> str:
         return f"<distfs async driver {self.name!r} {self._base.inner!r}>"
 
+    #: Whether the first request runs alone (see ``_warm``).
+    first_request_alone = False
+
     async def bound(self, make: Callable[[], Awaitable[T]]) -> T:
         """Await ``make()`` holding one concurrency slot; its errors name the driver."""
+        if not self._warm:
+            async with self._slots.first:
+                if not self._warm:
+                    try:
+                        return await self._bound(make)
+                    finally:
+                        self._warm = True
+        return await self._bound(make)
+
+    async def _bound(self, make: Callable[[], Awaitable[T]]) -> T:
         async with self._slots:
             try:
                 return await make()
@@ -220,19 +237,15 @@ class AsyncStorageDriver(abc.ABC):
 
 
 class _Slots:
-    """An :class:`asyncio.Semaphore` made on first use (so in the loop that uses the driver)."""
+    """An :class:`asyncio.Semaphore` of ``limit`` slots, and the ``first`` request's lock."""
 
-    __slots__ = ("_limit", "_semaphore")
+    __slots__ = ("_semaphore", "first")
 
     def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._semaphore: Any = None
+        self._semaphore = asyncio.Semaphore(limit)
+        self.first = asyncio.Lock()
 
     async def __aenter__(self) -> None:
-        if self._semaphore is None:
-            import asyncio
-
-            self._semaphore = asyncio.Semaphore(self._limit)
         await self._semaphore.acquire()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -241,6 +254,8 @@ class _Slots:
 
 class EngineDriver(AsyncStorageDriver):
     """An object store's driver: the engine's coroutines, awaited on the caller's loop."""
+
+    first_request_alone = True
 
     def __init__(self, base: Base, engine: Engine) -> None:
         super().__init__(base)
