@@ -69,7 +69,7 @@ class ThreadedDriver(AsyncStorageDriver):
         return await self.offload(self._inner.redirect_url, path, method)
 
     async def _local_path(self, path: str) -> str | None:
-        return self._inner.local_path(path)
+        return await self.offload(self._inner.local_path, path)
 
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart:
         inner = self._inner

@@ -15,7 +15,11 @@ walk's key order:
   is seen in time).
 * ``await driver.walk(path, fn)`` calls ``fn`` (sync or async) for each entry; ``fn``
   raises :class:`~distfs.driver.SkipDir` or :class:`~distfs.driver.StopWalk` as in the
-  sync API; any other error ends the walk and reaches the caller.
+  sync API; any other error ends the walk and reaches the caller named as the sync API
+  names it (a foreign exception becomes a ``DriverError`` chained to it).
+
+Each running walk holds one thread (a walk takes no concurrency slot while ``fn`` runs,
+as in the sync API, so that ``fn`` may call the driver; its listing requests do).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class WalkIterator:
 
     def __init__(self, start: WalkStart, driver_name: str) -> None:
         self._start = start
-        self._name = driver_name
+        self.driver_name = driver_name
         self._items: asyncio.Queue[object] | None = None
         self._replies: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: skip the directory
         self._credits = threading.Semaphore(READ_AHEAD)
@@ -149,7 +153,7 @@ class WalkIterator:
             try:
                 self._start(fn, runner)
             except Exception as exc:
-                put(_as_driver_error(exc, self._name))
+                put(_as_driver_error(exc, self.driver_name))
             except BaseException as exc:  # pragma: no cover - KeyboardInterrupt in the thread
                 put(exc)
             else:
@@ -170,3 +174,8 @@ async def drive(entries: WalkIterator, fn: AsyncWalkFn) -> None:
                 entries.skip()
             except StopWalk:
                 return
+            except Exception as exc:
+                error = _as_driver_error(exc, entries.driver_name)
+                if error is exc:
+                    raise
+                raise error from exc
