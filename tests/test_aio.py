@@ -295,3 +295,25 @@ def test_aio_is_reachable_as_an_attribute() -> None:
     module = importlib.import_module("distfs")
     assert module.aio is distfs.aio
     assert "aio" not in distfs.__all__
+
+
+@pytest.mark.parametrize(("name", "chunk"), [("s3", 5 << 20), ("gcs", 256 << 10)])
+def test_reader_is_pinned_to_one_version(local_stores: LocalStores, name: str, chunk: int) -> None:
+    """The async reader shares the sync reader's pin: a replaced object is ObjectChangedError, never a mix."""
+    old, new = b"a" * (3 * chunk), b"b" * (3 * chunk)
+
+    async def main() -> None:
+        driver = await distfs.aio.create(name, {**local_stores.parameters(name), "chunksize": chunk})
+        try:
+            await driver.put_content("/blob", old)
+            stream = await driver.reader("/blob")
+            assert await stream.read(10) == old[:10]
+            await driver.put_content("/blob", new)
+            with pytest.raises(distfs.ObjectChangedError, match=name):
+                await stream.read()
+            async with await driver.reader("/blob") as fresh:
+                assert await fresh.read() == new
+        finally:
+            await driver.close()
+
+    asyncio.run(main())
