@@ -241,12 +241,20 @@ class Base(StorageDriver):
     def __repr__(self) -> str:
         return f"<distfs driver {self._name!r} {self._inner!r}>"
 
-    def _path(self, path: object, *, root_ok: bool = False) -> str:
+    def check_path(self, path: object, *, root_ok: bool = False) -> str:
+        """``path`` if it is a valid driver path for this driver, else InvalidPathError naming it."""
         if not paths.is_valid(path, root_ok=root_ok, portable=self.portable_paths):
             raise InvalidPathError(str(path), self._name)
         if self.portable_paths and self._refused is not None and self._refused.search(path):  # type: ignore[call-overload]
             raise InvalidPathError(str(path), self._name)
         return path  # type: ignore[return-value]
+
+    _path = check_path
+
+    def check_offset(self, path: object, offset: object) -> None:
+        """InvalidOffsetError unless ``offset`` is a non-negative int (checked before the path)."""
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise InvalidOffsetError(str(path), offset, self._name)  # type: ignore[arg-type]
 
     def _call(self, method: str, path: str, **attributes: Any) -> _Call:
         attributes["storage.path"] = path
@@ -265,8 +273,7 @@ class Base(StorageDriver):
             self._inner.put_content(path, bytes(content))
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            raise InvalidOffsetError(str(path), offset, self._name)
+        self.check_offset(path, offset)
         self._path(path)
         with self._call("Reader", path, **{"storage.offset": offset}):
             return self._inner.reader(path, offset)

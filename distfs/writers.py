@@ -1,10 +1,12 @@
 """What every resumable writer shares: the FileWriter state machine.
 
-:class:`WriterState` holds the :class:`~distfs.driver.FileWriter` state rules once:
+:class:`WriterRules` holds the :class:`~distfs.driver.FileWriter` state rules once:
 ``write`` and ``commit`` need an open writer, ``close`` after ``commit`` succeeds, every
-other repeat is a ``DriverError`` saying what already happened. The writers of the
-object stores (:mod:`distfs.engine.writer`) and of the fsspec driver
-(:class:`distfs.fsspec_driver.StagedWriter`) both build on it.
+other repeat is a ``DriverError`` saying what already happened. :class:`WriterState` is
+the synchronous FileWriter built on them; the writers of the object stores
+(:mod:`distfs.engine.writer`), of the fsspec driver
+(:class:`distfs.fsspec_driver.StagedWriter`) and the asynchronous writers of
+:mod:`distfs.aio` all build on them.
 """
 
 from __future__ import annotations
@@ -12,21 +14,17 @@ from __future__ import annotations
 from .driver import FileWriter
 from .errors import DriverError
 
-__all__ = ["WriterState"]
+__all__ = ["WriterRules", "WriterState"]
 
 
-class WriterState(FileWriter):
-    """The FileWriter state machine; subclasses persist in :meth:`_suspend`."""
+class WriterRules:
+    """The state machine alone (no I/O): ``open``, ``closed``, ``committed``, ``cancelled``..."""
 
     def __init__(self, path: str, driver_name: str) -> None:
         self._path = path
         self._name = driver_name
         self._state = "open"
         self._size = 0
-
-    @property
-    def size(self) -> int:
-        return self._size
 
     @property
     def closed(self) -> bool:
@@ -36,13 +34,30 @@ class WriterState(FileWriter):
         if self._state != "open":
             raise DriverError(f"writer for {self._path} already {self._state}", self._name)
 
-    def close(self) -> None:
+    def _closing(self) -> bool:
+        """Check that ``close`` is allowed; True when the writer must now be suspended.
+
+        After a commit, ``close`` only marks the writer closed (False); the caller
+        suspends and then sets ``_state = "closed"``.
+        """
         if self._state == "committed":
             self._state = "committed and closed"
-            return
+            return False
         self._require_open()
-        self._suspend()
-        self._state = "closed"
+        return True
+
+
+class WriterState(WriterRules, FileWriter):
+    """The FileWriter state machine; subclasses persist in :meth:`_suspend`."""
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def close(self) -> None:
+        if self._closing():
+            self._suspend()
+            self._state = "closed"
 
     def _suspend(self) -> None:
         """Persist everything written so far so that a later writer resumes from here."""

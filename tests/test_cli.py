@@ -29,6 +29,19 @@ def test_check_default_driver_passes() -> None:
         assert any(line.startswith(name + " ") for line in lines), name
 
 
+def test_check_async_runs_the_suite_on_the_async_driver(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = distfs_cmd(
+        "check", "filesystem", "-p", f"rootdirectory={tmp_path / 'store'}", "--async", "--json", str(report)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "filesystem, short async mode" in result.stdout
+    data = json.loads(report.read_text())
+    assert data["async"] is True
+    assert data["failed"] == 0
+    assert data["passed"] == len(case_names()) - 1
+
+
 def test_check_filesystem_with_parameters_and_json(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     root = tmp_path / "store"

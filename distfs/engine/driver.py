@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import builtins
 import io
-from typing import Any, BinaryIO
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, BinaryIO, TypeVar
 
 from .. import paths
 from ..capabilities import Capabilities
 from ..driver import FileInfo, FileWriter, StorageDriver, WalkFn
+from ..errors import PathNotFoundError
 from ..walk import walk_flat
 from ..writers import WriterState
 from .core import Engine
@@ -21,7 +23,11 @@ from .loop import run
 from .seam import ObjectInfo
 from .writer import Session
 
-__all__ = ["ObjectStoreDriver", "PinnedReader"]
+__all__ = ["Cursor", "ObjectStoreDriver", "PinnedReader", "Runner", "walk"]
+
+T = TypeVar("T")
+#: Runs one coroutine to its end from a synchronous thread and returns its result.
+Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 
 
 class ObjectStoreDriver(StorageDriver):
@@ -74,46 +80,94 @@ class ObjectStoreDriver(StorageDriver):
         return run(self.engine.redirect_url(path, method))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
-        engine = self.engine
-
-        def pages(start_after: str) -> Any:
-            iterator = engine.files(path, start_after).__aiter__()
-            while True:
-                try:
-                    page = run(_next(iterator))
-                except StopAsyncIteration:
-                    return
-                yield [engine.file_info(info) for info in page]
-
-        def directory(start: str) -> None:
-            if not self.stat(start).is_dir:  # a file is not a directory to walk, as for ``list``
-                from ..errors import PathNotFoundError
-
-                raise PathNotFoundError(start, self.name)
-
-        hidden = ["/" + paths.HIDDEN] if path == paths.ROOT else []
-        walk_flat(pages, path, fn, start_after_hint, exists=directory, hidden=hidden)
+        walk(self.engine, path, fn, start_after_hint, run)
 
 
-async def _next(iterator: Any) -> Any:
+def walk(engine: Engine, path: str, fn: WalkFn, start_after_hint: str, runner: Runner) -> None:
+    """The flat walk of ``path`` (:func:`distfs.walk.walk_flat`) over the engine's ``files`` pages.
+
+    ``runner`` runs one engine coroutine to its end from this (synchronous) thread: the
+    loop thread's :func:`~distfs.engine.loop.run` for the synchronous driver, the
+    caller's event loop for ``distfs.aio``.
+    """
+
+    def pages(start_after: str) -> Iterator[builtins.list[FileInfo]]:
+        iterator = engine.files(path, start_after).__aiter__()
+        while True:
+            try:
+                page = runner(_next(iterator))
+            except StopAsyncIteration:
+                return
+            yield [engine.file_info(info) for info in page]
+
+    def directory(start: str) -> None:
+        if not runner(engine.stat(start)).is_dir:  # a file is not a directory to walk, as for ``list``
+            raise PathNotFoundError(start, engine.name)
+
+    hidden = ["/" + paths.HIDDEN] if path == paths.ROOT else []
+    walk_flat(pages, path, fn, start_after_hint, exists=directory, hidden=hidden)
+
+
+async def _next(iterator: AsyncIterator[T]) -> T:
     return await iterator.__anext__()
 
 
-class PinnedReader(io.RawIOBase):
-    """A seekable raw stream of one version of an object (``info.version``), from ``offset``.
+class Cursor:
+    """The position in one pinned version of an object, shared by the sync and async readers.
 
-    Each read asks the engine for the next range, pinned to that version: the object being
-    replaced meanwhile is ObjectChangedError, never a mix; faults are retried by the engine
-    from the byte reached. ``first`` holds bytes already read at ``offset``.
+    ``info`` is the version read (``info.version``); ``first`` holds bytes already read at
+    ``offset``. :meth:`take` copies buffered bytes; :meth:`fill` fetches the next range,
+    pinned to that version (the object replaced meanwhile is ObjectChangedError, never a
+    mix; faults are retried by the engine from the byte reached).
     """
+
+    __slots__ = ("_engine", "_path", "_pending", "info", "position")
+
+    def __init__(self, engine: Engine, path: str, info: ObjectInfo, offset: int, first: bytes) -> None:
+        self._engine = engine
+        self._path = path
+        self.info = info
+        self.position = offset
+        self._pending = memoryview(first)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.info.size}[whence]
+        position = base + offset
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        if position != self.position:
+            self._pending = memoryview(b"")
+            self.position = position
+        return position
+
+    def take(self, view: memoryview) -> int | None:
+        """Copy buffered bytes into ``view``: their count, 0 at the end, None when :meth:`fill` is needed."""
+        if self.position >= self.info.size or not len(view):
+            return 0
+        if not self._pending:
+            return None
+        count = min(len(view), len(self._pending))
+        view[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        self.position += count
+        return count
+
+    async def fill(self, size: int) -> None:
+        """Fetch at least ``size`` bytes (one read block) from the position, pinned to the version."""
+        end = self.position + max(size, self._engine.read_block)
+        data, _ = await self._engine.read_range(self._path, self.position, end, self.info.version)
+        self._pending = memoryview(data)
+
+    def clear(self) -> None:
+        self._pending = memoryview(b"")
+
+
+class PinnedReader(io.RawIOBase):
+    """A seekable raw stream of one version of an object (a :class:`Cursor`, run on the loop thread)."""
 
     def __init__(self, engine: Engine, path: str, info: ObjectInfo, offset: int, first: bytes) -> None:
         super().__init__()
-        self._engine = engine
-        self._path = path
-        self._info = info
-        self._position = offset
-        self._pending = memoryview(first)
+        self._cursor = Cursor(engine, path, info, offset, first)
 
     def readable(self) -> bool:
         return True
@@ -122,34 +176,21 @@ class PinnedReader(io.RawIOBase):
         return True
 
     def tell(self) -> int:
-        return self._position
+        return self._cursor.position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._info.size}[whence]
-        position = base + offset
-        if position < 0:
-            raise ValueError(f"negative seek position {position}")
-        if position != self._position:
-            self._pending = memoryview(b"")
-            self._position = position
-        return position
+        return self._cursor.seek(offset, whence)
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        if self._position >= self._info.size or not len(view):
-            return 0
-        if not self._pending:
-            end = self._position + max(len(view), self._engine.read_block)
-            data, _ = run(self._engine.read_range(self._path, self._position, end, self._info.version))
-            self._pending = memoryview(data)
-        count = min(len(view), len(self._pending))
-        view[:count] = self._pending[:count]
-        self._pending = self._pending[count:]
-        self._position += count
-        return count
+        count = self._cursor.take(view)
+        if count is None:
+            run(self._cursor.fill(len(view)))
+            count = self._cursor.take(view)
+        return count or 0
 
     def close(self) -> None:
-        self._pending = memoryview(b"")
+        self._cursor.clear()
         super().close()
 
 

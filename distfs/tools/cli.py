@@ -1,9 +1,11 @@
 """The ``distfs`` command.
 
-``distfs check [DRIVER] [-p key=value ...] [--config FILE] [--long] [--json FILE] [-k TEXT]``
+``distfs check [DRIVER] [-p key=value ...] [--config FILE] [--long] [--json FILE] [-k TEXT] [--async]``
 runs the conformance suite against a registered driver (default ``inmemory``) or the
 storage of a registry ``config.yml``, shows a progress bar on a terminal, prints a result
 table and a summary, and exits 1 if any test failed, 2 if the driver could not be set up.
+With ``--async`` the same cases run against the ``distfs.aio`` driver (through
+:func:`distfs.aio.blocking`, each call awaited on an event-loop thread).
 
 ``distfs health [DRIVER] [-p key=value ...] [--config FILE]`` is the registry's storage
 health check: ``stat("/")`` succeeds or reports ``PathNotFoundError``. It prints one
@@ -71,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE ('-' for stdout)")
     check.add_argument("-k", "--select", metavar="TEXT", help="run only tests whose name contains TEXT")
     check.add_argument("--config", metavar="FILE", help="use the storage (and middleware) of a registry config.yml")
+    check.add_argument(
+        "--async",
+        dest="asynchronous",
+        action="store_true",
+        help="test the distfs.aio driver (the same cases, every call awaited on an event loop)",
+    )
     check.set_defaults(command=_check)
     health = commands.add_parser(
         "health",
@@ -117,6 +125,10 @@ def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError, ConfigError) as exc:
         print(f"distfs check: {exc}", file=sys.stderr)
         return 2
+    if args.asynchronous:
+        from .. import aio
+
+        driver = aio.blocking(aio.wrap(driver))
     cases = [case for case in CASES if not args.select or args.select in case.name]
     progress = Progress(len(cases), sys.stderr)
     start = time.perf_counter()
@@ -131,13 +143,15 @@ def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     out = sys.stdout if args.json != "-" else sys.stderr
     _print_table(results, out)
     counts = {outcome: sum(r.outcome == outcome for r in results) for outcome in ("passed", "failed", "skipped")}
-    print(f"\n{driver.name}, {'long' if args.long else 'short'} mode, {elapsed:.1f}s", file=out)
+    mode = ("long" if args.long else "short") + (" async" if args.asynchronous else "")
+    print(f"\n{driver.name}, {mode} mode, {elapsed:.1f}s", file=out)
     print(f"check: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped", file=out)
     if args.json:
         report = {
             "driver": driver.name,
             "parameters": sorted(parameters),  # names only: values may be secrets
             "long": args.long,
+            "async": args.asynchronous,
             "seconds": round(elapsed, 3),
             **counts,
             "results": [
