@@ -28,7 +28,7 @@ from .. import factory
 from ..errors import PathNotFoundError
 from ..registry import gc, migrate
 from ..registry.layout import blob_data_path
-from .bench import Bench, Check, Plan, Row, Side, _bulk_put, backend_of, compare
+from .bench import Bench, Check, Plan, Row, Side, _bulk_put, compare, raw_of
 from .registry_store import fill, put_blob
 from .servers import go_registry_binary, go_registry_config, go_registry_environment
 
@@ -60,8 +60,8 @@ def gc_against_go(bench: Bench) -> None:
         return
     count = bench.plan.registry_blobs
     parameters, driver = _store(bench, "gc")
-    backend = backend_of(driver)
-    fill(driver, count, size=1024, bulk=lambda items: _bulk_put(backend, {backend.key(p): c for p, c in items.items()}))
+    raw = raw_of(driver, parameters)
+    fill(driver, count, size=1024, bulk=lambda items: _bulk_put(raw, {raw.key(p): c for p, c in items.items()}))
     began = time.perf_counter()
     report = gc(driver, dry_run=True, workers=32)
     ours = time.perf_counter() - began
@@ -113,8 +113,8 @@ def migrate_speed(bench: Bench) -> None:
                 raise AssertionError(f"migrate copied {report.copied} of {count}: {report.errors[:1]}")
 
         def raw(i: int) -> None:
-            backend = backend_of(drivers[i])
-            keys = [backend.key(path[len(workdir) :]) for path in files]
+            raw_side = raw_of(drivers[i], {**bench.parameters, "rootdirectory": f"{bench.base.strip('/')}/migrate{i}"})
+            keys = [raw_side.key(path[len(workdir) :]) for path in files]
             bench.fs.put(files, keys)
 
         def prepare(i: int) -> None:
