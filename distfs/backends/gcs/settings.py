@@ -17,7 +17,7 @@ from ...errors import InvalidParameterError
 from ...parameters import GiB, KiB, MiB, Parameters
 from ...retry import DEFAULT_RETRIES, retry_parameter
 
-__all__ = ["KNOWN", "NAME", "SECRET", "GCSSettings", "credentials_of", "settings_from"]
+__all__ = ["KNOWN", "NAME", "SECRET", "GCSSettings", "credentials_of", "default_credentials", "settings_from"]
 
 NAME = "gcs"
 CHUNK_UNIT = 256 * KiB
@@ -150,3 +150,15 @@ def credentials_of(info: Mapping[str, Any], key: str = "credentials") -> Any:
     except (google.auth.exceptions.GoogleAuthError, ValueError, TypeError, KeyError) as exc:
         raise InvalidParameterError(NAME, key, f"not usable credentials ({type(exc).__name__})") from None
     raise InvalidParameterError(NAME, key, "not usable credentials (type must be service_account or authorized_user)")
+
+
+def default_credentials() -> Any:
+    """Application Default Credentials, or None (then requests go out anonymous, as gcsfs does)."""
+    import google.auth
+    import google.auth.exceptions
+
+    try:
+        credentials, _ = google.auth.default(scopes=[SCOPE])
+    except google.auth.exceptions.DefaultCredentialsError:
+        return None
+    return credentials

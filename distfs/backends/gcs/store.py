@@ -25,19 +25,17 @@ from typing import Any
 
 from ...capabilities import OBJECT_STORE
 from ...driver import EPOCH
-from ...engine.seam import (
-    Changed,
-    Denied,
-    Exists,
-    Limits,
-    NotFound,
-    ObjectInfo,
-    Page,
-    StoreError,
-    StoreMissing,
-    Transient,
+from ...engine import seam
+from .settings import (
+    CONTENT_TYPE,
+    DEFAULT_ENDPOINT,
+    DELETE_BATCH,
+    LIST_PAGE,
+    NAME,
+    GCSSettings,
+    credentials_of,
+    default_credentials,
 )
-from .settings import CONTENT_TYPE, DEFAULT_ENDPOINT, DELETE_BATCH, LIST_PAGE, NAME, SCOPE, GCSSettings, credentials_of
 from .uploads import ComposeUploads
 
 __all__ = ["GCSStore"]
@@ -60,7 +58,7 @@ class _Status(Exception):
 class GCSStore(ComposeUploads):
     """One GCS bucket (see the module docstring)."""
 
-    limits = Limits(min_part=0, max_parts=10_000, delete_batch=DELETE_BATCH, copy_ranges=False)
+    limits = seam.Limits(min_part=0, max_parts=10_000, delete_batch=DELETE_BATCH, copy_ranges=False)
 
     def __init__(self, settings: GCSSettings, name: str = NAME) -> None:
         self.name = name
@@ -105,7 +103,7 @@ class GCSStore(ComposeUploads):
         assert self._refreshing is not None
         async with self._refreshing:
             if self._credentials is None:
-                self._credentials = await asyncio.to_thread(_default_credentials)
+                self._credentials = await asyncio.to_thread(default_credentials)
                 if self._credentials is None:
                     self._anonymous = True
                     return
@@ -153,7 +151,7 @@ class GCSStore(ComposeUploads):
                     raise _Status(response.status, data)
                 expected = response.headers.get("Content-Length")
                 if method != "HEAD" and expected is not None and int(expected) != len(data):
-                    raise Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
+                    raise seam.Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
                 return response.status, response.headers, data
 
     async def _json(self, method: str, path: str, query: Mapping[str, str | int] | None = None, **kw: Any) -> Any:
@@ -161,7 +159,7 @@ class GCSStore(ComposeUploads):
         try:
             return json.loads(data) if data else {}
         except ValueError:
-            raise StoreError("InvalidResponse", f"{method} answered with a body that is not JSON") from None
+            raise seam.StoreError("InvalidResponse", f"{method} answered with a body that is not JSON") from None
 
     async def close(self) -> None:
         if self._session is not None and self._loop is asyncio.get_running_loop():
@@ -170,11 +168,11 @@ class GCSStore(ComposeUploads):
 
     # -- objects ----------------------------------------------------------------------
 
-    async def head(self, key: str) -> ObjectInfo:
+    async def head(self, key: str) -> seam.ObjectInfo:
         resource = await self._json("GET", self._object(key), {"fields": "name,size,updated,generation"})
         return _info(resource)
 
-    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
+    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
         query: dict[str, str | int] = {"alt": "media"}
         if version is not None:
             query["generation"] = version  # 404 once that generation is gone
@@ -186,9 +184,9 @@ class GCSStore(ComposeUploads):
         else:
             size = int(total) if total.isdigit() else start + len(data)
         modified = email.utils.parsedate_to_datetime(headers["Last-Modified"]) if "Last-Modified" in headers else None
-        info = ObjectInfo(key, size, _utc(modified), str(headers.get("X-Goog-Generation", "")))
+        info = seam.ObjectInfo(key, size, _utc(modified), str(headers.get("X-Goog-Generation", "")))
         if version is not None and info.version and info.version != version:
-            raise Changed("generation", "the object changed")
+            raise seam.Changed("generation", "the object changed")
         return data, info
 
     async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
@@ -207,10 +205,10 @@ class GCSStore(ComposeUploads):
         headers = {"Content-Type": f"multipart/related; boundary={boundary}"}
         try:
             await self._send("POST", path, query, body=body, headers=headers)
-        except Changed as exc:
-            raise Exists(exc.code, exc.message) from exc
+        except seam.Changed as exc:
+            raise seam.Exists(exc.code, exc.message) from exc
 
-    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
+    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
         query: dict[str, str | int] = {"prefix": prefix, "maxResults": LIST_PAGE, "fields": _FIELDS}
         if delimiter:
             query["delimiter"] = "/"
@@ -220,7 +218,7 @@ class GCSStore(ComposeUploads):
             query["pageToken"] = token
         listing = await self._json("GET", f"/storage/v1/b/{_quote(self.bucket)}/o", query, listing=True)
         objects = [_info(o) for o in listing.get("items", []) if o["name"] != start_after]
-        return Page(objects, list(listing.get("prefixes", [])), listing.get("nextPageToken") or None)
+        return seam.Page(objects, list(listing.get("prefixes", [])), listing.get("nextPageToken") or None)
 
     async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
         slots = asyncio.Semaphore(DELETE_FANOUT)
@@ -229,26 +227,26 @@ class GCSStore(ComposeUploads):
             async with slots:
                 try:
                     await self._send("DELETE", self._object(key))
-                except NotFound:
+                except seam.NotFound:
                     return None  # already gone
-                except Transient:
+                except seam.Transient:
                     raise
-                except StoreError as exc:
+                except seam.StoreError as exc:
                     return key, str(exc)
             return None
 
         results = await asyncio.gather(*(one(k) for k in keys))
         return [r for r in results if r is not None]
 
-    async def copy(self, source: ObjectInfo, dest: str) -> None:
+    async def copy(self, source: seam.ObjectInfo, dest: str) -> None:
         """``rewriteTo`` of generation ``source.version``, repeated until done (no data passes through here)."""
         query: dict[str, str | int] = {"sourceGeneration": source.version} if source.version else {}
         path = self._object(source.key, "/rewriteTo/b/" + _quote(self.bucket) + "/o/" + _quote(dest))
         while True:
             try:
                 answer = await self._json("POST", path, query, document={"contentType": CONTENT_TYPE})
-            except NotFound as exc:  # that generation is gone: replaced or deleted
-                raise Changed(exc.code, "the source changed") from exc
+            except seam.NotFound as exc:  # that generation is gone: replaced or deleted
+                raise seam.Changed(exc.code, "the source changed") from exc
             if answer.get("done", True):
                 return
             query["rewriteToken"] = str(answer["rewriteToken"])
@@ -291,25 +289,15 @@ def _quote(name: str) -> str:
     return urllib.parse.quote(name, safe="")
 
 
-def _info(resource: Mapping[str, Any]) -> ObjectInfo:
+def _info(resource: Mapping[str, Any]) -> seam.ObjectInfo:
     updated = datetime.fromisoformat(str(resource["updated"]).replace("Z", "+00:00")) if "updated" in resource else None
-    return ObjectInfo(str(resource["name"]), int(resource.get("size", 0)), _utc(updated), str(resource["generation"]))
+    return seam.ObjectInfo(
+        str(resource["name"]), int(resource.get("size", 0)), _utc(updated), str(resource["generation"])
+    )
 
 
 def _utc(value: datetime | None) -> datetime:
     return value.astimezone(UTC) if value is not None else EPOCH
-
-
-def _default_credentials() -> Any:
-    """Application Default Credentials, or None (then requests go out anonymous, as gcsfs does)."""
-    import google.auth
-    import google.auth.exceptions
-
-    try:
-        credentials, _ = google.auth.default(scopes=[SCOPE])
-    except google.auth.exceptions.DefaultCredentialsError:
-        return None
-    return credentials
 
 
 @contextlib.contextmanager
@@ -328,24 +316,24 @@ def _mapped(bucket: str, listing: bool) -> Iterator[None]:
         status = exc.status
         code, message = _error(exc.body, status)
         if status == 404 and (listing or "bucket does not exist" in message.lower()):
-            raise StoreMissing(bucket, "bucket", code) from None
+            raise seam.StoreMissing(bucket, "bucket", code) from None
         if status == 404:
-            raise NotFound(code, message) from None
+            raise seam.NotFound(code, message) from None
         if status in (401, 403):
-            raise Denied(code, message) from None
+            raise seam.Denied(code, message) from None
         if status == 412:
-            raise Changed(code, message) from None
+            raise seam.Changed(code, message) from None
         if status == 416:
-            raise StoreError("InvalidRange", message) from None
+            raise seam.StoreError("InvalidRange", message) from None
         if status >= 500 or status in (408, 429):
-            raise Transient(code, message) from None
-        raise StoreError(code, message) from None
+            raise seam.Transient(code, message) from None
+        raise seam.StoreError(code, message) from None
     except google.auth.exceptions.RefreshError as exc:
-        raise Denied("RefreshError", "the credentials were refused") from exc
+        raise seam.Denied("RefreshError", "the credentials were refused") from exc
     except google.auth.exceptions.TransportError as exc:
-        raise Transient("TransportError", "the token endpoint could not be reached") from exc
+        raise seam.Transient("TransportError", "the token endpoint could not be reached") from exc
     except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-        raise Transient(type(exc).__name__, str(exc)) from exc
+        raise seam.Transient(type(exc).__name__, str(exc)) from exc
 
 
 def _error(body: bytes, status: int) -> tuple[str, str]:
