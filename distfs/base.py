@@ -26,6 +26,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, BinaryIO
 
@@ -304,6 +305,13 @@ class Base(StorageDriver):
         self._path(path)
         with self._call("Delete", path):
             self._inner.delete(path)
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        checked = [self._path(path) for path in paths]
+        if not checked:
+            return
+        with self._call("DeleteMany", checked[0], **{"storage.paths.count": len(checked)}):
+            self._inner.delete_many(checked)
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         self._path(path)

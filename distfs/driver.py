@@ -12,13 +12,14 @@ honour the semantics stated here.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import BinaryIO
 
 from .capabilities import UNKNOWN, Capabilities
+from .errors import PathNotFoundError
 
 __all__ = ["EPOCH", "FileInfo", "FileWriter", "SkipDir", "StopWalk", "StorageDriver", "WalkFn"]
 
@@ -180,6 +181,24 @@ class StorageDriver(abc.ABC):
     @abc.abstractmethod
     def delete(self, path: str) -> None:
         """Remove ``path`` and everything below ``path + "/"`` (never ``path-suffix``)."""
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        """``delete`` every path of ``paths``, as a batch where the store can.
+
+        The outcome is that of deleting them one by one: everything at and below each path
+        is gone, suspended uploads too. Paths that did not exist raise ``PathNotFoundError``
+        for the first of them, after every other path was deleted. Not part of Go's
+        interface: the default deletes one path after another; object stores look up and
+        delete many paths in a few requests.
+        """
+        missing: list[PathNotFoundError] = []
+        for path in paths:
+            try:
+                self.delete(path)
+            except PathNotFoundError as exc:
+                missing.append(exc)
+        if missing:
+            raise missing[0]
 
     @property
     def capabilities(self) -> Capabilities:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import importlib
 import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, BinaryIO
 
@@ -144,6 +144,9 @@ class Middleware(StorageDriver):
 
     def delete(self, path: str) -> None:
         self.wrapped.delete(path)
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        self.wrapped.delete_many(paths)
 
     def local_path(self, path: str) -> str | None:
         return self.wrapped.local_path(path)

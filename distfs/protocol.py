@@ -563,27 +563,18 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
             self.driver.delete(path)
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
+        """Remove ``path`` (a path, a glob or a list): one batched ``delete_many`` of the driver."""
         given = self.expand_path(path)
-        if recursive:
-
-            def remove(one: str) -> None:
-                with self._errors():
-                    self.driver.delete(one)
-
-            self._first_error(self._batch(remove, given))
-            return
-        kinds = self._kinds(given)
-        for one in given:
-            if kinds.get(one) == "directory":
-                raise IsADirectoryError(one)
-
-        def remove_file(one: str) -> None:
-            if one not in kinds:
-                raise FileNotFoundError(one)
+        if not recursive:
+            kinds = self._kinds(given)
+            for one in given:
+                if kinds.get(one) == "directory":
+                    raise IsADirectoryError(one)
+                if one not in kinds:
+                    raise FileNotFoundError(one)
+        if given:
             with self._errors():
-                self.driver.delete(one)
-
-        self._first_error(self._batch(remove_file, given))
+                self.driver.delete_many(given)
 
     def _kinds(self, names: list[str]) -> dict[str, str]:
         """``file`` or ``directory`` of each existing name, from one listing per parent."""

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,9 @@ class _InFlight(Middleware):
     def delete(self, path: str) -> None:
         self._timed(self.wrapped.delete, path)
 
+    def delete_many(self, paths: Sequence[str]) -> None:
+        self._timed(self.wrapped.delete_many, paths)
+
 
 def _in_flight(parameters: Mapping[str, Any]) -> distfs.StorageDriver:
     limit = parameters.get("maxconcurrency")
@@ -108,11 +111,13 @@ def test_batches_run_concurrently_within_the_driver_limit(tmp_path: Path, limit:
     for call in (
         lambda: fs.pipe({name: name.encode() for name in names}),
         lambda: fs.cat(names),
-        lambda: fs.rm(names),
     ):
         _InFlight.peak = 0
         call()
         assert 1 < _InFlight.peak <= bound
+    _InFlight.peak = 0
+    fs.rm(names)  # one batched delete_many of the driver
+    assert _InFlight.peak == 1
     assert fs.find("/b") == []
 
 

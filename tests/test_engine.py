@@ -216,3 +216,27 @@ def test_round_trips_of_a_small_writer_and_a_one_file_delete(name: str, setup: C
     print(f"\n{name}: small writer {requests} requests; one-file delete {elapsed / LATENCY:.2f} round trips")
     assert elapsed < 2.9 * LATENCY, f"{elapsed:.2f} s: more than 2 sequential round trips"
     assert env.clean().list("/") == []
+
+
+# -- delete_many: deleting many paths in a few requests ----------------------------------------
+
+
+@pytest.mark.parametrize("name", DRIVERS)
+def test_delete_many_is_delete_of_each(name: str, local_stores: LocalStores) -> None:
+    driver = driver_on(local_stores, name)
+    for path in ("/d/a", "/d/a-b", "/d/ab/x", "/d/b/y/z", "/d/c", "/e/f"):
+        driver.put_content(path, path.encode())
+    writer = driver.writer("/d/b/upload")
+    writer.write(b"suspended")
+    writer.close()
+    with pytest.raises(distfs.PathNotFoundError) as caught:
+        driver.delete_many(["/d/a", "/d/b", "/d/missing", "/e/f"])
+    assert caught.value.path == "/d/missing"  # reported after every other path was deleted
+    assert driver.list("/d") == ["/d/a-b", "/d/ab", "/d/c"]
+    # a directory emptied by the deletes outlives them only where directories are real
+    assert driver.list("/") == (["/d", "/e"] if driver.capabilities.empty_directories else ["/d"])
+    with pytest.raises(distfs.PathNotFoundError):
+        driver.writer("/d/b/upload", append=True)  # its suspended upload went too
+    driver.delete_many(["/d/c"])
+    driver.delete_many([])
+    assert driver.list("/d") == ["/d/a-b", "/d/ab"]

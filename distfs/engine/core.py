@@ -292,47 +292,101 @@ class Engine:
 
         The object, the keys below it, the hidden upload state below it and the store's
         own unfinished uploads are looked up concurrently (one round trip), then deleted
-        in concurrent batches.
+        in concurrent batches (one more).
         """
         key = self.key(path)
 
-        async def exact() -> list[str]:
+        async def exact() -> builtins.list[str]:
             try:
                 await self.head(path)
             except PathNotFoundError:
                 return []
             return [key]
 
-        async def uploads() -> builtins.list[Upload]:
-            async with self.errors(path, "listing uploads of"):
-                found = await self.call(lambda: self.store.list_uploads(key))
-            return [u for u in found if u.key == key or u.key.startswith(key + "/")]
-
         own, below, hidden, native = await asyncio.gather(
             exact(),
             self._all_keys(path, key + "/"),
             self._all_keys(path, self.key(_UPLOADS + path) + "/"),
-            uploads(),
+            self._uploads(path, key),
         )
-        user = own + [k for k in below if self._visible_key(k[len(self.root) :])]
-        keys = own + below + hidden
+        await self._remove([path], own + below, hidden, native)
+
+    async def delete_many(self, targets: Sequence[str]) -> None:
+        """``delete`` every path of ``targets`` with a few listings and batch deletes.
+
+        One flat listing of the common parent (from the first path's key to past the
+        last's), one of its hidden upload state and one of the store's unfinished uploads
+        find everything at and below every path; then keys go in batches of the store's
+        delete limit. Paths that held nothing raise PathNotFoundError (the first) after
+        every other path was deleted.
+        """
+        if len(targets) == 1:
+            await self.delete(targets[0])
+            return
+        ordered = sorted(set(targets))
+        common = ordered[0]
+        for path in ordered[1:]:
+            while not (path + "/").startswith(common + "/") and common != paths.ROOT:
+                common = paths.parent(common)
+        first, last = self.key(ordered[0]), self.key(ordered[-1]) + "/\U0010ffff"
+        prefix = self.prefix(common)
+
+        async def candidates() -> builtins.list[str]:
+            found = []
+            async for page in self.pages(common, prefix, delimiter=False, start_after=first[:-1]):
+                found += [o.key for o in page.objects if o.key <= last]
+                if page.objects and page.objects[-1].key > last:
+                    break
+            return found
+
+        keys, hidden, native = await asyncio.gather(
+            candidates(),
+            self._all_keys(common, self.key(_UPLOADS + ("" if common == paths.ROOT else common)) + "/"),
+            self._uploads(common, prefix.rstrip("/")),
+        )
+        await self._remove(ordered, keys, hidden, native)
+
+    async def _uploads(self, path: str, key: str) -> builtins.list[Upload]:
+        """The store's unfinished uploads at and below ``key`` (the key of ``path``)."""
+        async with self.errors(path, "listing uploads of"):
+            found = await self.call(lambda: self.store.list_uploads(key))
+        return [u for u in found if not key or u.key == key or u.key.startswith(key + "/")]
+
+    async def _remove(
+        self, targets: Sequence[str], keys: Sequence[str], hidden: Sequence[str], native: Sequence[Upload]
+    ) -> None:
+        """Delete what of ``keys``, ``hidden`` and ``native`` lies at or below ``targets``; then
+        PathNotFoundError for the first path that held no visible key."""
+        doomed: builtins.list[str] = []
+        aborted: builtins.list[Upload] = []
+        missing = []
+        for path in targets:
+            key, state = self.key(path), self.key(_UPLOADS + path)
+            mine = [k for k in keys if k == key or k.startswith(key + "/")]
+            doomed += mine
+            doomed += [k for k in hidden if k.startswith(state + "/")]
+            aborted += [u for u in native if u.key == key or u.key.startswith(key + "/")]
+            if not any(self._visible_key(k[len(self.root) :]) for k in mine):
+                missing.append(path)
+        doomed = sorted(set(doomed))
         batch = self.store.limits.delete_batch
+        where = targets[0]
 
         async def delete_batch(part: Sequence[str]) -> builtins.list[tuple[str, str]]:
-            async with self.errors(path, "deleting"):
+            async with self.errors(where, "deleting"):
                 return await self.call(lambda: self.store.delete_many(part))
 
         async def abort(upload: Upload) -> builtins.list[tuple[str, str]]:
-            async with self.errors(path, "deleting"):
+            async with self.errors(where, "deleting"):
                 await self.call(lambda: self.store.abort_upload(upload))
             return []
 
         results = await _bounded(
-            [delete_batch(keys[i : i + batch]) for i in range(0, len(keys), batch)] + [abort(u) for u in native]
+            [delete_batch(doomed[i : i + batch]) for i in range(0, len(doomed), batch)] + [abort(u) for u in aborted]
         )
         self._raise_failures([failure for result in results for failure in result])
-        if not user:  # suspended uploads alone do not make the path exist (they are gone now)
-            raise PathNotFoundError(path, self.name)
+        if missing:  # suspended uploads alone do not make a path exist (they are gone now)
+            raise PathNotFoundError(missing[0], self.name)
 
     def _raise_failures(self, failures: builtins.list[tuple[str, str]]) -> None:
         if failures:

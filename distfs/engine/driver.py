@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import io
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from .. import paths
@@ -75,6 +75,9 @@ class ObjectStoreDriver(StorageDriver):
 
     def delete(self, path: str) -> None:
         run(self.engine.delete(path))
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        run(self.engine.delete_many(paths))
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         return run(self.engine.redirect_url(path, method))
