@@ -69,19 +69,25 @@ def two_instances_see_each_other(driver: str, parameters: Mapping[str, Any]) -> 
 
 
 @contextlib.contextmanager
-def oauth_token_server(token: str) -> Iterator[str]:
-    """An OAuth token endpoint on 127.0.0.1 handing out ``token``, so service-account
-    credentials work against fake-gcs-server; yields its URL."""
+def json_server(status: int, document: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A server on 127.0.0.1 answering every GET and POST with ``status`` and ``document`` (JSON).
+
+    Yields its base URL and the list of the headers of every request it received.
+    """
+    seen: list[dict[str, str]] = []
+    body = json.dumps(document).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+        def do_GET(self) -> None:
+            seen.append({k.lower(): v for k, v in self.headers.items()})
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        do_POST = do_GET  # noqa: N815
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -89,7 +95,15 @@ def oauth_token_server(token: str) -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/token"
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def oauth_token_server(token: str) -> Iterator[str]:
+    """An OAuth token endpoint on 127.0.0.1 handing out ``token``, so service-account
+    credentials work against fake-gcs-server; yields its URL."""
+    with json_server(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}) as (url, _):
+        yield url + "/token"

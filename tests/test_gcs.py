@@ -9,10 +9,8 @@ compose-emulated uploads (marker, rounds of 32, clean-up order), and emulator qu
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import os
-import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cases import oauth_token_server, suspend_in_fresh_processes, two_instances_see_each_other
+from cases import json_server, oauth_token_server, suspend_in_fresh_processes, two_instances_see_each_other
 from conftest import unique_name
 from fault_proxy import FaultProxy
 
@@ -122,28 +120,8 @@ def traced(gcs_endpoint: str, gcs_parameters: dict[str, Any]) -> Iterator[Traced
 @contextlib.contextmanager
 def recorder(message: str = "Not Found") -> Iterator[tuple[str, list[dict[str, str]]]]:
     """A local HTTP server answering every request 404 with ``message`` (JSON API style), recording its headers."""
-    seen: list[dict[str, str]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append({k.lower(): v for k, v in self.headers.items()})
-            body = json.dumps({"error": {"code": 404, "message": message}}).encode()
-            self.send_response(404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_server(404, {"error": {"code": 404, "message": message}}) as (url, seen):
+        yield url, seen
 
 
 @pytest.fixture(scope="module")
