@@ -306,12 +306,13 @@ class Base(StorageDriver):
         with self._call("Delete", path):
             self._inner.delete(path)
 
-    def delete_many(self, paths: Sequence[str]) -> None:
+    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
         checked = [self._path(path) for path in paths]
         if not checked:
             return
-        with self._call("DeleteMany", checked[0], **{"storage.paths.count": len(checked)}):
-            self._inner.delete_many(checked)
+        attributes = {"storage.paths.count": len(checked), "storage.files_only": bool(files_only)}
+        with self._call("DeleteMany", checked[0], **attributes):
+            self._inner.delete_many(checked, files_only=bool(files_only))
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         self._path(path)
@@ -319,11 +320,6 @@ class Base(StorageDriver):
             raise DriverError(f"HTTP method must be a string, not {type(method).__name__}", self._name)
         with self._call("RedirectURL", path):
             return self._inner.redirect_url(path, method.upper())
-
-    def local_path(self, path: str) -> str | None:
-        self._path(path)
-        with self._call("LocalPath", path):
-            return self._inner.local_path(path)
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         self._path(path, root_ok=True)

@@ -12,6 +12,7 @@ honour the semantics stated here.
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -182,15 +183,30 @@ class StorageDriver(abc.ABC):
     def delete(self, path: str) -> None:
         """Remove ``path`` and everything below ``path + "/"`` (never ``path-suffix``)."""
 
-    def delete_many(self, paths: Sequence[str]) -> None:
+    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
         """``delete`` every path of ``paths``, as a batch where the store can.
 
         The outcome is that of deleting them one by one: everything at and below each path
         is gone, suspended uploads too. Paths that did not exist raise ``PathNotFoundError``
-        for the first of them, after every other path was deleted. Not part of Go's
-        interface: the default deletes one path after another; object stores look up and
-        delete many paths in a few requests.
+        for the first of them, after every other path was deleted.
+
+        With ``files_only``, only the object stored at each path goes, with the suspended
+        upload of that path: nothing below a path is touched (a path that is a directory
+        keeps its content), and a path holding no object is skipped without error. That
+        needs no lookup first, so an object store deletes in one round of batch requests.
+
+        Not part of Go's interface: the default deletes one path after another; object
+        stores look up and delete many paths in a few requests.
         """
+        if files_only:
+            for path in paths:
+                try:
+                    if not self.stat(path).is_dir:
+                        self.delete(path)
+                except PathNotFoundError:
+                    with contextlib.suppress(PathNotFoundError):
+                        self.delete(path)  # no object; a suspended upload of the path goes
+            return
         missing: list[PathNotFoundError] = []
         for path in paths:
             try:
@@ -209,17 +225,6 @@ class StorageDriver(abc.ABC):
         declaration matches what the backend does.
         """
         return UNKNOWN
-
-    def local_path(self, path: str) -> str | None:
-        """The local file holding the object at ``path``, or ``None``.
-
-        A driver whose objects are files on this machine (``filesystem``) may return the
-        absolute path of the file, resolved and confined inside its root, so that readers
-        such as ``distfs://`` can hand it to pandas or pyarrow directly. ``None`` (the
-        default) means: read through :meth:`reader`. No existence check is made; the file
-        may be replaced at any time (it is only ever replaced atomically).
-        """
-        return None
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         """A URL from which a client may ``method`` the object directly, or ``None``.

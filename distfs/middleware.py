@@ -145,11 +145,8 @@ class Middleware(StorageDriver):
     def delete(self, path: str) -> None:
         self.wrapped.delete(path)
 
-    def delete_many(self, paths: Sequence[str]) -> None:
-        self.wrapped.delete_many(paths)
-
-    def local_path(self, path: str) -> str | None:
-        return self.wrapped.local_path(path)
+    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
+        self.wrapped.delete_many(paths, files_only=files_only)
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         return self.wrapped.redirect_url(path, method)

@@ -31,8 +31,8 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   version of the object: the driver's reader pins it, and where the stream cannot seek,
   a re-opened reader is checked against the size and time seen at open (a change raises
   :class:`~distfs.errors.ObjectChangedError`, chained under an ``OSError``); on the
-  ``filesystem`` driver a file is read from the local file itself
-  (:meth:`~distfs.driver.StorageDriver.local_path`);
+  ``filesystem`` driver the file handed out is the local file itself (its reader,
+  opened confined to the root), read at local speed;
 * a file opened for writing is published only when it is closed normally: a ``with``
   block that raises, and a file dropped without ``close()`` (garbage collected), cancel
   the upload. ``"ab"`` appends to the committed object: it starts a fresh upload that
@@ -58,10 +58,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import json
 import os
+import stat
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
@@ -71,9 +73,12 @@ from fsspec import AbstractFileSystem
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractBufferedFile
 
-from . import paths
+from . import aio, paths
+from .base import Base
 from .config import from_config
 from .driver import FileInfo, FileWriter, SkipDir, StorageDriver
+from .engine.driver import ObjectStoreDriver
+from .engine.loop import awaiting, run
 from .errors import (
     AccessDeniedError,
     DriverError,
@@ -98,6 +103,8 @@ ENV_PARAMETERS = "DISTFS_PARAMETERS"
 
 _FSSPEC_OPTIONS = {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths", "asynchronous"}
 _COPY_BLOCK = 8 << 20
+#: The buffer of a local file handed to the caller (as ``open()``'s on most filesystems).
+_LOCAL_BUFFER = 1 << 17
 #: A forward seek of a non-seekable reader up to this many bytes reads on instead of re-opening.
 _SKIP_LIMIT = 4 << 20
 #: Parameters shown by ``repr``: where the data is, never how to get in.
@@ -162,6 +169,10 @@ def _explain(path: str, portable: bool) -> str:
     return "not a driver path"
 
 
+def _is_glob(path: str) -> bool:
+    return any(char in path for char in "*?[")
+
+
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     chunks = []
     while size > 0:
@@ -173,7 +184,82 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return b"".join(chunks)
 
 
-class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
+class _Coroutines:
+    """The coroutine twins of :data:`NATIVE_COROUTINES` (mixed into :class:`DistFileSystem`)."""
+
+    async def _cat_file(self: Any, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
+        if self._native is None:
+            return await _threaded(self.cat_file, path, start, end, **kwargs)
+        content: bytes = await awaiting(self._native_cat_file(self._strip_protocol(path), start, end))
+        return content
+
+    async def _cat(self: Any, path: Any, recursive: bool = False, on_error: str = "raise", **kwargs: Any) -> Any:
+        if self._native is None:
+            return await _threaded(self.cat, path, recursive, on_error, **kwargs)
+        found = await asyncio.to_thread(self.expand_path, path, recursive=recursive)
+        if len(found) == 1 and not isinstance(path, list) and found[0] == self._strip_protocol(path):
+            return await self._cat_file(found[0], **kwargs)
+        start, end = kwargs.get("start"), kwargs.get("end")
+        results = await awaiting(_gather(lambda p: self._native_cat_file(p, start, end), found))
+        return _by_name(found, results, on_error)
+
+    async def _cat_ranges(
+        self: Any,
+        paths: list[str],
+        starts: int | list[int | None] | None,
+        ends: int | list[int | None] | None,
+        max_gap: int | None = None,
+        on_error: str = "return",
+        **kwargs: Any,
+    ) -> list[Any]:
+        if self._native is None:
+            return await _threaded(self.cat_ranges, paths, starts, ends, max_gap, on_error, **kwargs)
+        ranges = self._ranges(paths, starts, ends, max_gap)
+        results = await awaiting(_gather(lambda one: self._native_cat_file(*one), ranges))
+        if on_error != "return":
+            self._first_error(results)
+        return results
+
+    async def _info(self: Any, path: str, **kwargs: Any) -> dict[str, Any]:
+        if self._native is None:
+            return await _threaded(self.info, path, **kwargs)
+        info: dict[str, Any] = await awaiting(self._native_info(self._strip_protocol(path)))
+        return info
+
+    async def _exists(self: Any, path: str, **kwargs: Any) -> bool:
+        return await _found(self._info(path))
+
+    async def _isfile(self: Any, path: str) -> bool:
+        return await _found(self._info(path), "file")
+
+    async def _isdir(self: Any, path: str) -> bool:
+        return await _found(self._info(path), "directory")
+
+    async def _sizes(self: Any, paths: list[str]) -> list[int]:
+        if self._native is None:
+            return await _threaded(self.sizes, paths)
+        names = [self._strip_protocol(path) for path in paths]
+        results = await awaiting(_gather(lambda path: _size_of(self._native_info(path)), names))
+        self._first_error(results)
+        return [int(size) for size in results if not isinstance(size, BaseException)]
+
+    async def _pipe_file(self: Any, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
+        if self._native is None or self._intrans:
+            await _threaded(self.pipe_file, path, value, mode, **kwargs)
+            return
+        await awaiting(self._native_pipe_file(self._strip_protocol(path), value, mode))
+
+    async def _pipe(self: Any, path: Any, value: bytes | None = None, **kwargs: Any) -> None:
+        if self._native is None or self._intrans:
+            await _threaded(self.pipe, path, value, **kwargs)
+            return
+        items: dict[str, bytes] = {path: value or b""} if isinstance(path, str) else dict(path)
+        pairs = [(self._strip_protocol(name), data) for name, data in items.items()]
+        mode = kwargs.get("mode", "overwrite")
+        self._first_error(await awaiting(_gather(lambda item: self._native_pipe_file(item[0], item[1], mode), pairs)))
+
+
+class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
     """An fsspec filesystem over one distfs driver (see the module docstring)."""
 
     protocol = ("distfs",)
@@ -197,6 +283,7 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._local = threading.local()
+        self._native = _native_of(self.driver)
         self.asynchronous = bool(parameters.get("asynchronous", False))
 
     def __repr__(self) -> str:
@@ -221,11 +308,17 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 self._pool = ThreadPoolExecutor(self.concurrency(), thread_name_prefix="distfs-batch")
             return self._pool
 
-    def _batch(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R | BaseException]:
+    def _batch(
+        self, fn: Callable[[T], R], items: Sequence[T], native: Callable[[T], Awaitable[R]] | None = None
+    ) -> list[R | BaseException]:
         """``fn`` of every item, concurrently (bounded); a failure is returned in its item's place.
 
-        This is the one place a batch fans out: an asynchronous driver can replace the pool.
+        This is the one place a batch fans out: on an object store (which has a native async
+        driver) ``native`` of every item is gathered on the engine's loop, bounded by that
+        driver's limit; otherwise ``fn`` runs on a pool of :meth:`concurrency` threads.
         """
+        if native is not None and self._native is not None and len(items) > 1:
+            return run(_gather(native, items))
         if len(items) <= 1:
             results: list[R | BaseException] = []
             for item in items:
@@ -242,6 +335,36 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+    # -- object stores: coroutines on the engine's loop ------------------------------
+    #
+    # An object store's driver has an async twin over the same engine (distfs.aio); these
+    # run on the engine's loop thread (where the store's clients live): the synchronous
+    # batches gather them there, and the coroutine methods below await them from any loop.
+
+    async def _native_cat_file(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        native = self._native
+        assert native is not None
+        with self._errors():
+            if start is None and end is None:
+                return await native.get_content(path)
+            first, last = _span((await native.stat(path)).size, start, end)
+            if last <= first:
+                return b""
+            async with await native.reader(path, first) as stream:
+                return await stream.read(last - first)
+
+    async def _native_info(self, path: str) -> dict[str, Any]:
+        assert self._native is not None
+        with self._errors():
+            return self._info_dict(await self._native.stat(path))
+
+    async def _native_pipe_file(self, path: str, value: bytes, mode: str) -> None:
+        assert self._native is not None
+        if mode == "create" and await _found(self._native_info(path)):
+            raise FileExistsError(path)
+        with self._errors():
+            await self._native.put_content(path, bytes(value))
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -372,9 +495,7 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         with self._errors():
             if start is None and end is None:
                 return self.driver.get_content(path)
-            size = self.driver.stat(path).size
-            first = max(0, size + start if start is not None and start < 0 else start or 0)
-            last = size if end is None else (max(0, size + end) if end < 0 else min(end, size))
+            first, last = _span(self.driver.stat(path).size, start, end)
             if last <= first:
                 return b""
             with self.driver.reader(path, first) as stream:
@@ -384,17 +505,11 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         found = self.expand_path(path, recursive=recursive)
         if len(found) == 1 and not isinstance(path, list) and found[0] == self._strip_protocol(path):
             return self.cat_file(found[0], **kwargs)
-        results = self._batch(lambda p: self.cat_file(p, **kwargs), found)
-        out: dict[str, Any] = {}
-        for name, result in zip(found, results, strict=True):
-            if isinstance(result, BaseException):
-                if on_error == "raise":
-                    raise result
-                if on_error == "return":
-                    out[name] = result
-            else:
-                out[name] = result
-        return out
+        start, end = kwargs.get("start"), kwargs.get("end")
+        results = self._batch(
+            lambda p: self.cat_file(p, **kwargs), found, lambda p: self._native_cat_file(p, start, end)
+        )
+        return _by_name(found, results, on_error)
 
     def cat_ranges(
         self,
@@ -406,6 +521,19 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         **kwargs: Any,
     ) -> list[Any]:
         """Byte ranges of many files, concurrently (zarr's partial reads)."""
+        ranges = self._ranges(paths, starts, ends, max_gap)
+        results = self._batch(
+            lambda one: self.cat_file(*one, **kwargs), ranges, lambda one: self._native_cat_file(*one)
+        )
+        if on_error != "return":
+            self._first_error(results)
+        return results
+
+    @classmethod
+    def _ranges(
+        cls, paths: list[str], starts: int | list[int | None] | None, ends: int | list[int | None] | None, max_gap: Any
+    ) -> list[tuple[str, int | None, int | None]]:
+        """``cat_ranges``' arguments as one (path, start, end) per range."""
         if max_gap is not None:
             raise NotImplementedError("distfs: max_gap is not supported")
         if not isinstance(paths, list):
@@ -414,15 +542,14 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         last = ends if isinstance(ends, list) else [ends] * len(paths)
         if len(first) != len(paths) or len(last) != len(paths):
             raise ValueError("distfs: cat_ranges needs as many starts and ends as paths")
-        ranges = list(zip(paths, first, last, strict=True))
-        results = self._batch(lambda one: self.cat_file(one[0], one[1], one[2], **kwargs), ranges)
-        if on_error != "return":
-            self._first_error(results)
-        return results
+        return [(cls._strip_protocol(p), s, e) for p, s, e in zip(paths, first, last, strict=True)]
 
     def sizes(self, paths: list[str]) -> list[int]:
         """Sizes of many paths, concurrently."""
-        results = self._batch(lambda path: int(self.info(path)["size"]), list(paths))
+        names = [self._strip_protocol(path) for path in paths]
+        results = self._batch(
+            lambda path: int(self.info(path)["size"]), names, lambda path: _size_of(self._native_info(path))
+        )
         self._first_error(results)
         return [int(size) for size in results if not isinstance(size, BaseException)]
 
@@ -439,7 +566,10 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def pipe(self, path: Any, value: bytes | None = None, **kwargs: Any) -> None:
         items: dict[str, bytes] = {path: value or b""} if isinstance(path, str) else dict(path)
-        self._first_error(self._batch(lambda item: self.pipe_file(item[0], item[1], **kwargs), list(items.items())))
+        pairs = [(self._strip_protocol(name), data) for name, data in items.items()]
+        mode = kwargs.get("mode", "overwrite")
+        native = None if self._intrans else (lambda item: self._native_pipe_file(item[0], item[1], mode))
+        self._first_error(self._batch(lambda item: self.pipe_file(item[0], item[1], **kwargs), pairs, native))
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         if self._collected(path1, path2):
@@ -560,43 +690,25 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         with self._errors():
             if self.driver.stat(path).is_dir:
                 raise IsADirectoryError(path)
-            self.driver.delete(path)
+            self.driver.delete_many([path], files_only=True)
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        """Remove ``path`` (a path, a glob or a list): one batched ``delete_many`` of the driver."""
+        """Remove ``path``: one path, a glob or a list of paths; one ``delete_many`` of the driver.
+
+        ``recursive``: each path with everything below it (a path with nothing stored is
+        ``FileNotFoundError``, raised after the others went). Otherwise files only: one
+        path that is not a glob must be a file (``IsADirectoryError``,
+        ``FileNotFoundError``); of a list or a glob, every file is removed, a directory keeps
+        its content and a name with nothing stored is skipped (as s3fs and gcsfs do), so an
+        object store removes them in one round of batch requests, with no lookup first.
+        """
         given = self.expand_path(path)
-        if not recursive:
-            kinds = self._kinds(given)
-            for one in given:
-                if kinds.get(one) == "directory":
-                    raise IsADirectoryError(one)
-                if one not in kinds:
-                    raise FileNotFoundError(one)
+        one_file = not recursive and isinstance(path, str) and len(given) == 1 and not _is_glob(path)
+        if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
+            raise IsADirectoryError(given[0])
         if given:
             with self._errors():
-                self.driver.delete_many(given)
-
-    def _kinds(self, names: list[str]) -> dict[str, str]:
-        """``file`` or ``directory`` of each existing name, from one listing per parent."""
-        by_parent: dict[str, set[str]] = {}
-        for name in names:
-            by_parent.setdefault(paths.parent(name), set()).add(name)
-        kinds: dict[str, str] = {}
-
-        def look(parent: str) -> None:
-            wanted = by_parent[parent]
-            if len(wanted) == 1:
-                name = next(iter(wanted))
-                with contextlib.suppress(FileNotFoundError):
-                    kinds[name] = self.info(name)["type"]
-                return
-            with contextlib.suppress(FileNotFoundError):
-                for entry in self.ls(parent):
-                    if entry["name"] in wanted:
-                        kinds[entry["name"]] = entry["type"]
-
-        self._first_error(self._batch(look, list(by_parent)))
-        return kinds
+                self.driver.delete_many(given, files_only=not recursive)
 
     def du(
         self, path: str, total: bool = True, maxdepth: int | None = None, withdirs: bool = False, **kwargs: Any
@@ -632,18 +744,13 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         path = self._strip_protocol(path)
         if mode == "rb":
             with self._errors():
-                local = self.driver.local_path(path) if hasattr(self.driver, "local_path") else None
-                if local is not None:
-                    try:
-                        return open(local, "rb")
-                    except IsADirectoryError:
-                        raise IsADirectoryError(path) from None
-                    except FileNotFoundError:
-                        raise PathNotFoundError(path, self.driver.name) from None
                 info = self.driver.stat(path)
-            if info.is_dir:
-                raise IsADirectoryError(path)
-            return _ReadFile(self, path, info, block_size, cache_options)
+                if info.is_dir:
+                    raise IsADirectoryError(path)
+                stream = self.driver.reader(path, 0)
+            return _LocalFile.of(stream, path, info.size) or _ReadFile(
+                self, path, info, stream, block_size=block_size, cache_options=cache_options
+            )
         if mode in ("wb", "ab", "xb"):
             if mode == "xb" and self.exists(path):
                 raise FileExistsError(path)
@@ -651,9 +758,11 @@ class DistFileSystem(AbstractFileSystem):  # type: ignore[misc]
         raise ValueError(f"distfs: unsupported file mode {mode!r}")
 
 
-#: The methods with a coroutine mirror ``_<name>``: fsspec's GenericFileSystem (rsync) and
-#: zarr await these on their event loop; each runs the synchronous method on a worker thread,
-#: so the loop stays free (a driver may itself need it, as s3fs-based drivers need fsspec's).
+#: The methods with a coroutine twin ``_<name>``: fsspec's GenericFileSystem (rsync), zarr
+#: and ``asynchronous=True`` callers await these on their event loop, which stays free.
+#: Those of :data:`NATIVE_COROUTINES` await an object store's engine directly (no thread);
+#: the others, and every one on a driver without an engine, run the synchronous method on
+#: a worker thread (its batch, if any, still gathered on the engine's loop).
 ASYNC_MIRRORS = (
     "cat",
     "cat_file",
@@ -683,11 +792,12 @@ ASYNC_MIRRORS = (
     "size",
     "sizes",
 )
+NATIVE_COROUTINES = ("cat", "cat_file", "cat_ranges", "exists", "info", "isdir", "isfile", "pipe", "pipe_file", "sizes")
 
 
 def _mirror(name: str) -> Callable[..., Any]:
     async def mirrored(self: DistFileSystem, *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(functools.partial(getattr(self, name), *args, **kwargs))
+        return await _threaded(getattr(self, name), *args, **kwargs)
 
     mirrored.__name__ = mirrored.__qualname__ = "_" + name
     mirrored.__doc__ = f"``{name}`` on a worker thread (for callers on an event loop)."
@@ -695,7 +805,57 @@ def _mirror(name: str) -> Callable[..., Any]:
 
 
 for _name in ASYNC_MIRRORS:
-    setattr(DistFileSystem, "_" + _name, _mirror(_name))
+    if _name not in NATIVE_COROUTINES:
+        setattr(DistFileSystem, "_" + _name, _mirror(_name))
+
+
+async def _threaded(call: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    return await asyncio.to_thread(functools.partial(call, *args, **kwargs))
+
+
+async def _gather(native: Callable[[T], Awaitable[R]], items: Sequence[T]) -> list[R | BaseException]:
+    """``native`` of every item, gathered (the async driver bounds them); failures in place."""
+    return await asyncio.gather(*(native(item) for item in items), return_exceptions=True)
+
+
+async def _found(info: Awaitable[dict[str, Any]], kind: str | None = None) -> bool:
+    """Whether the ``info`` awaited names something (of ``kind``); False only for not-found."""
+    try:
+        found = await info
+    except FileNotFoundError:
+        return False
+    return kind is None or found["type"] == kind
+
+
+async def _size_of(info: Awaitable[dict[str, Any]]) -> int:
+    return int((await info)["size"])
+
+
+def _native_of(driver: StorageDriver) -> aio.AsyncStorageDriver | None:
+    """The async driver over ``driver``'s engine (object stores), else None."""
+    inner = driver.inner if isinstance(driver, Base) else driver
+    return aio.wrap(driver) if isinstance(inner, ObjectStoreDriver) else None
+
+
+def _span(size: int, start: int | None, end: int | None) -> tuple[int, int]:
+    """Byte offsets ``[first, last)`` of fsspec's ``start``/``end`` (negative: from the end) in ``size`` bytes."""
+    first = max(0, size + start if start is not None and start < 0 else start or 0)
+    last = size if end is None else (max(0, size + end) if end < 0 else min(end, size))
+    return first, last
+
+
+def _by_name(found: list[str], results: Sequence[object], on_error: str) -> dict[str, Any]:
+    """``cat``'s answer: content by path; failures raised, returned or omitted per ``on_error``."""
+    out: dict[str, Any] = {}
+    for name, result in zip(found, results, strict=True):
+        if isinstance(result, BaseException):
+            if on_error == "raise":
+                raise result
+            if on_error == "return":
+                out[name] = result
+        else:
+            out[name] = result
+    return out
 
 
 class _ReadFile(AbstractBufferedFile):  # type: ignore[misc]
@@ -706,12 +866,13 @@ class _ReadFile(AbstractBufferedFile):  # type: ignore[misc]
         fs: DistFileSystem,
         path: str,
         info: FileInfo,
+        stream: BinaryIO,
+        *,
         block_size: int | None,
         cache_options: dict[str, Any] | None,
     ) -> None:
         self._info = info
-        with fs._errors():
-            self._stream: BinaryIO | None = fs.driver.reader(path, 0)
+        self._stream: BinaryIO | None = stream
         self._position = 0
         self._seekable = _seekable(self._stream)
         size = info.size
@@ -773,6 +934,30 @@ class _ReadFile(AbstractBufferedFile):  # type: ignore[misc]
             with contextlib.suppress(Exception):
                 stream.close()
         super().close()
+
+
+class _LocalFile(io.BufferedReader):
+    """The driver's own local file, handed to the caller: read at local speed.
+
+    A ``filesystem`` driver's reader is the file itself, opened confined to its root
+    (``openat2`` beneath the root, no symlink out); an open descriptor keeps reading the
+    version it opened, since the driver only ever replaces files atomically. ``path`` and
+    ``size`` are the driver path and the size at open, as fsspec files have them.
+    """
+
+    path: str
+    size: int
+
+    @classmethod
+    def of(cls, stream: BinaryIO, path: str, size: int) -> _LocalFile | None:
+        """``stream`` as a local file, or None when it is not a plain local file at offset 0."""
+        if type(stream) is not io.BufferedReader or not isinstance(stream.raw, io.FileIO) or stream.tell() != 0:
+            return None
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return None
+        local = cls(stream.detach(), buffer_size=_LOCAL_BUFFER)
+        local.path, local.size = path, size
+        return local
 
 
 def _seekable(stream: Any) -> bool:

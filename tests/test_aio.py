@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from distfs.aio import AsyncStorageDriver, blocking, wrap
 from distfs.aio.driver import EngineDriver
 from distfs.aio.offload import ThreadedDriver
 from distfs.driver import FileInfo, SkipDir, StopWalk
+from distfs.protocol import DistFileSystem
 from distfs.testing import DriverSuite
 from distfs.tools.local import LocalStores
 
@@ -278,6 +280,69 @@ def test_tasks_never_exceed_the_limit(local_stores: LocalStores, name: str, task
         await driver.close()
 
     asyncio.run(main())
+
+
+# -- distfs:// as an asynchronous filesystem ---------------------------------------------------
+
+
+class _CountingExecutor(ThreadPoolExecutor):
+    """The loop's default executor, counting the calls it takes (``asyncio.to_thread``)."""
+
+    submitted = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["s3", "filesystem"])
+def test_distfs_protocol_is_asynchronous_inside_a_running_loop(local_stores: LocalStores, name: str) -> None:
+    """``asynchronous=True``: the coroutine methods on a running loop; on an object store they
+    await the engine (no worker thread per call) and batches gather within the driver's limit."""
+    fs = DistFileSystem(driver=name, skip_instance_cache=True, asynchronous=True, **local_stores.parameters(name))
+    names = [f"/async/f{i:03}" for i in range(50)]
+
+    async def main() -> None:
+        executor = _CountingExecutor(4)
+        asyncio.get_running_loop().set_default_executor(executor)
+        await fs._pipe({n: n.encode() for n in names})
+        assert await fs._cat(names) == {n: n.encode() for n in names}
+        assert await fs._cat_file(names[0], start=-3) == names[0].encode()[-3:]
+        assert await fs._cat_ranges(names[:2], 1, 3) == [n.encode()[1:3] for n in names[:2]]
+        assert await fs._sizes(names[:3]) == [len(n) for n in names[:3]]
+        assert await fs._exists(names[0])
+        assert not await fs._exists("/async/missing")
+        assert await fs._isdir("/async")
+        assert not await fs._isfile("/async")
+        with pytest.raises(FileNotFoundError):
+            await fs._cat_file("/async/missing")
+        before = executor.submitted
+        assert await asyncio.gather(*(fs._cat_file(n) for n in names)) == [n.encode() for n in names]
+        await asyncio.gather(*(fs._pipe_file(n, b"x") for n in names))
+        assert await fs._info(names[0]) == {**(await fs._info(names[0])), "size": 1}
+        threads = executor.submitted - before
+        assert threads == (0 if name == "s3" else 2 * len(names) + 2)
+        await fs._rm(names)
+        assert not await fs._exists(names[0])
+
+    asyncio.run(main())
+
+
+def test_distfs_protocol_batches_on_an_object_store_stay_within_the_limit(local_stores: LocalStores) -> None:
+    fs = DistFileSystem(driver="s3", skip_instance_cache=True, **local_stores.parameters("s3"))
+    native = fs._native
+    assert isinstance(native, EngineDriver)
+    names = [f"/bound/f{i:03}" for i in range(300)]
+    fs.pipe(dict.fromkeys(names, b"y"))
+    counter = _Counting(native.engine.store, "get_range")
+    native.engine.store = counter
+    try:
+        assert fs.cat(names) == dict.fromkeys(names, b"y")
+    finally:
+        native.engine.store = counter._inner
+    assert counter.calls == len(names)
+    assert 1 < counter.most <= native.max_concurrency
+    fs.rm(names)
 
 
 # -- packaging ------------------------------------------------------------------------------

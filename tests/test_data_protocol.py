@@ -85,8 +85,8 @@ class _InFlight(Middleware):
     def delete(self, path: str) -> None:
         self._timed(self.wrapped.delete, path)
 
-    def delete_many(self, paths: Sequence[str]) -> None:
-        self._timed(self.wrapped.delete_many, paths)
+    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
+        self._timed(lambda: self.wrapped.delete_many(paths, files_only=files_only))
 
 
 def _in_flight(parameters: Mapping[str, Any]) -> distfs.StorageDriver:
@@ -119,6 +119,29 @@ def test_batches_run_concurrently_within_the_driver_limit(tmp_path: Path, limit:
     fs.rm(names)  # one batched delete_many of the driver
     assert _InFlight.peak == 1
     assert fs.find("/b") == []
+
+
+def test_rm_of_many_names_removes_files_only(options: dict[str, Any]) -> None:
+    fs = filesystem_of(options)
+    fs.pipe({"/r/a": b"a", "/r/b": b"b", "/r/d/x": b"x", "/r/keep": b"k"})
+    with fs.open("/r/b", "wb") as stream:  # published, then a suspended upload of the same path
+        stream.write(b"b2")
+    suspended = fs.driver.writer("/r/b")
+    suspended.write(b"suspended")
+    suspended.close()
+    fs.rm(["/r/a", "/r/b", "/r/d", "/r/missing"])  # one batch: files go, the rest is skipped
+    assert fs.find("/r") == ["/r/d/x", "/r/keep"]
+    with pytest.raises(distfs.PathNotFoundError):
+        fs.driver.writer("/r/b", append=True)  # its suspended upload went with it
+    with pytest.raises(IsADirectoryError):
+        fs.rm("/r/d")  # one path names one file
+    with pytest.raises(FileNotFoundError):
+        fs.rm("/r/missing")
+    fs.rm("/r/k*")  # a glob names many
+    assert fs.find("/r") == ["/r/d/x"]
+    with pytest.raises(FileNotFoundError):
+        fs.rm(["/r/d", "/r/missing"], recursive=True)
+    assert fs.find("/r") == []
 
 
 def test_du_find_and_glob_use_one_walk(options: dict[str, Any]) -> None:
@@ -166,41 +189,30 @@ def test_get_and_put_batches_report_progress(options: dict[str, Any], tmp_path: 
     assert fs.cat("/copy/f2") == b"yyy"
 
 
-class _LocalFiles(Middleware):
-    """A filesystem driver that names the local file of a path (what ``filesystem`` should do)."""
-
-    def __init__(self, wrapped: distfs.StorageDriver, root: str) -> None:
-        super().__init__(wrapped)
-        self.root = root
-
-    def local_path(self, path: str) -> str | None:
-        return os.path.join(self.root, path.lstrip("/"))
-
-
-def _local_files(parameters: Mapping[str, Any]) -> distfs.StorageDriver:
-    return Base(_LocalFiles(distfs.create("filesystem", parameters), str(parameters["rootdirectory"])))
-
-
-if "i15-localfiles" not in distfs.driver_names():
-    distfs.register("i15-localfiles", _local_files)
-
-
-def test_reads_are_served_from_the_local_file_when_the_driver_names_it(tmp_path: Path) -> None:
+def test_reads_on_filesystem_are_the_local_file_itself(tmp_path: Path) -> None:
     import pandas as pd
 
-    fs = filesystem_of({"driver": "i15-localfiles", "rootdirectory": str(tmp_path)})
-    assert distfs.create("filesystem", {"rootdirectory": str(tmp_path)}).local_path("/a") is None  # not yet
+    root = tmp_path / "root"
+    root.mkdir()
+    options = {"driver": "filesystem", "rootdirectory": str(root)}
+    fs = filesystem_of(options)
     fs.pipe("/t/a.csv", b"x,y\n1,2\n")
     with fs.open("/t/a.csv", "rb") as stream:
-        assert stream.name == str(tmp_path / "t" / "a.csv")
-        fs.pipe("/t/a.csv", b"replaced")
+        # the file below the root itself, opened by the driver: no copy, no per-block call
+        assert os.fstat(stream.fileno()).st_ino == os.stat(root / "t" / "a.csv").st_ino
+        assert (stream.path, stream.size) == ("/t/a.csv", 8)
+        fs.pipe("/t/a.csv", b"replaced")  # replaced atomically: the open file keeps its version
         assert stream.read() == b"x,y\n1,2\n"
-    options = {"driver": "i15-localfiles", "rootdirectory": str(tmp_path)}
     assert pd.read_csv("distfs:///t/a.csv", storage_options=options).columns.tolist() == ["replaced"]
     with pytest.raises(FileNotFoundError):
         fs.open("/t/missing.csv", "rb")
     with pytest.raises(IsADirectoryError):
         fs.open("/t", "rb")
+    (tmp_path / "secret").write_bytes(b"outside the root")
+    os.symlink(tmp_path / "secret", root / "t" / "link")
+    with pytest.raises(distfs.InvalidPathError) as refused:  # confined: a link out of the root is never followed
+        fs.open("/t/link", "rb").read()
+    assert "outside the root" not in str(refused.value)
 
 
 # -- 2. an abandoned write file is discarded --------------------------------------------

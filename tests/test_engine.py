@@ -240,3 +240,22 @@ def test_delete_many_is_delete_of_each(name: str, local_stores: LocalStores) -> 
     driver.delete_many(["/d/c"])
     driver.delete_many([])
     assert driver.list("/d") == ["/d/a-b", "/d/ab"]
+
+
+@pytest.mark.parametrize("name", DRIVERS)
+def test_delete_many_files_only_touches_nothing_below(name: str, local_stores: LocalStores) -> None:
+    driver = driver_on(local_stores, name)
+    for path in ("/d/a", "/d/a-b", "/d/b/y", "/d/c"):
+        driver.put_content(path, path.encode())
+    for path in ("/d/c", "/d/b/w"):  # suspended uploads: of a file named, and below a directory named
+        writer = driver.writer(path)
+        writer.write(b"suspended")
+        writer.close()
+    driver.delete_many(["/d/a", "/d/b", "/d/c", "/d/missing"], files_only=True)
+    assert driver.list("/d") == ["/d/a-b", "/d/b"]
+    assert driver.get_content("/d/b/y") == b"/d/b/y"
+    with pytest.raises(distfs.PathNotFoundError):
+        driver.writer("/d/c", append=True)  # the suspended upload of a file named went with it
+    resumed = driver.writer("/d/b/w", append=True)  # below a directory named: untouched
+    assert resumed.size == len(b"suspended")
+    resumed.cancel()

@@ -17,7 +17,7 @@ import asyncio
 import builtins
 import io
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from ..capabilities import Capabilities
@@ -97,8 +97,8 @@ class BlockingDriver(StorageDriver):
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         return self._run(self.driver.redirect_url(path, method))
 
-    def local_path(self, path: str) -> str | None:
-        return self._run(self.driver.local_path(path))
+    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
+        self._run(self.driver.delete_many(paths, files_only=files_only))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         entries = self.driver.iter_walk(path, start_after_hint=start_after_hint)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import builtins
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from ..base import Base, _as_driver_error
@@ -163,6 +163,12 @@ class AsyncStorageDriver(abc.ABC):
         self._base.check_path(path)
         await self.bound(lambda: self._delete(path))
 
+    async def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
+        """``delete`` every path of ``paths`` as a batch (see the sync contract, ``files_only`` too)."""
+        checked = [self._base.check_path(path) for path in paths]
+        if checked:
+            await self.bound(lambda: self._delete_many(checked, files_only))
+
     async def redirect_url(self, path: str, method: str = "GET") -> str | None:
         """A URL from which a client may ``method`` the object directly, or ``None``."""
         self._base.check_path(path)
@@ -170,11 +176,6 @@ class AsyncStorageDriver(abc.ABC):
             raise DriverError(f"HTTP method must be a string, not {type(method).__name__}", self.name)
         upper = method.upper()
         return await self.bound(lambda: self._redirect_url(path, upper))
-
-    async def local_path(self, path: str) -> str | None:
-        """The local file holding the object at ``path``, or ``None`` (see the sync contract)."""
-        self._base.check_path(path)
-        return await self._local_path(path)
 
     def iter_walk(self, path: str, *, start_after_hint: str = "") -> WalkIterator:
         """The walk below ``path`` as an async iterator (see :mod:`distfs.aio.walking`)."""
@@ -224,10 +225,10 @@ class AsyncStorageDriver(abc.ABC):
     async def _delete(self, path: str) -> None: ...
 
     @abc.abstractmethod
-    async def _redirect_url(self, path: str, method: str) -> str | None: ...
+    async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None: ...
 
-    async def _local_path(self, path: str) -> str | None:
-        return None
+    @abc.abstractmethod
+    async def _redirect_url(self, path: str, method: str) -> str | None: ...
 
     @abc.abstractmethod
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart: ...
@@ -288,6 +289,9 @@ class EngineDriver(AsyncStorageDriver):
 
     async def _delete(self, path: str) -> None:
         await self.engine.delete(path)
+
+    async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None:
+        await self.engine.delete_many(paths, files_only=files_only)
 
     async def _redirect_url(self, path: str, method: str) -> str | None:
         return await self.engine.redirect_url(path, method)

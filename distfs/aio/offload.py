@@ -65,11 +65,11 @@ class ThreadedDriver(AsyncStorageDriver):
     async def _delete(self, path: str) -> None:
         await self.offload(self._inner.delete, path)
 
+    async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None:
+        await self.offload(functools.partial(self._inner.delete_many, paths, files_only=files_only))
+
     async def _redirect_url(self, path: str, method: str) -> str | None:
         return await self.offload(self._inner.redirect_url, path, method)
-
-    async def _local_path(self, path: str) -> str | None:
-        return await self.offload(self._inner.local_path, path)
 
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart:
         inner = self._inner

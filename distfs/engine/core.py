@@ -311,23 +311,23 @@ class Engine:
         )
         await self._remove([path], own + below, hidden, native)
 
-    async def delete_many(self, targets: Sequence[str]) -> None:
+    async def delete_many(self, targets: Sequence[str], *, files_only: bool = False) -> None:
         """``delete`` every path of ``targets`` with a few listings and batch deletes.
 
         One flat listing of the common parent (from the first path's key to past the
         last's), one of its hidden upload state and one of the store's unfinished uploads
         find everything at and below every path; then keys go in batches of the store's
         delete limit. Paths that held nothing raise PathNotFoundError (the first) after
-        every other path was deleted.
+        every other path was deleted. ``files_only``: see :meth:`delete_files`.
         """
+        if files_only:
+            await self.delete_files(targets)
+            return
         if len(targets) == 1:
             await self.delete(targets[0])
             return
         ordered = sorted(set(targets))
-        common = ordered[0]
-        for path in ordered[1:]:
-            while not (path + "/").startswith(common + "/") and common != paths.ROOT:
-                common = paths.parent(common)
+        common = _common_parent(ordered)
         first, last = self.key(ordered[0]), self.key(ordered[-1]) + "/\U0010ffff"
         prefix = self.prefix(common)
 
@@ -340,11 +340,41 @@ class Engine:
             return found
 
         keys, hidden, native = await asyncio.gather(
-            candidates(),
-            self._all_keys(common, self.key(_UPLOADS + ("" if common == paths.ROOT else common)) + "/"),
-            self._uploads(common, prefix.rstrip("/")),
+            candidates(), self._hidden(common), self._uploads(common, prefix.rstrip("/"))
         )
         await self._remove(ordered, keys, hidden, native)
+
+    async def delete_files(self, targets: Sequence[str]) -> None:
+        """Delete the object at each path of ``targets`` and the suspended upload of that path.
+
+        Nothing below a path is touched, and a path holding no object is no error, so no
+        lookup comes first: the objects' batch deletes, the listing of the hidden upload
+        state and the listing of the store's unfinished uploads go at once (one round
+        trip); a second one deletes suspended uploads, where any were found.
+        """
+        ordered = sorted(set(targets))
+        if not ordered:
+            return
+        common = _common_parent(ordered)
+        keys = [self.key(path) for path in ordered]
+        where = ordered[0]
+        outcome = await asyncio.gather(
+            self._delete_keys(where, keys),
+            self._hidden(common),
+            self._uploads(common, self.prefix(common).rstrip("/")),
+            return_exceptions=True,
+        )
+        _settled(outcome[0])
+        hidden, native = _settled(outcome[1]), _settled(outcome[2])
+        states = {self.key(self.upload_dir(path)) + "/" for path in ordered}
+        # a path's upload state is the directory up to the last reserved name of its keys
+        doomed = [k for k in hidden if k[: k.rfind(_HIDDEN_PART) + len(_HIDDEN_PART)] in states]
+        exact = set(keys)
+        await _bounded([self._delete_keys(where, doomed), self._abort(where, [u for u in native if u.key in exact])])
+
+    async def _hidden(self, path: str) -> builtins.list[str]:
+        """Every key of the hidden upload state at and below ``path``."""
+        return await self._all_keys(path, self.key(_UPLOADS + ("" if path == paths.ROOT else path)) + "/")
 
     async def _uploads(self, path: str, key: str) -> builtins.list[Upload]:
         """The store's unfinished uploads at and below ``key`` (the key of ``path``)."""
@@ -368,25 +398,30 @@ class Engine:
             aborted += [u for u in native if u.key == key or u.key.startswith(key + "/")]
             if not any(self._visible_key(k[len(self.root) :]) for k in mine):
                 missing.append(path)
-        doomed = sorted(set(doomed))
-        batch = self.store.limits.delete_batch
         where = targets[0]
+        await _bounded([self._delete_keys(where, sorted(set(doomed))), self._abort(where, aborted)])
+        if missing:  # suspended uploads alone do not make a path exist (they are gone now)
+            raise PathNotFoundError(missing[0], self.name)
+
+    async def _delete_keys(self, where: str, keys: Sequence[str]) -> None:
+        """Delete ``keys`` in concurrent batches of the store's limit (errors name ``where``)."""
+        batch = self.store.limits.delete_batch
 
         async def delete_batch(part: Sequence[str]) -> builtins.list[tuple[str, str]]:
             async with self.errors(where, "deleting"):
                 return await self.call(lambda: self.store.delete_many(part))
 
-        async def abort(upload: Upload) -> builtins.list[tuple[str, str]]:
+        results = await _bounded([delete_batch(keys[i : i + batch]) for i in range(0, len(keys), batch)])
+        self._raise_failures([failure for result in results for failure in result])
+
+    async def _abort(self, where: str, uploads: Sequence[Upload]) -> None:
+        """Abort the store's unfinished ``uploads`` (errors name ``where``)."""
+
+        async def abort(upload: Upload) -> None:
             async with self.errors(where, "deleting"):
                 await self.call(lambda: self.store.abort_upload(upload))
-            return []
 
-        results = await _bounded(
-            [delete_batch(doomed[i : i + batch]) for i in range(0, len(doomed), batch)] + [abort(u) for u in aborted]
-        )
-        self._raise_failures([failure for result in results for failure in result])
-        if missing:  # suspended uploads alone do not make a path exist (they are gone now)
-            raise PathNotFoundError(missing[0], self.name)
+        await _bounded([abort(upload) for upload in uploads])
 
     def _raise_failures(self, failures: builtins.list[tuple[str, str]]) -> None:
         if failures:
@@ -443,6 +478,22 @@ async def _bounded(coroutines: Sequence[Awaitable[T]], limit: int = FANOUT) -> l
         if isinstance(result, BaseException):
             raise result
     return results  # type: ignore[return-value]
+
+
+def _settled(result: T | BaseException) -> T:
+    """The result of one awaitable of ``gather(..., return_exceptions=True)``, or its error raised."""
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _common_parent(ordered: Sequence[str]) -> str:
+    """The deepest directory holding every path of ``ordered`` (sorted)."""
+    common = ordered[0]
+    for path in ordered[1:]:
+        while not (path + "/").startswith(common + "/") and common != paths.ROOT:
+            common = paths.parent(common)
+    return common
 
 
 def utc(value: datetime) -> datetime:

@@ -76,8 +76,8 @@ class ObjectStoreDriver(StorageDriver):
     def delete(self, path: str) -> None:
         run(self.engine.delete(path))
 
-    def delete_many(self, paths: Sequence[str]) -> None:
-        run(self.engine.delete_many(paths))
+    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
+        run(self.engine.delete_many(paths, files_only=files_only))
 
     def redirect_url(self, path: str, method: str = "GET") -> str | None:
         return run(self.engine.redirect_url(path, method))

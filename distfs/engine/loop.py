@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["in_loop_thread", "run", "track"]
+__all__ = ["awaiting", "in_loop_thread", "run", "track"]
 
 T = TypeVar("T")
 
@@ -79,6 +79,13 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         coroutine.close()
         raise RuntimeError("a synchronous distfs call was made on distfs's own event-loop thread")
     return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+
+async def awaiting(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Await ``coroutine`` on the loop thread from any event loop (cancelling one cancels both)."""
+    if threading.current_thread() is _thread:
+        return await coroutine
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, _get_loop()))
 
 
 def in_loop_thread() -> bool:

@@ -463,6 +463,29 @@ def test_delete_only_deletes_subpaths(ctx: Context) -> None:
 
 
 @case()
+def test_delete_many(ctx: Context) -> None:
+    """delete_many is delete of each path; with files_only, only the objects named go."""
+    directory = ctx.cleanup(ctx.random_path(32))
+    files = [f"{directory}/f{i}" for i in range(3)]
+    inside = f"{directory}/sub/g"
+    for path in (*files, inside):
+        ctx.driver.put_content(path, path.encode())
+    missing = f"{directory}/missing"
+    ctx.driver.delete_many([files[0], f"{directory}/sub", missing], files_only=True)
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(files[0]), "file deleted by files_only")
+    check_equal(ctx.driver.get_content(inside), inside.encode(), "a directory named with files_only keeps its content")
+    error = expect_error(
+        PathNotFoundError, lambda: ctx.driver.delete_many([files[1], missing]), "delete_many with a missing path"
+    )
+    _check_name(ctx, error)
+    expect_error(PathNotFoundError, lambda: ctx.driver.get_content(files[1]), "deleted before the error")
+    ctx.driver.delete_many([f"{directory}/sub", files[2]])
+    for path in (inside, files[2]):
+        expect_error(PathNotFoundError, partial(ctx.driver.get_content, path), f"get_content({path})")
+    ctx.driver.delete_many([])
+
+
+@case()
 def test_stat_call(ctx: Context) -> None:
     """stat of files and directories: path, size, kind, and a newer mtime after an overwrite."""
     dir_path = ctx.cleanup(ctx.random_path(32))
