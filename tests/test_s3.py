@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
@@ -12,7 +13,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from cases import suspend_in_fresh_processes, two_instances_see_each_other
+from cases import json_server, suspend_in_fresh_processes, two_instances_see_each_other
 from conftest import new_bucket
 
 import distfs
@@ -584,3 +585,41 @@ def test_distfs_check_against_an_s3_endpoint(s3_endpoint: str, s3_admin: Any) ->
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "check: 5 passed, 0 failed, 0 skipped"
     assert SECRET_KEY not in result.stdout + result.stderr
+
+
+def test_concurrent_first_calls_share_one_client(
+    s3_parameters: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Credentials from a (loopback) container endpoint: making the client waits on the network,
+    and concurrent first calls still make one client, with one credentials request."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    document = {
+        "AccessKeyId": ACCESS_KEY,
+        "SecretAccessKey": SECRET_KEY,
+        "Token": "t",
+        "Expiration": "2099-01-01T00:00:00Z",
+    }
+    parameters = {k: v for k, v in s3_parameters.items() if k not in ("accesskey", "secretkey")}
+    with json_server(200, document) as (url, seen):
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url + "/credentials")
+        driver = distfs.create("s3", parameters)
+        assert isinstance(driver, Base)
+        inner = driver.inner
+        assert isinstance(inner, ObjectStoreDriver)
+        store = inner.engine.store
+        assert isinstance(store, S3Store)
+
+        async def main() -> None:
+            clients = await asyncio.gather(*(store.client() for _ in range(20)))
+            assert len({id(client) for client in clients}) == 1  # not one per concurrent first call
+            assert await store.client() is clients[0]
+            await store.close()
+
+        asyncio.run(main())
+        assert len(seen) == 1
+        driver.put_content("/made-with-container-credentials", b"x")  # the credentials work
+        assert driver.get_content("/made-with-container-credentials") == b"x"

@@ -53,6 +53,7 @@ class S3Store:
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._context: Any = None
+        self._opening: asyncio.Task[None] | None = None
         self._presigner: Any = None
 
     def __repr__(self) -> str:
@@ -63,15 +64,25 @@ class S3Store:
     async def client(self) -> Any:
         """The aiobotocore client of the running loop (made on first use in each loop).
 
-        Public for instrumentation: ``client.meta.events`` takes botocore event handlers.
+        Concurrent first calls share one client: the first starts making it, the others
+        wait for that. Public for instrumentation: ``client.meta.events`` takes botocore
+        event handlers.
         """
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            from aiobotocore.config import AioConfig
-            from aiobotocore.session import AioSession
+            opening = self._opening
+            if opening is None or opening.get_loop() is not loop:
+                opening = self._opening = loop.create_task(self._open(loop))
+            await asyncio.shield(opening)
+        return self._client
 
-            settings = self.settings
-            self._context = AioSession().create_client(
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
+        from aiobotocore.config import AioConfig
+        from aiobotocore.session import AioSession
+
+        settings = self.settings
+        try:
+            context = AioSession().create_client(
                 "s3",
                 region_name=settings.region,
                 endpoint_url=settings.endpoint or None,
@@ -82,11 +93,12 @@ class S3Store:
                 verify=not settings.skipverify,
                 config=AioConfig(**client_config(settings)),
             )
-            self._client = await self._context.__aenter__()
-            self._loop = loop
+            client = await context.__aenter__()
             if settings.loglevel != "off":
-                self._client.meta.events.register("after-call.s3", _log_call)
-        return self._client
+                client.meta.events.register("after-call.s3", _log_call)
+            self._context, self._client, self._loop = context, client, loop
+        finally:
+            self._opening = None
 
     async def _call(self, method: str, **arguments: Any) -> Any:
         client = await self.client()
