@@ -283,7 +283,8 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._local = threading.local()
-        self._native = _native_of(self.driver)
+        self._native_pid = 0  # the process that made _native_driver (made again after a fork)
+        self._native_driver: aio.AsyncStorageDriver | None = None
         self.asynchronous = bool(parameters.get("asynchronous", False))
 
     def __repr__(self) -> str:
@@ -337,6 +338,17 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
                 raise result
 
     # -- object stores: coroutines on the engine's loop ------------------------------
+
+    @property
+    def _native(self) -> aio.AsyncStorageDriver | None:
+        """The async driver over this driver's engine (object stores only), one per process.
+
+        Its concurrency slots belong to the engine's loop, which a forked child replaces.
+        """
+        if self._native_pid != os.getpid():
+            self._native_driver, self._native_pid = _native_of(self.driver), os.getpid()
+        return self._native_driver
+
     #
     # An object store's driver has an async twin over the same engine (distfs.aio); these
     # run on the engine's loop thread (where the store's clients live): the synchronous

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -342,6 +344,28 @@ def test_distfs_protocol_batches_on_an_object_store_stay_within_the_limit(local_
         native.engine.store = counter._inner
     assert counter.calls == len(names)
     assert 1 < counter.most <= native.max_concurrency
+    fs.rm(names)
+
+
+def test_distfs_protocol_batches_in_a_forked_child(local_stores: LocalStores) -> None:
+    """An instance inherited through fork() (multiprocessing, dask): its batches gather on the
+    child's own engine loop, past the concurrency limit (contended slots), as in the parent."""
+    fs = DistFileSystem(driver="s3", skip_instance_cache=True, **local_stores.parameters("s3"))
+    names = [f"/fork/f{i:03}" for i in range(150)]  # more than the 64 slots: they are contended
+    fs.pipe(dict.fromkeys(names, b"z"))
+    assert fs.cat(names) == dict.fromkeys(names, b"z")
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            signal.alarm(120)
+            fs.pipe(dict.fromkeys(names, b"c"))
+            code = 0 if fs.cat(names) == dict.fromkeys(names, b"c") else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert fs.cat(names) == dict.fromkeys(names, b"c")  # the parent goes on with its own loop
     fs.rm(names)
 
 
