@@ -17,6 +17,7 @@ from ..driver import StorageDriver
 from .pool import DEFAULT_WORKERS, run_all
 from .progress import Progress
 from .spec import DriverSpec
+from .transfer import copy_object
 
 __all__ = ["BATCH_BYTES", "BATCH_OBJECTS", "copy_on_cluster"]
 
@@ -40,8 +41,6 @@ def copy_batch(source: str, dest: str, batch: list[Any]) -> tuple[str, list[tupl
     """Run on a worker: copy ``batch``; the worker's address, and each transfer with its
     size or an error message."""
     from distributed import get_worker
-
-    from .migrate import copy_object
 
     results = run_all(lambda t: copy_object(_opened(source), _opened(dest), t), batch, DEFAULT_WORKERS)
     return get_worker().address, [(t, r if isinstance(r, int) else f"{type(r).__name__}: {r}") for t, r in results]
