@@ -23,10 +23,16 @@ partitions such as ``year=2024``, names with spaces); a registry config keeps it
 
 Guarantees (every call goes through the driver's public contract, nothing else):
 
-* batches (``cat``, ``pipe``, ``get``, ``put``, ``rm``, ``cp``) run their paths
-  concurrently on a thread pool of :meth:`DistFileSystem.concurrency` threads (the
-  driver's ``max_concurrency``, else :data:`DEFAULT_CONCURRENCY`); ``find``, ``du`` and
-  glob expansion use one walk; ``ls`` uses one walk that does not descend;
+* batches run their paths concurrently: on an object store ``cat``, ``cat_ranges``,
+  ``pipe`` and ``sizes`` are gathered as coroutines on the engine's loop (the async
+  driver over the same engine, :mod:`distfs.aio`, bounds them); ``get``, ``put``, ``cp``
+  and every batch on other drivers run on a pool of :meth:`DistFileSystem.concurrency`
+  threads (the driver's ``max_concurrency``, else :data:`DEFAULT_CONCURRENCY`); ``rm`` is
+  one ``delete_many`` of the driver; ``find``, ``du`` and glob expansion use one walk;
+  ``ls`` uses one walk that does not descend;
+* ``asynchronous=True`` (or fsspec's async callers): the coroutine methods ``_cat_file``,
+  ``_pipe_file``, ``_info``, ... (:data:`ASYNC_MIRRORS`) work on any running loop; on an
+  object store those of :data:`NATIVE_COROUTINES` await the engine with no thread;
 * a file opened for reading holds one driver reader for its whole life, so it reads one
   version of the object: the driver's reader pins it, and where the stream cannot seek,
   a re-opened reader is checked against the size and time seen at open (a change raises
@@ -91,7 +97,7 @@ from .errors import (
 )
 from .factory import create
 
-__all__ = ["ASYNC_MIRRORS", "DEFAULT_CONCURRENCY", "DistFileSystem", "store_from_environment"]
+__all__ = ["ASYNC_MIRRORS", "DEFAULT_CONCURRENCY", "NATIVE_COROUTINES", "DistFileSystem", "store_from_environment"]
 
 #: Threads of a batch call when the driver states no ``max_concurrency``.
 DEFAULT_CONCURRENCY = 32
