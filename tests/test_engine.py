@@ -11,7 +11,10 @@ machine ``tests/test_model.py``: all three run on every driver as well.
 from __future__ import annotations
 
 import io
+import json
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -259,3 +262,47 @@ def test_delete_many_files_only_touches_nothing_below(name: str, local_stores: L
     resumed = driver.writer("/d/b/w", append=True)  # below a directory named: untouched
     assert resumed.size == len(b"suspended")
     resumed.cancel()
+
+
+# -- memory: a chunk or a read block at a time, whatever the object size ------------------------
+
+_MEMORY_CHILD = """
+import json, os, sys, tracemalloc
+import distfs
+request = json.loads(sys.stdin.read())
+driver = distfs.create(request["name"], request["parameters"])
+engine = driver.inner.engine
+chunk, block = engine.chunk, engine.read_block
+piece = os.urandom(1 << 20)
+driver.put_content("/memory/warm", b"x")  # every module loaded, the connections open
+driver.get_content("/memory/warm")
+tracemalloc.start()
+writer = driver.writer("/memory/object")
+for _ in range(4 * max(chunk, block) >> 20):
+    writer.write(piece)
+writer.commit()
+write_peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.reset_peak()
+with driver.reader("/memory/object") as stream:
+    while stream.read(1 << 20):
+        pass
+read_peak = tracemalloc.get_traced_memory()[1]
+driver.delete("/memory")
+print(json.dumps({"chunk": chunk, "block": block, "write": write_peak, "read": read_peak}))
+"""
+
+
+@pytest.mark.parametrize("name", CLOUD)
+def test_streams_hold_a_chunk_or_a_read_block_at_a_time(name: str, local_stores: LocalStores) -> None:
+    """Python allocations of a writer and a reader of 4 chunks, in a child (no server beside it):
+    about one chunk (a read block) held by distfs and what the SDK holds while it sends (receives)."""
+    request = json.dumps({"name": name, "parameters": local_stores.parameters(name)})
+    child = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD], input=request, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    mib = 1 << 20
+    print(f"\n{name}: write peak {figures['write'] / mib:.1f} MiB, read peak {figures['read'] / mib:.1f} MiB")
+    assert figures["write"] <= 3 * figures["chunk"] + 4 * mib
+    assert figures["read"] <= 3 * figures["block"] + 4 * mib

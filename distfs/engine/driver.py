@@ -158,6 +158,7 @@ class Cursor:
     async def fill(self, size: int) -> None:
         """Fetch at least ``size`` bytes (one read block) from the position, pinned to the version."""
         end = self.position + max(size, self._engine.read_block)
+        self._pending = memoryview(b"")  # an exhausted view still holds the last block: free it first
         data, _ = await self._engine.read_range(self._path, self.position, end, self.info.version)
         self._pending = memoryview(data)
 

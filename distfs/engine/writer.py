@@ -226,16 +226,20 @@ class Session:
             self._buffer += view
             self._dirty = True
             return total
-        count = len(self._parts)
+        count, kept = len(self._parts), len(self._buffer)
+        self._buffer += view[:room]
+        part, self._buffer = bytes(self._buffer), bytearray()  # one copy of the chunk in memory
         try:
-            await self._upload_part(bytes(self._buffer) + bytes(view[:room]))
+            await self._upload_part(part)
             position = room
             while total - position >= self._chunk:
                 await self._upload_part(bytes(view[position : position + self._chunk]))
                 position += self._chunk
         except BaseException:
             del self._parts[count:]  # forgotten: the journal never named them
+            self._buffer = bytearray(part[:kept])  # and none of ``data`` accepted
             raise
+        del part
         self._buffer = bytearray(view[position:])
         self._dirty = True
         return total
