@@ -344,6 +344,10 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
                 raise result
 
     # -- object stores: coroutines on the engine's loop ------------------------------
+    #
+    # An object store's driver has an async twin over the same engine (distfs.aio); these
+    # run on the engine's loop thread (where the store's clients live): the synchronous
+    # batches gather them there, and the coroutine methods below await them from any loop.
 
     @property
     def _native(self) -> aio.AsyncStorageDriver | None:
@@ -354,11 +358,6 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
         if self._native_pid != os.getpid():
             self._native_driver, self._native_pid = _native_of(self.driver), os.getpid()
         return self._native_driver
-
-    #
-    # An object store's driver has an async twin over the same engine (distfs.aio); these
-    # run on the engine's loop thread (where the store's clients live): the synchronous
-    # batches gather them there, and the coroutine methods below await them from any loop.
 
     async def _native_cat_file(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
         native = self._native
