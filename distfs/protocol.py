@@ -80,6 +80,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractBufferedFile
 
 from . import aio, paths
+from .aio.driver import EngineDriver
 from .base import Base
 from .config import from_config
 from .driver import FileInfo, FileWriter, SkipDir, StorageDriver
@@ -290,7 +291,7 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
         self._pool_lock = threading.Lock()
         self._local = threading.local()
         self._native_pid = 0  # the process that made _native_driver (made again after a fork)
-        self._native_driver: aio.AsyncStorageDriver | None = None
+        self._native_driver: EngineDriver | None = None
         self.asynchronous = bool(parameters.get("asynchronous", False))
 
     def __repr__(self) -> str:
@@ -350,7 +351,7 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
     # batches gather them there, and the coroutine methods below await them from any loop.
 
     @property
-    def _native(self) -> aio.AsyncStorageDriver | None:
+    def _native(self) -> EngineDriver | None:
         """The async driver over this driver's engine (object stores only), one per process.
 
         Its concurrency slots belong to the engine's loop, which a forked child replaces.
@@ -365,11 +366,14 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
         with self._errors():
             if start is None and end is None:
                 return await native.get_content(path)
-            first, last = _span((await native.stat(path)).size, start, end)
+            if start is not None and start >= 0 and end is not None and end >= 0:
+                first, last = start, end  # no size needed: the ranged read stops at the end
+            else:
+                first, last = _span((await native.stat(path)).size, start, end)
             if last <= first:
+                await native.stat(path)  # a missing path is still FileNotFoundError
                 return b""
-            async with await native.reader(path, first) as stream:
-                return await stream.read(last - first)
+            return await native.read_range(path, first, last)
 
     async def _native_info(self, path: str) -> dict[str, Any]:
         assert self._native is not None
@@ -509,6 +513,8 @@ class DistFileSystem(_Coroutines, AbstractFileSystem):  # type: ignore[misc]
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         path = self._strip_protocol(path)
+        if self._native is not None and (start is not None or end is not None):
+            return run(self._native_cat_file(path, start, end))  # one ranged read
         with self._errors():
             if start is None and end is None:
                 return self.driver.get_content(path)
@@ -848,10 +854,11 @@ async def _size_of(info: Awaitable[dict[str, Any]]) -> int:
     return int((await info)["size"])
 
 
-def _native_of(driver: StorageDriver) -> aio.AsyncStorageDriver | None:
+def _native_of(driver: StorageDriver) -> EngineDriver | None:
     """The async driver over ``driver``'s engine (object stores), else None."""
     inner = driver.inner if isinstance(driver, Base) else driver
-    return aio.wrap(driver) if isinstance(inner, ObjectStoreDriver) else None
+    native = aio.wrap(driver) if isinstance(inner, ObjectStoreDriver) else None
+    return native if isinstance(native, EngineDriver) else None
 
 
 def _span(size: int, start: int | None, end: int | None) -> tuple[int, int]:

@@ -623,3 +623,33 @@ def test_concurrent_first_calls_share_one_client(
         assert len(seen) == 1
         driver.put_content("/made-with-container-credentials", b"x")  # the credentials work
         assert driver.get_content("/made-with-container-credentials") == b"x"
+
+
+def test_distfs_byte_ranges_are_one_ranged_read(s3_parameters: dict[str, Any]) -> None:
+    """``distfs://`` byte ranges (zarr's partial reads): one GetObject of just those bytes,
+    not a reader's whole read block; negative offsets add one HeadObject."""
+    from distfs.protocol import DistFileSystem
+
+    fs = DistFileSystem(driver="s3", skip_instance_cache=True, **s3_parameters)
+    data = os.urandom(3 * MiB)
+    fs.pipe_file("/ranges/blob", data)
+    received: list[int] = []
+    requests = Requests(fs.driver)
+    events_of(fs.driver).register(
+        "after-call.s3.GetObject",
+        lambda parsed=None, **_: received.append(int(parsed["ContentLength"])) if "ContentLength" in parsed else None,
+    )
+    assert fs.cat_file("/ranges/blob", 10, 20) == data[10:20]
+    assert (requests.calls, received) == (["GetObject"], [10])
+    assert fs.cat_ranges(["/ranges/blob", "/ranges/blob"], [0, MiB], [5, MiB + 5]) == [data[:5], data[MiB : MiB + 5]]
+    assert fs.cat_file("/ranges/blob", -4) == data[-4:]
+    assert fs.cat_file("/ranges/blob", 3 * MiB - 2, 4 * MiB) == data[-2:]  # stops at the end
+    assert requests.calls.count("HeadObject") == 1  # for the negative offset only
+    assert fs.cat_file("/ranges/blob", 5 * MiB, 6 * MiB) == b""  # past the end
+    assert received[:3] == [10, 5, 5]
+    assert max(received) <= 10  # never a whole read block
+    with pytest.raises(FileNotFoundError):
+        fs.cat_file("/ranges/missing", 0, 10)
+    with pytest.raises(FileNotFoundError):
+        fs.cat_file("/ranges/missing", 5, 5)
+    fs.rm("/ranges", recursive=True)
