@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import BinaryIO
@@ -36,12 +36,21 @@ class FileInfo:
     ``path`` is the path as the caller gave it; ``size`` is 0 for directories;
     ``mod_time`` is timezone-aware UTC (the epoch where a backend keeps no time, as for
     directories on object stores).
+
+    ``version`` (a distfs extension, not in Go's interface) is the backend's token for
+    this exact object, where it has one: the ETag (s3, oss, azure) or generation (gcs) on
+    object stores, ``"<inode>:<mtime_ns>"`` on ``filesystem``; ``""`` where the backend
+    gives none (directories, ``inmemory``, fsspec backends). It is opaque, compared only
+    for equality between two looks at one path: an equal non-empty token (with an equal
+    ``mod_time``) means the object was not replaced in between. It takes no part in
+    ``==`` of two infos.
     """
 
     path: str
     size: int
     mod_time: datetime
     is_dir: bool
+    version: str = field(default="", compare=False)
 
 
 class SkipDir(Exception):

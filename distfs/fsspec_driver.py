@@ -381,7 +381,7 @@ class FsspecDriver(StorageDriver):
     def _file_info(self, path: str, entry: dict[str, Any]) -> FileInfo:
         if entry.get("type") == "directory":
             return FileInfo(path, 0, _mod_time(entry), True)
-        return FileInfo(path, int(entry.get("size") or 0), _mod_time(entry), False)
+        return FileInfo(path, int(entry.get("size") or 0), _mod_time(entry), False, str(entry.get("version") or ""))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         key = self._key(path)

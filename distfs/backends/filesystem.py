@@ -400,7 +400,8 @@ class _Lock:
 
 def _entry(name: str, info: os.stat_result) -> dict[str, Any]:
     kind = "directory" if stat.S_ISDIR(info.st_mode) else "file" if stat.S_ISREG(info.st_mode) else "other"
-    return {"name": name, "size": info.st_size, "type": kind, "mtime": info.st_mtime}
+    version = f"{info.st_ino}:{info.st_mtime_ns}"  # FileInfo.version: same inode, same write
+    return {"name": name, "size": info.st_size, "type": kind, "mtime": info.st_mtime, "version": version}
 
 
 def _copy_into(source: BinaryIO, fd: int) -> None:

@@ -206,7 +206,7 @@ class Engine:
         try:
             async with self.errors(path):
                 info = await self.call(lambda: self.store.head(key))
-            return FileInfo(path, info.size, utc(info.modified), False)
+            return FileInfo(path, info.size, utc(info.modified), False, info.version)
         except PathNotFoundError:
             page = await self._first_page(path)
             if page.objects or page.prefixes:
@@ -257,7 +257,7 @@ class Engine:
         return not key.endswith("/") and _HIDDEN_PART not in "/" + key and not key.endswith("/" + paths.HIDDEN)
 
     def file_info(self, info: ObjectInfo) -> FileInfo:
-        return FileInfo(self.path(info.key), info.size, utc(info.modified), False)
+        return FileInfo(self.path(info.key), info.size, utc(info.modified), False, info.version)
 
     async def _all_keys(self, path: str, prefix: str) -> builtins.list[str]:
         return [o.key async for page in self.pages(path, prefix, delimiter=False) for o in page.objects]
