@@ -213,8 +213,18 @@ def test_fsck_finds_each_kind_of_problem(store: distfs.StorageDriver, tmp_path: 
 # -- gc ---------------------------------------------------------------------------------
 
 
-def test_gc_collects_garbage_and_with_delete_untagged_untagged_manifests(store: distfs.StorageDriver) -> None:
+def age_tree(root: Path) -> None:
+    """Date every file below ``root`` back to 2020: gc keeps what was written in the second of its mark."""
+    for directory, _, names in os.walk(root):
+        for name in names:
+            os.utime(os.path.join(directory, name), (1_600_000_000, 1_600_000_000))
+
+
+def test_gc_collects_garbage_and_with_delete_untagged_untagged_manifests(
+    store: distfs.StorageDriver, tmp_path: Path
+) -> None:
     digests = filled(store)
+    age_tree(tmp_path / "store")
     report = registry.gc(store, dry_run=True)
     assert report.blobs == [digests["garbage"]]
     assert store.stat(blob_data_path(digests["garbage"]))  # dry run: still there
@@ -295,11 +305,13 @@ def test_migrate_copies_everything_and_a_rerun_only_what_changed(store: distfs.S
     assert registry.fsck(dest, verify_digests=True).ok
     again = registry.migrate(store, dest)
     assert (again.copied, again.skipped) == (0, done.copied)
-    # An interrupted copy (objects missing) and a moved tag: only those are copied.
+    # An interrupted copy (objects missing) and a moved tag: only those are copied, the tag
+    # only when asked to overwrite it.
     dest.delete(blob_data_path(digests["a"]))
     store.put_content(tag_current_path("b", "latest"), digests["untagged"].encode())
     resumed = registry.migrate(store, dest)
-    assert resumed.copied == 2
+    assert (resumed.copied, resumed.refused) == (1, [tag_current_path("b", "latest")])
+    assert registry.migrate(store, dest, overwrite=True).copied == 1
     assert registry.ls(dest) == registry.ls(store)
 
 

@@ -10,6 +10,8 @@ Found problems (``Problem.kind``):
 * ``unlinked-reference``: a manifest names a stored blob that is not linked into the
   repository (the registry answers "blob unknown" when it is pulled).
 * ``bad-manifest``: a manifest revision whose blob is no manifest distfs can parse.
+* ``oversized-manifest``: a manifest revision whose blob is larger than 4 MiB
+  (:data:`~.manifests.MAX_MANIFEST`: Go's registry refuses it); it is not read.
 * ``digest-mismatch`` (only with ``verify_digests``): a blob whose content hashes to
   another digest than its name.
 * ``stale-upload``: an upload directory untouched for longer than ``upload_age``.
@@ -30,7 +32,7 @@ from ..driver import StorageDriver
 from ..errors import PathNotFoundError
 from .digests import blob_digest
 from .layout import REPOSITORIES, is_repository
-from .manifests import Manifest
+from .manifests import Manifest, ManifestTooLargeError
 from .pool import DEFAULT_WORKERS, run_all
 from .progress import QUIET, Progress
 from .snapshot import Snapshot, read_link, read_snapshot
@@ -120,13 +122,13 @@ def _check_links(driver: StorageDriver, snapshot: Snapshot, workers: int, progre
     layout = snapshot.layout
     problems = []
     links = [
-        (digest, info.path, entries is repo.layers)
+        (digest, info.path, info.size, entries is repo.layers)
         for repo in layout.repositories.values()
         for entries in (repo.layers, repo.revisions, *repo.tag_index.values())
         for digest, info in entries.items()
     ]
     progress.phase("links", len(links), "links")
-    for (digest, path, layer), result in run_all(lambda item: read_link(driver, item[1]), links, workers):
+    for (digest, path, _, layer), result in run_all(lambda item: read_link(driver, item[1], item[2]), links, workers):
         progress.advance()
         if isinstance(result, PathNotFoundError):
             continue
@@ -160,6 +162,9 @@ def _check_manifests(snapshot: Snapshot) -> list[Problem]:
             if digest not in layout.blobs:
                 continue  # reported as a link to a missing blob
             manifest = snapshot.manifests.get(digest)
+            if isinstance(manifest, ManifestTooLargeError):
+                problems.append(Problem("oversized-manifest", info.path, str(manifest)))
+                continue
             if not isinstance(manifest, Manifest):
                 problems.append(Problem("bad-manifest", info.path, str(manifest)))
                 continue

@@ -5,48 +5,79 @@ everything it references (config, layers, the child manifests of an index). With
 ``delete_untagged`` a revision is instead doomed when no tag reaches it -- Go 2.8 only
 looks at the tags themselves and so dooms the platform manifests of a tagged index (the
 image then no longer pulls); distfs keeps every manifest reachable from a tag, through
-indexes too. A live manifest that cannot be read stops the collection (Go does the same),
-since its blobs cannot be known.
+indexes too. What cannot be read stops the collection before anything is deleted, with
+an error naming it (Go does the same): a live manifest (its blobs cannot be known; a
+manifest over 4 MiB, which Go refuses, is never read), and with ``delete_untagged`` a
+tag link (the image it names cannot be known to be untagged).
 
 Sweep: doomed manifests lose their revision link and their tag history entries, and
 every stored blob left unmarked is deleted (its directory), as in Go; ``_layers`` links
 are left alone, as in Go (a link to a deleted blob answers "blob unknown", like no link).
-With ``upload_age``, uploads untouched for longer are removed too.
+With ``upload_age``, uploads untouched for longer are removed too. Deletions go in
+batches (:meth:`~distfs.StorageDriver.delete_many`: a few listings and batch deletes per
+thousand paths on object stores); each is logged once done (:mod:`.events`). An
+interrupted sweep (KeyboardInterrupt) starts no further batch and raises
+:class:`GcInterrupted` carrying the report of what was deleted so far.
 
-Safe while the registry serves pushes: nothing modified at or after the moment the mark
-phase started (minus ``grace``, for clocks that disagree) is deleted, and right before
-the sweep a second look at every repository's ``_manifests`` marks what manifests and
-tags written since then reference, so a push that reuses an old unreferenced blob keeps
-it. (What remains is the window between that look and the delete: a manifest the
-registry accepts in it, naming such a blob, loses the blob, as with Go's offline
-collector run online.)
+Safe while the registry serves pushes, by identity rather than by modification time
+alone: nothing modified at or after the moment the mark phase started (minus ``grace``)
+is deleted; right before the sweep a second look at every repository's ``_manifests``
+and ``_layers`` marks what manifests and tags written since then reference and every
+digest whose ``_layers`` link was written since then (a push links each blob it
+commits: on ``filesystem`` the committed upload is renamed into ``blobs/`` and keeps the
+upload's old modification time, so its link is what tells); and a blob is deleted only
+if a second listing of the blobs finds it unchanged since the first
+(:attr:`~distfs.FileInfo.version`: the ETag or generation on object stores, inode and
+``mtime_ns`` on ``filesystem``, and the modification time). An upload in progress names
+no digest until its commit links it. (What remains is the window between that second
+look and the delete: a push that links, in it, a blob that was unreferenced loses the
+blob, as with Go's offline collector run online.)
 
 Fast: the blobs are read with one flat walk (one listing per 1000 keys on object stores)
 while the repositories are found by listing directories and only their ``_manifests``
-are walked, all concurrently; ``_layers`` is never read. Deletes run on a bounded thread
-pool.
+(and, for the second look, ``_layers``) are walked, all concurrently. Deletes run on a
+bounded thread pool.
 """
 
 from __future__ import annotations
 
-import contextlib
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ..driver import StorageDriver
+from ..driver import FileInfo, StorageDriver
 from ..errors import PathNotFoundError
-from .layout import Layout, blob_path, is_repository, scan_parts
+from .events import record
+from .layout import BLOBS, Layout, blob_path, is_repository, scan_files, scan_parts
 from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS, run_all
 from .progress import QUIET, Progress
 from .snapshot import Snapshot, read_link, read_snapshot
 
-__all__ = ["GcError", "GcReport", "gc", "mark"]
+__all__ = ["BATCH", "GcError", "GcInterrupted", "GcItem", "GcReport", "gc", "mark"]
+
+BATCH = 1000
+"""Paths per :meth:`~distfs.StorageDriver.delete_many` call of the sweep (at most; at least
+a quarter of it unless fewer are left)."""
 
 
 class GcError(RuntimeError):
     """The collection stopped before deleting anything (e.g. a live manifest is unreadable)."""
+
+
+@dataclass(frozen=True)
+class GcItem:
+    """One thing gc deletes: ``kind`` (``manifest``, ``blob``, ``upload``), its ``digest``
+    (``""`` for an upload), the ``path`` deleted, ``size`` in bytes, when it was last
+    modified and why it goes."""
+
+    kind: str
+    digest: str
+    path: str
+    size: int
+    mod_time: datetime
+    reason: str
 
 
 @dataclass
@@ -55,7 +86,9 @@ class GcReport:
 
     ``blobs`` are digests, ``manifests`` ``(repository, digest)`` pairs, ``young`` the
     unmarked blobs kept because they were written after the mark phase started,
-    ``errors`` the deletions that failed.
+    ``changed`` those kept because the second listing found them replaced or gone,
+    ``errors`` the deletions that failed. ``items`` details every planned deletion;
+    ``deleted`` those done (so far, when ``interrupted``).
     """
 
     dry_run: bool
@@ -65,8 +98,24 @@ class GcReport:
     blob_bytes: int = 0
     manifests: list[tuple[str, str]] = field(default_factory=list)
     young: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    items: list[GcItem] = field(default_factory=list)
+    deleted: list[GcItem] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def deleted_bytes(self) -> int:
+        return sum(item.size for item in self.deleted)
+
+
+class GcInterrupted(KeyboardInterrupt):
+    """The sweep was interrupted: ``report`` holds what was deleted so far."""
+
+    def __init__(self, report: GcReport) -> None:
+        super().__init__("gc interrupted")
+        self.report = report
 
 
 def _reachable(snapshot: Snapshot, roots: Iterable[str]) -> set[str]:
@@ -83,14 +132,28 @@ def _reachable(snapshot: Snapshot, roots: Iterable[str]) -> set[str]:
     return seen
 
 
+def _check_tags(snapshot: Snapshot, name: str) -> None:
+    """GcError naming the first tag link of ``name`` that could not be read (gone is fine)."""
+    for tag, target in sorted(snapshot.tags.get(name, {}).items()):
+        if isinstance(target, Exception) and not isinstance(target, PathNotFoundError):
+            path = snapshot.layout.repositories[name].tags[tag].path
+            raise GcError(f"{name}: cannot read tag link {path}: {target}; nothing was deleted")
+
+
 def mark(snapshot: Snapshot, delete_untagged: bool) -> tuple[set[str], list[tuple[str, str]]]:
-    """The marked digests and the doomed ``(repository, manifest)`` pairs of ``snapshot``."""
+    """The marked digests and the doomed ``(repository, manifest)`` pairs of ``snapshot``.
+
+    GcError names what stops the collection: a live manifest that cannot be read, and
+    with ``delete_untagged`` a tag link that cannot be read.
+    """
     marked: set[str] = set()
     doomed: list[tuple[str, str]] = []
     blobs = snapshot.layout.blobs
     for name, repo in sorted(snapshot.layout.repositories.items()):
         if not is_repository(repo):
             continue
+        if delete_untagged:
+            _check_tags(snapshot, name)
         tagged = _reachable(snapshot, snapshot.tag_digests(name).values()) if delete_untagged else set()
         for digest in sorted(repo.revisions):
             if digest not in blobs:
@@ -116,43 +179,63 @@ def gc(
     workers: int = DEFAULT_WORKERS,
     progress: Progress = QUIET,
 ) -> GcReport:
-    """Collect the garbage of the registry store of ``driver`` (see the module docstring)."""
+    """Collect the garbage of the registry store of ``driver`` (see the module docstring).
+
+    GcError (before anything is deleted) names what could not be read; GcInterrupted
+    (a KeyboardInterrupt) carries the report of a sweep interrupted midway.
+    """
     started = datetime.now(UTC)
-    cut = started - grace
+    # Object stores list modification times in whole seconds: a write in the second of
+    # the mark lists as older than the mark, so the mark counts from its second's start.
+    cut = (started - grace).replace(microsecond=0)
     parts = ("_manifests", "_uploads") if upload_age is not None else ("_manifests",)
     snapshot = read_snapshot(driver, workers, progress, parts=parts)
     marked, doomed = mark(snapshot, delete_untagged)
     progress.phase("recheck", 0, "files")
-    recent = scan_parts(driver, ("_manifests",), lambda _: progress.advance(), blobs=False, workers=workers)
+    recent = scan_parts(driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, workers=workers)
     _protect_recent(driver, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed, workers=workers)
     report = GcReport(dry_run, delete_untagged, marked=len(marked), manifests=doomed)
-    for digest, info in sorted(snapshot.layout.blobs.items()):
+    layout = snapshot.layout
+    for name, digest in doomed:
+        repo = layout.repositories[name]
+        info = repo.revisions[digest]
+        size = layout.blobs[digest].size if digest in layout.blobs else 0
+        for entries in repo.tag_index.values():
+            if digest in entries:
+                path = entries[digest].path.rsplit("/", 1)[0]
+                report.items.append(GcItem("manifest", digest, path, 0, entries[digest].mod_time, f"{name}: untagged"))
+        reason = f"{name}: no tag reaches it"
+        report.items.append(GcItem("manifest", digest, info.path.rsplit("/", 1)[0], size, info.mod_time, reason))
+    candidates: dict[str, FileInfo] = {}
+    for digest, info in sorted(layout.blobs.items()):
         if digest in marked:
             continue
         if info.mod_time >= cut:
             report.young.append(digest)
         else:
-            report.blobs.append(digest)
-            report.blob_bytes += info.size
+            candidates[digest] = info
+    if candidates and not dry_run:
+        _recheck_identity(driver, candidates, report, progress)
+    for digest, info in candidates.items():
+        report.blobs.append(digest)
+        report.blob_bytes += info.size
+        report.items.append(GcItem("blob", digest, blob_path(digest), info.size, info.mod_time, "unreferenced"))
     if upload_age is not None:
-        for repo in snapshot.layout.repositories.values():
+        for repo in layout.repositories.values():
             for upload in repo.uploads.values():
                 if upload.mod_time < cut and started - upload.mod_time > upload_age:
                     report.uploads.append(upload.path)
+                    reason = f"untouched for longer than {upload_age}"
+                    report.items.append(GcItem("upload", "", upload.path, upload.size, upload.mod_time, reason))
     report.uploads.sort()
     if not dry_run:
-        paths = []
-        for name, digest in doomed:
-            repo = snapshot.layout.repositories[name]
-            for entries in repo.tag_index.values():
-                if digest in entries:
-                    paths.append(entries[digest].path.rsplit("/", 1)[0])
-            paths.append(repo.revisions[digest].path.rsplit("/", 1)[0])
-        _delete(driver, "manifests", paths, workers=workers, progress=progress, report=report)
-        _delete(
-            driver, "blobs", [blob_path(d) for d in report.blobs], workers=workers, progress=progress, report=report
-        )
-        _delete(driver, "uploads", report.uploads, workers=workers, progress=progress, report=report)
+        try:
+            for kind in ("manifest", "blob", "upload"):
+                doing = [item for item in report.items if item.kind == kind]
+                _delete(driver, kind, doing, workers=workers, progress=progress, report=report)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            raise GcInterrupted(report) from None
     return report
 
 
@@ -168,42 +251,95 @@ def _protect_recent(
 ) -> None:
     """Mark what was linked, tagged or pushed since ``cut``; spare doomed manifests now tagged."""
     new_manifests: set[str] = set()
-    new_tags: list[str] = []
+    new_tags: list[FileInfo] = []
     for repo in recent.repositories.values():
         new_manifests.update(d for d, info in repo.revisions.items() if info.mod_time >= cut)
-        new_tags.extend(info.path for info in repo.tags.values() if info.mod_time >= cut)
-    for _, result in run_all(lambda path: read_link(driver, path), new_tags, workers):
+        new_tags.extend(info for info in repo.tags.values() if info.mod_time >= cut)
+        marked.update(d for d, info in repo.layers.items() if info.mod_time >= cut)
+    for info, result in run_all(lambda info: read_link(driver, info.path, info.size), new_tags, workers):
         if isinstance(result, str):
             new_manifests.add(result)
-        elif not isinstance(result, PathNotFoundError):
-            raise GcError(f"cannot read a tag written during the collection: {result}; nothing was deleted")
+        elif doomed and not isinstance(result, PathNotFoundError):  # it may tag a doomed manifest
+            raise GcError(f"cannot read tag link {info.path} written since the mark: {result}; nothing was deleted")
+    sizes = {digest: info.size for digest, info in snapshot.layout.blobs.items()}
     todo = set(new_manifests)
     fresh: set[str] = set()
     while todo:
         unknown = {d for d in todo if d not in snapshot.manifests}
-        snapshot.manifests.update(load_manifests(driver, unknown, workers))
-        found = [snapshot.manifest(d) for d in todo]
+        snapshot.manifests.update(load_manifests(driver, unknown, workers, sizes))
         fresh.update(todo)
         next_todo: set[str] = set()
-        for manifest in found:
-            if manifest is not None:
-                marked.update(manifest.blobs)
-                next_todo.update(c for c in manifest.children if c not in fresh)
+        for digest in todo:
+            found = snapshot.manifests.get(digest)
+            if isinstance(found, Manifest):
+                marked.update(found.blobs)
+                next_todo.update(c for c in found.children if c not in fresh)
+            elif not isinstance(found, PathNotFoundError):
+                raise GcError(f"cannot read manifest {digest} pushed since the mark: {found}; nothing was deleted")
         todo = next_todo
     marked.update(fresh)
     doomed[:] = [(name, digest) for name, digest in doomed if digest not in fresh]
 
 
-def _delete(
-    driver: StorageDriver, phase: str, paths: list[str], *, workers: int, progress: Progress, report: GcReport
+def _recheck_identity(
+    driver: StorageDriver, candidates: dict[str, FileInfo], report: GcReport, progress: Progress
 ) -> None:
-    progress.phase(f"delete {phase}", len(paths), phase)
+    """Drop from ``candidates`` the blobs a second listing finds replaced or gone since the first."""
+    progress.phase("relist blobs", 0, "files")
+    now = {info.path: info for info in scan_files(driver, BLOBS, lambda _: progress.advance())}
+    for digest, before in list(candidates.items()):
+        after = now.get(before.path)
+        if after is None or _identity(after) != _identity(before):
+            del candidates[digest]
+            if after is not None:
+                report.changed.append(digest)
 
-    def delete(path: str) -> None:
-        with contextlib.suppress(PathNotFoundError):
-            driver.delete(path)
-        progress.advance()
 
-    for path, result in run_all(delete, paths, workers):
-        if isinstance(result, BaseException):
-            report.errors.append(f"{path}: {result}")
+def _identity(info: FileInfo) -> tuple[str, datetime, int]:
+    return info.version, info.mod_time, info.size
+
+
+def _delete(
+    driver: StorageDriver, kind: str, items: list[GcItem], *, workers: int, progress: Progress, report: GcReport
+) -> None:
+    """Delete ``items`` in batches on ``workers`` threads; log and record each once done."""
+    progress.phase(f"delete {kind}s", len(items), f"{kind}s")
+    if not items:
+        return
+    items = sorted(items, key=lambda item: item.path)
+    # Spread over the workers, but in batches of a few hundred at least: each costs a few
+    # listings on an object store (see StorageDriver.delete_many).
+    size = min(BATCH, max(-(-len(items) // workers), BATCH // 4))
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
+    lock = threading.Lock()
+
+    def done(item: GcItem) -> None:
+        record("delete", item.kind, item.digest, item.size, reason=item.reason, path=item.path)
+        with lock:
+            report.deleted.append(item)
+
+    def delete(batch: list[GcItem]) -> None:
+        try:
+            driver.delete_many([item.path for item in batch])
+        except PathNotFoundError:
+            pass  # gone already (deleted by another collection): the rest is deleted
+        except Exception:  # find out which: one at a time
+            for item in batch:
+                try:
+                    driver.delete(item.path)
+                except PathNotFoundError:
+                    pass
+                except Exception as exc:
+                    with lock:
+                        report.errors.append(f"{item.path}: {exc}")
+                    continue
+                done(item)
+            progress.advance(len(batch))
+            return
+        for item in batch:
+            done(item)
+        progress.advance(len(batch))
+
+    for batch, result in run_all(delete, batches, workers):
+        if isinstance(result, Exception):
+            report.errors.extend(f"{item.path}: {result}" for item in batch)

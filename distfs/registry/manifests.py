@@ -5,6 +5,9 @@
 * Docker manifest lists and OCI image indexes: the child manifests.
 * Docker schema1 (signed or not): the ``fsLayers`` blob sums.
 
+Manifests are read only up to :data:`MAX_MANIFEST` bytes (Go's registry refuses larger
+ones): a larger blob named as a manifest is a :class:`ManifestTooLargeError`, never read.
+
 A manifest without ``mediaType`` is recognised the way Go 2.8 does: ``schemaVersion`` 1 is
 schema1; 2 with ``manifests`` is an OCI index, otherwise an OCI manifest.
 """
@@ -12,7 +15,7 @@ schema1; 2 with ``manifests`` is an OCI index, otherwise an OCI manifest.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..driver import StorageDriver
@@ -23,10 +26,12 @@ __all__ = [
     "DOCKER_LIST",
     "DOCKER_SCHEMA1",
     "DOCKER_SCHEMA2",
+    "MAX_MANIFEST",
     "OCI_INDEX",
     "OCI_MANIFEST",
     "Manifest",
     "ManifestError",
+    "ManifestTooLargeError",
     "load_manifests",
     "parse_manifest",
 ]
@@ -39,6 +44,8 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 INDEX_TYPES = frozenset({DOCKER_LIST, OCI_INDEX})
 IMAGE_TYPES = frozenset({DOCKER_SCHEMA2, OCI_MANIFEST})
+MAX_MANIFEST = 4 << 20
+"""The largest manifest read, in bytes: Go's registry refuses manifests over 4 MiB."""
 
 
 class ManifestError(ValueError):
@@ -48,6 +55,14 @@ class ManifestError(ValueError):
         super().__init__(f"manifest {digest}: {reason}")
         self.digest = digest
         self.reason = reason
+
+
+class ManifestTooLargeError(ManifestError):
+    """A blob named as a manifest that is larger than :data:`MAX_MANIFEST` (it was not read)."""
+
+    def __init__(self, digest: str, size: int) -> None:
+        super().__init__(digest, f"{size} bytes, over the {MAX_MANIFEST >> 20} MiB limit of a manifest; not read")
+        self.size = size
 
 
 @dataclass(frozen=True)
@@ -108,17 +123,33 @@ def _digest(descriptor: object) -> str:
 
 
 def load_manifests(
-    driver: StorageDriver, digests: Iterable[str], workers: int = DEFAULT_WORKERS
+    driver: StorageDriver,
+    digests: Iterable[str],
+    workers: int = DEFAULT_WORKERS,
+    sizes: Mapping[str, int] | None = None,
 ) -> dict[str, Manifest | Exception]:
-    """Read and parse the manifest blobs ``digests`` concurrently.
+    """Read and parse the manifest blobs ``digests`` concurrently, none over :data:`MAX_MANIFEST`.
 
-    A digest maps to its :class:`Manifest`, or to the error that stopped it: a
-    :class:`~distfs.PathNotFoundError` for a missing blob, a :class:`ManifestError` for a
-    blob that is no manifest, any other storage error as raised.
+    ``sizes`` are the blobs' sizes as a listing found them; a digest without one is
+    stat'ed first. A digest maps to its :class:`Manifest`, or to the error that stopped
+    it: a :class:`~distfs.PathNotFoundError` for a missing blob, a
+    :class:`ManifestTooLargeError` for one over the cap (not read), a
+    :class:`ManifestError` for a blob that is no manifest, any other storage error as
+    raised.
     """
+    known = sizes or {}
 
     def load(digest: str) -> Manifest:
-        return parse_manifest(digest, driver.get_content(blob_data_path(digest)))
+        path = blob_data_path(digest)
+        size = known.get(digest)
+        if size is None:
+            size = driver.stat(path).size
+        if size > MAX_MANIFEST:
+            raise ManifestTooLargeError(digest, size)
+        content = driver.get_content(path)
+        if len(content) > MAX_MANIFEST:  # replaced since the listing (a blob never is, unless tampered)
+            raise ManifestTooLargeError(digest, len(content))
+        return parse_manifest(digest, content)
 
     out: dict[str, Manifest | Exception] = {}
     for digest, result in run_all(load, sorted(set(digests)), workers):

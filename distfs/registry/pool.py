@@ -27,6 +27,8 @@ def run_all(
     ``fn`` is returned, not raised, so one bad item never hides the others. At most
     ``2 * workers`` items are pending at once, so ``items`` may be a long generator.
     ``on_done(item, result)`` runs in the calling thread after each successful call.
+    When the caller is interrupted (KeyboardInterrupt), calls not started are cancelled
+    and the ones running finish before the exception propagates.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
@@ -46,12 +48,17 @@ def run_all(
                 on_done(item, value)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="distfs-registry") as pool:
-        for item in items:
-            if len(pending) >= 2 * workers:
+        try:
+            for item in items:
+                if len(pending) >= 2 * workers:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    collect(done)
+                pending[pool.submit(fn, item)] = item
+            while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 collect(done)
-            pending[pool.submit(fn, item)] = item
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            collect(done)
+        except BaseException:  # KeyboardInterrupt: calls not started yet never start
+            for future in pending:
+                future.cancel()
+            raise
     return results

@@ -18,7 +18,7 @@ from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS, run_all
 from .progress import QUIET, Progress
 
-__all__ = ["Snapshot", "read_link", "read_snapshot"]
+__all__ = ["MAX_LINK", "Snapshot", "read_link", "read_snapshot"]
 
 
 @dataclass
@@ -40,8 +40,17 @@ class Snapshot:
         return found if isinstance(found, Manifest) else None
 
 
-def read_link(driver: StorageDriver, path: str) -> str:
-    """The digest held by the link file ``path``."""
+MAX_LINK = 4096
+"""The largest link file read, in bytes (a link holds one digest: at most 135 bytes)."""
+
+
+def read_link(driver: StorageDriver, path: str, size: int | None = None) -> str:
+    """The digest held by the link file ``path`` (of ``size`` bytes as listed, if known).
+
+    A link larger than :data:`MAX_LINK` is a ValueError, and is not read.
+    """
+    if size is not None and size > MAX_LINK:
+        raise ValueError(f"{path}: {size} bytes, too large for a link; not read")
     return parse_digest(driver.get_content(path))
 
 
@@ -67,10 +76,10 @@ def read_snapshot(
     else:
         layout = scan_parts(driver, parts, lambda _: progress.advance(), blobs=blobs, workers=workers)
     snapshot = Snapshot(layout, started)
-    links = [(repo.name, tag, info.path) for repo in layout.repositories.values() for tag, info in repo.tags.items()]
+    links = [(repo.name, tag, info) for repo in layout.repositories.values() for tag, info in repo.tags.items()]
     progress.phase("tags", len(links), "links")
     for (name, tag, _), result in run_all(
-        lambda item: read_link(driver, item[2]), links, workers, lambda *_: progress.advance()
+        lambda item: read_link(driver, item[2].path, item[2].size), links, workers, lambda *_: progress.advance()
     ):
         if isinstance(result, BaseException) and not isinstance(result, Exception):
             raise result
@@ -79,11 +88,12 @@ def read_snapshot(
         return snapshot
     digests = {d for repo in layout.repositories.values() for d in repo.revisions if d in layout.blobs}
     progress.phase("manifests", len(digests), "manifests")
-    snapshot.manifests = load_manifests(driver, digests, workers)
+    sizes = {digest: info.size for digest, info in layout.blobs.items()}
+    snapshot.manifests = load_manifests(driver, digests, workers, sizes)
     progress.advance(len(digests))
     while True:  # children of indexes that are no revision anywhere (fsck reports them)
         children = {c for m in snapshot.manifests.values() if isinstance(m, Manifest) for c in m.children}
         missing = {c for c in children if c not in snapshot.manifests and c in layout.blobs}
         if not missing:
             return snapshot
-        snapshot.manifests.update(load_manifests(driver, missing, workers))
+        snapshot.manifests.update(load_manifests(driver, missing, workers, sizes))

@@ -12,18 +12,22 @@ could not be opened or the operation refused to run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..driver import StorageDriver
 from ..errors import ConfigError, InvalidParameterError, InvalidStorageDriverError, StorageDriverError
 from ..registry import DriverSpec, du, fsck, gc, ls, migrate
-from ..registry.gc import GcError
+from ..registry.events import JsonLines
+from ..registry.events import logger as event_logger
+from ..registry.gc import GcError, GcInterrupted, GcItem, GcReport
 from .progress import Meter
 
 __all__ = ["add_parser"]
@@ -64,6 +68,7 @@ def add_parser(commands: Any) -> None:
     collect.add_argument(
         "--grace", type=float, default=0.0, metavar="SECONDS", help="keep blobs this much older than the mark too"
     )
+    collect.add_argument("--log-json", action="store_true", help="log each deletion as a line of JSON on stderr")
     move = sub.add_parser(
         "migrate",
         help="copy a registry's storage to another driver, verified and resumable",
@@ -78,6 +83,8 @@ def add_parser(commands: Any) -> None:
     move.add_argument("-q", "--dest-parameter", action="append", default=[], metavar="KEY=VALUE", help="DEST parameter")
     move.add_argument("--dry-run", action="store_true", help="report what would be copied, copy nothing")
     move.add_argument("--dask", metavar="ADDRESS", help="run the copies on a dask.distributed scheduler")
+    move.add_argument("--overwrite", action="store_true", help="replace tags that name another manifest in DEST")
+    move.add_argument("--log-json", action="store_true", help="log each copy as a line of JSON on stderr")
     _common(move)
     move.set_defaults(command=_migrate)
 
@@ -193,6 +200,50 @@ def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     return 0 if report.ok else 1
 
 
+@contextlib.contextmanager
+def _events(args: argparse.Namespace) -> Iterator[None]:
+    """With ``--log-json``: each event of :mod:`distfs.registry.events` as a JSON line on stderr."""
+    if not args.log_json:
+        yield
+        return
+    handler = JsonLines(sys.stderr)
+    level = event_logger.level
+    event_logger.addHandler(handler)
+    event_logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        event_logger.removeHandler(handler)
+        event_logger.setLevel(level)
+
+
+def _age(since: datetime) -> str:
+    seconds = max((datetime.now(UTC) - since).total_seconds(), 0.0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _item_line(item: GcItem) -> str:
+    return f"{item.kind} {item.digest or item.path}  {_size(item.size)}  {_age(item.mod_time)} old  {item.reason}"
+
+
+def _gc_summary(args: argparse.Namespace, report: GcReport) -> str:
+    if report.interrupted:
+        return (
+            f"gc interrupted: deleted {len(report.deleted)} of {len(report.items)} planned items "
+            f"({_size(report.deleted_bytes)}); {len(report.errors)} errors"
+        )
+    verb = "would delete" if args.dry_run else "deleted"
+    return (
+        f"gc{' (dry run)' if args.dry_run else ''}: {report.marked} blobs marked; {verb} {len(report.blobs)} blobs "
+        f"({_size(report.blob_bytes)}), {len(report.manifests)} manifests, "
+        f"{len(report.uploads)} uploads; kept {len(report.young)} young and {len(report.changed)} changed blobs; "
+        f"{len(report.errors)} errors"
+    )
+
+
 def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     def work(driver: StorageDriver, meter: Meter) -> Any:
         return gc(
@@ -206,23 +257,19 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         )
 
     try:
-        report = _run(args, parameters, work)
+        with _events(args):
+            report = _run(args, parameters, work)
     except GcError as exc:
         print(f"distfs registry gc: {exc}", file=sys.stderr)
         return 2
+    except GcInterrupted as interrupted:
+        print(_gc_summary(args, interrupted.report), file=sys.stderr)
+        return 130
     if report is None:
         return 2
-    verb = "would delete" if args.dry_run else "deleted"
-    lines = [f"manifest {name}@{digest}" for name, digest in report.manifests]
-    lines += [f"blob {digest}" for digest in report.blobs]
-    lines += [f"upload {path}" for path in report.uploads]
+    lines = [_item_line(item) for item in report.items]
     lines += [f"error {error}" for error in report.errors]
-    summary = (
-        f"gc{' (dry run)' if args.dry_run else ''}: {report.marked} blobs marked; {verb} {len(report.blobs)} blobs "
-        f"({_size(report.blob_bytes)}), {len(report.manifests)} manifests, "
-        f"{len(report.uploads)} uploads; kept {len(report.young)} young blobs; {len(report.errors)} errors"
-    )
-    _emit(args, asdict(report), lines, summary)
+    _emit(args, asdict(report), lines, _gc_summary(args, report))
     return 1 if report.errors else 0
 
 
@@ -236,14 +283,16 @@ def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         return 2
     meter = Meter(sys.stderr)
     try:
-        report = migrate(
-            source if args.dask else source_driver,
-            dest if args.dask else dest_driver,
-            dry_run=args.dry_run,
-            workers=args.concurrency,
-            progress=meter,
-            dask=args.dask,
-        )
+        with _events(args):
+            report = migrate(
+                source if args.dask else source_driver,
+                dest if args.dask else dest_driver,
+                dry_run=args.dry_run,
+                workers=args.concurrency,
+                progress=meter,
+                dask=args.dask,
+                overwrite=args.overwrite,
+            )
     finally:
         meter.finish()
     verb = "would copy" if args.dry_run else "copied"
