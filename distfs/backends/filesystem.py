@@ -37,6 +37,7 @@ import shutil
 import stat
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from fsspec.implementations.local import LocalFileSystem
@@ -45,7 +46,7 @@ from .. import paths
 from ..base import Base
 from ..beneath import Beneath, EscapeError
 from ..capabilities import Capabilities
-from ..driver import FileWriter
+from ..driver import FileInfo, FileWriter
 from ..errors import InvalidParameterError, InvalidPathError, WriterConflictError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
@@ -148,6 +149,36 @@ class LocalBackend(Backend):
         finally:
             os.close(fd)
         return entries
+
+    def file_infos(self, key: str, prefix: str) -> list[FileInfo]:
+        """As :meth:`listing`, made straight into infos: the hot loop of a walk (no entry dicts)."""
+        beneath = self._beneath
+        relative = self._relative(key)
+        try:
+            fd = beneath.open_directory(relative)
+        except EscapeError:
+            raise InvalidPathError(self._path(key), self.name) from None
+        infos: list[FileInfo] = []
+        append, hidden, is_dir, utc_time = infos.append, paths.HIDDEN, stat.S_ISDIR, datetime.fromtimestamp
+        base = relative + "/" if relative else ""
+        try:
+            with os.scandir(fd) as found:
+                for item in found:
+                    name = item.name
+                    if name == hidden:
+                        continue
+                    try:
+                        info = beneath.stat(base + name) if item.is_symlink() else item.stat(follow_symlinks=False)
+                    except OSError:  # a link out of the store, a dangling one, or gone
+                        continue
+                    when = utc_time(info.st_mtime, UTC)
+                    if is_dir(info.st_mode):
+                        append(FileInfo(prefix + "/" + name, 0, when, True))
+                    else:
+                        append(FileInfo(prefix + "/" + name, info.st_size, when, False, _version(info)))
+        finally:
+            os.close(fd)
+        return infos
 
     def _refuse_link_out(self, parent: int, name: str, key: str) -> None:
         """Refuse to replace or remove ``name`` (in ``parent``) if it is a link leading out.
@@ -400,8 +431,12 @@ class _Lock:
 
 def _entry(name: str, info: os.stat_result) -> dict[str, Any]:
     kind = "directory" if stat.S_ISDIR(info.st_mode) else "file" if stat.S_ISREG(info.st_mode) else "other"
-    version = f"{info.st_ino}:{info.st_mtime_ns}"  # FileInfo.version: same inode, same write
-    return {"name": name, "size": info.st_size, "type": kind, "mtime": info.st_mtime, "version": version}
+    return {"name": name, "size": info.st_size, "type": kind, "mtime": info.st_mtime, "version": _version(info)}
+
+
+def _version(info: os.stat_result) -> str:
+    """FileInfo.version on this backend: the same inode, written last at the same nanosecond."""
+    return f"{info.st_ino}:{info.st_mtime_ns}"
 
 
 def _copy_into(source: BinaryIO, fd: int) -> None:

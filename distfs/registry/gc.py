@@ -192,7 +192,10 @@ def gc(
     snapshot = read_snapshot(driver, workers, progress, parts=parts)
     marked, doomed = mark(snapshot, delete_untagged)
     progress.phase("recheck", 0, "files")
-    recent = scan_parts(driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, workers=workers)
+    unmarked = set(snapshot.layout.blobs) - marked  # only their _layers links can spare a blob
+    recent = scan_parts(
+        driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, workers=workers, layers=unmarked
+    )
     _protect_recent(driver, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed, workers=workers)
     report = GcReport(dry_run, delete_untagged, marked=len(marked), manifests=doomed)
     layout = snapshot.layout

@@ -298,11 +298,19 @@ def scan_parts(
     *,
     blobs: bool = True,
     workers: int = DEFAULT_WORKERS,
+    layers: Collection[str] | None = None,
 ) -> Layout:
     """Like :func:`scan`, but of the blobs (if ``blobs``) and only the named ``parts`` of
     each repository: one flat walk of the blobs while the repositories are found and their
-    parts walked concurrently."""
+    parts walked concurrently. ``layers``: only the ``_layers`` links of these digests are
+    read (the walk skips the directories of the others)."""
     targets: list[str] = []
+
+    def skip_layers(info: FileInfo) -> None:
+        if layers is not None and info.is_dir:
+            digest = _layer_dir_digest(info.path)
+            if digest is not None and digest not in layers:
+                raise SkipDir
 
     def walk_into(path: str) -> list[FileInfo]:
         if path == BLOBS:
@@ -311,7 +319,7 @@ def scan_parts(
             for name, have in repository_parts(driver, workers).items():
                 targets.extend(f"{REPOSITORIES}/{name}/{part}" for part in sorted(have & set(parts)))
             return []
-        return scan_files(driver, path, on_file)
+        return scan_files(driver, path, on_file, on_dir=skip_layers if path.endswith("/_layers") else None)
 
     layout = Layout()
     first = [BLOBS, REPOSITORIES] if blobs else [REPOSITORIES]
@@ -328,19 +336,39 @@ def scan_parts(
     return layout
 
 
-def scan_files(driver: StorageDriver, under: str, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
-    """The files below ``under`` (none if it is missing), from one walk."""
+def scan_files(
+    driver: StorageDriver,
+    under: str,
+    on_file: Callable[[FileInfo], None] | None = None,
+    *,
+    on_dir: Callable[[FileInfo], None] | None = None,
+) -> list[FileInfo]:
+    """The files below ``under`` (none if it is missing), from one walk; ``on_dir`` may
+    raise :class:`~distfs.driver.SkipDir` on a directory not to enter."""
     files: list[FileInfo] = []
 
     def visit(info: FileInfo) -> None:
-        if not info.is_dir:
-            files.append(info)
-            if on_file is not None:
-                on_file(info)
+        if info.is_dir:
+            if on_dir is not None:
+                on_dir(info)
+            return
+        files.append(info)
+        if on_file is not None:
+            on_file(info)
 
     with contextlib.suppress(PathNotFoundError):
         driver.walk(under, visit)
     return files
+
+
+def _layer_dir_digest(path: str) -> str | None:
+    """The digest of ``.../_layers/<algorithm>/<hex>`` (None for any other directory, e.g.
+    ``.../_layers/<algorithm>``, which the walk must enter)."""
+    head, _, hex_ = path.rpartition("/")
+    algorithm = head.rpartition("/")[2]
+    if head.rpartition("/")[0].endswith("/_layers") and algorithm in ("sha256", "sha384", "sha512"):
+        return f"{algorithm}:{hex_}"
+    return None
 
 
 def is_repository(repo: Repository) -> bool:
