@@ -185,9 +185,7 @@ def gc(
     (a KeyboardInterrupt) carries the report of a sweep interrupted midway.
     """
     started = datetime.now(UTC)
-    # Object stores list modification times in whole seconds: a write in the second of
-    # the mark lists as older than the mark, so the mark counts from its second's start.
-    cut = (started - grace).replace(microsecond=0)
+    cut = started - grace
     parts = ("_manifests", "_uploads") if upload_age is not None else ("_manifests",)
     snapshot = read_snapshot(driver, workers, progress, parts=parts)
     marked, doomed = mark(snapshot, delete_untagged)
@@ -213,7 +211,7 @@ def gc(
     for digest, info in sorted(layout.blobs.items()):
         if digest in marked:
             continue
-        if info.mod_time >= cut:
+        if _since(info.mod_time, cut):
             report.young.append(digest)
         else:
             candidates[digest] = info
@@ -226,7 +224,7 @@ def gc(
     if upload_age is not None:
         for repo in layout.repositories.values():
             for upload in repo.uploads.values():
-                if upload.mod_time < cut and started - upload.mod_time > upload_age:
+                if not _since(upload.mod_time, cut) and started - upload.mod_time > upload_age:
                     report.uploads.append(upload.path)
                     reason = f"untouched for longer than {upload_age}"
                     report.items.append(GcItem("upload", "", upload.path, upload.size, upload.mod_time, reason))
@@ -256,9 +254,9 @@ def _protect_recent(
     new_manifests: set[str] = set()
     new_tags: list[FileInfo] = []
     for repo in recent.repositories.values():
-        new_manifests.update(d for d, info in repo.revisions.items() if info.mod_time >= cut)
-        new_tags.extend(info for info in repo.tags.values() if info.mod_time >= cut)
-        marked.update(d for d, info in repo.layers.items() if info.mod_time >= cut)
+        new_manifests.update(d for d, info in repo.revisions.items() if _since(info.mod_time, cut))
+        new_tags.extend(info for info in repo.tags.values() if _since(info.mod_time, cut))
+        marked.update(d for d, info in repo.layers.items() if _since(info.mod_time, cut))
     for info, result in run_all(lambda info: read_link(driver, info.path, info.size), new_tags, workers):
         if isinstance(result, str):
             new_manifests.add(result)
@@ -282,6 +280,16 @@ def _protect_recent(
         todo = next_todo
     marked.update(fresh)
     doomed[:] = [(name, digest) for name, digest in doomed if digest not in fresh]
+
+
+def _since(when: datetime, cut: datetime) -> bool:
+    """Whether a file last modified ``when`` was written at or after ``cut``.
+
+    Object stores list modification times in whole seconds: a write in the second of the
+    cut lists as older than the cut, so a time without microseconds counts from the
+    start of the cut's second.
+    """
+    return when >= cut or (when.microsecond == 0 and when >= cut.replace(microsecond=0))
 
 
 def _recheck_identity(
