@@ -209,7 +209,7 @@ def one_line(err: str) -> str:
         ("ls", "-j", "0"),
         ("du", "-j", "-3"),
         ("gc", "--dry-run", "-j", "100000000000"),
-        ("fsck", "-j", "1.5"),
+        ("migrate", "filesystem", "filesystem", "-j", "5000"),
     ],
 )
 def test_bad_numbers_exit_2_with_one_message(
@@ -318,6 +318,12 @@ def test_a_missing_root_is_never_created_nor_healthy(
     assert str(missing) in one_line(err)
     assert "no such directory" in err
     assert not (tmp_path / "no").exists()
+    config = tmp_path / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {missing}\n")
+    code, out, err = run(capsys, *argv, "--config", str(config))
+    assert code == 2
+    assert str(missing) in one_line(err)
+    assert not (tmp_path / "no").exists()
     empty = tmp_path / "empty"  # exists, but holds no registry
     empty.mkdir()
     code, out, err = run(capsys, *argv, "filesystem", "-p", f"rootdirectory={empty}")
@@ -389,22 +395,46 @@ def s3_argv(endpoint: str, bucket: str, **extra: str) -> list[str]:
     return ["s3", *[item for key, value in keys.items() for item in ("-p", f"{key}={value}")]]
 
 
+UNREACHABLE = {  # driver: (parameters on ENDPOINT, the store as the message names it)
+    "s3": (
+        {"accesskey": ACCESS_KEY, "secretkey": SECRET_KEY, "region": "us-east-1", "bucket": "registry"},
+        "s3 at ENDPOINT, bucket registry",
+    ),
+    "gcs": ({"bucket": "registry"}, "gcs at ENDPOINT, bucket registry"),
+    "azure": (
+        {"accountname": "acct", "accountkey": "c2VjcmV0LWtleQ==", "container": "registry"},
+        "azure at ENDPOINT/acct, account acct, container registry",
+    ),
+    "oss": (
+        {"accesskeyid": "id", "accesskeysecret": SECRET_KEY, "region": "oss-cn-hangzhou", "bucket": "registry"},
+        "oss at ENDPOINT, bucket registry",
+    ),
+}
+
+
+@pytest.mark.parametrize("driver", sorted(UNREACHABLE))
 def test_an_unreachable_endpoint_is_one_line_after_announced_bounded_retries(
-    capsys: pytest.CaptureFixture[str],
+    driver: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     endpoint = f"http://127.0.0.1:{closed_port()}"
+    parameters, label = UNREACHABLE[driver]
+    key = {"s3": "regionendpoint", "azure": "serviceurl"}.get(driver, "endpoint")
+    where = {**parameters, key: endpoint + ("/acct" if driver == "azure" else "")}
+    label = label.replace("ENDPOINT", endpoint)
     start = time.monotonic()
-    code, out, err = run(capsys, "ls", *s3_argv(endpoint, "registry"))
+    code, out, err = run(capsys, "ls", driver, *[item for k, v in where.items() for item in ("-p", f"{k}={v}")])
     seconds = time.monotonic() - start
     assert code == 2
     assert out == ""
     assert seconds < 12, seconds  # was 8-22 s of silent retries, then a traceback
     lines = err.splitlines()
-    assert lines[:5] == [f"s3 at {endpoint}, bucket registry: unreachable, retrying ({n}/5)" for n in range(1, 6)]
+    assert lines[:5] == [f"{label}: unreachable, retrying ({n}/5)" for n in range(1, 6)]
     assert len(lines) == 6
     assert "Traceback" not in err
-    assert lines[-1].startswith(f"distfs registry ls: s3 at {endpoint}, bucket registry: unreachable (")
-    assert "SECRET" not in err.upper().replace("SECRETKEY", "")
+    assert lines[-1].startswith(f"distfs registry ls: {label}: unreachable (")
+    assert lines[-1].endswith(" after 5 retries")
+    assert SECRET_KEY not in err
+    assert "c2VjcmV0LWtleQ==" not in err
 
 
 def test_a_missing_bucket_is_one_line_at_once(s3_endpoint: str) -> None:

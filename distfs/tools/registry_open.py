@@ -60,7 +60,7 @@ LOCATION: dict[str, tuple[str, ...]] = {
     "filesystem": ("rootdirectory",),
     "s3": ("regionendpoint", "bucket", "rootdirectory"),
     "s3aws": ("regionendpoint", "bucket", "rootdirectory"),
-    "gcs": ("bucket", "rootdirectory"),
+    "gcs": ("endpoint", "bucket", "rootdirectory"),
     "azure": ("serviceurl", "accountname", "container", "rootdirectory"),
     "oss": ("endpoint", "bucket", "rootdirectory"),
 }
