@@ -161,18 +161,16 @@ def _store_spec(args: argparse.Namespace, parameters: dict[str, str]) -> DriverS
     return _spec(args.driver or "filesystem", parameters, args.config)
 
 
-def _unnamed(spec: DriverSpec, role: str) -> str | None:
-    """Why a destructive command refuses ``spec`` (it does not name its store), or None."""
-    try:
-        target = resolve(spec)
-    except ConfigError:
-        return None  # reported when the store is opened
-    if target.named:
-        return None
-    return (
-        f"{role}: name the store to change ({target.label} is only the driver's default): "
-        "give --config FILE or the driver's location (e.g. -p rootdirectory=DIR)"
-    )
+def _require_named(spec: DriverSpec, change: str) -> None:
+    """``StoreUnavailable`` unless the command line names the store that ``change`` (a
+    destructive command) would change: never the driver's default location."""
+    target = resolve(spec)
+    if not target.named:
+        raise StoreUnavailable(
+            target.label,
+            f"only the driver's default; {change}, so name the store: --config FILE or its location "
+            "(e.g. -p rootdirectory=DIR)",
+        )
 
 
 def _size(count: float) -> str:
@@ -333,12 +331,10 @@ def _gc_refusal(args: argparse.Namespace, parameters: dict[str, str]) -> str:
             )
     if args.dry_run:
         return ""
-    unnamed = _unnamed(spec, "gc without --dry-run deletes")
-    if unnamed:
-        return unnamed
     try:
+        _require_named(spec, "gc without --dry-run deletes")
         timeout, where = _upload_timeout(config)
-    except ConfigError as exc:
+    except (StoreUnavailable, ConfigError) as exc:
         return str(exc)
     if args.force or (timeout is not None and args.grace >= timeout):
         return ""
@@ -389,9 +385,7 @@ def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     try:
         source = _spec(args.source, args.parameter)
         dest = _spec(args.dest, args.dest_parameter)
-        unnamed = _unnamed(dest, "migrate writes DEST")
-        if unnamed:
-            raise ConfigError("", unnamed)
+        _require_named(dest, "migrate writes DEST")
         source_driver = open_store(source, announce=sys.stderr)
         dest_driver = open_store(dest, existing=False, announce=sys.stderr)
     except (StoreUnavailable, ValueError) as exc:
