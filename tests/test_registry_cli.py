@@ -470,3 +470,18 @@ def test_refused_credentials_are_one_line_at_once(store_parameters: Any, capsys:
     assert "credentials refused" in line
     assert wrong not in err
     assert parameters["accountkey"] not in err
+
+
+def test_a_store_failing_mid_run_is_one_line(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The check passes, then every listing of a repository's manifests answers 503: one line, exit 2."""
+    store = setup("s3")
+    put_image(store.clean(), "app", "v1", [b"layer"])
+    store.proxy.force("GET", "_manifests", "503", times=1000)
+    parameters = {**store.parameters, "regionendpoint": store.proxy.endpoint, "maxretries": 0}
+    code, out, err = run(capsys, "ls", "s3", *[item for k, v in parameters.items() for item in ("-p", f"{k}={v}")])
+    assert code == 2
+    assert out == ""
+    line = one_line(err)
+    assert line.startswith(f"distfs registry ls: s3 at {store.proxy.endpoint}, bucket {parameters['bucket']}: s3: ")
+    assert "503" in line
+    assert SECRET_KEY not in err
