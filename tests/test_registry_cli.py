@@ -282,6 +282,11 @@ def test_online_gc_below_the_upload_timeout_is_refused(
     assert code == 2
     assert "storage.maintenance.uploadpurging.age" in one_line(err)
     assert garbage_left(root) == 1
+    read_only = config("      enabled: true\n      age: 168h\n    readonly:\n      enabled: true\n")
+    code, out, _ = run(capsys, "gc", "--grace", "0", "--config", read_only)
+    assert code == 0  # a read-only registry has no pushes in flight
+    assert "deleted 1 blobs" in out
+    put_blob(distfs.create("filesystem", {"rootdirectory": str(root)}), os.urandom(500))
     code, out, _ = run(capsys, "gc", "--grace", "0", "--config", config("      enabled: true\n      age: 0s\n"))
     assert code == 0
     assert "deleted 1 blobs" in out

@@ -336,7 +336,7 @@ def _gc_refusal(args: argparse.Namespace, parameters: dict[str, str]) -> str:
         timeout, where = _upload_timeout(config)
     except (StoreUnavailable, ConfigError) as exc:
         return str(exc)
-    if args.force or (timeout is not None and args.grace >= timeout):
+    if args.force or (timeout is not None and args.grace >= timeout) or _read_only(config):
         return ""
     needed = "" if timeout is None else f"--grace {timeout:.0f}, "
     limit = "no upload timeout" if timeout is None else f"an upload timeout of {timeout:.0f} s"
@@ -373,6 +373,12 @@ def _upload_timeout(config: StorageConfig | None) -> tuple[float | None, str]:
     except ValueError:
         raise ConfigError(f"{key}.age", "must be a duration such as 168h") from None
     return seconds, f"{key}.age {age[:40]}"
+
+
+def _read_only(config: StorageConfig | None) -> bool:
+    """Whether the registry serves the store read-only (``storage.maintenance.readonly.enabled``): no pushes."""
+    read_only = config.maintenance.get("readonly") if config is not None else None
+    return isinstance(read_only, dict) and read_only.get("enabled") is True
 
 
 def _descriptor_cache(config: StorageConfig) -> str:
