@@ -282,6 +282,17 @@ def test_no_secret_in_repr_str_or_errors(params: dict[str, Any]) -> None:
         assert TOKEN not in repr(error)
 
 
+def test_backend_messages_show_storage_option_values_as_stars() -> None:
+    import oss2
+
+    from distfs.backends.oss.store import _mapped
+    from distfs.engine.seam import StoreError
+
+    with pytest.raises(StoreError) as info, _mapped("bkt", "http://e", [TOKEN, {"nested": STS_SECRET}]):
+        raise oss2.exceptions.ClientError(f"refused {TOKEN} and {STS_SECRET}")
+    assert info.value.message == "refused *** and ***"
+
+
 def test_distfs_protocol_with_storage_options_pickles(params: dict[str, Any]) -> None:
     fs = fsspec.filesystem("distfs", driver="oss", skip_instance_cache=True, **sts(params))
     fs.pipe("/shared.txt", b"through pickle")
