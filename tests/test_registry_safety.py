@@ -357,7 +357,7 @@ def test_gc_log_json_and_dry_run_details(tmp_path: Path) -> None:
         assert line.split("  ")[1:] == ["4 B", line.split("  ")[2], "unreferenced"]
         assert line.split("  ")[2].endswith("d old")
     done = subprocess.run(
-        cli("registry", "gc", *store, "--log-json"), cwd=REPO, capture_output=True, text=True, check=False
+        cli("registry", "gc", *store, "--force", "--log-json"), cwd=REPO, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
@@ -369,7 +369,7 @@ def test_gc_log_json_and_dry_run_details(tmp_path: Path) -> None:
 def test_sigint_mid_sweep_prints_the_summary_so_far(tmp_path: Path) -> None:
     root = tmp_path / "store"
     digests = garbage_store(root, 8000)
-    argv = cli("registry", "gc", "filesystem", "-p", f"rootdirectory={root}", "--log-json", "-j", "1")
+    argv = cli("registry", "gc", "filesystem", "-p", f"rootdirectory={root}", "--force", "--log-json", "-j", "1")
     child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stderr is not None
     lines = [child.stderr.readline()]
