@@ -41,6 +41,7 @@ bounded thread pool.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -70,7 +71,8 @@ class GcError(RuntimeError):
 class GcItem:
     """One thing gc deletes: ``kind`` (``manifest``, ``blob``, ``upload``), its ``digest``
     (``""`` for an upload), the ``path`` deleted, ``size`` in bytes, when it was last
-    modified and why it goes."""
+    modified and why it goes; ``also`` the paths deleted with it (a doomed manifest's
+    revision link is ``path``, its tag history entries are ``also``)."""
 
     kind: str
     digest: str
@@ -78,6 +80,11 @@ class GcItem:
     size: int
     mod_time: datetime
     reason: str
+    also: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (*self.also, self.path)
 
 
 @dataclass
@@ -201,12 +208,12 @@ def gc(
         repo = layout.repositories[name]
         info = repo.revisions[digest]
         size = layout.blobs[digest].size if digest in layout.blobs else 0
-        for entries in repo.tag_index.values():
-            if digest in entries:
-                path = entries[digest].path.rsplit("/", 1)[0]
-                report.items.append(GcItem("manifest", digest, path, 0, entries[digest].mod_time, f"{name}: untagged"))
+        history = tuple(
+            entries[digest].path.rsplit("/", 1)[0] for entries in repo.tag_index.values() if digest in entries
+        )
         reason = f"{name}: no tag reaches it"
-        report.items.append(GcItem("manifest", digest, info.path.rsplit("/", 1)[0], size, info.mod_time, reason))
+        path = info.path.rsplit("/", 1)[0]
+        report.items.append(GcItem("manifest", digest, path, size, info.mod_time, reason, also=history))
     candidates: dict[str, FileInfo] = {}
     for digest, info in sorted(layout.blobs.items()):
         if digest in marked:
@@ -331,15 +338,13 @@ def _delete(
 
     def delete(batch: list[GcItem]) -> None:
         try:
-            driver.delete_many([item.path for item in batch])
+            driver.delete_many([path for item in batch for path in item.paths])
         except PathNotFoundError:
             pass  # gone already (deleted by another collection): the rest is deleted
         except Exception:  # find out which: one at a time
             for item in batch:
                 try:
-                    driver.delete(item.path)
-                except PathNotFoundError:
-                    pass
+                    _delete_each(driver, item.paths)
                 except Exception as exc:
                     with lock:
                         report.errors.append(f"{item.path}: {exc}")
@@ -354,3 +359,10 @@ def _delete(
     for batch, result in run_all(delete, batches, workers):
         if isinstance(result, Exception):
             report.errors.extend(f"{item.path}: {result}" for item in batch)
+
+
+def _delete_each(driver: StorageDriver, paths: Iterable[str]) -> None:
+    """Delete ``paths`` one by one (those already gone are no error)."""
+    for path in paths:
+        with contextlib.suppress(PathNotFoundError):
+            driver.delete(path)
