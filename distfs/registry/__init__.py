@@ -16,7 +16,7 @@ The ``distfs registry`` command (``distfs.tools.registry_cli``) is the same over
 """
 
 from .fsck import FsckReport, Problem, fsck
-from .gc import GcError, GcReport, gc
+from .gc import GcError, GcInterrupted, GcItem, GcReport, gc
 from .inventory import RepositoryTags, RepositoryUsage, Usage, du, ls
 from .layout import Layout, scan
 from .manifests import Manifest, ManifestError, parse_manifest
@@ -30,6 +30,8 @@ __all__ = [
     "DriverSpec",
     "FsckReport",
     "GcError",
+    "GcInterrupted",
+    "GcItem",
     "GcReport",
     "Layout",
     "Manifest",
