@@ -1,4 +1,10 @@
-"""How the azure driver's SDK clients are configured: their credential and their retry policy."""
+"""How the azure driver's SDK clients are made from an ``AzureBlobFileSystem``'s configuration.
+
+adlfs makes its clients on fsspec's event loop; the engine runs on its own, so the store
+makes its own ``azure.storage.blob.aio`` clients, one per loop, from what the filesystem
+holds: its connection string, credential object, account key, SAS token or none (anon),
+in adlfs's order, its account URL and timeouts, and the engine's retry policy.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 from ...retry import backoff
 from .settings import AzureSettings
 
-__all__ = ["credential", "retry_policy"]
+__all__ = ["account_url", "retry_policy", "service_client"]
 
 
 def retry_policy(settings: AzureSettings) -> Any:
@@ -24,14 +30,39 @@ def retry_policy(settings: AzureSettings) -> Any:
     return Retry(retry_total=retries, retry_connect=retries, retry_read=retries, retry_status=retries)
 
 
-def credential(settings: AzureSettings) -> Any:
-    """The async SDK credential of ``settings`` (not for a connection string)."""
-    if settings.credentials == "shared_key":
+def _endpoint(fs: Any, settings: AzureSettings) -> tuple[str, Any]:
+    """The account URL and the SDK credential of ``fs`` (adlfs's order: a connection string
+    overrides the rest; then a credential object, an account key, a SAS token, none)."""
+    if fs.connection_string:
+        from azure.storage.blob._shared.base_client import parse_connection_str
+
+        url, _, credential = parse_connection_str(fs.connection_string, None, "blob")
+    elif fs.credential is not None:
+        url, credential = fs.account_url, fs.credential
+    elif fs.account_key:
         from azure.core.credentials import AzureNamedKeyCredential
 
-        return AzureNamedKeyCredential(settings.accountname, settings.accountkey)
-    from azure.identity import aio
+        url, credential = fs.account_url, AzureNamedKeyCredential(fs.account_name, fs.account_key)
+    else:
+        url, credential = fs.account_url, None
+    url = settings.serviceurl or url  # an http service URL, which adlfs's account_host cannot hold
+    if credential is None and fs.sas_token:
+        credential = fs.sas_token.lstrip("?")
+    return url.rstrip("/"), credential
 
-    if settings.credentials == "client_secret":
-        return aio.ClientSecretCredential(settings.tenantid, settings.clientid, settings.secret)
-    return aio.DefaultAzureCredential()
+
+def account_url(fs: Any, settings: AzureSettings) -> str:
+    """The service URL the store's clients talk to (without any SAS)."""
+    return _endpoint(fs, settings)[0]
+
+
+def service_client(fs: Any, settings: AzureSettings, options: dict[str, Any]) -> Any:
+    """A new ``BlobServiceClient`` of ``fs`` for the running loop; ``options``: more client options."""
+    from azure.storage.blob.aio import BlobServiceClient
+
+    url, credential = _endpoint(fs, settings)
+    arguments: dict[str, Any] = {"connection_verify": not settings.skipverify, "retry_policy": retry_policy(settings)}
+    timeouts = getattr(fs, "_timeout_kwargs", {})  # connection_timeout, read_timeout
+    arguments.update({key: value for key, value in timeouts.items() if key != "timeout"})
+    arguments.update(options)
+    return BlobServiceClient(url, credential=credential, **arguments)

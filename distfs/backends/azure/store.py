@@ -1,5 +1,9 @@
 """The Azure :class:`~distfs.engine.seam.Store`: one container through ``azure.storage.blob.aio``.
 
+The store stands on an ``adlfs.AzureBlobFileSystem`` (kept alive as long as the store:
+adlfs closes its credential when the filesystem is collected) and makes its own clients,
+one per event loop, from that filesystem's configuration (:mod:`.client`).
+
 Versions are ETags, pinned with ``If-Match`` (reads) and ``x-ms-source-if-match`` (copies).
 Request retries are the SDK's, one policy from ``max_retries`` and ``retry_delay``; only a
 body cut short (the SDK's downloader tries a body 3 times, whatever the policy) is
@@ -29,8 +33,8 @@ from ...capabilities import BACKSLASH, NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
 from .blocks import STAGING, block_id, part_number
-from .client import credential, retry_policy
-from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, account_key
+from .client import account_url, service_client
+from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, filesystem_options
 
 __all__ = ["AzureStore"]
 
@@ -38,26 +42,56 @@ _CHANGED = {"ConditionNotMet", "SourceConditionNotMet", "TargetConditionNotMet"}
 
 
 class AzureStore:
-    """One container; ``page_size``: names a listing request; ``client_options``: SDK client options."""
+    """One container of ``fs`` (an ``AzureBlobFileSystem``); ``page_size``: names a listing
+    request; ``client_options``: more SDK client options. :meth:`from_filesystem` and
+    :meth:`from_settings` make one."""
 
     capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=BACKSLASH + NOT_XML)
 
     def __init__(
-        self, settings: AzureSettings, *, page_size: int = LIST_PAGE, client_options: Mapping[str, Any] | None = None
+        self,
+        fs: Any,
+        settings: AzureSettings,
+        *,
+        page_size: int = LIST_PAGE,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = NAME
+        self.fs = fs
         self.settings = settings
         self.bucket = settings.container
         self.limits = seam.Limits(min_part=0, max_parts=50_000, delete_batch=DELETE_BATCH, copy_ranges=True)
         self.page_size = page_size
-        host = urllib.parse.urlsplit(settings.serviceurl).hostname or ""
+        self.url = account_url(fs, settings)
+        host = urllib.parse.urlsplit(self.url).hostname or ""
         self.batch_deletes = host.startswith(settings.accountname.lower() + ".")
         self._options = dict(client_options or {})
         self._service: Any = None
         self._client: Any = None
-        self._credential: Any = None
         self._blobs: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_filesystem(cls, fs: Any, settings: AzureSettings, **options: Any) -> AzureStore:
+        """The store of ``settings.container`` on ``fs``, an ``AzureBlobFileSystem``."""
+        return cls(fs, settings, **options)
+
+    @classmethod
+    def from_settings(cls, settings: AzureSettings, **options: Any) -> AzureStore:
+        """The store on a new ``AzureBlobFileSystem`` made from ``settings`` (:func:`filesystem_options`)."""
+        from adlfs import AzureBlobFileSystem
+
+        from ..options import redact
+
+        arguments = filesystem_options(settings)
+        try:
+            fs = AzureBlobFileSystem(**arguments)
+        except (ValueError, TypeError) as exc:  # adlfs's "unable to connect to account for ..."
+            from ...errors import InvalidParameterError
+
+            message = redact(str(exc), [*settings.storage_options.values(), *arguments.values()])
+            raise InvalidParameterError(NAME, "storage_options", message) from None
+        return cls(fs, settings, **options)
 
     def __repr__(self) -> str:
         return f"AzureStore(container={self.bucket!r})"
@@ -66,17 +100,7 @@ class AzureStore:
         """The container client of the running loop (made on first use in each loop)."""
         loop = asyncio.get_running_loop()
         if self._service is None or self._loop is not loop:
-            from azure.storage.blob.aio import BlobServiceClient
-
-            settings = self.settings
-            options = {"connection_verify": not settings.skipverify, "retry_policy": retry_policy(settings)}
-            options.update(self._options)
-            if settings.credentials == "connectionstring":
-                self._credential = None
-                self._service = BlobServiceClient.from_connection_string(settings.connectionstring, **options)
-            else:
-                self._credential = credential(settings)
-                self._service = BlobServiceClient(settings.serviceurl, credential=self._credential, **options)
+            self._service = service_client(self.fs, self.settings, self._options)
             self._loop, self._client, self._blobs = loop, self._service.get_container_client(self.bucket), {}
         return self._client
 
@@ -91,10 +115,8 @@ class AzureStore:
 
     async def close(self) -> None:
         if self._service is not None and self._loop is asyncio.get_running_loop():
-            await self._service.close()
-            if self._credential is not None and hasattr(self._credential, "close"):
-                await self._credential.close()
-        self._service = self._client = self._credential = None
+            await self._service.close()  # the credential is the filesystem's: adlfs closes it
+        self._service = self._client = None
 
     # -- objects ----------------------------------------------------------------------
 
@@ -215,23 +237,25 @@ class AzureStore:
             raise StoreError("CopyFailed", f"copy {status}")
 
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
-        """A read-only blob SAS: with the account key if there is one, else a user delegation key."""
+        """A read-only blob SAS, by the credential kind: an account key signs a service SAS, a
+        token credential a user delegation SAS (one request for the key); a SAS or none: None."""
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
-        settings = self.settings
+        await self._container()
+        service = self._service
+        credential = service.credential
         now = datetime.now(UTC)
         start, expiry = now - timedelta(seconds=10), now + timedelta(seconds=seconds)
         arguments: dict[str, Any] = {}
-        if account_key(settings):
-            arguments["account_key"] = account_key(settings)
-        elif settings.credentials == "connectionstring":
-            return None  # a connection string without a key (a SAS) cannot sign
-        else:
-            await self._container()
+        if getattr(credential, "account_key", None):
+            arguments["account_key"] = credential.account_key
+        elif hasattr(credential, "get_token"):
             with _mapped(self.bucket):
-                arguments["user_delegation_key"] = await self._service.get_user_delegation_key(start, expiry)
+                arguments["user_delegation_key"] = await service.get_user_delegation_key(start, expiry)
+        else:
+            return None  # a SAS cannot sign another; anonymous access signs nothing
         arguments.update(permission=BlobSasPermissions(read=True), start=start, expiry=expiry)
-        sas = generate_blob_sas(settings.accountname, settings.container, key, **arguments)
+        sas = generate_blob_sas(service.account_name or self.settings.accountname, self.bucket, key, **arguments)
         url: str = (await self._blob(key)).url
         return f"{url}?{sas}"
 
