@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...errors import InvalidParameterError
 from ...retry import backoff
-from .settings import AzureSettings
+from .settings import NAME, AzureSettings
 
 __all__ = ["account_url", "retry_policy", "service_client"]
 
@@ -46,6 +47,8 @@ def _endpoint(fs: Any, settings: AzureSettings) -> tuple[str, Any]:
     else:
         url, credential = fs.account_url, None
     url = settings.serviceurl or url  # an http service URL, which adlfs's account_host cannot hold
+    if hasattr(credential, "get_token") and not url.startswith("https://"):
+        raise InvalidParameterError(NAME, "serviceurl", "a token credential needs an https service URL")
     if credential is None and fs.sas_token:
         credential = fs.sas_token.lstrip("?")
     return url.rstrip("/"), credential

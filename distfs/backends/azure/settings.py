@@ -155,6 +155,13 @@ def settings_from(parameters: Mapping[str, Any]) -> AzureSettings:
         parts = urllib.parse.urlsplit(serviceurl)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
             raise params.error("serviceurl", "must be an http or https URL without query")
+    credential = options.get("credential")
+    if credential is not None and not isinstance(credential, str) and not _is_credential(credential):
+        raise InvalidParameterError(
+            NAME,
+            "storage_options.credential",
+            "must be a credential object (get_token, AzureNamedKeyCredential, AzureSasCredential) or a SAS string",
+        )
     if options.get("location_mode", "primary") != "primary":
         raise InvalidParameterError(NAME, "storage_options.location_mode", 'only "primary" is accepted')
     accountkey = params.string("accountkey")
@@ -208,6 +215,11 @@ def filesystem_options(settings: AzureSettings) -> dict[str, Any]:
         user_set["connection_string"] = settings.connectionstring
     engine = {"skip_instance_cache": True}
     return OptionTable.merge(user_set, engine, settings.storage_options, defaults)
+
+
+def _is_credential(value: object) -> bool:
+    """Whether ``value`` is a credential object the SDK takes (a token, named key or SAS credential)."""
+    return any(hasattr(value, name) for name in ("get_token", "named_key", "signature"))
 
 
 def _parse_connection_string(text: str, parameter: str = "connectionstring") -> dict[str, str]:

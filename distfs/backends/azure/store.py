@@ -121,7 +121,7 @@ class AzureStore:
     # -- objects ----------------------------------------------------------------------
 
     async def head(self, key: str) -> ObjectInfo:
-        with _mapped(self.bucket):
+        with _mapped(self.bucket, self.url):
             properties = await (await self._blob(key)).get_blob_properties()
         return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag))
 
@@ -134,7 +134,7 @@ class AzureStore:
         arguments: dict[str, Any] = {"offset": offset, "length": length}
         if version is not None:
             arguments.update(etag=version, match_condition=MatchConditions.IfNotModified)
-        with _mapped(self.bucket):
+        with _mapped(self.bucket, self.url):
             downloader = await blob.download_blob(max_concurrency=1, **arguments)
             data: bytes = await downloader.readall()
         properties = downloader.properties
@@ -148,7 +148,7 @@ class AzureStore:
 
         blob = await self._blob(key)
         try:
-            with _mapped(self.bucket):
+            with _mapped(self.bucket, self.url):
                 await blob.upload_blob(
                     data, overwrite=not if_absent, content_settings=ContentSettings(content_type=CONTENT_TYPE)
                 )
@@ -166,7 +166,7 @@ class AzureStore:
         listing = container.walk_blobs(delimiter="/", **arguments) if delimiter else container.list_blobs(**arguments)
         pages = listing.by_page(continuation_token=token)
         page = Page()
-        with _mapped(self.bucket):
+        with _mapped(self.bucket, self.url):
             first = await anext(pages, None)
             items = [item async for item in first] if first is not None else []
         for item in items:
@@ -187,7 +187,7 @@ class AzureStore:
         container = await self._container()
         failures: list[tuple[str, str]] = []
         if self.batch_deletes and len(keys) > 1:
-            with _mapped(self.bucket):
+            with _mapped(self.bucket, self.url):
                 responses = await container.delete_blobs(*keys, delete_snapshots="include", raise_on_any_failure=False)
                 names = iter(keys)  # the answers come in request order
                 async for response in responses:
@@ -201,7 +201,7 @@ class AzureStore:
         async def delete(key: str) -> None:
             try:
                 async with slots:
-                    with _mapped(self.bucket):
+                    with _mapped(self.bucket, self.url):
                         await container.delete_blob(key, delete_snapshots="include")
             except (seam.StoreMissing, seam.Denied):
                 raise
@@ -220,7 +220,7 @@ class AzureStore:
         from azure.core import MatchConditions
 
         target, source_url, limit = await self._blob(dest), (await self._blob(source)).url, self.settings.max_retries
-        with _mapped(self.bucket):
+        with _mapped(self.bucket, self.url):
             copy = await target.start_copy_from_url(
                 source_url, source_etag=version, source_match_condition=MatchConditions.IfNotModified
             )
@@ -250,7 +250,7 @@ class AzureStore:
         if getattr(credential, "account_key", None):
             arguments["account_key"] = credential.account_key
         elif hasattr(credential, "get_token"):
-            with _mapped(self.bucket):
+            with _mapped(self.bucket, self.url):
                 arguments["user_delegation_key"] = await service.get_user_delegation_key(start, expiry)
         else:
             return None  # a SAS cannot sign another; anonymous access signs nothing
@@ -270,7 +270,7 @@ class AzureStore:
         block = block_id(number)
         if data:  # an empty part is never staged (nor committed)
             staging = await self._blob(upload.scratch + STAGING)
-            with _mapped(self.bucket):
+            with _mapped(self.bucket, self.url):
                 await staging.stage_block(block, data, length=len(data))
         return Part(block, len(data))
 
@@ -280,7 +280,7 @@ class AzureStore:
 
     async def list_parts(self, upload: Upload) -> dict[int, Part]:
         staging = await self._blob(upload.scratch + STAGING)
-        with _mapped(self.bucket):
+        with _mapped(self.bucket, self.url):
             _, (committed, uncommitted) = await asyncio.gather(
                 staging.get_blob_properties(), staging.get_block_list("all")
             )
@@ -306,7 +306,7 @@ class AzureStore:
 
         staging = await self._blob(upload.scratch + STAGING)
         blocks = [BlobBlock(part.token, BlockState.LATEST) for part in parts if part.size]
-        with _mapped(self.bucket):
+        with _mapped(self.bucket, self.url):
             result = await staging.commit_block_list(
                 blocks, content_settings=ContentSettings(content_type=CONTENT_TYPE)
             )
@@ -321,8 +321,9 @@ class AzureStore:
 
 
 @contextlib.contextmanager
-def _mapped(container: str) -> Iterator[None]:
-    """The SDK's errors as the seam's (the one mapping of this backend; messages: first line only)."""
+def _mapped(container: str, endpoint: str) -> Iterator[None]:
+    """The SDK's errors as the seam's (the one mapping of this backend; messages: first line only;
+    a failure without an answer names ``endpoint``)."""
     from azure.core.exceptions import AzureError, ClientAuthenticationError, DecodeError, HttpResponseError
 
     try:
@@ -348,4 +349,5 @@ def _mapped(container: str) -> Iterator[None]:
             raise StoreError("InvalidRange", message) from exc
         raise StoreError(code, message) from exc
     except AzureError as exc:  # connection failures the SDK gave up retrying, bad configuration
-        raise StoreError(type(exc).__name__, str(exc.message or "").split("\n", 1)[0]) from exc
+        message = str(exc.message or "").split("\n", 1)[0]
+        raise StoreError(type(exc).__name__, f"{message} ({endpoint})") from exc
