@@ -325,8 +325,20 @@ def test_no_secret_in_repr_str_or_errors(azurite_endpoint: str, container: Any) 
         with pytest.raises(distfs.InvalidParameterError) as refused:
             distfs.create("azure", {**parameters, "storage_options": bad})
         shown += str(refused.value)
+    from distfs.tools.servers import free_port
+
+    unreachable = f"http://127.0.0.1:{free_port()}/{AZURITE_ACCOUNT}"
+    gone = distfs.create(
+        "azure",
+        {**parameters, "serviceurl": unreachable, "max_retries": -1, "storage_options": {"sas_token": SAS_SECRET}},
+    )
+    with pytest.raises(distfs.DriverError) as failed:
+        gone.list("/")
+    shown += str(failed.value) + repr(failed.value)
+    assert unreachable.split("/")[2] in shown
     assert secret not in shown
     assert SAS_SECRET not in shown
+    assert "c2VjcmV0LXNpZ25hdHVyZQ" not in shown
 
 
 def test_distfs_protocol_with_storage_options_pickles(azurite_endpoint: str, container: Any) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 from ...capabilities import BACKSLASH, NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
+from ..options import redact
 from .blocks import STAGING, block_id, part_number
 from .client import account_url, service_client
 from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, filesystem_options
@@ -81,8 +82,6 @@ class AzureStore:
         """The store on a new ``AzureBlobFileSystem`` made from ``settings`` (:func:`filesystem_options`)."""
         from adlfs import AzureBlobFileSystem
 
-        from ..options import redact
-
         arguments = filesystem_options(settings)
         try:
             fs = AzureBlobFileSystem(**arguments)
@@ -95,6 +94,10 @@ class AzureStore:
 
     def __repr__(self) -> str:
         return f"AzureStore(container={self.bucket!r})"
+
+    def _mapped(self) -> contextlib.AbstractContextManager[None]:
+        """:func:`_mapped` for this store (its container, service URL and secrets)."""
+        return _mapped(self.bucket, self.url, tuple(self.settings.storage_options.values()))
 
     async def _container(self) -> Any:
         """The container client of the running loop (made on first use in each loop)."""
@@ -121,7 +124,7 @@ class AzureStore:
     # -- objects ----------------------------------------------------------------------
 
     async def head(self, key: str) -> ObjectInfo:
-        with _mapped(self.bucket, self.url):
+        with self._mapped():
             properties = await (await self._blob(key)).get_blob_properties()
         return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag))
 
@@ -134,7 +137,7 @@ class AzureStore:
         arguments: dict[str, Any] = {"offset": offset, "length": length}
         if version is not None:
             arguments.update(etag=version, match_condition=MatchConditions.IfNotModified)
-        with _mapped(self.bucket, self.url):
+        with self._mapped():
             downloader = await blob.download_blob(max_concurrency=1, **arguments)
             data: bytes = await downloader.readall()
         properties = downloader.properties
@@ -148,7 +151,7 @@ class AzureStore:
 
         blob = await self._blob(key)
         try:
-            with _mapped(self.bucket, self.url):
+            with self._mapped():
                 await blob.upload_blob(
                     data, overwrite=not if_absent, content_settings=ContentSettings(content_type=CONTENT_TYPE)
                 )
@@ -166,7 +169,7 @@ class AzureStore:
         listing = container.walk_blobs(delimiter="/", **arguments) if delimiter else container.list_blobs(**arguments)
         pages = listing.by_page(continuation_token=token)
         page = Page()
-        with _mapped(self.bucket, self.url):
+        with self._mapped():
             first = await anext(pages, None)
             items = [item async for item in first] if first is not None else []
         for item in items:
@@ -187,7 +190,7 @@ class AzureStore:
         container = await self._container()
         failures: list[tuple[str, str]] = []
         if self.batch_deletes and len(keys) > 1:
-            with _mapped(self.bucket, self.url):
+            with self._mapped():
                 responses = await container.delete_blobs(*keys, delete_snapshots="include", raise_on_any_failure=False)
                 names = iter(keys)  # the answers come in request order
                 async for response in responses:
@@ -201,7 +204,7 @@ class AzureStore:
         async def delete(key: str) -> None:
             try:
                 async with slots:
-                    with _mapped(self.bucket, self.url):
+                    with self._mapped():
                         await container.delete_blob(key, delete_snapshots="include")
             except (seam.StoreMissing, seam.Denied):
                 raise
@@ -220,7 +223,7 @@ class AzureStore:
         from azure.core import MatchConditions
 
         target, source_url, limit = await self._blob(dest), (await self._blob(source)).url, self.settings.max_retries
-        with _mapped(self.bucket, self.url):
+        with self._mapped():
             copy = await target.start_copy_from_url(
                 source_url, source_etag=version, source_match_condition=MatchConditions.IfNotModified
             )
@@ -250,7 +253,7 @@ class AzureStore:
         if getattr(credential, "account_key", None):
             arguments["account_key"] = credential.account_key
         elif hasattr(credential, "get_token"):
-            with _mapped(self.bucket, self.url):
+            with self._mapped():
                 arguments["user_delegation_key"] = await service.get_user_delegation_key(start, expiry)
         else:
             return None  # a SAS cannot sign another; anonymous access signs nothing
@@ -270,7 +273,7 @@ class AzureStore:
         block = block_id(number)
         if data:  # an empty part is never staged (nor committed)
             staging = await self._blob(upload.scratch + STAGING)
-            with _mapped(self.bucket, self.url):
+            with self._mapped():
                 await staging.stage_block(block, data, length=len(data))
         return Part(block, len(data))
 
@@ -280,7 +283,7 @@ class AzureStore:
 
     async def list_parts(self, upload: Upload) -> dict[int, Part]:
         staging = await self._blob(upload.scratch + STAGING)
-        with _mapped(self.bucket, self.url):
+        with self._mapped():
             _, (committed, uncommitted) = await asyncio.gather(
                 staging.get_blob_properties(), staging.get_block_list("all")
             )
@@ -306,7 +309,7 @@ class AzureStore:
 
         staging = await self._blob(upload.scratch + STAGING)
         blocks = [BlobBlock(part.token, BlockState.LATEST) for part in parts if part.size]
-        with _mapped(self.bucket, self.url):
+        with self._mapped():
             result = await staging.commit_block_list(
                 blocks, content_settings=ContentSettings(content_type=CONTENT_TYPE)
             )
@@ -321,9 +324,10 @@ class AzureStore:
 
 
 @contextlib.contextmanager
-def _mapped(container: str, endpoint: str) -> Iterator[None]:
-    """The SDK's errors as the seam's (the one mapping of this backend; messages: first line only;
-    a failure without an answer names ``endpoint``)."""
+def _mapped(container: str, endpoint: str, secrets: Sequence[Any] = ()) -> Iterator[None]:
+    """The SDK's errors as the seam's (the one mapping of this backend; messages: first line
+    only, every string of ``secrets`` shown as ``***``; a failure without an answer names
+    ``endpoint``)."""
     from azure.core.exceptions import AzureError, ClientAuthenticationError, DecodeError, HttpResponseError
 
     try:
@@ -335,6 +339,7 @@ def _mapped(container: str, endpoint: str) -> Iterator[None]:
         error_code = getattr(exc, "error_code", None)  # the storage SDK's x-ms-error-code (a str enum)
         code = str(getattr(error_code, "value", error_code) or status or type(exc).__name__)
         message = str(exc.reason or "") if status else str(exc.message or "").split("\n", 1)[0]
+        message = redact(message, secrets)
         if not status and (isinstance(exc, DecodeError) or isinstance(exc.__cause__, DecodeError)):
             raise seam.Transient("IncompleteBody", message) from exc  # a body cut short, after the SDK's 3 tries
         if code == "ContainerNotFound":
@@ -349,5 +354,5 @@ def _mapped(container: str, endpoint: str) -> Iterator[None]:
             raise StoreError("InvalidRange", message) from exc
         raise StoreError(code, message) from exc
     except AzureError as exc:  # connection failures the SDK gave up retrying, bad configuration
-        message = str(exc.message or "").split("\n", 1)[0]
+        message = redact(str(exc.message or "").split("\n", 1)[0], secrets)
         raise StoreError(type(exc).__name__, f"{message} ({endpoint})") from exc
