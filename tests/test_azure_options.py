@@ -522,3 +522,39 @@ def test_token_credential_over_http_is_refused(azurite_endpoint: str) -> None:
         distfs.create("azure", parameters)
     assert info.value.parameter == "serviceurl"
     assert "https" in str(info.value)
+
+
+# -- config.yml, a missing container ----------------------------------------------------------------
+
+
+def test_config_yml_takes_storage_options(azurite_endpoint: str, container: Any) -> None:
+    sas = container_sas(container, "racwdl")
+    document = f"""
+version: 0.1
+storage:
+  azure:
+    accountname: {AZURITE_ACCOUNT}
+    container: {container.container_name}
+    serviceurl: {azurite_endpoint}
+    storage_options:
+      sas_token: "{sas}"
+      connection_timeout: 10
+"""
+    driver = distfs.from_config(document)
+    driver.put_content("/from/config", b"yml")
+    assert container.get_blob_client("from/config").download_blob().readall() == b"yml"
+    with pytest.raises(distfs.ConfigError) as info:
+        distfs.from_config(document.replace("connection_timeout", "blocksize"))
+    assert "storage.azure.storage_options.blocksize" in str(info.value)
+    assert sas not in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["account_key", "connection_string"])
+def test_missing_container_is_store_not_found(azurite_endpoint: str, kind: str) -> None:
+    """(Anonymous requests to a missing container are refused by Azurite, as to a private one.)"""
+    options = {"account_key": AZURITE_KEY, "connection_string": azurite_connection_string(azurite_endpoint)}
+    parameters = {"accountname": AZURITE_ACCOUNT, "serviceurl": azurite_endpoint, "container": unique_name("gone")}
+    driver = distfs.create("azure", {**parameters, "storage_options": {kind: options[kind]}})
+    with pytest.raises(distfs.StoreNotFoundError) as info:
+        driver.list("/")
+    assert "container" in str(info.value)
