@@ -73,6 +73,16 @@ def test_bad_storage_options_are_named(options: Any, key: str, words: str) -> No
     assert "garbage-secret" not in str(info.value)
 
 
+def test_adlfs_refusals_are_invalid_parameters_without_values() -> None:
+    key = "c2VjcmV0LWtleS12YWx1ZQ=="
+    options = {"connection_string": f"AccountName=acct;AccountKey={key};BlobSecondaryEndpoint=https://x"}
+    with pytest.raises(distfs.InvalidParameterError) as info:
+        distfs.create("azure", {"accountname": "acct", "container": "c", "storage_options": options})
+    assert info.value.parameter == "storage_options"
+    assert "secondary endpoint" in str(info.value)  # adlfs's own message
+    assert key not in str(info.value)
+
+
 def test_precedence_user_keys_over_storage_options_over_defaults() -> None:
     settings = settings_from(
         {
