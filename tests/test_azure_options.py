@@ -274,6 +274,35 @@ def test_fsspec_config_is_the_lowest_layer(azurite_endpoint: str, container: Any
     assert container.get_blob_client("k").download_blob().readall() == b"conf"
 
 
+def test_user_keys_win_over_adlfs_environment(
+    azurite_endpoint: str, container: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = azurite_connection_string(azurite_endpoint).replace(AZURITE_KEY, "d3Jvbmc=")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", wrong)  # adlfs reads it when none is given
+    keyed = distfs.create("azure", parameters_for(azurite_endpoint, container.container_name))
+    keyed.put_content("/k", b"mine")  # the accountkey, not the environment's wrong key
+    options = {"anon": False}  # no key: adlfs takes the environment's connection string
+    from_environment = distfs.create(
+        "azure", {"accountname": AZURITE_ACCOUNT, "container": container.container_name, "storage_options": options}
+    )
+    with pytest.raises(distfs.AccessDeniedError):
+        from_environment.get_content("/k")  # the environment's connection string, its wrong key
+
+
+def test_two_drivers_with_different_credentials_side_by_side(azurite_endpoint: str, container: Any) -> None:
+    container.set_container_access_policy(signed_identifiers={}, public_access="container")
+    parameters = parameters_for(azurite_endpoint, container.container_name)
+    keyed = distfs.create("azure", parameters)
+    anonymous = distfs.create("azure", {**parameters, "accountkey": None, "storage_options": {"anon": True}})
+    assert store_of(keyed).fs is not store_of(anonymous).fs
+    keyed.put_content("/both", b"1")
+    assert anonymous.get_content("/both") == b"1"
+    with pytest.raises(distfs.AccessDeniedError):
+        anonymous.put_content("/both", b"2")
+    keyed.put_content("/both", b"3")
+    assert container.get_blob_client("both").download_blob().readall() == b"3"
+
+
 def test_client_secret_becomes_an_identity_credential() -> None:
     from azure.identity.aio import ClientSecretCredential
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...errors import InvalidParameterError
 from ...retry import backoff
+from .settings import CREDENTIAL_TYPES as DISTRIBUTION_CREDENTIALS
 from .settings import NAME, AzureSettings
 
 __all__ = ["account_url", "retry_policy", "service_client"]
@@ -33,19 +34,26 @@ def retry_policy(settings: AzureSettings) -> Any:
 
 def _endpoint(fs: Any, settings: AzureSettings) -> tuple[str, Any]:
     """The account URL and the SDK credential of ``fs`` (adlfs's order: a connection string
-    overrides the rest; then a credential object, an account key, a SAS token, none)."""
-    if fs.connection_string:
+    overrides the rest; then a credential object, an account key, a SAS token, none).
+
+    A connection string adlfs found in ``AZURE_STORAGE_CONNECTION_STRING`` does not override
+    the credential of a distribution key the user set (``accountkey``, ``credentials``).
+    """
+    if fs.connection_string and settings.credentials not in DISTRIBUTION_CREDENTIALS:
         from azure.storage.blob._shared.base_client import parse_connection_str
 
         url, _, credential = parse_connection_str(fs.connection_string, None, "blob")
-    elif fs.credential is not None:
-        url, credential = fs.account_url, fs.credential
-    elif fs.account_key:
-        from azure.core.credentials import AzureNamedKeyCredential
-
-        url, credential = fs.account_url, AzureNamedKeyCredential(fs.account_name, fs.account_key)
     else:
-        url, credential = fs.account_url, None
+        # adlfs's account URL (it sets none when it found a connection string)
+        url = f"https://{getattr(fs, 'account_host', f'{fs.account_name}.blob.core.windows.net')}"
+        if fs.credential is not None:
+            credential = fs.credential
+        elif fs.account_key:
+            from azure.core.credentials import AzureNamedKeyCredential
+
+            credential = AzureNamedKeyCredential(fs.account_name, fs.account_key)
+        else:
+            credential = None
     url = settings.serviceurl or url  # an http service URL, which adlfs's account_host cannot hold
     if hasattr(credential, "get_token") and not url.startswith("https://"):
         raise InvalidParameterError(NAME, "serviceurl", "a token credential needs an https service URL")
