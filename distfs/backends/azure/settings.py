@@ -65,7 +65,12 @@ OPTIONS = OptionTable(
             why="a credential object (azure.identity, AzureNamedKeyCredential, AzureSasCredential) or a SAS string",
         ),
         Option("sas_token", why="the requests carry it; `redirect_url` is None (a SAS cannot sign another)"),
-        Option("anon", why="no credential: reads of a public container; writes are AccessDeniedError"),
+        Option(
+            "anon",
+            distribution="credentials.type",
+            why="True: no credential (a public container; writes are AccessDeniedError); "
+            "False, as `default_credentials` sets it: azure.identity's DefaultAzureCredential",
+        ),
         Option("client_id", distribution="credentials.clientid", why="with tenant_id and client_secret"),
         Option("client_secret", distribution="credentials.secret", why="with tenant_id and client_id"),
         Option("tenant_id", distribution="credentials.tenantid", why="with client_id and client_secret"),

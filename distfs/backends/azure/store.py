@@ -32,6 +32,7 @@ from typing import Any
 from ...capabilities import BACKSLASH, NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
+from ...errors import InvalidParameterError
 from ..options import redact
 from .blocks import STAGING, block_id, part_number
 from .client import account_url, service_client
@@ -67,6 +68,7 @@ class AzureStore:
         host = urllib.parse.urlsplit(self.url).hostname or ""
         self.batch_deletes = host.startswith(settings.accountname.lower() + ".")
         self._options = dict(client_options or {})
+        self._secrets = tuple(settings.storage_options.values())
         self._service: Any = None
         self._client: Any = None
         self._blobs: dict[str, Any] = {}
@@ -86,8 +88,6 @@ class AzureStore:
         try:
             fs = AzureBlobFileSystem(**arguments)
         except (ValueError, TypeError) as exc:  # adlfs's "unable to connect to account for ..."
-            from ...errors import InvalidParameterError
-
             message = redact(str(exc), [*settings.storage_options.values(), *arguments.values()])
             raise InvalidParameterError(NAME, "storage_options", message) from None
         return cls(fs, settings, **options)
@@ -97,7 +97,7 @@ class AzureStore:
 
     def _mapped(self) -> contextlib.AbstractContextManager[None]:
         """:func:`_mapped` for this store (its container, service URL and secrets)."""
-        return _mapped(self.bucket, self.url, tuple(self.settings.storage_options.values()))
+        return _mapped(self.bucket, self.url, self._secrets)
 
     async def _container(self) -> Any:
         """The container client of the running loop (made on first use in each loop)."""
