@@ -258,6 +258,20 @@ def test_credential_objects(azurite_endpoint: str, container: Any, kind: str) ->
         assert url is None
 
 
+def test_a_store_from_a_users_filesystem(azurite_endpoint: str, container: Any) -> None:
+    fs = fsspec.filesystem(
+        "abfs", connection_string=azurite_connection_string(azurite_endpoint), skip_instance_cache=True
+    )
+    settings = settings_from(
+        {"accountname": AZURITE_ACCOUNT, "container": container.container_name, "storage_options": {"anon": True}}
+    )
+    store = AzureStore.from_filesystem(fs, settings)  # the settings hold no credential: the filesystem does
+    driver = build(store, root="", retries=5, chunk=4 << 20)
+    driver.put_content("/yours", b"fs")
+    assert fs.cat(f"{container.container_name}/yours") == b"fs"  # adlfs itself reads it back
+    assert store.fs is fs
+
+
 def test_fsspec_config_is_the_lowest_layer(azurite_endpoint: str, container: Any) -> None:
     parameters = {
         "accountname": AZURITE_ACCOUNT,
