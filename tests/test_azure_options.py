@@ -4,21 +4,27 @@ Against Azurite: account key, connection string, a container SAS made here, anon
 access to a public container, credential objects (``AzureNamedKeyCredential``,
 ``AzureSasCredential``) on the shared http Azurite; a token credential on a second Azurite
 over https with ``--oauth basic`` (Azurite checks a bearer token's issuer, audience and
-lifetime, not its signature, and hands out user delegation keys), so the token is made here.
+lifetime, not its signature, and hands out user delegation keys), so the token is made here,
+handed out by a test credential or by azure.identity's ClientSecretCredential through a
+loopback https token endpoint.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.server
 import inspect
 import json
 import pickle
 import ssl
+import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -454,8 +460,8 @@ class StaticToken:
 
 
 @pytest.fixture(scope="module")
-def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A second Azurite over https (a self-signed certificate for 127.0.0.1) checking bearer tokens."""
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files)."""
     import ipaddress
 
     from cryptography import x509
@@ -463,11 +469,11 @@ def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    directory = tmp_path_factory.mktemp("azurite-oauth")
+    directory = tmp_path_factory.mktemp("certificate")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
-    certificate = (
+    built = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -479,12 +485,51 @@ def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         .sign(key, hashes.SHA256())
     )
     cert, pem = directory / "cert.pem", directory / "key.pem"
-    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    cert.write_bytes(built.public_bytes(serialization.Encoding.PEM))
     pem.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    with azurite(directory / "azurite.log", tls=(cert, pem)) as endpoint:
+    return cert, pem
+
+
+@pytest.fixture(scope="module")
+def azurite_oauth(certificate: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second Azurite over https (the self-signed certificate) checking bearer tokens."""
+    with azurite(tmp_path_factory.mktemp("azurite-oauth") / "azurite.log", tls=certificate) as endpoint:
         yield endpoint
+
+
+@contextlib.contextmanager
+def token_endpoint(certificate: tuple[Path, Path], token: str) -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+    """An OAuth token endpoint over https on 127.0.0.1 (Microsoft Entra's shape: POST
+    ``/<tenant>/oauth2/v2.0/token``) handing out ``token``; yields its authority URL and
+    the form of every request."""
+    seen: list[dict[str, list[str]]] = []
+    body = json.dumps({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            seen.append({"path": [self.path], **urllib.parse.parse_qs(form)})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def oauth_container(endpoint: str) -> str:
@@ -524,6 +569,32 @@ def test_token_credential_is_sent_and_checked(azurite_oauth: str) -> None:
     expired = distfs.create("azure", token_parameters(azurite_oauth, container, StaticToken(jwt(lifetime=-600))))
     with pytest.raises(distfs.AccessDeniedError):
         expired.stat("/t/a")
+
+
+def test_an_azure_identity_credential_object(azurite_oauth: str, certificate: tuple[Path, Path]) -> None:
+    """azure.identity's ClientSecretCredential, given as storage_options ``credential``, asks
+    its token endpoint (a loopback one here) and the driver sends that token to Azurite."""
+    from azure.identity.aio import ClientSecretCredential
+
+    container = oauth_container(azurite_oauth)
+    token = jwt()
+    with token_endpoint(certificate, token) as (authority, seen):
+        credential = ClientSecretCredential(
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "the-client",
+            "the-secret",
+            authority=authority,
+            connection_verify=False,
+        )
+        requests = Recorded()
+        driver = recorded(token_parameters(azurite_oauth, container, credential), requests)
+        driver.put_content("/id/a", b"identity")
+        assert driver.get_content("/id/a") == b"identity"
+        assert driver.redirect_url("/id/a", "GET")  # a user delegation SAS
+    assert len(seen) == 1  # one token, cached by the SDK for the requests
+    assert seen[0]["path"] == ["/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"]
+    assert (seen[0]["client_id"], seen[0]["grant_type"]) == (["the-client"], ["client_credentials"])
+    assert set(requests.authorization) == {f"Bearer {token}"}
 
 
 def test_token_credential_redirects_with_a_user_delegation_sas(azurite_oauth: str) -> None:
