@@ -43,7 +43,8 @@ def backend_modules() -> dict[str, ModuleType]:
     modules = {}
     for info in pkgutil.iter_modules(distfs.backends.__path__):
         module = importlib.import_module(f"distfs.backends.{info.name}")
-        modules[str(module.NAME)] = module
+        if hasattr(module, "NAME"):  # helpers shared by the backends (options) are no driver
+            modules[str(module.NAME)] = module
     return modules
 
 
