@@ -172,8 +172,12 @@ def test_gcsfs_errors_name_the_key_and_hide_values() -> None:
 
 def test_no_secret_in_repr_str_or_errors(token_server: str) -> None:
     sa = service_account_info(token_server)
-    secrets = [sa["private_key"][40:100], "hunter2-proxy-password"]
-    options = {"token": sa, "session_kwargs": {"headers": {"Proxy-Authorization": "Basic hunter2-proxy-password"}}}
+    secrets = [sa["private_key"][40:100], "hunter2-proxy-password", "pw-h4x0r"]
+    session = {
+        "headers": {"Proxy-Authorization": "Basic hunter2-proxy-password"},
+        "proxy": "http://u:pw-h4x0r@127.0.0.1:9",
+    }
+    options = {"token": sa, "session_kwargs": session}
     parameters = {"bucket": "b", "endpoint": "http://127.0.0.1:9", "maxretries": 0, "storage_options": options}
     driver = distfs.create("gcs", parameters)
     shown = [repr(driver), str(driver), repr(settings_from(parameters)), str(settings_from(parameters))]
@@ -437,3 +441,25 @@ def test_distfs_filesystem_with_storage_options_pickles(gcs_endpoint: str, bucke
     assert again.cat_file("/t/data.bin") == b"pickled"
     again.pipe_file("/t/other.bin", b"2")
     assert fs.cat_file("/t/other.bin") == b"2"
+
+
+def test_config_yml_takes_storage_options(wire: FaultProxy, bucket: str) -> None:
+    config = f"""
+version: 0.1
+storage:
+  gcs:
+    bucket: {bucket}
+    endpoint: {wire.endpoint}
+    storage_options:
+      requester_pays: from-config
+      session_kwargs:
+        headers:
+          X-Probe: config
+"""
+    round_trip(distfs.from_config(config, environ={}))
+    assert user_projects(wire) == {"from-config"}
+    assert wire.heard is not None
+    assert {headers.get("x-probe") for _, _, headers in wire.heard} == {"config"}
+    with pytest.raises(distfs.ConfigError) as info:
+        distfs.from_config(config.replace("requester_pays", "requester_payz"), environ={})
+    assert "storage.gcs.storage_options.requester_payz" in str(info.value)

@@ -32,6 +32,7 @@ from typing import Any
 from ...capabilities import OBJECT_STORE
 from ...driver import EPOCH
 from ...engine import seam
+from ..options import redact
 from . import signing
 from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, GCSSettings
 from .uploads import ComposeUploads
@@ -70,6 +71,7 @@ class GCSStore(ComposeUploads):
         self._session_kwargs: dict[str, Any] = dict(fs.session_kwargs or {})
         self._consistency: str = str(fs.consistency or "none")
         self.read_only = settings.read_only
+        self._secrets = [*settings.storage_options.values(), *settings.credentials.values()]
         #: The IAM Credentials API, for signed URLs when the credentials cannot sign locally.
         self.iam_endpoint = signing.IAM_ENDPOINT
         signs = signing.can_sign(self._google.credentials)
@@ -153,7 +155,7 @@ class GCSStore(ComposeUploads):
             body = json.dumps(document).encode()
             sent["Content-Type"] = "application/json"
         url = yarl.URL(self._url(path, query) if not endpoint else endpoint + path, encoded=True)
-        with _mapped(self.bucket, listing, endpoint or self._endpoint):
+        with _mapped(self.bucket, listing, endpoint or self._endpoint, self._secrets):
             await self._authorization(sent)
             async with session.request(method, url, data=body, headers=sent) as response:
                 data: bytes = await response.read()
@@ -336,13 +338,14 @@ def _utc(value: datetime | None) -> datetime:
 
 
 @contextlib.contextmanager
-def _mapped(bucket: str, listing: bool, endpoint: str) -> Iterator[None]:
+def _mapped(bucket: str, listing: bool, endpoint: str, secrets: Sequence[Any]) -> Iterator[None]:
     """aiohttp's, gcsfs's credentials', google-auth's and the JSON API's failures as the seam's
     (the one mapping of this backend).
 
     A 404 of a listing is the bucket; of an object call, the object unless the message says
     the bucket does not exist (as GCS does; fake-gcs-server answers both with one body).
-    A connection failure names ``endpoint``.
+    A connection failure names ``endpoint``; ``secrets`` (storage_options and credential
+    values) are shown as ``***`` in aiohttp's messages (which may quote a proxy, a header).
     """
     import aiohttp
     import google.auth.exceptions
@@ -375,7 +378,7 @@ def _mapped(bucket: str, listing: bool, endpoint: str) -> Iterator[None]:
     except google.auth.exceptions.TransportError as exc:
         raise seam.Transient("TransportError", "the token endpoint could not be reached") from exc
     except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-        raise seam.Transient(type(exc).__name__, f"{endpoint}: {exc}") from exc
+        raise seam.Transient(type(exc).__name__, f"{endpoint}: {redact(str(exc), secrets)}") from None
 
 
 def _error(body: bytes, status: int) -> tuple[str, str]:
