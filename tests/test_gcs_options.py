@@ -217,14 +217,16 @@ def test_an_endpoint_without_credentials_is_anonymous_and_writable(wire: FaultPr
 
 
 def test_service_account_file_and_dict(wire: FaultProxy, bucket: str, tmp_path: Path) -> None:
+    """Two drivers with different service accounts live side by side, each sending its own token."""
     with oauth_token_server("file-token") as file_uri, oauth_token_server("dict-token") as dict_uri:
         keyfile = tmp_path / "sa.json"
         keyfile.write_text(json.dumps(service_account_info(file_uri)))
-        round_trip(through(wire, bucket, storage_options={"token": str(keyfile)}))
-        assert authorizations(wire) == {"Bearer file-token"}
-        wire.heard = []
-        round_trip(through(wire, bucket, storage_options={"token": service_account_info(dict_uri)}))
-        assert authorizations(wire) == {"Bearer dict-token"}
+        from_file = through(wire, bucket, storage_options={"token": str(keyfile)})
+        from_dict = through(wire, bucket, storage_options={"token": service_account_info(dict_uri)})
+        for driver, token in ((from_file, "file-token"), (from_dict, "dict-token"), (from_file, "file-token")):
+            wire.heard = []
+            round_trip(driver)
+            assert authorizations(wire) == {f"Bearer {token}"}
         wire.heard = []
         # distribution's credentials win over storage_options (and are not read-only)
         driver = through(wire, bucket, credentials=service_account_info(file_uri), storage_options={"token": "anon"})
