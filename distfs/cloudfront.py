@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 from .backends.s3 import bucket_key
 from .driver import StorageDriver
 from .errors import InvalidParameterError
-from .middleware import SCHEMES, Middleware
+from .middleware import SCHEMES, Middleware, split_url
 from .parameters import brief
 
 if TYPE_CHECKING:
@@ -292,7 +292,7 @@ def _base_url(options: Mapping[str, Any]) -> str:
         url = "https://" + url
     if not url.endswith("/"):
         url += "/"
-    parts = urllib.parse.urlsplit(url)
+    parts = split_url(url, NAME, "baseurl")
     if parts.scheme.lower() not in SCHEMES or not parts.netloc:
         raise _error("baseurl", f"must be an http(s) URL with a host, got {brief(url)}")
     return url
@@ -348,7 +348,7 @@ def _ip_ranges(options: Mapping[str, Any]) -> AWSIPRanges | None:
         frequency_key = "updatefrenquency"
     frequency = _duration_option(options, frequency_key, DEFAULT_UPDATE_FREQUENCY)
     url = _string(options, "iprangesurl", DEFAULT_IP_RANGES_URL).strip() or DEFAULT_IP_RANGES_URL
-    if "://" in url and urllib.parse.urlsplit(url).scheme not in {"http", "https", "file"}:
+    if "://" in url and split_url(url, NAME, "iprangesurl").scheme not in {"http", "https", "file"}:
         raise _error("iprangesurl", f"must be an http(s) or file URL or a local path, got {brief(url)}")
     mode = _string(options, "ipfilteredby").strip().lower()
     if mode in {"", "none"}:

@@ -173,6 +173,15 @@ def url_path(path: str) -> str:
     return urllib.parse.quote(path, safe="/")
 
 
+def split_url(url: str, middleware: str, key: str) -> urllib.parse.SplitResult:
+    """``urlsplit(url)``, or ``InvalidParameterError`` naming option ``key`` of ``middleware``
+    when the URL is malformed (``http://[::1``: an unclosed IPv6 host)."""
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError:
+        raise InvalidParameterError(middleware, key, f"is not a valid URL: {brief(url)}") from None
+
+
 class RedirectMiddleware(Middleware):
     """Redirect every path to ``baseurl`` + path (no signing, any method)."""
 
@@ -181,7 +190,7 @@ class RedirectMiddleware(Middleware):
         if "baseurl" not in options:
             raise InvalidParameterError("redirect", "baseurl", "no baseurl provided")
         base = _string_option(options, "redirect", "baseurl")
-        parts = urllib.parse.urlsplit(base)
+        parts = split_url(base, "redirect", "baseurl")
         if not parts.scheme:
             raise InvalidParameterError("redirect", "baseurl", "no scheme specified for redirect baseurl")
         if parts.scheme.lower() not in SCHEMES:

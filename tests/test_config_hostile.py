@@ -284,6 +284,18 @@ def test_only_http_base_urls(base: str) -> None:
     assert caught.value.parameter == "scheme"
 
 
+@pytest.mark.parametrize("middleware", ["redirect", "cloudfront"])
+@pytest.mark.parametrize("base", ["http://[::1", "https://[cdn.example/x", "http://]"])
+def test_a_malformed_base_url_is_a_config_error_naming_the_key(middleware: str, base: str) -> None:
+    """Issue 27: ``http://[::1`` (urlsplit's ValueError) names middleware.storage[0].options.baseurl."""
+    options = {"baseurl": base, "privatekey": "/nonexistent.pem", "keypairid": "K"}
+    document = {"storage": "inmemory", "middleware": {"storage": [{"name": middleware, "options": options}]}}
+    with pytest.raises(distfs.ConfigError) as caught:
+        distfs.from_config(document, environ={})
+    assert caught.value.key == "middleware.storage[0].options.baseurl"
+    assert "not a valid URL" in str(caught.value)
+
+
 def test_long_values_are_quoted_by_a_short_prefix() -> None:
     long_url = "javascript://" + "x" * 100_000
     with pytest.raises(distfs.InvalidParameterError) as caught:

@@ -117,9 +117,7 @@ class OptionTable:
             name = f"storage_options.{key if len(key) <= BRIEF else key[:BRIEF] + '...'}"
             if option is None:
                 known = ", ".join(sorted(o.key for o in self.options if o.use in ("used", "ignored")))
-                raise InvalidParameterError(
-                    self.driver, name, f"unknown {self.package} option; accepted: {known}"
-                )
+                raise InvalidParameterError(self.driver, name, f"unknown {self.package} option; accepted: {known}")
             if option.use == "rejected":
                 raise InvalidParameterError(self.driver, name, f"not accepted: {option.why}")
             if option.use == "engine":

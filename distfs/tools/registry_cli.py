@@ -5,14 +5,24 @@ Each command takes the store as the other commands do: ``DRIVER -p key=value ...
 each of SOURCE and DEST is a driver name or the path of a config.yml, ``-p key=value``
 gives parameters of SOURCE and ``-q key=value`` of DEST. Every command prints a table (or
 ``--json``), draws a progress bar on a terminal (stderr) and ends with a summary line.
-Exit codes: 0 fine; 1 problems found (fsck) or some deletions/copies failed; 2 the store
-could not be opened or the operation refused to run.
+Exit codes: 0 fine; 1 problems found (fsck) or some deletions/copies failed; 2 a bad
+argument, the store could not be opened (one line naming it: :mod:`.registry_open`) or the
+operation refused to run.
+
+Stores are opened without being created, and a destructive command (``gc`` without
+``--dry-run``, the DEST of ``migrate``) needs its store named: a ``--config`` file or the
+driver's location parameter (``-p rootdirectory=...``), never the default
+``/var/lib/registry``. ``gc`` keeps what is younger than ``--grace`` (default one hour),
+the protection of pushes in flight, and refuses to run online with a grace shorter than
+the registry's upload timeout unless ``--force``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -20,15 +30,24 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from ..cloudfront import parse_duration
+from ..config import StorageConfig, load_config
 from ..driver import StorageDriver
-from ..errors import ConfigError, InvalidParameterError, InvalidStorageDriverError, StorageDriverError
+from ..errors import ConfigError, StorageDriverError
 from ..registry import DriverSpec, du, fsck, gc, ls, migrate
 from ..registry.gc import GcError
 from .progress import Meter
+from .registry_open import StoreUnavailable, open_store, resolve
 
 __all__ = ["add_parser"]
 
-SETUP_ERRORS = (InvalidStorageDriverError, InvalidParameterError, StorageDriverError, ConfigError, OSError)
+#: Default ``--grace``: what is younger than this is kept (zot's ``gcDelay`` is one hour too).
+DEFAULT_GRACE = 3600.0
+#: distribution's default ``storage.maintenance.uploadpurging.age``: an upload lives this long.
+DEFAULT_UPLOAD_AGE = "168h"
+#: Largest accepted ``--grace`` and ``--upload-age`` (ten years) and ``-j``.
+MAX_SECONDS = 10 * 365 * 24 * 3600.0
+MAX_WORKERS = 1024
 
 
 def add_parser(commands: Any) -> None:
@@ -42,7 +61,7 @@ def add_parser(commands: Any) -> None:
 
     def store_command(name: str, help_: str, run: Callable[[argparse.Namespace, dict[str, str]], int]) -> Any:
         parser = sub.add_parser(name, help=help_, description=help_)
-        parser.add_argument("driver", nargs="?", default="filesystem", help="driver name (default: filesystem)")
+        parser.add_argument("driver", nargs="?", help="driver name (default: filesystem)")
         parser.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
         parser.add_argument("--config", metavar="FILE", help="use the storage of a registry config.yml")
         _common(parser)
@@ -55,14 +74,22 @@ def add_parser(commands: Any) -> None:
     check = store_command("fsck", "find broken links, manifests and blobs; exit 1 on a problem", _fsck)
     check.add_argument("--verify-digests", action="store_true", help="hash every blob (streamed)")
     check.add_argument(
-        "--upload-age", type=float, default=7 * 24, metavar="HOURS", help="report uploads older (default: 168)"
+        "--upload-age", type=_hours, default=7 * 24, metavar="HOURS", help="report uploads older (default: 168)"
     )
     collect = store_command("gc", "mark and sweep unreferenced blobs (safe while the registry runs)", _gc)
     collect.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
     collect.add_argument("--delete-untagged", action="store_true", help="also delete manifests no tag reaches")
-    collect.add_argument("--upload-age", type=float, metavar="HOURS", help="also delete uploads older than this")
+    collect.add_argument("--upload-age", type=_hours, metavar="HOURS", help="also delete uploads older than this")
     collect.add_argument(
-        "--grace", type=float, default=0.0, metavar="SECONDS", help="keep blobs this much older than the mark too"
+        "--grace",
+        type=_seconds,
+        default=DEFAULT_GRACE,
+        metavar="SECONDS",
+        help="keep what changed this long before the mark: the layers of pushes in flight (default: 3600; "
+        "at least the registry's upload timeout, or --force)",
+    )
+    collect.add_argument(
+        "--force", action="store_true", help="run online with a grace shorter than the registry's upload timeout"
     )
     move = sub.add_parser(
         "migrate",
@@ -84,17 +111,66 @@ def add_parser(commands: Any) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("-j", "--concurrency", type=int, default=16, metavar="N", help="requests in flight (16)")
+    parser.add_argument("-j", "--concurrency", type=_workers, default=16, metavar="N", help="requests in flight (16)")
 
 
-def _spec(name: str, items: list[str], config: str | None = None) -> DriverSpec:
+def _number(text: str, what: str, largest: float) -> float:
+    """``text`` as a finite number from 0 to ``largest``; ``ArgumentTypeError`` (exit 2) otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= largest:
+        raise argparse.ArgumentTypeError(f"must be a number of {what} from 0 to {largest:.0f}, not {text[:40]!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """Seconds, or a Go duration (``1h30m``)."""
+    with contextlib.suppress(ValueError):
+        text = str(parse_duration(text))
+    return _number(text, "seconds (or a duration such as 1h)", MAX_SECONDS)
+
+
+def _hours(text: str) -> float:
+    return _number(text, "hours", MAX_SECONDS / 3600)
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_WORKERS}, not {text[:40]!r}")
+    return value
+
+
+def _spec(name: str, items: list[str] | dict[str, str], config: str | None = None) -> DriverSpec:
     from .cli import _parameters
 
+    parameters = items if isinstance(items, dict) else _parameters(items)
     if config is not None or (os.path.isfile(name) and name.endswith((".yml", ".yaml"))):
-        if items:
+        if parameters:
             raise ConfigError("", "give either a config file or -p parameters, not both")
         return DriverSpec(config=config or name)
-    return DriverSpec(name, _parameters(items))
+    return DriverSpec(name, parameters)
+
+
+def _store_spec(args: argparse.Namespace, parameters: dict[str, str]) -> DriverSpec:
+    return _spec(args.driver or "filesystem", parameters, args.config)
+
+
+def _require_named(spec: DriverSpec, change: str) -> None:
+    """``StoreUnavailable`` unless the command line names the store that ``change`` (a
+    destructive command) would change: never the driver's default location."""
+    target = resolve(spec)
+    if not target.named:
+        raise StoreUnavailable(
+            target.label,
+            f"only the driver's default; {change}, so name the store: --config FILE or its location "
+            "(e.g. -p rootdirectory=DIR)",
+        )
 
 
 def _size(count: float) -> str:
@@ -106,17 +182,22 @@ def _size(count: float) -> str:
 
 
 def _run(args: argparse.Namespace, parameters: dict[str, str], work: Callable[[StorageDriver, Meter], Any]) -> Any:
-    """Open the store and run ``work`` with a progress bar; None (after a message) on a setup error."""
-    from .cli import _driver
-
+    """Open the store (never creating it) and run ``work`` with a progress bar; None after a
+    one-line message when the store cannot be opened or fails under ``work``."""
+    command = f"distfs registry {args.command.__name__.strip('_')}"
     try:
-        driver = _driver(args, parameters)
-    except SETUP_ERRORS as exc:
-        print(f"distfs registry: {exc}", file=sys.stderr)
+        spec = _store_spec(args, parameters)
+        driver = open_store(spec, announce=sys.stderr)
+    except (StoreUnavailable, ConfigError) as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
         return None
     meter = Meter(sys.stderr)
     try:
         return work(driver, meter)
+    except StorageDriverError as exc:
+        meter.finish()
+        print(f"{command}: {resolve(spec).label}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return None
     finally:
         meter.finish()
 
@@ -194,6 +275,11 @@ def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
 
 def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    refusal = _gc_refusal(args, parameters)
+    if refusal:
+        print(f"distfs registry gc: {refusal}", file=sys.stderr)
+        return 2
+
     def work(driver: StorageDriver, meter: Meter) -> Any:
         return gc(
             driver,
@@ -226,12 +312,89 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     return 1 if report.errors else 0
 
 
+def _gc_refusal(args: argparse.Namespace, parameters: dict[str, str]) -> str:
+    """Why gc must not run as asked ("" if it may); warns about the blob-descriptor cache."""
+    try:
+        spec = _store_spec(args, parameters)
+        config = load_config(args.config) if args.config else None
+    except ConfigError as exc:
+        return str(exc)
+    if config is not None:
+        cache = _descriptor_cache(config)
+        if cache:
+            print(
+                "distfs registry gc: warning: the registry's blob-descriptor cache is on "
+                f"(storage.cache.blobdescriptor: {cache}): it still reports the blobs gc deletes as stored, "
+                "so a push of them skips their upload and leaves a tag that answers 'manifest unknown'; "
+                "restart the registry after gc, or disable the cache",
+                file=sys.stderr,
+            )
+    if args.dry_run:
+        return ""
+    try:
+        _require_named(spec, "gc without --dry-run deletes")
+        timeout, where = _upload_timeout(config)
+    except (StoreUnavailable, ConfigError) as exc:
+        return str(exc)
+    if args.force or (timeout is not None and args.grace >= timeout) or _read_only(config):
+        return ""
+    needed = "" if timeout is None else f"--grace {timeout:.0f}, "
+    limit = "no upload timeout" if timeout is None else f"an upload timeout of {timeout:.0f} s"
+    return (
+        f"refusing to run online: the registry has {limit} ({where}), so a push in flight may commit layers "
+        f"more than --grace {args.grace:.0f} s before its manifest, and gc would delete them; "
+        f"give {needed}a --config whose upload purging is shorter, or --force"
+    )
+
+
+def _upload_timeout(config: StorageConfig | None) -> tuple[float | None, str]:
+    """How long the registry keeps an upload (seconds; None: forever) and where that was read.
+
+    As the registry reads ``storage.maintenance.uploadpurging`` (``enabled``, ``age``,
+    ``dryrun``; distribution's defaults: enabled, 168h). Without a config, the defaults are assumed.
+    """
+    key = "storage.maintenance.uploadpurging"
+    if config is None:
+        return parse_duration(DEFAULT_UPLOAD_AGE), f"{key}.age {DEFAULT_UPLOAD_AGE}: distribution's default, assumed"
+    purging = config.maintenance.get("uploadpurging")
+    if purging is None:
+        return parse_duration(DEFAULT_UPLOAD_AGE), f"{key}.age {DEFAULT_UPLOAD_AGE}: distribution's default"
+    if not isinstance(purging, dict):
+        raise ConfigError(key, "must be a mapping with enabled, age, interval and dryrun")
+    if purging.get("enabled") is False:
+        return None, f"{key}.enabled is false"
+    if purging.get("dryrun") is True:
+        return None, f"{key}.dryrun is true"
+    age = purging.get("age")
+    if not isinstance(age, str):
+        raise ConfigError(f"{key}.age", "must be a duration such as 168h")
+    try:
+        seconds = parse_duration(age)
+    except ValueError:
+        raise ConfigError(f"{key}.age", "must be a duration such as 168h") from None
+    return seconds, f"{key}.age {age[:40]}"
+
+
+def _read_only(config: StorageConfig | None) -> bool:
+    """Whether the registry serves the store read-only (``storage.maintenance.readonly.enabled``): no pushes."""
+    read_only = config.maintenance.get("readonly") if config is not None else None
+    return isinstance(read_only, dict) and read_only.get("enabled") is True
+
+
+def _descriptor_cache(config: StorageConfig) -> str:
+    """The registry's blob-descriptor cache (``inmemory``, ``redis``) or ""; ``layerinfo`` is its old name."""
+    value = config.cache.get("blobdescriptor", config.cache.get("layerinfo"))
+    return value if value in ("inmemory", "redis") else ""
+
+
 def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     try:
         source = _spec(args.source, args.parameter)
         dest = _spec(args.dest, args.dest_parameter)
-        source_driver, dest_driver = source.open(), dest.open()
-    except (*SETUP_ERRORS, ValueError) as exc:
+        _require_named(dest, "migrate writes DEST")
+        source_driver = open_store(source, announce=sys.stderr)
+        dest_driver = open_store(dest, existing=False, announce=sys.stderr)
+    except (StoreUnavailable, ValueError) as exc:
         print(f"distfs registry migrate: {exc}", file=sys.stderr)
         return 2
     meter = Meter(sys.stderr)
