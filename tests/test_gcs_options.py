@@ -465,3 +465,21 @@ storage:
     with pytest.raises(distfs.ConfigError) as info:
         distfs.from_config(config.replace("requester_pays", "requester_payz"), environ={})
     assert "storage.gcs.storage_options.requester_payz" in str(info.value)
+
+
+def test_a_store_from_a_users_filesystem(wire: FaultProxy, bucket: str) -> None:
+    """``GCSStore.from_filesystem``: the configuration is the instance's (here its endpoint,
+    requester pays and session options), not the settings'."""
+    from gcsfs.core import GCSFileSystem
+
+    from distfs.backends.gcs import GCSStore
+    from distfs.engine import build
+
+    session = {"headers": {"X-Probe": "instance"}, "trust_env": False}
+    fs = GCSFileSystem(token="anon", endpoint_url=wire.endpoint, requester_pays="users-project", session_kwargs=session)
+    store = GCSStore.from_filesystem(fs, settings_from({"bucket": bucket}))
+    round_trip(build(store, retries=0, chunk=CHUNK))
+    assert user_projects(wire) == {"users-project"}
+    assert wire.heard is not None
+    assert {headers.get("x-probe") for _, _, headers in wire.heard} == {"instance"}
+    assert store.fs is fs

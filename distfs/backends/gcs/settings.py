@@ -108,7 +108,7 @@ OPTIONS = OptionTable(
 )
 
 #: Keys of ``session_kwargs`` the store sets itself (a connector belongs to one event loop).
-_SESSION_OWN = ("connector", "connector_owner", "loop", "timeout", "raise_for_status")
+SESSION_OWN = ("connector", "connector_owner", "loop", "timeout", "raise_for_status")
 _CONSISTENCY = ("none", "size", "md5", "crc32c")
 
 
@@ -285,6 +285,6 @@ def _check_storage_options(options: Mapping[str, Any]) -> None:
     if not isinstance(session, Mapping):
         raise InvalidParameterError(NAME, "storage_options.session_kwargs", "must be a mapping")
     for key in session:
-        if key in _SESSION_OWN:
+        if key in SESSION_OWN:
             reason = "the store makes one session per event loop and sets this itself"
             raise InvalidParameterError(NAME, f"storage_options.session_kwargs.{key}", reason)

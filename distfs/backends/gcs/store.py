@@ -34,7 +34,7 @@ from ...driver import EPOCH
 from ...engine import seam
 from ..options import redact
 from . import signing
-from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, GCSSettings
+from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, SESSION_OWN, GCSSettings
 from .uploads import ComposeUploads
 
 __all__ = ["GCSStore"]
@@ -68,7 +68,8 @@ class GCSStore(ComposeUploads):
         self._google: Any = fs.credentials  # gcsfs's GoogleCredentials (.credentials None: anonymous)
         pays = fs.requester_pays
         self._user_project: str = pays if isinstance(pays, str) else (str(fs.project) if pays else "")
-        self._session_kwargs: dict[str, Any] = dict(fs.session_kwargs or {})
+        own = SESSION_OWN  # a connector belongs to one loop: each session gets the store's own
+        self._session_kwargs = {k: v for k, v in (fs.session_kwargs or {}).items() if k not in own}
         self._consistency: str = str(fs.consistency or "none")
         self.read_only = settings.read_only
         self._secrets = [*settings.storage_options.values(), *settings.credentials.values()]
