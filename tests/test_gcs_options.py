@@ -140,6 +140,7 @@ def test_every_gcsfs_keyword_is_classified() -> None:
         ({"block_size": 1 << 20}, "storage_options.block_size", "'chunksize'"),
         ({"requests_timeout": 5}, "storage_options.requests_timeout", "sets this itself"),
         ({"token": "browser"}, "storage_options.token", "interactive"),
+        ({"token": "/nonexistent/sa.json"}, "storage_options.token", "names no file"),
         ({"consistency": "sha1"}, "storage_options.consistency", "one of"),
         ({"requester_pays": 1}, "storage_options.requester_pays", "boolean or a project"),
         ({"session_kwargs": {"connector": None}}, "storage_options.session_kwargs.connector", "per event loop"),

@@ -264,8 +264,12 @@ def _check_readable(path: str) -> None:
 
 def _check_storage_options(options: Mapping[str, Any]) -> None:
     """The values gcsfs would take silently or only fail on later (never quoted)."""
-    if options.get("token") == "browser":
+    token = options.get("token")
+    if token == "browser":
         raise InvalidParameterError(NAME, "storage_options.token", "'browser' sign-in is interactive; not in a driver")
+    if isinstance(token, str) and ("/" in token or token.endswith(".json")) and not os.path.exists(token):
+        # gcsfs would take it for a raw access token and ask Google's tokeninfo about it
+        raise InvalidParameterError(NAME, "storage_options.token", "names no file")
     if "endpoint_url" in options:
         if not isinstance(options["endpoint_url"], str):
             raise InvalidParameterError(NAME, "storage_options.endpoint_url", "must be a string")
