@@ -324,6 +324,21 @@ def test_signed_urls_through_iam_sign_blob(
     assert url.startswith(f"{wire.endpoint}/{bucket}/a/b?")
 
 
+def test_cloud_token_from_the_metadata_server(wire: FaultProxy, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``token="cloud"``: gcsfs asks the metadata server (here a loopback one; gcsfs allows the
+    mode only when its endpoint is Google's, which the test makes it believe)."""
+    from gcsfs.core import GCSFileSystem
+    from google.auth.compute_engine import _metadata
+
+    with stub(metadata_routes(SA_EMAIL, "cloud-token")) as (mds, heard):
+        monkeypatch.setattr(_metadata, "_GCE_METADATA_HOST", mds.removeprefix("http://"))
+        monkeypatch.setattr(GCSFileSystem, "on_google", property(lambda self: True))
+        driver = through(wire, bucket, storage_options={"token": "cloud"})
+        round_trip(driver)
+    assert authorizations(wire) == {"Bearer cloud-token"}
+    assert any("/token" in path for _, path, _, _ in heard)
+
+
 def test_a_refused_sign_blob_is_access_denied(wire: FaultProxy, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from google.auth import compute_engine
     from google.auth.compute_engine import _metadata
