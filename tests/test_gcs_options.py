@@ -266,6 +266,18 @@ def test_refused_credentials_are_access_denied(wire: FaultProxy, bucket: str) ->
     assert wire.heard == []  # nothing reached the store
 
 
+def test_a_failing_token_endpoint_is_retried_not_denied(wire: FaultProxy, bucket: str) -> None:
+    """google-auth retries a token endpoint's 5xx itself (one layer: the engine does not again)."""
+    with json_server(503, {"error": "unavailable"}) as (url, seen):
+        driver = through(wire, bucket, storage_options={"token": service_account_info(url + "/token")})
+        with pytest.raises(distfs.DriverError) as info:
+            driver.stat("/x")
+    assert not isinstance(info.value, distfs.AccessDeniedError)
+    assert "token endpoint failed" in str(info.value)
+    assert len(seen) == 3  # google-auth's attempts; the engine's maxretries (5) did not multiply them
+    assert wire.heard == []
+
+
 def test_access_is_the_scope_of_the_tokens(wire: FaultProxy, bucket: str) -> None:
     with stub({"/token": token_route("ro-token")}) as (url, heard):
         driver = through(

@@ -118,11 +118,11 @@ class GCSStore(ComposeUploads):
                 await asyncio.to_thread(self._google.maybe_refresh)
         credentials.apply(headers)
 
-    def _url(self, path: str, query: Mapping[str, str | int] | None = None, endpoint: str = "") -> str:
+    def _url(self, path: str, query: Mapping[str, str | int] | None = None) -> str:
         """An encoded URL of the JSON API (``path`` is already quoted), with ``userProject`` when requester pays."""
         if self._user_project:
             query = {**(query or {}), "userProject": self._user_project}
-        text = f"{endpoint or self._endpoint}{path}"
+        text = f"{self._endpoint}{path}"
         return text + "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote) if query else text
 
     def _object(self, key: str, suffix: str = "") -> str:
@@ -370,9 +370,9 @@ def _mapped(bucket: str, listing: bool, endpoint: str, secrets: Sequence[Any]) -
         if status >= 500 or status in (408, 429):
             raise seam.Transient(code, message) from None
         raise seam.StoreError(code, message) from None
-    except HttpError as exc:  # gcsfs's refresh: a refused one is 401
-        if exc.code is not None and int(exc.code) >= 500:
-            raise seam.Transient(str(exc.code), "the token endpoint failed") from exc
+    except HttpError as exc:  # gcsfs's failed refresh (401 whatever the token endpoint said)
+        if getattr(exc.__cause__, "retryable", False):  # 5xx, 429...: google-auth retried it already
+            raise seam.StoreError("RefreshError", "the token endpoint failed (retried by google-auth)") from exc
         raise seam.Denied("RefreshError", "the credentials were refused") from exc
     except (google.auth.exceptions.RefreshError, NonRetryableError) as exc:
         raise seam.Denied("RefreshError", "the credentials were refused") from exc
