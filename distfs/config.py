@@ -16,7 +16,11 @@ What the registry does, distfs does:
   the registry's YAML library types it (``"true"`` is a boolean, ``"100"`` an integer,
   ``"12:34:56"`` a string; see :mod:`distfs.goyaml`), and new keys are lower-cased;
   ``REGISTRY_STORAGE=<driver>`` replaces the whole section. As in Go, a key with an
-  underscore (Azure's ``max_retries``) cannot be reached this way;
+  underscore (Azure's ``max_retries``) cannot be reached this way, with one exception
+  of distfs's own: ``REGISTRY_STORAGE_<DRIVER>_STORAGE_OPTIONS_<KEY>`` sets the key
+  ``<key>`` (lower-cased, underscores kept: ``ENDPOINT_URL`` is ``endpoint_url``) of the
+  driver's ``storage_options`` mapping, and ``REGISTRY_STORAGE_<DRIVER>_STORAGE_OPTIONS``
+  the whole mapping (a YAML flow mapping); keys nested deeper are set in the file;
 * ``middleware.storage`` entries wrap the driver in order. Unlike Go, an entry with
   ``disabled: true`` is skipped.
 
@@ -201,7 +205,7 @@ def _overridden(storage: Any, environ: Mapping[str, str]) -> Any:
             value = goyaml.load(environ[name])
         except goyaml.YAMLValueError as exc:
             raise ConfigError(name, str(exc)) from None
-        path = [part for part in name[len(ENV_PREFIX) :].split("_") if part]
+        path = _storage_options_path([part for part in name[len(ENV_PREFIX) :].split("_") if part])
         if not path:
             storage = value
             continue
@@ -212,6 +216,13 @@ def _overridden(storage: Any, environ: Mapping[str, str]) -> Any:
         storage = dict(storage or {})
         _set(storage, path, value, name)
     return storage
+
+
+def _storage_options_path(path: list[str]) -> list[str]:
+    """``DRIVER, STORAGE, OPTIONS, KEY...`` as ``DRIVER, STORAGE_OPTIONS, KEY`` (one key, underscores kept)."""
+    if path[1:3] != ["STORAGE", "OPTIONS"]:
+        return path
+    return [path[0], "STORAGE_OPTIONS"] + (["_".join(path[3:])] if path[3:] else [])
 
 
 def _set(node: dict[str, Any], path: list[str], value: Any, variable: str) -> None:

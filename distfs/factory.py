@@ -55,7 +55,7 @@ BUILTIN_DRIVERS: dict[str, Builtin] = {
         Builtin("s3aws", "distfs.backends.s3", "factory_s3aws", extra="s3", requires=("aiobotocore",)),
         Builtin("gcs", "distfs.backends.gcs", extra="gcs", requires=("gcsfs", "aiohttp", "google.auth")),
         Builtin("azure", "distfs.backends.azure", extra="azure", requires=("azure.storage.blob", "aiohttp")),
-        Builtin("oss", "distfs.backends.oss", extra="oss", requires=("oss2",)),
+        Builtin("oss", "distfs.backends.oss", extra="oss", requires=("ossfs", "oss2")),
     )
 }
 _BUILTIN = BUILTIN_DRIVERS

@@ -116,6 +116,86 @@ def test_env_points_a_config_at_a_local_s3(s3_parameters: dict[str, Any]) -> Non
     assert driver.get_content("/docker/registry/v2/x") == b"through the config"
 
 
+# -- storage_options ---------------------------------------------------------------------
+
+OSS_TOKEN = "sts-token-in-a-config-Qw7"
+
+
+def test_storage_options_pass_through_a_config(tmp_path: Path) -> None:
+    text = f"storage:\n  filesystem:\n    rootdirectory: {tmp_path}\n    storage_options: {{auto_mkdir: true}}\n"
+    config = distfs.load_config(text, environ={})
+    assert config.parameters["storage_options"] == {"auto_mkdir": True}
+    distfs.from_config(text, environ={}).put_content("/a/b", b"x")
+    with pytest.raises(distfs.ConfigError) as info:
+        distfs.from_config("storage:\n  inmemory:\n    storage_options: {global_store: true}\n", environ={})
+    assert info.value.key == "storage.inmemory.storage_options.global_store"
+
+
+def test_env_sets_storage_options_keys_with_underscores() -> None:
+    environ = {
+        "REGISTRY_STORAGE_OSS_STORAGE_OPTIONS_TOKEN": OSS_TOKEN,
+        "REGISTRY_STORAGE_OSS_STORAGE_OPTIONS_DEFAULT_CACHE_TYPE": "none",  # one key: default_cache_type
+        "REGISTRY_STORAGE_OSS_STORAGE_OPTIONS_KEY": "",  # null: anonymous
+    }
+    text = "storage:\n  oss:\n    bucket: b\n    storage_options:\n      Token: from-the-file\n"
+    options = distfs.load_config(text, environ=environ).parameters["storage_options"]
+    assert options == {"Token": OSS_TOKEN, "default_cache_type": "none", "key": None}
+    whole = {"REGISTRY_STORAGE_INMEMORY_STORAGE_OPTIONS": "{skip_instance_cache: true}"}
+    assert distfs.load_config("storage: inmemory", environ=whole).parameters == {
+        "storage_options": {"skip_instance_cache": True}
+    }
+    plain = {"REGISTRY_STORAGE_GCS_STORAGE_CLASS": "x"}  # not storage_options: split as before
+    assert distfs.load_config("storage: gcs", environ=plain).parameters == {"storage": {"class": "x"}}
+
+
+def test_a_config_with_an_sts_token_from_the_environment(local_stores: Any) -> None:
+    """The token reaches ossfs and the OSS fake checks it on every request."""
+    fake = local_stores.oss_fake()
+    fake.add_sts("STS.config-id", "config-secret", OSS_TOKEN)
+    parameters = local_stores.parameters("oss")
+    environ = {f"REGISTRY_STORAGE_OSS_{k.upper()}": str(v) for k, v in parameters.items()}
+    environ["REGISTRY_STORAGE_OSS_ACCESSKEYID"] = "STS.config-id"
+    environ["REGISTRY_STORAGE_OSS_ACCESSKEYSECRET"] = "config-secret"
+    text = "storage:\n  oss:\n    bucket: placeholder\n"
+    with pytest.raises(distfs.AccessDeniedError, match="InvalidSecurityToken"):
+        distfs.from_config(text, environ=environ).put_content("/x", b"no token")
+    environ["REGISTRY_STORAGE_OSS_STORAGE_OPTIONS_TOKEN"] = OSS_TOKEN
+    driver = distfs.from_config(text, environ=environ)
+    driver.put_content("/x", b"with the token")
+    assert driver.get_content("/x") == b"with the token"
+    assert OSS_TOKEN not in repr(driver)
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        (f"{{token: {OSS_TOKEN}, bogus: {OSS_TOKEN}}}", "storage.oss.storage_options.bogus"),
+        (f"{{use_listings_cache: {OSS_TOKEN}}}", "storage.oss.storage_options.use_listings_cache"),
+        (f"{{key: k, secret: [{OSS_TOKEN}]}}", "storage.oss.storage_options.secret"),
+        (f"{{key: null, token: {OSS_TOKEN}}}", "storage.oss.storage_options.token"),
+        (f"[{OSS_TOKEN}]", "storage.oss.storage_options"),
+    ],
+)
+def test_storage_options_secrets_never_in_config_errors(options: str, key: str) -> None:
+    text = f"storage:\n  oss:\n    bucket: b\n    region: r\n    storage_options: {options}\n"
+    config = distfs.load_config(text, environ={})
+    assert OSS_TOKEN not in repr(config)
+    assert OSS_TOKEN not in str(config)
+    with pytest.raises(distfs.ConfigError) as info:
+        distfs.from_config(text, environ={})
+    assert info.value.key == key
+    assert OSS_TOKEN not in str(info.value)
+    assert OSS_TOKEN not in repr(info.value)
+
+
+def test_a_storage_options_override_that_is_not_yaml_is_not_quoted() -> None:
+    variable = "REGISTRY_STORAGE_OSS_STORAGE_OPTIONS_TOKEN"
+    with pytest.raises(distfs.ConfigError) as info:
+        distfs.load_config("storage: oss", environ={variable: f"[{OSS_TOKEN}"})
+    assert info.value.key == variable
+    assert OSS_TOKEN not in str(info.value)
+
+
 # -- errors -----------------------------------------------------------------------------
 
 

@@ -194,6 +194,7 @@ _HIDE = "import sys\nfor name in {names!r}: sys.modules[name] = None\n"
         ("gcs", ["google.auth", "google"], "gcs"),
         ("azure", ["azure.storage.blob"], "azure"),
         ("oss", ["oss2"], "oss"),
+        ("oss", ["ossfs"], "oss"),
     ],
 )
 def test_a_missing_extra_names_the_pip_command(driver: str, hidden: list[str], extra: str) -> None:

@@ -29,6 +29,7 @@ import pytest
 import distfs
 from distfs.backends import oss
 from distfs.backends.oss import OSSStore, settings_from
+from distfs.backends.oss.settings import is_cname
 from distfs.base import Base
 from distfs.engine import ObjectStoreDriver
 from distfs.engine.seam import Changed, Denied, NotFound, StoreError, StoreMissing, Transient
@@ -172,6 +173,8 @@ ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("rootdirectory", "/docker/registry/", "rootdirectory", "docker/registry"),
     ("maxretries", "0", "maxretries", 0),
     ("maxretries", 12, "maxretries", 12),
+    ("storage_options", {"token": "sts-token"}, "storage_options", {"token": "sts-token"}),
+    ("storage_options", None, "storage_options", {}),
 ]
 
 # key, value, words the error must contain
@@ -194,6 +197,7 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("rootdirectory", True, "string"),
     ("maxretries", -1, "between"),
     ("maxretries", "often", "integer"),
+    ("storage_options", ["token"], "must be a mapping"),
     ("rootdir", "/x", "unknown parameter"),
 ]
 
@@ -229,7 +233,8 @@ def test_required_parameters_and_default_endpoints() -> None:
     internal = settings_from({**BASE, "internal": True, "secure": False})
     assert internal.endpoint == "bkt.oss-cn-beijing-internal.aliyuncs.com"
     assert internal.url() == "http://oss-cn-beijing-internal.aliyuncs.com"
-    assert settings_from({**BASE, "endpoint": "bkt.cdn.example.com"}).is_cname
+    assert is_cname(settings_from({**BASE, "endpoint": "bkt.cdn.example.com"}).url(), "bkt")
+    assert not is_cname(settings.url(), "bkt")
     assert settings_from({**BASE, "encrypt": True}).object_headers()["x-oss-server-side-encryption"] == "AES256"
     kms = settings_from({**BASE, "encrypt": True, "encryptionkeyid": "k"}).object_headers()
     assert kms["x-oss-server-side-encryption"] == "KMS"

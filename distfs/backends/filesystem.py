@@ -1,4 +1,4 @@
-"""``filesystem``: a directory tree on the local filesystem.
+"""``filesystem``: a directory tree on the local filesystem (fsspec protocol ``file``).
 
 Parameters (the registry's names):
 
@@ -6,6 +6,11 @@ Parameters (the registry's names):
     The directory holding the store (default ``/var/lib/registry``), created if missing.
 ``maxthreads``
     At most this many calls run at once (default 100, minimum 25).
+``storage_options``
+    Keywords of fsspec's ``LocalFileSystem``, checked against :data:`OPTIONS`. None of them
+    changes what the driver does: every call goes through the confined descriptor calls
+    below, never through ``LocalFileSystem``'s own file operations (the table says why
+    for each key).
 
 Writes are atomic and durable: ``put_content`` and ``commit`` write a file under the
 hidden state directory, ``fsync`` it, ``os.replace`` it onto the path and ``fsync`` the
@@ -49,10 +54,34 @@ from ..driver import FileWriter
 from ..errors import InvalidParameterError, InvalidPathError, WriterConflictError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from .options import Option, OptionTable, StorageOptions
 
-__all__ = ["LocalBackend", "factory", "raw_filesystem"]
+__all__ = ["KNOWN", "OPTIONS", "LocalBackend", "factory", "raw_filesystem"]
 
 NAME = "filesystem"
+KNOWN = ("rootdirectory", "maxthreads", "storage_options")
+_SYNCHRONOUS = "LocalFileSystem is synchronous; distfs.aio is the async API"
+_NO_CACHE = "LocalFileSystem keeps no listings cache, and distfs never caches listings"
+
+#: Every keyword of fsspec's ``LocalFileSystem`` (and ``AbstractFileSystem``).
+OPTIONS = OptionTable(
+    NAME,
+    "file",
+    "fsspec",
+    (
+        Option(
+            "auto_mkdir",
+            "ignored",
+            "the driver always creates parent directories itself, beneath the root (distribution's contract)",
+        ),
+        Option("skip_instance_cache", "ignored", "distfs always makes a private instance"),
+        Option("use_listings_cache", "rejected", _NO_CACHE),
+        Option("listings_expiry_time", "rejected", _NO_CACHE),
+        Option("max_paths", "rejected", _NO_CACHE),
+        Option("asynchronous", "rejected", _SYNCHRONOUS),
+        Option("loop", "rejected", _SYNCHRONOUS),
+    ),
+)
 DEFAULT_ROOT = "/var/lib/registry"
 TEMP_MAX_AGE = 24 * 3600.0
 _TEMP = paths.HIDDEN + "/tmp"
@@ -76,8 +105,10 @@ class LocalBackend(Backend):
         append="native", atomic_move=True, server_side_copy=True, empty_directories=True, listing_consistency="strong"
     )
 
-    def __init__(self, root: str, *, use_openat2: bool = True) -> None:
-        fs = LocalFileSystem(skip_instance_cache=True)
+    def __init__(
+        self, root: str, *, use_openat2: bool = True, storage_options: Mapping[str, Any] | None = None
+    ) -> None:
+        fs = LocalFileSystem(**(storage_options or {}), skip_instance_cache=True)
         super().__init__(NAME, fs, os.path.abspath(root))
         self._beneath = Beneath(self.root, use_openat2=use_openat2)
         self._cut = len(self.root) + 1
@@ -415,8 +446,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
-    """Build a ``filesystem`` driver from ``rootdirectory`` and ``maxthreads``."""
-    params = Parameters(NAME, parameters, known=("rootdirectory", "maxthreads"))
+    """Build a ``filesystem`` driver from ``rootdirectory``, ``maxthreads`` and ``storage_options``."""
+    params, storage_options = _parameters(parameters)
     root = params.string("rootdirectory", DEFAULT_ROOT)
     if not root:
         raise params.error("rootdirectory", "must not be empty")
@@ -429,7 +460,7 @@ def factory(parameters: Mapping[str, Any]) -> Base:
         raise InvalidParameterError(NAME, "rootdirectory", f"cannot create {root}: {exc.strerror}") from None
     if not os.path.isdir(root):
         raise InvalidParameterError(NAME, "rootdirectory", f"{root} is not a directory")
-    backend = LocalBackend(root)
+    backend = LocalBackend(root, storage_options=storage_options)
     backend.sweep_temporary_files()
     return Base(FsspecDriver(backend), max_concurrency=limit)
 
@@ -440,6 +471,11 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[LocalFileSystem, str]
     For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
     cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
     """
-    params = Parameters(NAME, parameters, known=("rootdirectory", "maxthreads"))
+    params, storage_options = _parameters(parameters)
     root = os.path.abspath(params.string("rootdirectory", DEFAULT_ROOT))
-    return LocalFileSystem(skip_instance_cache=True), root
+    return LocalFileSystem(**storage_options, skip_instance_cache=True), root
+
+
+def _parameters(parameters: Mapping[str, Any]) -> tuple[Parameters, StorageOptions]:
+    params = Parameters(NAME, parameters, known=KNOWN, secret=("storage_options",))
+    return params, OPTIONS.check(parameters.get("storage_options"))

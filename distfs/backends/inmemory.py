@@ -1,7 +1,10 @@
 """``inmemory``: a private fsspec memory filesystem per driver instance (for tests).
 
-Parameters: none. Nothing persists beyond the driver object, and two drivers never
-share a store (fsspec's memory filesystem is process-global by default).
+fsspec protocol ``memory`` (``MemoryFileSystem``). Parameters: ``storage_options`` only,
+the filesystem's keywords, checked against :data:`OPTIONS`; none of them changes what the
+driver does (the table says why). Nothing persists beyond the driver object, and two
+drivers never share a store (fsspec's memory filesystem is process-global by default; the
+driver always sets ``global_store=False``).
 
 One writer at a time per path: ``writer(path)`` while another writer of ``path`` of the
 same driver is open raises ``WriterConflictError`` (a writer dropped without closing
@@ -20,11 +23,31 @@ from ..base import Base
 from ..capabilities import Capabilities
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
+from .options import Option, OptionTable, StorageOptions
 
-__all__ = ["MemoryBackend", "factory", "raw_filesystem"]
+__all__ = ["KNOWN", "OPTIONS", "MemoryBackend", "factory", "raw_filesystem"]
 
 NAME = "inmemory"
+KNOWN = ("storage_options",)
 _PAGE = 1000
+_SYNCHRONOUS = "MemoryFileSystem is synchronous; distfs.aio is the async API"
+_NO_CACHE = "MemoryFileSystem keeps no listings cache, and distfs never caches listings"
+
+#: Every keyword of fsspec's ``MemoryFileSystem`` (and ``AbstractFileSystem``).
+OPTIONS = OptionTable(
+    NAME,
+    "memory",
+    "fsspec",
+    (
+        Option("global_store", "engine", "every driver has a private store (global_store=False)"),
+        Option("skip_instance_cache", "ignored", "distfs always makes a private instance"),
+        Option("use_listings_cache", "rejected", _NO_CACHE),
+        Option("listings_expiry_time", "rejected", _NO_CACHE),
+        Option("max_paths", "rejected", _NO_CACHE),
+        Option("asynchronous", "rejected", _SYNCHRONOUS),
+        Option("loop", "rejected", _SYNCHRONOUS),
+    ),
+)
 
 
 class MemoryBackend(Backend):
@@ -32,8 +55,9 @@ class MemoryBackend(Backend):
 
     capabilities = Capabilities(append="native", server_side_copy=True, listing_consistency="strong")
 
-    def __init__(self) -> None:
-        fs = MemoryFileSystem(global_store=False, skip_instance_cache=True)
+    def __init__(self, storage_options: Mapping[str, Any] | None = None) -> None:
+        options = OptionTable.merge({}, {"global_store": False}, storage_options or {}, {})
+        fs = MemoryFileSystem(**options, skip_instance_cache=True)
         super().__init__(NAME, fs, "")
 
     def read_all(self, key: str) -> bytes:
@@ -92,9 +116,13 @@ class MemoryBackend(Backend):
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
-    """Build an ``inmemory`` driver; it takes no parameters."""
-    Parameters(NAME, parameters, known=())
-    return Base(FsspecDriver(MemoryBackend()))
+    """Build an ``inmemory`` driver; it takes ``storage_options`` only."""
+    return Base(FsspecDriver(MemoryBackend(_storage_options(parameters))))
+
+
+def _storage_options(parameters: Mapping[str, Any]) -> StorageOptions:
+    Parameters(NAME, parameters, known=KNOWN, secret=KNOWN)
+    return OPTIONS.check(parameters.get("storage_options"))
 
 
 def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[MemoryFileSystem, str]:
@@ -103,5 +131,4 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[MemoryFileSystem, str
     For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
     cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
     """
-    Parameters(NAME, parameters, known=())
-    return MemoryFileSystem(skip_instance_cache=True), "/"
+    return MemoryFileSystem(**_storage_options(parameters), skip_instance_cache=True), "/"

@@ -96,6 +96,11 @@ class LocalStores:
                 raise ValueError(f"no local server for driver {driver!r}")
         return self._endpoints[driver]
 
+    def oss_fake(self) -> Any:
+        """The :class:`~distfs.tools.oss_fake.OSSFake` behind ``oss`` (started on first use), for tests."""
+        self.endpoint("oss")
+        return self._oss_fake
+
     def parameters(self, driver: str) -> dict[str, Any]:
         """Parameters of ``driver`` on a new, empty store."""
         if driver == "inmemory":

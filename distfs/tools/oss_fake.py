@@ -25,7 +25,12 @@ Every request must carry a valid OSS V1 signature: the ``Authorization: OSS
 <id>:<signature>`` header (HMAC-SHA1 over ``VERB\\nContent-MD5\\nContent-Type\\nDate\\n``
 + canonicalized ``x-oss-`` headers + canonicalized resource, Date within 15 minutes) or
 the URL form (``OSSAccessKeyId``, ``Expires``, ``Signature``). Failures are 403 with an
-OSS error document. The store is guarded by one lock.
+OSS error document. A temporary (STS) key id (:meth:`OSSFake.add_sts`) also needs its
+security token, in the signed ``x-oss-security-token`` header or the ``security-token``
+query parameter (403 ``InvalidSecurityToken`` otherwise). A request with neither
+signature form is anonymous: a bucket whose ACL is ``public-read``
+(:meth:`OSSFake.set_acl`) lets it read (GetObject, HeadObject, GetObjectMeta,
+ListObjects); anything else is 403 ``AccessDenied``. The store is guarded by one lock.
 
 Run standalone: ``python -m distfs.tools.oss_fake --port 9900 --key-id ID --secret SECRET``.
 """
@@ -54,6 +59,8 @@ __all__ = ["OSSFake", "serve"]
 
 MIN_PART = 100 * 1024  # OSS: every part but the last is at least 100 KiB
 SKEW = 15 * 60
+#: What an anonymous request may do on a public-read bucket.
+PUBLIC_READS = frozenset({"GetObject", "HeadObject", "GetObjectMeta", "ListObjects"})
 
 SUBRESOURCES = frozenset(
     [
@@ -174,6 +181,10 @@ class OSSFake:
 
     def __init__(self, key_id: str, secret: str) -> None:
         self.credentials = {key_id: secret}
+        #: STS key id -> the security token its requests must carry.
+        self.tokens: dict[str, str] = {}
+        #: Buckets whose ACL is public-read (anonymous requests may read them).
+        self.public_read: set[str] = set()
         self.lock = threading.RLock()
         self.buckets: dict[str, dict[str, Obj]] = {}
         self.uploads: dict[str, Upload] = {}
@@ -191,6 +202,19 @@ class OSSFake:
     def create_bucket(self, name: str) -> None:
         with self.lock:
             self.buckets.setdefault(name, {})
+
+    def add_sts(self, key_id: str, secret: str, token: str) -> None:
+        """Accept temporary credentials: ``key_id`` and ``secret`` with the security ``token``."""
+        with self.lock:
+            self.credentials[key_id] = secret
+            self.tokens[key_id] = token
+
+    def set_acl(self, bucket: str, acl: str) -> None:
+        """The bucket's ACL: ``private`` or ``public-read``."""
+        if acl not in ("private", "public-read"):
+            raise ValueError(f"the OSS fake knows the ACLs private and public-read, not {acl!r}")
+        with self.lock:
+            (self.public_read.add if acl == "public-read" else self.public_read.discard)(bucket)
 
     def keys(self, bucket: str) -> list[str]:
         with self.lock:
@@ -219,8 +243,20 @@ class OSSFake:
         return resource
 
     def authenticate(
-        self, method: str, *, headers: dict[str, str], bucket: str, key: str, query: dict[str, str], raw_path: str
+        self,
+        method: str,
+        *,
+        headers: dict[str, str],
+        bucket: str,
+        key: str,
+        query: dict[str, str],
+        raw_path: str,
+        operation: str = "",
     ) -> None:
+        if "Signature" not in query and "authorization" not in headers:
+            if bucket in self.public_read and operation in PUBLIC_READS:
+                return
+            raise OSSError(403, "AccessDenied", "You have no right to access this object because of bucket acl.")
         oss_headers = sorted((k, v.strip()) for k, v in headers.items() if k.startswith("x-oss-"))
         canonical = "".join(f"{k}:{v}\n" for k, v in oss_headers) + self._resource(bucket, key, query, raw_path)
         md5, ctype = headers.get("content-md5", ""), headers.get("content-type", "")
@@ -261,6 +297,11 @@ class OSSFake:
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
             )
+        token = self.tokens.get(key_id)
+        if token is not None:
+            sent = headers.get("x-oss-security-token", query.get("security-token", ""))
+            if not hmac.compare_digest(sent.encode(), token.encode()):
+                raise OSSError(403, "InvalidSecurityToken", "The security token you provided is invalid.")
 
     # -- dispatch ---------------------------------------------------------------------
 
@@ -269,8 +310,8 @@ class OSSFake:
     ) -> tuple[int, dict[str, str], Any]:
         path = urllib.parse.unquote(raw_path)
         bucket, _, key = path.lstrip("/").partition("/")
-        self.authenticate(method, headers=headers, bucket=bucket, key=key, query=query, raw_path=raw_path)
         op = self._operation(method, bucket, key, query, headers)
+        self.authenticate(method, headers=headers, bucket=bucket, key=key, query=query, raw_path=raw_path, operation=op)
         with self.lock:
             self.calls[op] += 1
             self.bytes_received += len(body)

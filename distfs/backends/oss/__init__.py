@@ -1,8 +1,10 @@
-"""``oss``: Alibaba Cloud Object Storage Service.
+"""``oss``: Alibaba Cloud Object Storage Service, on ossfs (fsspec protocol ``oss``).
 
-Parameters are distribution's (see :mod:`.settings`); keys of the driver path ``/a/b``
-are ``<rootdirectory>/a/b`` in ``bucket``. The store primitives (:mod:`.store`) run on
-oss2 (installed with the ``oss`` extra, through ossfs), in threads; everything else
+Parameters are distribution's plus ``storage_options`` (ossfs keywords; see
+:mod:`.settings`); keys of the driver path ``/a/b`` are ``<rootdirectory>/a/b`` in
+``bucket``. The driver is built from an ``OSSFileSystem`` made from the parameters; the
+store primitives (:mod:`.store`) sign with its credentials and run on oss2 (installed with
+ossfs by the ``oss`` extra), in threads; everything else
 (pinned readers, journaled multipart writers, batched deletes, flat walks, server-side
 moves, retries) is the object-store engine's (:mod:`distfs.engine`). ``redirect_url``
 signs GET and HEAD URLs (OSS V1 query signatures) valid for 20 minutes.
@@ -15,17 +17,27 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
-from .settings import KNOWN, NAME, SECRET, OSSSettings, settings_from
+from .settings import KNOWN, NAME, OPTIONS, SECRET, OSSSettings, settings_from
 from .store import OSSStore
 
-__all__ = ["KNOWN", "NAME", "SECRET", "OSSSettings", "OSSStore", "factory", "raw_filesystem", "settings_from"]
+__all__ = [
+    "KNOWN",
+    "NAME",
+    "OPTIONS",
+    "SECRET",
+    "OSSSettings",
+    "OSSStore",
+    "factory",
+    "raw_filesystem",
+    "settings_from",
+]
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
-    """Build an ``oss`` driver from distribution's oss parameters."""
+    """Build an ``oss`` driver from distribution's oss parameters and ``storage_options``."""
     settings = settings_from(parameters)
     return build(
-        OSSStore(settings),
+        OSSStore.from_filesystem(settings.filesystem(), settings),
         root=settings.rootdirectory,
         retries=settings.maxretries,
         chunk=settings.chunksize,
@@ -40,10 +52,5 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
     parameters (listings cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps
     instances independent.
     """
-    from ossfs import OSSFileSystem
-
     settings = settings_from(parameters)
-    fs = OSSFileSystem(
-        endpoint=settings.url(), key=settings.accesskeyid, secret=settings.accesskeysecret, skip_instance_cache=True
-    )
-    return fs, settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
+    return settings.filesystem(), settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")

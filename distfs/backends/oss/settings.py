@@ -1,20 +1,31 @@
-"""The ``oss`` driver's parameters: distribution's keys, checked and typed (:class:`OSSSettings`).
+"""The ``oss`` driver's parameters: distribution's keys, checked, typed and translated to ossfs.
 
-Parameters are distribution's (``docs/storage-drivers/oss.md`` of the removed Go driver);
-each key's rule is in :func:`settings_from`. The secret (``accesskeysecret``) is never
-shown in ``repr`` or in an error.
+Parameters are distribution's (``docs/storage-drivers/oss.md`` of the removed Go driver),
+plus ``storage_options``: keyword arguments of ossfs's ``OSSFileSystem`` (:data:`OPTIONS`
+says what distfs does with each). Distribution's keys become the same keywords
+(``accesskeyid`` -> ``key``, ``accesskeysecret`` -> ``secret``, ``endpoint`` or
+``region``/``internal``/``secure`` -> ``endpoint``), merged with ``storage_options`` by the
+precedence of :mod:`distfs.backends.options`; fsspec's own configuration (``fsspec.config``,
+``FSSPEC_OSS_*``) fills in what neither gives. ossfs's rule makes the credentials: a
+``token`` (an STS security token) with ``key`` and ``secret``, ``key`` and ``secret``, or
+anonymous access when ``key`` is empty. Each key's rule is in :func:`settings_from`.
+Secrets (``accesskeysecret``, every ``storage_options`` value) are never shown in
+``repr`` or in an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...errors import InvalidParameterError
 from ...parameters import GiB, MiB, Parameters
 from ...retry import DEFAULT_RETRIES, retry_parameter
+from ..options import Option, OptionTable, StorageOptions
 
-__all__ = ["CONTENT_TYPE", "KNOWN", "NAME", "SECRET", "OSSSettings", "settings_from"]
+__all__ = ["CONTENT_TYPE", "KNOWN", "NAME", "OPTIONS", "SECRET", "OSSSettings", "is_cname", "settings_from"]
 
 NAME = "oss"
 MIN_CHUNK = 5 * MiB
@@ -37,19 +48,55 @@ KNOWN = (
     "chunksize",
     "rootdirectory",
     "maxretries",
+    "storage_options",
 )
-SECRET = ("accesskeysecret",)
+SECRET = ("accesskeysecret", "storage_options")
+
+_LISTINGS = "distfs lists the bucket on every call (listings are never stale); ossfs's listings cache is not used"
+_FILES = "distfs reads through its own pinned, ranged reader, never through ossfs file objects"
+
+#: Every keyword of ossfs's ``OSSFileSystem`` (and fsspec's ``AbstractFileSystem``).
+OPTIONS = OptionTable(
+    NAME,
+    "oss",
+    "ossfs",
+    (
+        Option("key", distribution="accesskeyid", why="access key id; an empty key is anonymous access"),
+        Option("secret", distribution="accesskeysecret", why="access key secret"),
+        Option("token", why="STS security token, sent with key and secret (x-oss-security-token)"),
+        Option(
+            "endpoint",
+            distribution="endpoint, region, internal, secure",
+            why="OSS endpoint; oss2 adds http:// to a host without a scheme",
+        ),
+        Option("default_cache_type", "ignored", _FILES),
+        Option("default_block_size", "engine", "the read block is chunksize, at most 16 MiB", instead="chunksize"),
+        Option("skip_instance_cache", "ignored", "distfs always makes a private instance"),
+        Option("use_listings_cache", "rejected", _LISTINGS),
+        Option("listings_expiry_time", "rejected", _LISTINGS),
+        Option("max_paths", "rejected", _LISTINGS),
+        Option("asynchronous", "rejected", "OSSFileSystem is synchronous; distfs.aio is the async API"),
+        Option("loop", "rejected", "OSSFileSystem is synchronous; distfs runs its own event loop"),
+    ),
+)
+#: The storage_options keys whose values ossfs needs as strings.
+_STRINGS = ("key", "secret", "token", "endpoint")
 
 
 @dataclass(frozen=True)
 class OSSSettings:
-    """The oss driver's parameters, checked and typed (the secret never shown in ``repr``)."""
+    """The oss driver's parameters, checked and typed (secrets never shown in ``repr``).
 
-    accesskeyid: str
-    accesskeysecret: str = field(repr=False)
-    region: str
+    ``endpoint`` is distribution's (given, or the default of ``region``; ``""`` when
+    neither is given); ``options`` are the ``OSSFileSystem`` keyword arguments all the
+    parameters come to (:func:`settings_from`).
+    """
+
     bucket: str
-    endpoint: str
+    accesskeyid: str = ""
+    accesskeysecret: str = field(default="", repr=False)
+    region: str = ""
+    endpoint: str = ""
     internal: bool = False
     encrypt: bool = False
     encryptionkeyid: str = ""
@@ -57,23 +104,32 @@ class OSSSettings:
     chunksize: int = 10 * MiB
     rootdirectory: str = ""
     maxretries: int = DEFAULT_RETRIES
+    storage_options: StorageOptions = field(default_factory=lambda: StorageOptions({}))
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def default_endpoint(self) -> bool:
         return self.endpoint == _default_endpoint(self.bucket, self.region, self.internal)
 
     def url(self) -> str:
-        """The endpoint URL given to oss2 (see :attr:`is_cname` for whether it names the bucket)."""
+        """Distribution's endpoint as the URL given to ossfs (``""`` without one).
+
+        The default endpoint becomes the region's (oss2 puts the bucket in front of it);
+        a host gets the scheme ``secure`` says. :func:`is_cname` tells whether a URL names
+        the bucket.
+        """
+        if not self.endpoint:
+            return ""
         scheme = "https://" if self.secure else "http://"
-        if self.default_endpoint:  # oss2 puts the bucket in front of the region endpoint itself
+        if self.default_endpoint:
             return scheme + self.region + ("-internal" if self.internal else "") + ".aliyuncs.com"
         return self.endpoint if "://" in self.endpoint else scheme + self.endpoint
 
-    @property
-    def is_cname(self) -> bool:
-        """A custom endpoint that starts with ``<bucket>.`` already addresses the bucket."""
-        host = self.url().split("://", 1)[1]
-        return not self.default_endpoint and host.startswith(self.bucket + ".")
+    def filesystem(self) -> Any:
+        """A private ``OSSFileSystem`` made from :attr:`options` (fsspec applies its config)."""
+        from ossfs import OSSFileSystem
+
+        return OSSFileSystem(**self.options, skip_instance_cache=True)
 
     def object_headers(self) -> dict[str, str]:
         """Headers every object write carries: content type and server-side encryption."""
@@ -85,27 +141,48 @@ class OSSSettings:
         return headers
 
 
+def is_cname(url: str, bucket: str) -> bool:
+    """Whether endpoint ``url`` already addresses ``bucket`` (a host starting ``<bucket>.``)."""
+    return url.split("://", 1)[-1].startswith(bucket + ".")
+
+
 def _default_endpoint(bucket: str, region: str, internal: bool) -> str:
     return f"{bucket}.{region}{'-internal' if internal else ''}.aliyuncs.com"
 
 
 def settings_from(parameters: Mapping[str, Any]) -> OSSSettings:
-    """Check and type the oss parameters the way distribution's driver does."""
+    """Check and type the oss parameters the way distribution's driver does, and translate them.
+
+    ``bucket`` is required. ``accesskeyid`` and ``accesskeysecret`` are required unless
+    ``storage_options`` (or fsspec's config) gives ``key`` and ``secret``; a ``key`` given
+    there as null or ``""`` is anonymous access (ossfs's rule). ``region`` is required
+    unless an ``endpoint`` comes from there. ``storage_options`` is checked against
+    :data:`OPTIONS`.
+    """
+    from fsspec.config import apply_config
+    from ossfs import OSSFileSystem
+
     params = Parameters(NAME, parameters, known=KNOWN, secret=SECRET)
-    values = {}
-    for key in ("accesskeyid", "accesskeysecret", "region", "bucket"):
-        values[key] = params.string(key)
-        if not values[key]:
-            raise params.error(key, f"No {key} parameter provided")
-    internal = params.boolean("internal", False)
-    endpoint = params.string("endpoint") or _default_endpoint(values["bucket"], values["region"], internal)
+    storage_options = OPTIONS.check(parameters.get("storage_options"))
+    for key in _STRINGS:
+        if not isinstance(storage_options.get(key, ""), str | None):
+            raise InvalidParameterError(NAME, f"storage_options.{key}", "must be a string")
+    bucket = params.string("bucket")
+    if not bucket:
+        raise params.error("bucket", "No bucket parameter provided")
+    accesskeyid, accesskeysecret = params.string("accesskeyid"), params.string("accesskeysecret")
+    region, internal = params.string("region"), params.boolean("internal", False)
+    endpoint = params.string("endpoint")
     if "://" in endpoint and not endpoint.startswith(("http://", "https://")):
         raise params.error("endpoint", "must be a host name or an http or https URL")
-    return OSSSettings(
-        accesskeyid=values["accesskeyid"],
-        accesskeysecret=values["accesskeysecret"],
-        region=values["region"],
-        bucket=values["bucket"],
+    given = bool(endpoint)
+    if region and not endpoint:
+        endpoint = _default_endpoint(bucket, region, internal)
+    settings = OSSSettings(
+        bucket=bucket,
+        accesskeyid=accesskeyid,
+        accesskeysecret=accesskeysecret,
+        region=region,
         endpoint=endpoint.rstrip("/"),
         internal=internal,
         encrypt=params.boolean("encrypt", False),
@@ -114,4 +191,28 @@ def settings_from(parameters: Mapping[str, Any]) -> OSSSettings:
         chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
         rootdirectory=params.string("rootdirectory").strip("/"),
         maxretries=retry_parameter(params),
+        storage_options=storage_options,
     )
+    user_set: dict[str, Any] = {}
+    if accesskeyid:
+        user_set["key"] = accesskeyid
+    if accesskeysecret:
+        user_set["secret"] = accesskeysecret
+    if given:
+        user_set["endpoint"] = settings.url()
+    defaults = {"endpoint": settings.url()} if settings.endpoint and not given else {}
+    options = apply_config(OSSFileSystem, OptionTable.merge(user_set, {}, storage_options, defaults))
+    _require(params, options)
+    return dataclasses.replace(settings, options=options)
+
+
+def _require(params: Parameters, options: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments that leave ossfs without an endpoint or half its credentials."""
+    if not options.get("endpoint"):
+        raise params.error("region", "No region parameter provided (nor storage_options endpoint)")
+    if "key" not in options:
+        raise params.error("accesskeyid", "No accesskeyid parameter provided (nor storage_options key)")
+    if options["key"] and not options.get("secret"):
+        raise params.error("accesskeysecret", "No accesskeysecret parameter provided (nor storage_options secret)")
+    if not options["key"] and options.get("token"):
+        raise InvalidParameterError(NAME, "storage_options.token", "an STS token needs a key and a secret")

@@ -8,6 +8,12 @@ returns them), pinned with ``If-Match`` on reads and ``x-oss-copy-source-if-matc
 copies. Ranged reads send ``x-oss-range-behavior: standard``, so a range past the end is
 416 ``InvalidRange``, never the whole object with 200. :func:`_mapped` is the one place
 oss2's errors become the seam's.
+
+The store is built from an ossfs ``OSSFileSystem`` (:meth:`OSSStore.from_filesystem`) and
+keeps it alive. It signs with that instance's own oss2 auth object (``Auth``, ``StsAuth``
+with the security token, or ``AnonymousAuth``: what ossfs made of ``key``, ``secret`` and
+``token``) and talks to its endpoint, through oss2 ``Bucket`` clients of its own, one per
+event loop (ossfs's shared session is not used).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -24,7 +30,8 @@ from ...engine import seam
 from ...engine.strategies import copy_in_parts
 from ...errors import InvalidParameterError
 from ...parameters import MiB
-from .settings import COPY_THRESHOLD, DELETE_BATCH, MAX_SINGLE_PUT, MIN_PART, NAME, OSSSettings
+from ..options import redact
+from .settings import COPY_THRESHOLD, DELETE_BATCH, MAX_SINGLE_PUT, MIN_PART, NAME, OSSSettings, is_cname
 
 __all__ = ["OSSStore"]
 
@@ -39,12 +46,20 @@ class OSSStore:
 
     capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=NOT_XML)
 
-    def __init__(self, settings: OSSSettings, name: str = NAME) -> None:
+    def __init__(self, settings: OSSSettings, fs: Any = None, name: str = NAME) -> None:
+        """The store of ``settings.bucket`` through ``fs`` (an ``OSSFileSystem``; by default
+        ``settings.filesystem()``)."""
         from oss2.utils import is_valid_bucket_name, is_valid_endpoint
 
+        if fs is None:
+            fs = settings.filesystem()
+        #: The ossfs instance the store stands on, kept alive as long as the store.
+        self.fs = fs
+        self.endpoint: str = fs._endpoint or ""  # ossfs keeps its endpoint and auth private
+        self._auth = fs._auth
         if not is_valid_bucket_name(settings.bucket):
             raise InvalidParameterError(name, "bucket", "is not a valid OSS bucket name")
-        if not is_valid_endpoint(settings.url()):
+        if not is_valid_endpoint(self.endpoint):
             raise InvalidParameterError(name, "endpoint", "is not a valid OSS endpoint")
         self.name = name
         self.settings = settings
@@ -54,6 +69,15 @@ class OSSStore:
         self.copy_threshold = COPY_THRESHOLD
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_filesystem(cls, fs: Any, settings: OSSSettings, name: str = NAME) -> OSSStore:
+        """The store of ``settings.bucket`` through the ``OSSFileSystem`` ``fs``.
+
+        Credentials and endpoint are ``fs``'s; ``settings`` gives the bucket and the
+        engine's parameters (encryption headers, chunk size, retries).
+        """
+        return cls(settings, fs, name)
 
     def __repr__(self) -> str:
         return f"OSSStore(bucket={self.bucket!r})"
@@ -66,12 +90,11 @@ class OSSStore:
         if self._client is None or self._loop is not loop:
             import oss2
 
-            settings = self.settings
             self._client = oss2.Bucket(
-                oss2.Auth(settings.accesskeyid, settings.accesskeysecret),
-                settings.url(),
-                settings.bucket,
-                is_cname=settings.is_cname,
+                self._auth,
+                self.endpoint,
+                self.bucket,
+                is_cname=is_cname(self.endpoint, self.bucket),
                 session=oss2.Session(),
                 app_name="distfs",
             )
@@ -83,7 +106,7 @@ class OSSStore:
         bucket = self._oss()
 
         def run() -> T:
-            with _mapped(self.bucket):
+            with _mapped(self.bucket, self.endpoint, self.settings.storage_options.values()):
                 return work(bucket)
 
         return await asyncio.to_thread(run)
@@ -236,11 +259,13 @@ def _time(value: int | float | None) -> datetime:
 
 
 @contextlib.contextmanager
-def _mapped(bucket: str) -> Iterator[None]:
+def _mapped(bucket: str, endpoint: str, secrets: Iterable[Any] = ()) -> Iterator[None]:
     """oss2's errors as the seam's (the one mapping of this backend).
 
     oss2 retries nothing: 5xx and 429 answers, network failures (``RequestError``, and
-    resets or cut bodies while a body is read) and CRC mismatches are seam.Transient.
+    resets or cut bodies while a body is read) and CRC mismatches are seam.Transient; a
+    network failure names ``endpoint``. Messages show every value of ``secrets`` (the
+    storage_options) as ``***``.
     """
     import http.client
 
@@ -251,15 +276,16 @@ def _mapped(bucket: str) -> Iterator[None]:
     try:
         yield
     except oss2.exceptions.RequestError as exc:
-        raise seam.Transient("RequestError", type(getattr(exc, "exception", exc)).__name__) from exc
+        failure = type(getattr(exc, "exception", exc)).__name__
+        raise seam.Transient("RequestError", f"{failure}: cannot reach {endpoint}") from exc
     except oss2.exceptions.InconsistentError as exc:
         raise seam.Transient("InconsistentError", "the CRC of the data does not match") from exc
     except oss2.exceptions.ClientError as exc:  # refused by oss2 before sending (an invalid name...)
-        raise seam.StoreError("ClientError", str(exc.body).removeprefix("ClientError: ")) from exc
+        raise seam.StoreError("ClientError", redact(str(exc.body).removeprefix("ClientError: "), secrets)) from exc
     except oss2.exceptions.OssError as exc:
         status = int(exc.status or 0)
         code = str(exc.code or "") or str(status)
-        message = str(exc.message or "")
+        message = redact(str(exc.message or ""), secrets)
         if status == 404 and code == "NoSuchBucket":
             raise seam.StoreMissing(bucket) from exc
         if status == 404:
@@ -274,6 +300,6 @@ def _mapped(bucket: str) -> Iterator[None]:
             raise seam.Transient(code, message) from exc
         raise seam.StoreError(code, message) from exc
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
-        raise seam.Transient(type(exc).__name__, "the connection failed") from exc
+        raise seam.Transient(type(exc).__name__, f"the connection to {endpoint} failed") from exc
     except (ConnectionError, TimeoutError) as exc:
-        raise seam.Transient(type(exc).__name__, "the connection failed") from exc
+        raise seam.Transient(type(exc).__name__, f"the connection to {endpoint} failed") from exc
