@@ -493,6 +493,10 @@ storage:
     with pytest.raises(distfs.ConfigError) as info:
         distfs.from_config(config.replace("requester_pays", "requester_payz"), environ={})
     assert "storage.gcs.storage_options.requester_payz" in str(info.value)
+    wire.heard = []
+    environ = {"REGISTRY_STORAGE_GCS_STORAGE_OPTIONS_REQUESTER_PAYS": "from-environment"}
+    round_trip(distfs.from_config(config, environ=environ))
+    assert user_projects(wire) == {"from-environment"}
 
 
 def test_a_store_from_a_users_filesystem(wire: FaultProxy, bucket: str) -> None:
