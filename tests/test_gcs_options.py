@@ -461,16 +461,27 @@ def test_unreachable_endpoint_and_missing_bucket(gcs_endpoint: str) -> None:
         missing.list("/")
 
 
-def test_distfs_filesystem_with_storage_options_pickles(gcs_endpoint: str, bucket: str) -> None:
+def test_distfs_filesystem_with_storage_options_pickles(wire: FaultProxy, bucket: str, token_server: str) -> None:
+    """Plain-value storage_options (a service account's fields among them) travel with the
+    pickle: the copy sends the same token and options."""
     from distfs.protocol import DistFileSystem
 
-    options = {"requester_pays": "p", "session_kwargs": {"headers": {"X-Probe": "1"}}, "consistency": "md5"}
-    fs = DistFileSystem(driver="gcs", bucket=bucket, endpoint=gcs_endpoint, storage_options=options)
+    options = {
+        "token": service_account_info(token_server),
+        "requester_pays": "pickled-project",
+        "session_kwargs": {"headers": {"X-Probe": "1"}},
+        "consistency": "md5",
+    }
+    fs = DistFileSystem(driver="gcs", bucket=bucket, endpoint=wire.endpoint, storage_options=options)
     fs.pipe_file("/t/data.bin", b"pickled")
     again = pickle.loads(pickle.dumps(fs))
+    wire.heard = []
     assert again.cat_file("/t/data.bin") == b"pickled"
     again.pipe_file("/t/other.bin", b"2")
     assert fs.cat_file("/t/other.bin") == b"2"
+    assert authorizations(wire) == {"Bearer sa-token"}
+    assert user_projects(wire) == {"pickled-project"}
+    assert options["token"]["private_key"][40:100] not in repr(again)
 
 
 def test_config_yml_takes_storage_options(wire: FaultProxy, bucket: str) -> None:
