@@ -35,6 +35,7 @@ __all__ = [
     "sign_blob_request",
     "signature_of",
     "signed_url",
+    "signed_url_remotely",
     "signs_locally",
 ]
 
