@@ -1,7 +1,8 @@
 """The ``filesystem`` driver under what a disk and a root can do to it (issue 27).
 
 * a write that fails part-way (EFBIG from ``RLIMIT_FSIZE``, in a child process that
-  ignores ``SIGXFSZ``) accepts none of its bytes, and no later ``commit`` publishes the
+  ignores ``SIGXFSZ``; ENOSPC on a 256 KiB tmpfs where the tests may mount one) accepts
+  none of its bytes, and no later ``commit`` publishes the
   part of it that reached the disk; bytes accepted before it are all published;
 * a FIFO, socket or other non-regular file below the root is refused at once (a typed
   error naming the path) by ``get_content`` and ``reader`` (so by ``registry ls`` and
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,32 @@ def test_registry_ls_and_fsck_never_block_on_a_fifo(tmp_path: Path) -> None:
     for call in (lambda: registry.ls(driver), lambda: registry.fsck(driver)):
         error = _within_a_second(call, manifest, link)
         assert error is None or isinstance(error, distfs.StorageDriverError), error
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 256 KiB tmpfs (skipped where this process may not mount one)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, check=False
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs CAP_SYS_ADMIN)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)  # lazy: a failed test may hold files open
+
+
+def test_a_write_that_fills_the_disk_is_never_published(tiny_disk: Path) -> None:
+    driver = distfs.create("filesystem", {"rootdirectory": str(tiny_disk / "root")})
+    writer = driver.writer("/full")
+    writer.write(b"a" * 1000)
+    writer.close()
+    writer = driver.writer("/full", append=True)
+    with pytest.raises(DriverError, match="No space left"):
+        writer.write(b"b" * (1 << 20))  # ENOSPC part-way
+    assert writer.size == 1000
+    writer.commit()  # the partial bytes were cut: space for the commit again
+    assert driver.get_content("/full") == b"a" * 1000
