@@ -558,7 +558,8 @@ class StagedWriter(WriterState):
         try:
             size = int(text)
         except ValueError:
-            raise DriverError(f"upload state of {self._path} is damaged", self._driver.name) from None
+            detail = f"upload state of {self._path} is damaged (a new writer of the path replaces it)"
+            raise DriverError(detail, self._driver.name) from None
         if stored < size:
             raise DriverError(f"upload data of {self._path} is shorter than recorded", self._driver.name)
         # The claim keeps other writers away between the look above and this open.

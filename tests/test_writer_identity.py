@@ -208,3 +208,22 @@ def test_a_resume_with_another_chunksize_publishes_exactly_the_bytes_written(
     assert again.size == first + second
     again.commit()
     assert driver.get_content(PATH) == data
+
+
+@pytest.mark.parametrize("name", OBJECT_STORES)
+def test_an_append_to_a_committed_object_resumes_from_its_copied_parts(
+    name: str, store_parameters: Callable[[str], dict[str, Any]]
+) -> None:
+    """The parts an append copies from the committed object are journaled with their
+    identity (gcs: the generation the copy wrote) and found again by the resume."""
+    driver = make(name, store_parameters)
+    data = content(CHUNK[name] + 10, 9)
+    driver.put_content(PATH, data)
+    writer = driver.writer(PATH, append=True)
+    writer.write(b"+1")
+    writer.close()
+    resumed = driver.writer(PATH, append=True)
+    assert resumed.size == len(data) + 2
+    resumed.write(b"+2")
+    resumed.commit()
+    assert driver.get_content(PATH) == data + b"+1+2"
