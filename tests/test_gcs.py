@@ -363,13 +363,15 @@ def test_parts_are_objects_with_a_marker(gcs: distfs.StorageDriver, gcs_endpoint
 
 
 def test_an_upload_without_its_marker_is_gone(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    """A clean-up cut short after the marker went reads as "upload gone", never as a lost part."""
+    """An upload whose marker went is gone: an append continues only from an object the
+    upload published (its origin; tests/test_writer_identity.py), never from another one,
+    nor from nothing (issue 27: this append used to continue from "committed")."""
     w = gcs.writer("/g")
     w.write(os.urandom(2 * CHUNK))
     w.close()
     [marker] = [k for k in hidden(gcs_endpoint, gcs_bucket) if k.endswith("/upload")]
     admin_delete(gcs_endpoint, gcs_bucket, marker)
-    with pytest.raises(distfs.PathNotFoundError):  # the stale journal is dropped; nothing committed
+    with pytest.raises(distfs.DriverError, match="/g"):  # lost: nothing was committed
         gcs.writer("/g", append=True)
     gcs.put_content("/h", b"committed")
     w = gcs.writer("/h")
@@ -377,11 +379,12 @@ def test_an_upload_without_its_marker_is_gone(gcs: distfs.StorageDriver, gcs_end
     w.close()
     [marker] = [k for k in hidden(gcs_endpoint, gcs_bucket) if k.endswith("/upload")]
     admin_delete(gcs_endpoint, gcs_bucket, marker)
-    w = gcs.writer("/h", append=True)  # continues from the committed object
-    assert w.size == len(b"committed")
+    with pytest.raises(distfs.DriverError, match="/h"):  # lost: "committed" is not its object
+        gcs.writer("/h", append=True)
+    w = gcs.writer("/h")  # a new writer replaces the journal
     w.write(b"+")
     w.commit()
-    assert gcs.get_content("/h") == b"committed+"
+    assert gcs.get_content("/h") == b"+"
 
 
 def test_complete_deletes_the_marker_first(gcs_endpoint: str, gcs_bucket: str) -> None:

@@ -126,7 +126,8 @@ class AzureStore:
     async def head(self, key: str) -> ObjectInfo:
         with self._mapped():
             properties = await (await self._blob(key)).get_blob_properties()
-        return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag))
+        stamp = str((properties.metadata or {}).get(seam.ORIGIN, ""))
+        return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag), stamp)
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
         from azure.core import MatchConditions
@@ -304,14 +305,20 @@ class AzureStore:
         await self.abort_upload(upload)
 
     async def _commit(self, upload: Upload, parts: Sequence[Part]) -> str:
-        """Commit ``parts`` on the staging blob (``Latest``: staged or committed; ids are unique); its ETag."""
+        """Commit ``parts`` on the staging blob (``Latest``: staged or committed; ids are unique); its ETag.
+
+        The staging blob carries the upload's origin, which the copy onto the key keeps.
+        """
         from azure.storage.blob import BlobBlock, BlockState, ContentSettings
 
         staging = await self._blob(upload.scratch + STAGING)
         blocks = [BlobBlock(part.token, BlockState.LATEST) for part in parts if part.size]
+        stamp = seam.origin(upload.scratch)
         with self._mapped():
             result = await staging.commit_block_list(
-                blocks, content_settings=ContentSettings(content_type=CONTENT_TYPE)
+                blocks,
+                content_settings=ContentSettings(content_type=CONTENT_TYPE),
+                metadata={seam.ORIGIN: stamp} if stamp else None,
             )
         return str(result["etag"])
 

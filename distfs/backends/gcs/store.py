@@ -200,7 +200,7 @@ class GCSStore(ComposeUploads):
     # -- objects ----------------------------------------------------------------------
 
     async def head(self, key: str) -> seam.ObjectInfo:
-        resource = await self._json("GET", self._object(key), {"fields": "name,size,updated,generation"})
+        resource = await self._json("GET", self._object(key), {"fields": "name,size,updated,generation,metadata"})
         return _info(resource)
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
@@ -221,14 +221,20 @@ class GCSStore(ComposeUploads):
         return data, info
 
     async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
-        """A simple media upload; with ``if_absent`` a multipart one with ``ifGenerationMatch=0``
-        (412 if an object is there: fake-gcs-server ignores the condition on media uploads)."""
+        await self.put_object(key, data, if_absent=if_absent)
+
+    async def put_object(self, key: str, data: bytes, *, if_absent: bool = False) -> str:
+        """:meth:`put`, returning the generation written.
+
+        A simple media upload; with ``if_absent`` a multipart one with ``ifGenerationMatch=0``
+        (412 if an object is there: fake-gcs-server ignores the condition on media uploads).
+        """
         path = f"/upload/storage/v1/b/{_quote(self.bucket)}/o"
         if not if_absent:
             query = {"uploadType": "media", "name": key}
             _, _, answer = await self._send("POST", path, query, body=data, headers={"Content-Type": CONTENT_TYPE})
             self._check_upload(data, answer)
-            return
+            return _generation(answer)
         boundary = uuid.uuid4().hex
         metadata = json.dumps({"name": key, "contentType": CONTENT_TYPE})
         head = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n--{boundary}\r\n\r\n"
@@ -240,6 +246,7 @@ class GCSStore(ComposeUploads):
         except seam.Changed as exc:
             raise seam.Exists(exc.code, exc.message) from exc
         self._check_upload(data, answer)
+        return _generation(answer)
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
         query: dict[str, str | int] = {"prefix": prefix, "maxResults": LIST_PAGE, "fields": _FIELDS}
@@ -273,7 +280,13 @@ class GCSStore(ComposeUploads):
         return [r for r in results if r is not None]
 
     async def copy(self, source: seam.ObjectInfo, dest: str) -> None:
-        """``rewriteTo`` of generation ``source.version``, repeated until done (no data passes through here)."""
+        await self.copy_object(source, dest)
+
+    async def copy_object(self, source: seam.ObjectInfo, dest: str) -> str:
+        """:meth:`copy`, returning the generation written.
+
+        ``rewriteTo`` of generation ``source.version``, repeated until done (no data passes through here).
+        """
         query: dict[str, str | int] = {"sourceGeneration": source.version} if source.version else {}
         path = self._object(source.key, "/rewriteTo/b/" + _quote(self.bucket) + "/o/" + _quote(dest))
         while True:
@@ -282,15 +295,19 @@ class GCSStore(ComposeUploads):
             except seam.NotFound as exc:  # that generation is gone: replaced or deleted
                 raise seam.Changed(exc.code, "the source changed") from exc
             if answer.get("done", True):
-                return
+                return str((answer.get("resource") or {}).get("generation", ""))
             query["rewriteToken"] = str(answer["rewriteToken"])
 
-    async def compose(self, sources: Sequence[str], dest: str) -> None:
-        """Concatenate up to 32 objects of the bucket onto ``dest`` server-side (atomic)."""
-        document = {
-            "sourceObjects": [{"name": name} for name in sources],
-            "destination": {"contentType": CONTENT_TYPE},
-        }
+    async def compose(self, sources: Sequence[str], dest: str, origin: str = "") -> None:
+        """Concatenate up to 32 objects of the bucket onto ``dest`` server-side (atomic).
+
+        A source ``name#generation`` is that generation only (NotFound once it is
+        replaced); ``origin`` is stamped on ``dest`` as its :data:`~distfs.engine.seam.ORIGIN`.
+        """
+        destination: dict[str, Any] = {"contentType": CONTENT_TYPE}
+        if origin:
+            destination["metadata"] = {seam.ORIGIN: origin}
+        document = {"sourceObjects": [_source(name) for name in sources], "destination": destination}
         await self._send("POST", self._object(dest, "/compose"), document=document)
 
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
@@ -327,10 +344,19 @@ def _quote(name: str) -> str:
     return urllib.parse.quote(name, safe="")
 
 
+def _source(token: str) -> dict[str, str]:
+    """A compose source: ``name#generation`` (a part) pins that generation, anything else is a name."""
+    name, mark, generation = token.rpartition("#")
+    if mark and generation.isdigit():
+        return {"name": name, "generation": generation}
+    return {"name": token}
+
+
 def _info(resource: Mapping[str, Any]) -> seam.ObjectInfo:
     updated = datetime.fromisoformat(str(resource["updated"]).replace("Z", "+00:00")) if "updated" in resource else None
+    stamp = str((resource.get("metadata") or {}).get(seam.ORIGIN, ""))
     return seam.ObjectInfo(
-        str(resource["name"]), int(resource.get("size", 0)), _utc(updated), str(resource["generation"])
+        str(resource["name"]), int(resource.get("size", 0)), _utc(updated), str(resource["generation"]), stamp
     )
 
 
@@ -390,3 +416,12 @@ def _error(body: bytes, status: int) -> tuple[str, str]:
         return (reasons[0] if reasons and reasons[0] else str(status)), str(error.get("message", ""))
     except (ValueError, KeyError, TypeError, AttributeError):
         return str(status), body[:200].decode("utf-8", "replace").strip()
+
+
+def _generation(answer: bytes) -> str:
+    """The generation of the object resource GCS answered an upload with ("" if none)."""
+    try:
+        resource = json.loads(answer) if answer else {}
+    except ValueError:
+        raise seam.StoreError("InvalidResponse", "an upload answered with a body that is not JSON") from None
+    return str(resource.get("generation", "")) if isinstance(resource, dict) else ""
