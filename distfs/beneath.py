@@ -28,7 +28,6 @@ import contextlib
 import ctypes
 import errno
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from typing import Any
@@ -126,20 +125,32 @@ class Beneath:
         return (self.make_directories(head) if create else self.open_directory(head)), name
 
     def make_directories(self, relative: str) -> int:
-        """Create directory ``relative`` and its parents as needed; returns its descriptor."""
-        try:
-            return self.open_directory(relative)
-        except FileNotFoundError:
-            if not relative:
-                raise
-        head, _, name = relative.rpartition("/")
-        parent = self.make_directories(head)
-        try:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(name, 0o777, dir_fd=parent)
-        finally:
-            os.close(parent)
-        return self.open_directory(relative)
+        """Create directory ``relative`` and its parents as needed; returns its descriptor.
+
+        Iterative (any depth): the deepest existing ancestor is found first, then each
+        missing directory is made below it and opened through its parent's descriptor.
+        """
+        missing: list[str] = []  # names to make, the deepest first
+        head = relative
+        while True:
+            try:
+                fd = self.open_directory(head)
+                break
+            except FileNotFoundError:
+                if not head:
+                    raise
+            head, _, name = head.rpartition("/")
+            missing.append(name)
+        while missing:
+            name = missing.pop()
+            head = f"{head}/{name}" if head else name
+            try:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o777, dir_fd=fd)
+            finally:
+                os.close(fd)
+            fd = self.open_directory(head)
+        return fd
 
     def _walk(self, relative: str, flags: int, mode: int) -> int:
         """Open ``relative`` one component at a time, following links by hand."""
@@ -217,13 +228,13 @@ class Beneath:
     def remove_tree(self, relative: str) -> None:
         """Remove ``relative``: a file or link is unlinked, a directory removed with its tree.
 
-        ``shutil.rmtree`` with ``dir_fd`` walks by descriptors and never follows a link.
+        The tree is walked by descriptors and never through a link (:func:`_remove_directory`).
         """
         parent, name = self.parent(relative)
         try:
             info = os.stat(name, dir_fd=parent, follow_symlinks=False)
             if stat.S_ISDIR(info.st_mode):
-                shutil.rmtree(name, dir_fd=parent)
+                _remove_directory(parent, name)
             else:
                 os.unlink(name, dir_fd=parent)
         finally:
@@ -268,6 +279,46 @@ def _how(flags: int, mode: int) -> Any:
     pointer = ctypes.pointer(how)
     _HOWS[flags, mode] = pointer
     return pointer
+
+
+def _remove_directory(parent: int, name: str) -> None:
+    """Remove directory ``name`` of ``parent`` and its tree, at any depth, never following a link.
+
+    Iterative (``shutil.rmtree`` recurses once per level before Python 3.13): a stack of
+    the directories from ``name`` down, one descriptor each, every one opened with
+    ``O_NOFOLLOW`` through its parent's. An entry that is not a directory (a link to one
+    included) is unlinked; an emptied directory is removed from its parent.
+    """
+    stack = [(name, os.open(name, _SUBDIRECTORY, dir_fd=parent))]
+    try:
+        while stack:
+            fd = stack[-1][1]
+            descend = None
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        descend = entry.name
+                        break
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.name, dir_fd=fd)
+            if descend is not None:
+                try:
+                    stack.append((descend, os.open(descend, _SUBDIRECTORY, dir_fd=fd)))
+                except OSError as exc:  # replaced by a file or a link meanwhile
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                        raise
+                    os.unlink(descend, dir_fd=fd)
+                continue
+            own, fd = stack.pop()
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.rmdir(own, dir_fd=stack[-1][1] if stack else parent)
+    finally:
+        for _, fd in stack:
+            os.close(fd)
+
+
+_SUBDIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
 
 
 def _is_link(name: str, dir_fd: int) -> bool:

@@ -556,6 +556,7 @@ class StagedWriter(WriterState):
         self._upload, self._data, self._size_key, self._lock = driver.upload_keys(path)
         self._claim: object | None = self._backend.claim_upload(self._lock, path)
         self._stream: BinaryIO | None = None
+        self._excess = False  # the data may hold bytes of a failed write past ``_size``
         try:
             self._size = self._resume() if append else self._start(0)
         except BaseException as exc:
@@ -576,7 +577,8 @@ class StagedWriter(WriterState):
         try:
             size = int(text)
         except ValueError:
-            raise DriverError(f"upload state of {self._path} is damaged", self._driver.name) from None
+            detail = f"upload state of {self._path} is damaged (a new writer of the path replaces it)"
+            raise DriverError(detail, self._driver.name) from None
         if stored < size:
             raise DriverError(f"upload data of {self._path} is shorter than recorded", self._driver.name)
         # The claim keeps other writers away between the look above and this open.
@@ -619,10 +621,35 @@ class StagedWriter(WriterState):
         return self._stream
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        written = self._open_stream().write(data)
+        """Accept ``data``; a write that fails (EFBIG, ENOSPC...) accepts none of it.
+
+        Whatever part of it reached the data is cut off again (:meth:`_cut_excess`), so no
+        later ``commit`` publishes it; ``size`` stays what it was.
+        """
+        stream = self._open_stream()
+        try:
+            written = stream.write(data)
+        except BaseException:
+            self._excess = True
+            with contextlib.suppress(OSError):  # the write's own failure is the one to report
+                self._cut_excess()
+            raise
         count = len(data) if written is None else written
         self._size += count
         return count
+
+    def _cut_excess(self) -> None:
+        """Cut the data back to the ``_size`` accepted bytes after a failed write.
+
+        The stream is flushed first: bytes accepted before the failed write may still be
+        buffered. If that flush fails, they are still buffered and none of the failed
+        write's bytes reached the data (the stream stores its buffer before new bytes):
+        nothing to cut yet, and the next flush (every close and commit) tries again.
+        """
+        stream = self._open_stream()
+        stream.flush()
+        self._backend.truncate_upload(stream, self._data, self._size)
+        self._excess = False
 
     def _suspend(self) -> None:
         self._persist()
@@ -630,7 +657,9 @@ class StagedWriter(WriterState):
         self._release(finished=False)
 
     def _persist(self) -> None:
-        """Make every written byte durable, then record the size."""
+        """Make every accepted byte durable (and no other), then record the size."""
+        if self._excess:
+            self._cut_excess()
         self._backend.sync(self._open_stream())
         with self._driver._named(self._path):
             self._backend.put(self._size_key, str(self._size).encode())

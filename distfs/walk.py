@@ -62,32 +62,35 @@ def _visible(info: FileInfo, hint: str) -> bool:
 
 
 def walk(list_infos: ListInfos, path: str, fn: WalkFn, start_after_hint: str = "") -> None:
-    """Walk below ``path`` with one ``list_infos`` call per directory visited."""
+    """Walk below ``path`` with one ``list_infos`` call per directory visited.
+
+    Iterative (any depth): a stack holds, per open directory, the children still to visit.
+    """
+    hint = start_after_hint
+    stack = [iter(sorted(list_infos(path), key=key_of))]  # a missing start path raises here
     try:
-        _walk_dir(list_infos, path, fn, start_after_hint, top=True)
+        while stack:
+            info = next(stack[-1], None)
+            if info is None:
+                stack.pop()
+                continue
+            key = key_of(info)
+            inside = info.is_dir and hint.startswith(key)
+            if hint and key <= hint and not inside:
+                continue  # this entry and everything below it sort before the hint
+            if _visible(info, hint):
+                try:
+                    fn(info)
+                except SkipDir:
+                    continue
+            if info.is_dir:
+                try:
+                    children = list_infos(info.path)
+                except PathNotFoundError:
+                    continue  # removed while the walk ran
+                stack.append(iter(sorted(children, key=key_of)))
     except StopWalk:
         return
-
-
-def _walk_dir(list_infos: ListInfos, directory: str, fn: WalkFn, hint: str, *, top: bool) -> None:
-    try:
-        children = list_infos(directory)
-    except PathNotFoundError:
-        if top:
-            raise
-        return  # removed while the walk ran
-    for info in sorted(children, key=key_of):
-        key = key_of(info)
-        inside = info.is_dir and hint.startswith(key)
-        if hint and key <= hint and not inside:
-            continue  # this entry and everything below it sort before the hint
-        if _visible(info, hint):
-            try:
-                fn(info)
-            except SkipDir:
-                continue
-        if info.is_dir:
-            _walk_dir(list_infos, info.path, fn, hint, top=False)
 
 
 def walk_flat(

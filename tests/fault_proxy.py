@@ -25,8 +25,9 @@ Bodies are streamed in pieces of :data:`PIECE` bytes both ways (a 100 MiB upload
 held whole). ``Location`` headers and small JSON/XML bodies naming the upstream's
 ``host:port`` are rewritten to the proxy's, so absolute URLs handed out by the upstream
 (GCS resumable uploads, Azure copy sources) come back through the proxy. ``counts`` holds
-the faults injected by kind, ``requests`` the requests seen and ``bytes_up`` /
-``bytes_down`` the body bytes that crossed the proxy.
+the faults injected by kind, ``requests`` the requests seen, ``bytes_up`` /
+``bytes_down`` the body bytes that crossed the proxy, and ``trace`` / ``heard`` (when
+set to a list) each request's line / method, path and headers.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ class FaultProxy:
         self.counts: Counter[str] = Counter()
         #: When a list, one line per request (time, method, path, fault) is appended.
         self.trace: list[str] | None = None
+        #: When a list, (method, path with query, headers with lower-case names) of every request.
+        self.heard: list[tuple[str, str, dict[str, str]]] | None = None
         self.requests = 0
         self.bytes_up = 0
         self.bytes_down = 0
@@ -287,6 +290,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fault = self._fault if self._early else proxy.draw(self.command, self.path)
         if proxy.trace is not None:
             proxy.trace.append(f"{time.monotonic():.3f} {self.command} {self.path[:1000]} {fault or '-'}")
+        if proxy.heard is not None:
+            proxy.heard.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
         try:
             if fault == "latency":
                 time.sleep(proxy.latency)

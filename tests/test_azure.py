@@ -82,7 +82,7 @@ def make(
     """A driver whose store reports its requests to ``requests`` (``page_size`` names a listing)."""
     settings = settings_from(parameters)
     options = {"raw_request_hook": requests} if requests is not None else None
-    store = AzureStore(settings, page_size=page_size, client_options=options)
+    store = AzureStore.from_settings(settings, page_size=page_size, client_options=options)
     return build(store, root=settings.rootdirectory, retries=max(settings.max_retries, 0), chunk=chunk)
 
 
@@ -130,11 +130,9 @@ BASE = {"accountname": "acct", "accountkey": "a2V5", "container": "registry"}
 # key, value, the AzureSettings field it sets, its expected value
 ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("accountname", "other", "accountname", "other"),
-    ("accountname", "other", "serviceurl", "https://other.blob.core.windows.net"),
     ("accountkey", "c2VjcmV0", "accountkey", "c2VjcmV0"),
     ("accountkey", "c2VjcmV0", "credentials", "shared_key"),
     ("container", "blobs", "container", "blobs"),
-    ("realm", "core.chinacloudapi.cn", "serviceurl", "https://acct.blob.core.chinacloudapi.cn"),
     ("realm", "core.chinacloudapi.cn", "realm", "core.chinacloudapi.cn"),
     ("serviceurl", "http://127.0.0.1:10000/acct/", "serviceurl", "http://127.0.0.1:10000/acct"),
     ("rootdirectory", "/docker/registry/", "rootdirectory", "docker/registry"),
@@ -155,6 +153,7 @@ ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("retry_delay", "0", "retry_delay", 0.0),
     ("skipverify", "true", "skipverify", True),
     ("skipverify", False, "skipverify", False),
+    ("storage_options", {"sas_token": "sv=x&sig=y"}, "storage_options", {"sas_token": "sv=x&sig=y"}),
 ]
 
 # key, value, words the error must contain
@@ -179,6 +178,7 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("skipverify", "sometimes", "boolean"),
     ("accountkey", ["k"], "string"),
     ("accountkeys", "x", "unknown parameter"),
+    ("storage_options", {"version_aware": True}, "not accepted"),
 ]
 
 
@@ -214,7 +214,10 @@ def test_required_parameters_and_defaults() -> None:
         settings_from({"accountname": "a", "container": "c", "credentials": {"type": "shared_key"}})
     assert info.value.parameter == "accountkey"
     settings = settings_from(BASE)
-    assert (settings.realm, settings.serviceurl) == ("core.windows.net", "https://acct.blob.core.windows.net")
+    assert (settings.realm, settings.serviceurl) == ("core.windows.net", "")
+    assert AzureStore.from_settings(settings).url == "https://acct.blob.core.windows.net"
+    china = settings_from({**BASE, "realm": "core.chinacloudapi.cn"})
+    assert AzureStore.from_settings(china).url == "https://acct.blob.core.chinacloudapi.cn"
     assert (settings.max_retries, settings.retry_delay, settings.credentials) == (5, 0.1, "shared_key")
     only_string = settings_from(
         {"container": "c", "connectionstring": "AccountName=x;AccountKey=eQ==;BlobEndpoint=http://127.0.0.1:1/x"}
@@ -625,7 +628,7 @@ def test_keyless_connection_string_cannot_sign() -> None:
             "connectionstring": "AccountName=acct;BlobEndpoint=http://127.0.0.1:9/acct;SharedAccessSignature=sv=x",
         }
     )
-    assert run(AzureStore(settings).sign("k", "GET", 60)) is None
+    assert run(AzureStore.from_settings(settings).sign("k", "GET", 60)) is None
 
 
 def test_distfs_check_against_azurite(params: dict[str, Any]) -> None:

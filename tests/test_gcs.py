@@ -197,9 +197,10 @@ ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("maxconcurrency", "0x40", "maxconcurrency", 64),
     ("endpoint", "http://127.0.0.1:4443/", "endpoint", "http://127.0.0.1:4443"),
     ("endpoint", "https://storage.example.com", "endpoint", "https://storage.example.com"),
-    ("credentials", SERVICE_ACCOUNT, "service_account", SERVICE_ACCOUNT),
+    ("credentials", SERVICE_ACCOUNT, "credentials", SERVICE_ACCOUNT),
     ("maxretries", "0", "maxretries", 0),
     ("maxretries", 12, "maxretries", 12),
+    ("storage_options", {"project": "p"}, "storage_options", {"project": "p"}),
 ]
 
 # key, value, words the error must contain
@@ -219,11 +220,12 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("endpoint", "127.0.0.1:4443", "http or https"),
     ("endpoint", "http://host/?a=b", "query"),
     ("credentials", "not-a-map", "correct format"),
-    ("credentials", {"type": "service_account", "client_email": "x"}, "not usable"),
+    ("credentials", {}, "correct format"),
     ("keyfile", "/nonexistent/sa.json", "cannot read"),
     ("rootdir", "/x", "unknown parameter"),
     ("maxretries", 101, "between"),
     ("maxretries", 1.5, "integer"),
+    ("storage_options", "token=anon", "mapping"),
 ]
 
 
@@ -245,20 +247,27 @@ def test_parameter_rejected(key: str, value: Any, words: str) -> None:
 
 
 def test_keyfile_parameter(keyfile: str, tmp_path: Path) -> None:
+    """gcsfs reads the keyfile (its ``token``); what it cannot use is an InvalidParameterError
+    naming the key, never quoting the key material."""
     settings = settings_from({**BASE, "keyfile": keyfile})
     assert settings.keyfile == keyfile
-    assert settings.service_account["client_email"] == SERVICE_ACCOUNT["client_email"]
+    assert settings.gcsfs_kwargs()["token"] == keyfile
+    endpoint = {"endpoint": "http://127.0.0.1:9"}
     bad = tmp_path / "bad.json"
     bad.write_text("not json " + SERVICE_ACCOUNT["private_key"])
     with pytest.raises(distfs.InvalidParameterError) as info:
-        settings_from({**BASE, "keyfile": str(bad)})
+        distfs.create("gcs", {**BASE, **endpoint, "keyfile": str(bad)})
     assert info.value.parameter == "keyfile"
     assert "PRIVATE KEY" not in str(info.value)
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({**SERVICE_ACCOUNT, "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n"}))
     with pytest.raises(distfs.InvalidParameterError) as info:
-        settings_from({**BASE, "keyfile": str(broken)})
+        distfs.create("gcs", {**BASE, **endpoint, "keyfile": str(broken)})
     assert "AAAA" not in str(info.value)
+    with pytest.raises(distfs.InvalidParameterError) as info:
+        distfs.create("gcs", {**BASE, **endpoint, "credentials": {"type": "service_account", "client_email": "x"}})
+    assert info.value.parameter == "credentials"
+    assert "not usable" in str(info.value)
     with pytest.raises(distfs.InvalidParameterError, match="not both") as info:
         settings_from({**BASE, "keyfile": keyfile, "credentials": SERVICE_ACCOUNT})
 
@@ -289,7 +298,7 @@ def test_secrets_are_never_shown(keyfile: str) -> None:
     assert secret not in repr(driver)
     broken = {**SERVICE_ACCOUNT, "private_key": secret[:200]}
     with pytest.raises(distfs.InvalidParameterError) as info:
-        settings_from({**BASE, "credentials": broken})
+        distfs.create("gcs", {**BASE, "endpoint": "http://127.0.0.1:9", "credentials": broken})
     assert secret[40:120] not in str(info.value)
 
 
@@ -354,13 +363,15 @@ def test_parts_are_objects_with_a_marker(gcs: distfs.StorageDriver, gcs_endpoint
 
 
 def test_an_upload_without_its_marker_is_gone(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
-    """A clean-up cut short after the marker went reads as "upload gone", never as a lost part."""
+    """An upload whose marker went is gone: an append continues only from an object the
+    upload published (its origin; tests/test_writer_identity.py), never from another one,
+    nor from nothing (issue 27: this append used to continue from "committed")."""
     w = gcs.writer("/g")
     w.write(os.urandom(2 * CHUNK))
     w.close()
     [marker] = [k for k in hidden(gcs_endpoint, gcs_bucket) if k.endswith("/upload")]
     admin_delete(gcs_endpoint, gcs_bucket, marker)
-    with pytest.raises(distfs.PathNotFoundError):  # the stale journal is dropped; nothing committed
+    with pytest.raises(distfs.DriverError, match="/g"):  # lost: nothing was committed
         gcs.writer("/g", append=True)
     gcs.put_content("/h", b"committed")
     w = gcs.writer("/h")
@@ -368,11 +379,12 @@ def test_an_upload_without_its_marker_is_gone(gcs: distfs.StorageDriver, gcs_end
     w.close()
     [marker] = [k for k in hidden(gcs_endpoint, gcs_bucket) if k.endswith("/upload")]
     admin_delete(gcs_endpoint, gcs_bucket, marker)
-    w = gcs.writer("/h", append=True)  # continues from the committed object
-    assert w.size == len(b"committed")
+    with pytest.raises(distfs.DriverError, match="/h"):  # lost: "committed" is not its object
+        gcs.writer("/h", append=True)
+    w = gcs.writer("/h")  # a new writer replaces the journal
     w.write(b"+")
     w.commit()
-    assert gcs.get_content("/h") == b"committed+"
+    assert gcs.get_content("/h") == b"+"
 
 
 def test_complete_deletes_the_marker_first(gcs_endpoint: str, gcs_bucket: str) -> None:
@@ -651,10 +663,12 @@ def test_create_only_put_keeps_the_first_object(gcs_parameters: dict[str, Any]) 
     import asyncio
 
     from distfs.backends.gcs import GCSStore
+    from distfs.backends.gcs.settings import filesystem
     from distfs.engine.seam import StoreError
 
     async def scenario() -> tuple[bytes, BaseException | None]:
-        store = GCSStore(settings_from(gcs_parameters))
+        settings = settings_from(gcs_parameters)
+        store = GCSStore.from_filesystem(filesystem(settings), settings)
         try:
             await store.put("once", b"first", if_absent=True)
             failure: BaseException | None = None

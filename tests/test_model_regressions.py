@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 import distfs
-from distfs import FileInfo, InvalidParameterError, PathNotFoundError, StorageDriver
+from distfs import DriverError, FileInfo, InvalidParameterError, PathNotFoundError, StorageDriver
+from distfs.engine.loop import run
+from distfs.fsspec_driver import FsspecDriver
 
 ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
 
@@ -159,3 +161,77 @@ def test_walk_of_a_file_is_path_not_found(store: StorageDriver) -> None:
     with pytest.raises(PathNotFoundError):
         store.walk("/w/f", lambda info: visited.append(info.path))
     assert visited == []
+
+
+# -- the writer and drivers under abuse (issue 27) -------------------------------------
+
+
+def damage_journal(driver: StorageDriver, path: str, data: bytes) -> None:
+    """Replace the hidden record of ``path``'s suspended upload with ``data``.
+
+    Object stores: the journal (``state``); ``inmemory`` and ``filesystem``: the recorded size.
+    """
+    inner = driver.inner  # type: ignore[attr-defined]
+    if isinstance(inner, FsspecDriver):
+        inner.backend.put(inner.upload_keys(path)[2], data)
+        return
+    engine = inner.engine
+    run(engine.store.put(engine.key(engine.upload_dir(path) + "/state"), data))
+
+
+#: A torn journal, and one of an older format (object stores: no tail; others: not a number).
+DAMAGED = {"torn": b'{"upload": "x", "parts": [[', "older": b'{"upload":"","scratch":"","parts":[]}\n'}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGED))
+def test_a_damaged_journal_is_replaced_by_a_new_writer(store: StorageDriver, damage: str) -> None:
+    """A fresh writer replaces a damaged or older-format journal; an append names the path."""
+    store.put_content("/j/a", b"committed")
+    writer = store.writer("/j/a", append=True)
+    writer.write(b"+suspended")
+    writer.close()
+    damage_journal(store, "/j/a", DAMAGED[damage])
+    with pytest.raises(DriverError, match="/j/a") as caught:
+        store.writer("/j/a", append=True)
+    assert caught.value.driver_name == store.name
+    fresh = store.writer("/j/a")
+    assert fresh.size == 0
+    fresh.write(b"fresh")
+    fresh.close()
+    resumed = store.writer("/j/a", append=True)
+    assert resumed.size == 5
+    resumed.write(b"!")
+    resumed.commit()
+    assert store.get_content("/j/a") == b"fresh!"
+    appended = store.writer("/j/a", append=True)  # the replaced journal left nothing behind
+    assert appended.size == 6
+    appended.cancel()
+
+
+#: Deep enough for a recursion per level to fail (Python's limit is 1000 frames). The
+#: local servers take its keys (2,400 bytes, 4,900 for the journal); the real S3, GCS,
+#: Azure and OSS limit keys to 1,024 bytes, so there a path this deep is refused by the service.
+DEEP = 1200
+
+
+def test_deep_paths_put_walk_write_and_delete(store: StorageDriver) -> None:
+    """Put, get, list, walk, write, move and delete at any depth (no recursion per level)."""
+    depth = DEEP
+    deep = "/d" * depth
+    store.put_content(deep + "/f", b"x")
+    assert store.get_content(deep + "/f") == b"x"
+    assert store.list(deep) == [deep + "/f"]
+    seen: list[FileInfo] = []
+    store.walk("/", seen.append)
+    assert [info.path for info in seen] == ["/d" * n for n in range(1, depth + 1)] + [deep + "/f"]
+    writer = store.writer(deep + "/w")
+    writer.write(b"y")
+    writer.close()
+    writer = store.writer(deep + "/w", append=True)
+    writer.write(b"z")
+    writer.commit()
+    assert store.get_content(deep + "/w") == b"yz"
+    store.move("/d", "/e")
+    assert store.get_content("/e" + deep[2:] + "/w") == b"yz"
+    store.delete("/e")
+    assert store.list("/") == []

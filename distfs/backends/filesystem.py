@@ -26,6 +26,10 @@ absolute ones naming the root's real path); a path through a link that leads out
 ``InvalidPathError`` for that path, and listings and walks leave such links (and dangling
 ones) out. The root directory itself is opened once, when the driver is created.
 
+Only regular files are read: a FIFO, socket or device below the root is refused at once
+with ``DriverError`` naming the path (opened with ``O_NONBLOCK``, checked with ``fstat``),
+never waited on.
+
 Writers: one writer at a time per path. An upload is locked (``flock`` on its ``lock``
 file) while a writer of it is open, across processes; ``writer(path)`` while another
 writer of ``path`` is open (here or in another process on this machine) raises
@@ -52,7 +56,7 @@ from ..base import Base
 from ..beneath import Beneath, EscapeError
 from ..capabilities import Capabilities
 from ..driver import FileInfo, FileWriter
-from ..errors import InvalidParameterError, InvalidPathError, WriterConflictError
+from ..errors import DriverError, InvalidParameterError, InvalidPathError, WriterConflictError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
 from .options import Option, OptionTable, StorageOptions
@@ -253,24 +257,45 @@ class LocalBackend(Backend):
     # -- content ----------------------------------------------------------------------
 
     def read_all(self, key: str) -> bytes:
-        with self._confined(key):
-            fd = self._beneath.open(self._relative(key), os.O_RDONLY)
+        fd, _ = self._open_file(key)
         with open(fd, "rb", buffering=0) as stream:
             return stream.readall()
 
     def open_read(self, key: str, offset: int) -> BinaryIO:
-        with self._confined(key):
-            fd = self._beneath.open(self._relative(key), os.O_RDONLY)
+        fd, size = self._open_file(key)
         try:
-            info = os.fstat(fd)
-            if stat.S_ISDIR(info.st_mode):
-                raise IsADirectoryError(self._path(key))
             stream = open(fd, "rb")  # noqa: SIM115 - the caller owns the stream
         except BaseException:
             os.close(fd)
             raise
-        stream.seek(min(offset, info.st_size))
+        stream.seek(min(offset, size))
         return stream
+
+    def _open_file(self, key: str) -> tuple[int, int]:
+        """A descriptor of the regular file at ``key`` for reading, and its size.
+
+        Opened with ``O_NONBLOCK`` (then made blocking), so a FIFO or a device below the
+        root never blocks the call: anything but a regular file is refused at once
+        (DriverError naming the path; a directory: IsADirectoryError, read as not found).
+        """
+        try:
+            with self._confined(key):
+                fd = self._beneath.open(self._relative(key), os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a socket (or a device with nothing behind it)
+                raise DriverError(f"{self._path(key)} is not a regular file", self.name) from None
+            raise
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError(self._path(key))
+            if not stat.S_ISREG(info.st_mode):
+                raise DriverError(f"{self._path(key)} is not a regular file", self.name)
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, info.st_size
 
     def put(self, key: str, data: bytes) -> None:
         self._publish(key, lambda fd: _write_all(fd, data))

@@ -40,6 +40,7 @@ from typing import Protocol
 from ..capabilities import Capabilities
 
 __all__ = [
+    "ORIGIN",
     "Changed",
     "Denied",
     "Exists",
@@ -53,6 +54,7 @@ __all__ = [
     "StoreMissing",
     "Transient",
     "Upload",
+    "origin",
 ]
 
 
@@ -103,13 +105,15 @@ class ObjectInfo:
 
     ``version`` is the store's token for this exact content (S3/OSS ETag, GCS generation,
     Azure ETag): an opaque string compared for equality, accepted by :meth:`Store.get_range`.
-    ``modified`` is timezone-aware UTC.
+    ``modified`` is timezone-aware UTC. ``origin`` (filled by :meth:`Store.head` only) is
+    the :func:`origin` of the upload that published the object, ``""`` for anything else.
     """
 
     key: str
     size: int
     modified: datetime
     version: str
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,21 @@ class Page:
     objects: list[ObjectInfo] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
     token: str | None = None
+
+
+#: The user-metadata name under which an upload's :func:`origin` is stored on the object it
+#: publishes (letters only: every store takes it, Azure's identifiers included).
+ORIGIN = "distfsupload"
+
+
+def origin(scratch: str) -> str:
+    """The identity an upload with hidden prefix ``scratch`` stamps on the object it publishes.
+
+    The prefix's last component: a fresh random name per writer, also recorded in the
+    writer's journal, so the engine can tell the object its upload published from any
+    other (of the same size, or not). ``""`` (no scratch): nothing is stamped.
+    """
+    return scratch.rstrip("/").rpartition("/")[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +188,7 @@ class Store(Protocol):
     bucket: str
 
     async def head(self, key: str) -> ObjectInfo:
-        """The object at ``key`` (NotFound if there is none; a "directory" is not an object)."""
+        """The object at ``key`` with its ``origin`` (NotFound if there is none; a "directory" is not an object)."""
         ...
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
@@ -238,8 +257,10 @@ class Store(Protocol):
     async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
         """Publish ``parts`` in order as the object at ``upload.key``, atomically.
 
-        NotFound when the upload is gone (completed already, or aborted). A store that
-        keeps parts under ``scratch`` marks the upload gone first and then removes them.
+        The object carries ``origin(upload.scratch)`` as user metadata :data:`ORIGIN`
+        (:meth:`head` reports it). NotFound when the upload or one of ``parts`` is gone
+        (completed already, or aborted, or a part lost). A store that keeps parts under
+        ``scratch`` marks the upload gone first and then removes them.
         """
         ...
 

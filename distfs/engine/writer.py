@@ -22,13 +22,21 @@ The rules, each of which a crash test checks by killing a process at random poin
   append starts over from the committed object, never at 0.
 * ``commit()`` publishes (one ``put`` when everything fits in the buffer, else completing
   the upload), then deletes the journal. A process killed in between leaves a journal
-  whose upload is gone: the next append sees that (NotFound from ``list_parts``), drops
-  the stale journal and continues from the committed object. A store that keeps parts
-  under the scratch prefix marks the upload gone before removing them, so a half-done
-  clean-up never reads as lost data.
+  whose upload is gone: the next append sees that (NotFound from ``list_parts``) and,
+  when the object at the path is the one that upload published (its *origin*, which the
+  store stamps on it, is the upload's; never decided by size), drops the stale journal
+  and continues from the committed object. Otherwise the upload was lost: the append
+  (or a ``commit`` that meets a gone upload) raises DriverError naming the path and
+  reports no success. A store that keeps parts under the scratch prefix marks the upload
+  gone before removing them, so a half-done clean-up never reads as lost data.
+* A resumed writer may have another chunk size than the one that journaled the upload:
+  a tail longer than its chunk goes out whole as the next part; ``size`` and the
+  published bytes are exactly the bytes accepted.
 * A new writer (``append=False``) journals an empty upload at once (one create-only
   ``put``; when an earlier upload of the path is suspended, its journal is read and
-  replaced and its store upload aborted), so it resumes at 0 even before its first
+  replaced and its store upload aborted; a damaged or older-format journal, which an
+  append refuses with DriverError naming the path, is replaced as it is, and what its
+  upload left is removed by ``delete`` of the path), so it resumes at 0 even before its first
   ``close()``. A small object written and committed at once costs three requests: that
   ``put``, the ``put`` of the object and the deletion of the journal. A process killed
   between the last two leaves the object published and the journal of its last
@@ -46,7 +54,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DriverError, PathNotFoundError
 from .core import Engine
-from .seam import Exists, ObjectInfo, Part, Upload
+from .seam import Exists, ObjectInfo, Part, Upload, origin
 
 __all__ = ["Session"]
 
@@ -78,6 +86,10 @@ class _Journal:
         if len(tail) != length or hashlib.sha256(tail).hexdigest() != digest:
             raise ValueError("the journal's tail is torn")
         return cls(upload, parts, tail)
+
+
+class _Damaged(DriverError):
+    """The journal of an upload cannot be read (torn, or of an older format)."""
 
 
 def _same_token(stored: str, journaled: str) -> bool:
@@ -139,7 +151,10 @@ class Session:
         except DriverError as exc:
             if not isinstance(exc.__cause__, Exists):
                 raise
-            replaced = await self._read_journal()
+            try:
+                replaced = await self._read_journal()
+            except _Damaged:  # its upload cannot be named: ``delete`` of the path removes what it left
+                replaced = None
             async with engine.errors(self._path, "starting an upload of"):
                 await engine.call(lambda: self._store.put(self._state_key, data))
             if replaced is not None and replaced.upload is not None:
@@ -156,7 +171,8 @@ class Session:
         try:
             return _Journal.load(self._key, data)
         except (ValueError, KeyError, TypeError):
-            raise DriverError(f"upload state of {self._path} is damaged", engine.name) from None
+            detail = f"upload state of {self._path} is damaged (a new writer of the path replaces it)"
+            raise _Damaged(detail, engine.name) from None
 
     async def _resume(self, journal: _Journal) -> bool:
         """Continue the journaled upload; False when the journal is stale (its upload is gone)."""
@@ -166,8 +182,9 @@ class Session:
             try:
                 async with engine.errors(self._path, "resuming"):
                     stored = await engine.call(lambda: self._store.list_parts(upload))
-            except PathNotFoundError:
-                await self._discard(journal, journal_too=True)  # committed or aborted meanwhile
+            except PathNotFoundError:  # committed meanwhile (by a process killed before it
+                await self._check_published(upload)  # dropped the journal), or lost
+                await self._discard(journal, journal_too=True)
                 return False
             for number, part in enumerate(journal.parts, 1):
                 found = stored.get(number)
@@ -226,6 +243,7 @@ class Session:
             self._buffer += view
             self._dirty = True
             return total
+        room = max(room, 0)  # a resumed tail may hold more than this writer's chunk: one part
         count, kept = len(self._parts), len(self._buffer)
         self._buffer += view[:room]
         part, self._buffer = bytes(self._buffer), bytearray()  # one copy of the chunk in memory
@@ -248,8 +266,11 @@ class Session:
         upload = await self._create_upload()
         number = len(self._parts) + 1
         engine = self._engine
-        async with engine.errors(self._path, "uploading a part of"):
-            part = await engine.call(lambda: self._store.upload_part(upload, number, data))
+        try:
+            async with engine.errors(self._path, "uploading a part of"):
+                part = await engine.call(lambda: self._store.upload_part(upload, number, data))
+        except PathNotFoundError:  # the upload is gone (aborted, or expired)
+            raise DriverError(f"upload of {self._path} was lost", engine.name) from None
         self._parts.append(part)
 
     # -- suspending, publishing, cancelling ----------------------------------------------
@@ -284,7 +305,7 @@ class Session:
                 if tail or not self._parts:
                     await self._upload_part(tail)
                     self._buffer = bytearray()  # now the last part (``size`` counts it once)
-                await self._complete(self._upload, size)
+                await self._complete(self._upload)
         except BaseException:
             del self._parts[count:]
             self._buffer = bytearray(tail)
@@ -300,7 +321,7 @@ class Session:
         if self._journaled:
             await self._delete_journal()
 
-    async def _complete(self, upload: Upload, size: int) -> None:
+    async def _complete(self, upload: Upload) -> None:
         """Complete the upload; a retry whose first attempt succeeded (the answer was lost) is fine."""
         engine = self._engine
         parts = list(self._parts)
@@ -308,12 +329,24 @@ class Session:
             async with engine.errors(self._path, "committing"):
                 await engine.call(lambda: self._store.complete_upload(upload, parts))
         except PathNotFoundError:
-            try:
-                info = await engine.head(self._path)
-            except PathNotFoundError:
-                info = None
-            if info is None or info.size != size:
-                raise DriverError(f"upload of {self._path} was lost before it completed", engine.name) from None
+            await self._check_published(upload)
+
+    async def _check_published(self, upload: Upload) -> None:
+        """``upload`` is gone: fine if the object at the path is the one it published, else DriverError.
+
+        Decided by identity (the upload's :func:`~distfs.engine.seam.origin`, which the
+        store stamps on the object it publishes), never by size: an older object of the
+        same size is no proof that the upload completed.
+        """
+        engine = self._engine
+        try:
+            info: ObjectInfo | None = await engine.head(self._path)
+        except PathNotFoundError:
+            info = None
+        stamp = origin(upload.scratch)
+        if info is None or not stamp or info.origin != stamp:
+            detail = f"upload of {self._path} was lost: the object there (if any) is not the one it published"
+            raise DriverError(detail, engine.name) from None
 
     async def cancel(self) -> None:
         """Remove the upload and its journal."""

@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -48,13 +49,17 @@ def free_port() -> int:
 
 
 def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Wait until ``url`` answers any HTTP status; fail if the process dies or time runs out."""
+    """Wait until ``url`` answers any HTTP status; fail if the process dies or time runs out.
+
+    (An https server's certificate is not checked: a test server's is self-signed.)
+    """
     deadline = time.monotonic() + timeout
+    context = ssl._create_unverified_context() if url.startswith("https:") else None
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
         try:
-            urllib.request.urlopen(url, timeout=1).close()
+            urllib.request.urlopen(url, timeout=1, context=context).close()
             return
         except urllib.error.HTTPError:
             return  # an HTTP answer of any status means the server is up
@@ -111,14 +116,21 @@ def azurite_binary() -> Path:
 
 
 @contextlib.contextmanager
-def azurite(log: Path) -> Iterator[str]:
-    """Run Azurite's blob service (npm, installed by scripts/test); yields the blob endpoint URL."""
+def azurite(log: Path, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Run Azurite's blob service (npm, installed by scripts/test); yields the blob endpoint URL.
+
+    ``tls``: a certificate and its key (PEM): https, and OAuth bearer tokens checked the
+    way Azurite's ``--oauth basic`` does (issuer, audience, lifetime; not the signature).
+    """
     binary = azurite_binary()
     port = free_port()
+    secure = ["--cert", str(tls[0]), "--key", str(tls[1]), "--oauth", "basic"] if tls else []
+    scheme = "https" if tls else "http"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [
                 str(binary),
+                *secure,
                 "--blobHost",
                 "127.0.0.1",
                 "--blobPort",
@@ -134,8 +146,8 @@ def azurite(log: Path) -> Iterator[str]:
             stdin=subprocess.DEVNULL,
         )
         try:
-            wait_http(f"http://127.0.0.1:{port}/", process)
-            yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+            wait_http(f"{scheme}://127.0.0.1:{port}/", process)
+            yield f"{scheme}://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
         finally:
             stop(process)
 

@@ -1,12 +1,15 @@
 """``azure``: Azure Blob Storage.
 
-Parameters are distribution's (see :mod:`.settings`); keys of the driver path ``/a/b``
-are ``<rootdirectory>/a/b`` in ``container``. The store primitives (:mod:`.store`) run on
-``azure.storage.blob.aio`` (installed with the ``azure`` extra); everything else (pinned
-readers, journaled writers on staged blocks, deletes, flat walks, server-side moves) is
-the object-store engine's (:mod:`distfs.engine`). ``redirect_url`` signs a read-only blob
-SAS for GET and HEAD, valid 20 minutes (with the account key, or a user delegation key
-for token credentials).
+Parameters are distribution's plus ``storage_options``, adlfs's keyword arguments (see
+:mod:`.settings`); keys of the driver path ``/a/b`` are ``<rootdirectory>/a/b`` in
+``container``. The driver stands on an ``adlfs.AzureBlobFileSystem`` (fsspec protocol
+``abfs``); the store primitives (:mod:`.store`) run on ``azure.storage.blob.aio`` clients
+made from that filesystem's configuration (installed with the ``azure`` extra);
+everything else (pinned readers, journaled writers on staged blocks, deletes, flat
+walks, server-side moves) is the object-store engine's (:mod:`distfs.engine`).
+``redirect_url`` signs a read-only blob SAS for GET and HEAD, valid 20 minutes, by the
+credential kind: an account key signs a service SAS, a token credential a user
+delegation SAS; a SAS token or anonymous access gives None.
 """
 
 from __future__ import annotations
@@ -16,17 +19,17 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
-from .settings import BLOCK_SIZE, KNOWN, NAME, AzureSettings, settings_from
+from .settings import BLOCK_SIZE, KNOWN, NAME, OPTIONS, AzureSettings, filesystem_options, settings_from
 from .store import AzureStore
 
-__all__ = ["KNOWN", "NAME", "AzureSettings", "AzureStore", "factory", "raw_filesystem", "settings_from"]
+__all__ = ["KNOWN", "NAME", "OPTIONS", "AzureSettings", "AzureStore", "factory", "raw_filesystem", "settings_from"]
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
-    """Build an ``azure`` driver from distribution's azure parameters."""
+    """Build an ``azure`` driver from distribution's azure parameters (and ``storage_options``)."""
     settings = settings_from(parameters)
     return build(
-        AzureStore(settings),
+        AzureStore.from_settings(settings),
         root=settings.rootdirectory,
         retries=max(settings.max_retries, 0),
         chunk=BLOCK_SIZE,
@@ -43,21 +46,12 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
     from adlfs import AzureBlobFileSystem
 
     settings = settings_from(parameters)
-    arguments: dict[str, Any] = {"account_name": settings.accountname, "skip_instance_cache": True}
-    if settings.credentials == "connectionstring":
-        arguments["connection_string"] = settings.connectionstring
-    elif settings.credentials == "shared_key":
-        # adlfs reaches a custom service URL (an emulator) only through a connection string.
+    arguments = filesystem_options(settings)
+    if settings.serviceurl.startswith("http://") and settings.credentials == "shared_key":
+        # adlfs reaches an http service URL (an emulator) only through a connection string.
         arguments["connection_string"] = (
-            f"DefaultEndpointsProtocol={settings.serviceurl.partition(':')[0]};AccountName={settings.accountname};"
+            f"DefaultEndpointsProtocol=http;AccountName={settings.accountname};"
             f"AccountKey={settings.accountkey};BlobEndpoint={settings.serviceurl};"
         )
-    else:
-        from azure.identity import aio
-
-        if settings.credentials == "client_secret":
-            arguments["credential"] = aio.ClientSecretCredential(settings.tenantid, settings.clientid, settings.secret)
-        else:
-            arguments["credential"] = aio.DefaultAzureCredential()
     fs = AzureBlobFileSystem(**arguments)
     return fs, settings.container + ("/" + settings.rootdirectory if settings.rootdirectory else "")

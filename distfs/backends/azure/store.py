@@ -1,5 +1,9 @@
 """The Azure :class:`~distfs.engine.seam.Store`: one container through ``azure.storage.blob.aio``.
 
+The store stands on an ``adlfs.AzureBlobFileSystem`` (kept alive as long as the store:
+adlfs closes its credential when the filesystem is collected) and makes its own clients,
+one per event loop, from that filesystem's configuration (:mod:`.client`).
+
 Versions are ETags, pinned with ``If-Match`` (reads) and ``x-ms-source-if-match`` (copies).
 Request retries are the SDK's, one policy from ``max_retries`` and ``retry_delay``; only a
 body cut short (the SDK's downloader tries a body 3 times, whatever the policy) is
@@ -28,9 +32,11 @@ from typing import Any
 from ...capabilities import BACKSLASH, NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
+from ...errors import InvalidParameterError
+from ..options import redact
 from .blocks import STAGING, block_id, part_number
-from .client import credential, retry_policy
-from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, account_key
+from .client import account_url, service_client
+from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, AzureSettings, filesystem_options
 
 __all__ = ["AzureStore"]
 
@@ -38,45 +44,66 @@ _CHANGED = {"ConditionNotMet", "SourceConditionNotMet", "TargetConditionNotMet"}
 
 
 class AzureStore:
-    """One container; ``page_size``: names a listing request; ``client_options``: SDK client options."""
+    """One container of ``fs`` (an ``AzureBlobFileSystem``); ``page_size``: names a listing
+    request; ``client_options``: more SDK client options. :meth:`from_filesystem` and
+    :meth:`from_settings` make one."""
 
     capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=BACKSLASH + NOT_XML)
 
     def __init__(
-        self, settings: AzureSettings, *, page_size: int = LIST_PAGE, client_options: Mapping[str, Any] | None = None
+        self,
+        fs: Any,
+        settings: AzureSettings,
+        *,
+        page_size: int = LIST_PAGE,
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = NAME
+        self.fs = fs
         self.settings = settings
         self.bucket = settings.container
         self.limits = seam.Limits(min_part=0, max_parts=50_000, delete_batch=DELETE_BATCH, copy_ranges=True)
         self.page_size = page_size
-        host = urllib.parse.urlsplit(settings.serviceurl).hostname or ""
+        self.url = account_url(fs, settings)
+        host = urllib.parse.urlsplit(self.url).hostname or ""
         self.batch_deletes = host.startswith(settings.accountname.lower() + ".")
         self._options = dict(client_options or {})
+        self._secrets = tuple(settings.storage_options.values())
         self._service: Any = None
         self._client: Any = None
-        self._credential: Any = None
         self._blobs: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @classmethod
+    def from_filesystem(cls, fs: Any, settings: AzureSettings, **options: Any) -> AzureStore:
+        """The store of ``settings.container`` on ``fs``, an ``AzureBlobFileSystem``."""
+        return cls(fs, settings, **options)
+
+    @classmethod
+    def from_settings(cls, settings: AzureSettings, **options: Any) -> AzureStore:
+        """The store on a new ``AzureBlobFileSystem`` made from ``settings`` (:func:`filesystem_options`)."""
+        from adlfs import AzureBlobFileSystem
+
+        arguments = filesystem_options(settings)
+        try:
+            fs = AzureBlobFileSystem(**arguments)
+        except (ValueError, TypeError) as exc:  # adlfs's "unable to connect to account for ..."
+            message = redact(str(exc), [*settings.storage_options.values(), *arguments.values()])
+            raise InvalidParameterError(NAME, "storage_options", message) from None
+        return cls(fs, settings, **options)
+
     def __repr__(self) -> str:
         return f"AzureStore(container={self.bucket!r})"
+
+    def _mapped(self) -> contextlib.AbstractContextManager[None]:
+        """:func:`_mapped` for this store (its container, service URL and secrets)."""
+        return _mapped(self.bucket, self.url, self._secrets)
 
     async def _container(self) -> Any:
         """The container client of the running loop (made on first use in each loop)."""
         loop = asyncio.get_running_loop()
         if self._service is None or self._loop is not loop:
-            from azure.storage.blob.aio import BlobServiceClient
-
-            settings = self.settings
-            options = {"connection_verify": not settings.skipverify, "retry_policy": retry_policy(settings)}
-            options.update(self._options)
-            if settings.credentials == "connectionstring":
-                self._credential = None
-                self._service = BlobServiceClient.from_connection_string(settings.connectionstring, **options)
-            else:
-                self._credential = credential(settings)
-                self._service = BlobServiceClient(settings.serviceurl, credential=self._credential, **options)
+            self._service = service_client(self.fs, self.settings, self._options)
             self._loop, self._client, self._blobs = loop, self._service.get_container_client(self.bucket), {}
         return self._client
 
@@ -91,17 +118,16 @@ class AzureStore:
 
     async def close(self) -> None:
         if self._service is not None and self._loop is asyncio.get_running_loop():
-            await self._service.close()
-            if self._credential is not None and hasattr(self._credential, "close"):
-                await self._credential.close()
-        self._service = self._client = self._credential = None
+            await self._service.close()  # the credential is the filesystem's: adlfs closes it
+        self._service = self._client = None
 
     # -- objects ----------------------------------------------------------------------
 
     async def head(self, key: str) -> ObjectInfo:
-        with _mapped(self.bucket):
+        with self._mapped():
             properties = await (await self._blob(key)).get_blob_properties()
-        return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag))
+        stamp = str((properties.metadata or {}).get(seam.ORIGIN, ""))
+        return ObjectInfo(key, int(properties.size), properties.last_modified, str(properties.etag), stamp)
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
         from azure.core import MatchConditions
@@ -112,7 +138,7 @@ class AzureStore:
         arguments: dict[str, Any] = {"offset": offset, "length": length}
         if version is not None:
             arguments.update(etag=version, match_condition=MatchConditions.IfNotModified)
-        with _mapped(self.bucket):
+        with self._mapped():
             downloader = await blob.download_blob(max_concurrency=1, **arguments)
             data: bytes = await downloader.readall()
         properties = downloader.properties
@@ -126,7 +152,7 @@ class AzureStore:
 
         blob = await self._blob(key)
         try:
-            with _mapped(self.bucket):
+            with self._mapped():
                 await blob.upload_blob(
                     data, overwrite=not if_absent, content_settings=ContentSettings(content_type=CONTENT_TYPE)
                 )
@@ -144,7 +170,7 @@ class AzureStore:
         listing = container.walk_blobs(delimiter="/", **arguments) if delimiter else container.list_blobs(**arguments)
         pages = listing.by_page(continuation_token=token)
         page = Page()
-        with _mapped(self.bucket):
+        with self._mapped():
             first = await anext(pages, None)
             items = [item async for item in first] if first is not None else []
         for item in items:
@@ -165,7 +191,7 @@ class AzureStore:
         container = await self._container()
         failures: list[tuple[str, str]] = []
         if self.batch_deletes and len(keys) > 1:
-            with _mapped(self.bucket):
+            with self._mapped():
                 responses = await container.delete_blobs(*keys, delete_snapshots="include", raise_on_any_failure=False)
                 names = iter(keys)  # the answers come in request order
                 async for response in responses:
@@ -179,7 +205,7 @@ class AzureStore:
         async def delete(key: str) -> None:
             try:
                 async with slots:
-                    with _mapped(self.bucket):
+                    with self._mapped():
                         await container.delete_blob(key, delete_snapshots="include")
             except (seam.StoreMissing, seam.Denied):
                 raise
@@ -198,7 +224,7 @@ class AzureStore:
         from azure.core import MatchConditions
 
         target, source_url, limit = await self._blob(dest), (await self._blob(source)).url, self.settings.max_retries
-        with _mapped(self.bucket):
+        with self._mapped():
             copy = await target.start_copy_from_url(
                 source_url, source_etag=version, source_match_condition=MatchConditions.IfNotModified
             )
@@ -215,23 +241,25 @@ class AzureStore:
             raise StoreError("CopyFailed", f"copy {status}")
 
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
-        """A read-only blob SAS: with the account key if there is one, else a user delegation key."""
+        """A read-only blob SAS, by the credential kind: an account key signs a service SAS, a
+        token credential a user delegation SAS (one request for the key); a SAS or none: None."""
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
-        settings = self.settings
+        await self._container()
+        service = self._service
+        credential = service.credential
         now = datetime.now(UTC)
         start, expiry = now - timedelta(seconds=10), now + timedelta(seconds=seconds)
         arguments: dict[str, Any] = {}
-        if account_key(settings):
-            arguments["account_key"] = account_key(settings)
-        elif settings.credentials == "connectionstring":
-            return None  # a connection string without a key (a SAS) cannot sign
+        if getattr(credential, "account_key", None):
+            arguments["account_key"] = credential.account_key
+        elif hasattr(credential, "get_token"):
+            with self._mapped():
+                arguments["user_delegation_key"] = await service.get_user_delegation_key(start, expiry)
         else:
-            await self._container()
-            with _mapped(self.bucket):
-                arguments["user_delegation_key"] = await self._service.get_user_delegation_key(start, expiry)
+            return None  # a SAS cannot sign another; anonymous access signs nothing
         arguments.update(permission=BlobSasPermissions(read=True), start=start, expiry=expiry)
-        sas = generate_blob_sas(settings.accountname, settings.container, key, **arguments)
+        sas = generate_blob_sas(service.account_name or self.settings.accountname, self.bucket, key, **arguments)
         url: str = (await self._blob(key)).url
         return f"{url}?{sas}"
 
@@ -246,7 +274,7 @@ class AzureStore:
         block = block_id(number)
         if data:  # an empty part is never staged (nor committed)
             staging = await self._blob(upload.scratch + STAGING)
-            with _mapped(self.bucket):
+            with self._mapped():
                 await staging.stage_block(block, data, length=len(data))
         return Part(block, len(data))
 
@@ -256,7 +284,7 @@ class AzureStore:
 
     async def list_parts(self, upload: Upload) -> dict[int, Part]:
         staging = await self._blob(upload.scratch + STAGING)
-        with _mapped(self.bucket):
+        with self._mapped():
             _, (committed, uncommitted) = await asyncio.gather(
                 staging.get_blob_properties(), staging.get_block_list("all")
             )
@@ -277,14 +305,20 @@ class AzureStore:
         await self.abort_upload(upload)
 
     async def _commit(self, upload: Upload, parts: Sequence[Part]) -> str:
-        """Commit ``parts`` on the staging blob (``Latest``: staged or committed; ids are unique); its ETag."""
+        """Commit ``parts`` on the staging blob (``Latest``: staged or committed; ids are unique); its ETag.
+
+        The staging blob carries the upload's origin, which the copy onto the key keeps.
+        """
         from azure.storage.blob import BlobBlock, BlockState, ContentSettings
 
         staging = await self._blob(upload.scratch + STAGING)
         blocks = [BlobBlock(part.token, BlockState.LATEST) for part in parts if part.size]
-        with _mapped(self.bucket):
+        stamp = seam.origin(upload.scratch)
+        with self._mapped():
             result = await staging.commit_block_list(
-                blocks, content_settings=ContentSettings(content_type=CONTENT_TYPE)
+                blocks,
+                content_settings=ContentSettings(content_type=CONTENT_TYPE),
+                metadata={seam.ORIGIN: stamp} if stamp else None,
             )
         return str(result["etag"])
 
@@ -297,8 +331,10 @@ class AzureStore:
 
 
 @contextlib.contextmanager
-def _mapped(container: str) -> Iterator[None]:
-    """The SDK's errors as the seam's (the one mapping of this backend; messages: first line only)."""
+def _mapped(container: str, endpoint: str, secrets: Sequence[Any] = ()) -> Iterator[None]:
+    """The SDK's errors as the seam's (the one mapping of this backend; messages: first line
+    only, every string of ``secrets`` shown as ``***``; a failure without an answer names
+    ``endpoint``)."""
     from azure.core.exceptions import AzureError, ClientAuthenticationError, DecodeError, HttpResponseError
 
     try:
@@ -310,6 +346,7 @@ def _mapped(container: str) -> Iterator[None]:
         error_code = getattr(exc, "error_code", None)  # the storage SDK's x-ms-error-code (a str enum)
         code = str(getattr(error_code, "value", error_code) or status or type(exc).__name__)
         message = str(exc.reason or "") if status else str(exc.message or "").split("\n", 1)[0]
+        message = redact(message, secrets)
         if not status and (isinstance(exc, DecodeError) or isinstance(exc.__cause__, DecodeError)):
             raise seam.Transient("IncompleteBody", message) from exc  # a body cut short, after the SDK's 3 tries
         if code == "ContainerNotFound":
@@ -324,4 +361,5 @@ def _mapped(container: str) -> Iterator[None]:
             raise StoreError("InvalidRange", message) from exc
         raise StoreError(code, message) from exc
     except AzureError as exc:  # connection failures the SDK gave up retrying, bad configuration
-        raise StoreError(type(exc).__name__, str(exc.message or "").split("\n", 1)[0]) from exc
+        message = redact(str(exc.message or "").split("\n", 1)[0], secrets)
+        raise StoreError(type(exc).__name__, f"{message} ({endpoint})") from exc

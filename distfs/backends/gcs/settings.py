@@ -1,13 +1,17 @@
-"""The ``gcs`` driver's parameters: distribution's keys plus ``endpoint``, checked and typed (:class:`GCSSettings`).
+"""The ``gcs`` driver's parameters, checked and typed (:class:`GCSSettings`), and its gcsfs filesystem.
 
-Parameters are distribution's (``docs/content/storage-drivers/gcs.md``); each key's rule
-is in :func:`settings_from`. Credentials (``credentials`` or the contents of ``keyfile``)
-are never shown in ``repr`` or in an error.
+Parameters are distribution's (``docs/content/storage-drivers/gcs.md``) plus ``endpoint``
+and ``storage_options`` (gcsfs's ``GCSFileSystem`` keywords, checked by :data:`OPTIONS`);
+each key's rule is in :func:`settings_from`. Distribution's keys are translated into
+gcsfs's (``keyfile`` and ``credentials`` into ``token``, ``endpoint`` into
+``endpoint_url``) and merged above ``storage_options`` (:meth:`GCSSettings.gcsfs_kwargs`);
+:func:`filesystem` makes the ``GCSFileSystem`` the store is built from. Credentials and
+storage_options values are never shown in ``repr`` or in an error.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,8 +20,9 @@ from typing import Any
 from ...errors import InvalidParameterError
 from ...parameters import GiB, KiB, MiB, Parameters
 from ...retry import DEFAULT_RETRIES, retry_parameter
+from ..options import Option, OptionTable, StorageOptions, redact
 
-__all__ = ["KNOWN", "NAME", "SECRET", "GCSSettings", "credentials_of", "default_credentials", "settings_from"]
+__all__ = ["KNOWN", "NAME", "OPTIONS", "SECRET", "GCSSettings", "filesystem", "settings_from"]
 
 NAME = "gcs"
 CHUNK_UNIT = 256 * KiB
@@ -27,8 +32,6 @@ MAX_COMPOSE = 32
 LIST_PAGE = 1000
 DELETE_BATCH = 100
 CONTENT_TYPE = "application/octet-stream"
-SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
-DEFAULT_ENDPOINT = "https://storage.googleapis.com"
 
 KNOWN = (
     "bucket",
@@ -40,17 +43,81 @@ KNOWN = (
     "maxconcurrency",
     "endpoint",
     "maxretries",
+    "storage_options",
 )
-SECRET = ("credentials",)
+SECRET = ("credentials", "storage_options")
+
+_NOT_CACHED = "listings are never cached: another process's writes are visible at once"
+_ZONAL = "a keyword of gcsfs's experimental zonal-bucket class; distfs speaks the JSON API only"
+_OWN_LOOP = "distfs runs every request on its own event loop"
+
+#: Every keyword of gcsfs's ``GCSFileSystem`` (and fsspec's base classes) and what distfs does with it.
+OPTIONS = OptionTable(
+    NAME,
+    "gcs",
+    "gcsfs",
+    (
+        Option(
+            "token",
+            why="the credentials: `anon` (no Authorization header; writes are refused), a service-account "
+            "JSON file, its fields as a dict, `google_default`, `cloud`, `cache`, a google.auth Credentials "
+            "object; `browser` is rejected (interactive)",
+            distribution="keyfile, credentials",
+        ),
+        Option("endpoint_url", why="base URL of the JSON API; also the host of signed URLs", distribution="endpoint"),
+        Option("project", why="the project billed by `requester_pays` (its `userProject`)"),
+        Option(
+            "requester_pays",
+            why="requester-pays buckets: `userProject` on every request and signed URL (`true`: `project`, "
+            "a string: that project)",
+        ),
+        Option("access", why="scope of the OAuth tokens: `read_only`, `read_write` or `full_control`"),
+        Option(
+            "consistency",
+            why="`size`, `md5` or `crc32c`: every uploaded object (parts included) is checked against what "
+            "GCS answered; `none` (default): no check",
+        ),
+        Option(
+            "session_kwargs",
+            why="keywords of the aiohttp ClientSession the store makes on each event loop (`proxy`, `trust_env`, "
+            "`headers`...), except `connector`, `connector_owner`, `loop`, `timeout`, `raise_for_status`",
+        ),
+        Option("timeout", "ignored", why="bounds gcsfs's own blocking calls, which distfs never makes"),
+        Option("default_location", "ignored", why="where gcsfs creates buckets; distfs never creates buckets"),
+        Option("check_connection", "ignored", why="deprecated by gcsfs, no effect"),
+        Option("secure_serialize", "ignored", why="deprecated by gcsfs, no effect"),
+        Option("block_size", "engine", why="parts and reads are the engine's", instead="chunksize"),
+        Option("batch_size", "engine", why="the driver bounds its calls in flight", instead="maxconcurrency"),
+        Option("requests_timeout", "engine", why="request timeouts are the engine's (300 s between reads)"),
+        Option("asynchronous", "engine", why=_OWN_LOOP),
+        Option("loop", "engine", why=_OWN_LOOP),
+        Option("skip_instance_cache", "engine", why="each driver has a filesystem instance of its own"),
+        Option(
+            "version_aware",
+            "rejected",
+            why="readers pin generations themselves; `#generation` paths are not driver paths",
+        ),
+        Option("cache_timeout", "rejected", why=_NOT_CACHED),
+        Option("use_listings_cache", "rejected", why=_NOT_CACHED),
+        Option("listings_expiry_time", "rejected", why=_NOT_CACHED),
+        Option("max_paths", "rejected", why=_NOT_CACHED),
+        Option("finalize_on_close", "rejected", why=_ZONAL),
+        Option("mrd_pool_cache_size", "rejected", why=_ZONAL),
+        Option("max_mrd_pool_cache_queue_size", "rejected", why=_ZONAL),
+    ),
+)
+
+#: Keys of ``session_kwargs`` the store sets itself (a connector belongs to one event loop).
+SESSION_OWN = ("connector", "connector_owner", "loop", "timeout", "raise_for_status")
+_CONSISTENCY = ("none", "size", "md5", "crc32c")
 
 
 @dataclass(frozen=True)
 class GCSSettings:
-    """The gcs driver's parameters, checked and typed (credentials never shown in ``repr``).
+    """The gcs driver's parameters, checked and typed (credentials and storage_options never shown in ``repr``).
 
-    ``service_account`` holds the credential fields read from ``keyfile`` or
-    ``credentials`` (empty: anonymous with ``endpoint``, else Application Default
-    Credentials).
+    ``credentials``: the mapping given as ``credentials`` (empty when not given); ``keyfile``
+    is read by gcsfs. ``read_only``: ``storage_options`` asked for ``token="anon"``.
     """
 
     bucket: str
@@ -61,19 +128,51 @@ class GCSSettings:
     maxconcurrency: int = 50
     endpoint: str = ""
     maxretries: int = DEFAULT_RETRIES
-    service_account: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    storage_options: StorageOptions = field(default_factory=lambda: StorageOptions({}), compare=False)
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in self.__dict__.items() if k != "service_account"}
-        shown["credentials"] = "<set>" if self.service_account else "<none>"
+        shown = {k: v for k, v in self.__dict__.items() if k != "credentials"}
+        shown["credentials"] = "<set>" if self.credentials else "<none>"
         return f"GCSSettings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+    @property
+    def read_only(self) -> bool:
+        """True when ``storage_options`` says ``token="anon"`` (and no distribution key overrides it)."""
+        return self.storage_options.get("token") == "anon" and not (self.keyfile or self.credentials)
+
+    def token_source(self) -> str:
+        """The parameter the gcsfs ``token`` comes from (for error messages)."""
+        if self.keyfile:
+            return "keyfile"
+        if self.credentials:
+            return "credentials"
+        return "storage_options.token"
+
+    def gcsfs_kwargs(self) -> dict[str, Any]:
+        """``GCSFileSystem``'s keyword arguments, by :meth:`OptionTable.merge`'s precedence.
+
+        Without credentials, an ``endpoint`` (an emulator, a private endpoint) is anonymous
+        by default; with neither, gcsfs looks for credentials (``google_default``, ``cache``,
+        ``cloud``, then anonymous).
+        """
+        user_set: dict[str, Any] = {}
+        if self.keyfile:
+            user_set["token"] = self.keyfile
+        elif self.credentials:
+            user_set["token"] = dict(self.credentials)
+        if self.endpoint:
+            user_set["endpoint_url"] = self.endpoint
+        endpoint = self.endpoint or self.storage_options.get("endpoint_url")
+        defaults = {"token": "anon"} if endpoint else {}
+        return OptionTable.merge(user_set, {"skip_instance_cache": True}, self.storage_options, defaults)
 
 
 def settings_from(parameters: Mapping[str, Any]) -> GCSSettings:
     """Check and type the gcs parameters the way distribution's driver does.
 
-    Errors are ``InvalidParameterError`` naming the key; credential contents are never
-    quoted.
+    Errors are ``InvalidParameterError`` naming the key; credential contents and
+    storage_options values are never quoted.
     """
     params = Parameters(NAME, parameters, known=KNOWN, secret=SECRET)
     bucket = params.string("bucket")
@@ -82,25 +181,20 @@ def settings_from(parameters: Mapping[str, Any]) -> GCSSettings:
     chunksize = params.integer("chunksize", DEFAULT_CHUNK, CHUNK_UNIT, MAX_CHUNK)
     if chunksize % CHUNK_UNIT:
         raise params.error("chunksize", f"chunksize should be a multiple of {CHUNK_UNIT}")
-    endpoint = params.string("endpoint").rstrip("/")
-    if endpoint:
-        parts = urllib.parse.urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise params.error("endpoint", "must be an http or https URL")
-        if parts.query or parts.fragment:
-            raise params.error("endpoint", "must not have a query or a fragment")
+    endpoint = _endpoint(params.string("endpoint").rstrip("/"), "endpoint")
     keyfile = params.string("keyfile")
     raw = parameters.get("credentials")
     if keyfile and raw is not None:
         raise InvalidParameterError(NAME, "credentials", "give keyfile or credentials, not both")
-    info: dict[str, Any] = {}
     if keyfile:
-        info = _read_keyfile(keyfile)
-    elif raw is not None:
-        if not isinstance(raw, Mapping) or not all(isinstance(k, str) for k in raw):
+        _check_readable(keyfile)
+    credentials: dict[str, Any] = {}
+    if raw is not None:
+        if not isinstance(raw, Mapping) or not raw or not all(isinstance(k, str) for k in raw):
             raise InvalidParameterError(NAME, "credentials", "the credentials were not specified in the correct format")
-        info = dict(raw)
-        _check_credentials(info, "credentials")
+        credentials = dict(raw)
+    storage_options = OPTIONS.check(parameters.get("storage_options"))
+    _check_storage_options(storage_options)
     return GCSSettings(
         bucket=bucket,
         rootdirectory=params.string("rootdirectory").strip("/"),
@@ -110,55 +204,91 @@ def settings_from(parameters: Mapping[str, Any]) -> GCSSettings:
         maxconcurrency=params.limit("maxconcurrency", default=50, minimum=25),
         endpoint=endpoint,
         maxretries=retry_parameter(params),
-        service_account=info,
+        credentials=credentials,
+        storage_options=storage_options,
     )
 
 
-def _read_keyfile(path: str) -> dict[str, Any]:
+def filesystem(settings: GCSSettings) -> Any:
+    """The ``GCSFileSystem`` of ``settings`` (a new instance, never fsspec's cached one).
+
+    gcsfs's failures (unusable credentials, a bad ``access``) are InvalidParameterError
+    naming the parameter, with every credential and storage_options value shown as ``***``.
+    """
+    cls = gcsfs_class()
+    kwargs = settings.gcsfs_kwargs()
     try:
-        with open(path, "rb") as stream:
-            text = stream.read()
+        fs = cls(**kwargs)
+    except Exception as exc:  # gcsfs raises ValueError, KeyError, google-auth errors...
+        secrets = [*settings.storage_options.values(), *settings.credentials.values()]
+        detail = redact(str(exc), secrets)
+        if "access must be" in detail:
+            raise InvalidParameterError(NAME, "storage_options.access", detail) from None
+        reason = f"not usable credentials ({type(exc).__name__}: {detail})"
+        raise InvalidParameterError(NAME, settings.token_source(), reason) from None
+    if fs.requester_pays is True and not fs.project:
+        raise InvalidParameterError(NAME, "storage_options.requester_pays", "true needs a project to bill")
+    return fs
+
+
+def gcsfs_class() -> Any:
+    """gcsfs's ``GCSFileSystem`` (the JSON API one, never the experimental zonal-bucket class).
+
+    gcsfs's package default probes a gRPC control API (long timeouts against emulators)
+    unless ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT`` is off before gcsfs is first imported.
+    """
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    from gcsfs.core import GCSFileSystem
+
+    return GCSFileSystem
+
+
+def _endpoint(value: str, key: str) -> str:
+    if value:
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidParameterError(NAME, key, "must be an http or https URL")
+        if parts.query or parts.fragment:
+            raise InvalidParameterError(NAME, key, "must not have a query or a fragment")
+    return value
+
+
+def _check_readable(path: str) -> None:
+    """``keyfile`` names a readable file (gcsfs would take any other string for a raw access token)."""
+    try:
+        with open(path, "rb"):
+            pass
     except OSError as exc:
         raise InvalidParameterError(NAME, "keyfile", f"cannot read {path}: {exc.strerror}") from None
-    try:
-        info = json.loads(text)
-    except ValueError:
-        raise InvalidParameterError(NAME, "keyfile", f"{path} is not a JSON credentials file") from None
-    if not isinstance(info, dict):
-        raise InvalidParameterError(NAME, "keyfile", f"{path} is not a JSON credentials file")
-    _check_credentials(info, "keyfile")
-    return info
 
 
-def _check_credentials(info: dict[str, Any], key: str) -> None:
-    """Load ``info`` once to reject it early (the message names the type only, never content)."""
-    credentials_of(info, key)
-
-
-def credentials_of(info: Mapping[str, Any], key: str = "credentials") -> Any:
-    """Google credentials of a ``service_account`` or ``authorized_user`` JSON mapping."""
-    import google.auth.exceptions
-    from google.oauth2 import credentials as user
-    from google.oauth2 import service_account
-
-    kind = info.get("type")
-    try:
-        if kind == "service_account":
-            return service_account.Credentials.from_service_account_info(dict(info), scopes=[SCOPE])  # type: ignore[no-untyped-call]
-        if kind == "authorized_user":
-            return user.Credentials.from_authorized_user_info(dict(info), scopes=[SCOPE])  # type: ignore[no-untyped-call]
-    except (google.auth.exceptions.GoogleAuthError, ValueError, TypeError, KeyError) as exc:
-        raise InvalidParameterError(NAME, key, f"not usable credentials ({type(exc).__name__})") from None
-    raise InvalidParameterError(NAME, key, "not usable credentials (type must be service_account or authorized_user)")
-
-
-def default_credentials() -> Any:
-    """Application Default Credentials, or None (then requests go out anonymous, as gcsfs does)."""
-    import google.auth
-    import google.auth.exceptions
-
-    try:
-        credentials, _ = google.auth.default(scopes=[SCOPE])
-    except google.auth.exceptions.DefaultCredentialsError:
-        return None
-    return credentials
+def _check_storage_options(options: Mapping[str, Any]) -> None:
+    """The values gcsfs would take silently or only fail on later (never quoted)."""
+    token = options.get("token")
+    if token == "browser":
+        raise InvalidParameterError(NAME, "storage_options.token", "'browser' sign-in is interactive; not in a driver")
+    if isinstance(token, str) and ("/" in token or token.endswith(".json")) and not os.path.exists(token):
+        # gcsfs would take it for a raw access token and ask Google's tokeninfo about it
+        raise InvalidParameterError(NAME, "storage_options.token", "names no file")
+    if "endpoint_url" in options:
+        if not isinstance(options["endpoint_url"], str):
+            raise InvalidParameterError(NAME, "storage_options.endpoint_url", "must be a string")
+        _endpoint(options["endpoint_url"], "storage_options.endpoint_url")
+    consistency = options.get("consistency", "none")
+    if consistency not in _CONSISTENCY:
+        raise InvalidParameterError(NAME, "storage_options.consistency", f"must be one of {', '.join(_CONSISTENCY)}")
+    if consistency == "crc32c":
+        try:
+            import crcmod  # type: ignore[import-untyped]  # noqa: F401
+        except ImportError:
+            raise InvalidParameterError(NAME, "storage_options.consistency", "crc32c needs crcmod installed") from None
+    pays = options.get("requester_pays", False)
+    if not isinstance(pays, bool | str):
+        raise InvalidParameterError(NAME, "storage_options.requester_pays", "must be a boolean or a project id")
+    session = options.get("session_kwargs", {})
+    if not isinstance(session, Mapping):
+        raise InvalidParameterError(NAME, "storage_options.session_kwargs", "must be a mapping")
+    for key in session:
+        if key in SESSION_OWN:
+            reason = "the store makes one session per event loop and sets this itself"
+            raise InvalidParameterError(NAME, f"storage_options.session_kwargs.{key}", reason)

@@ -1,12 +1,18 @@
-"""The GCS :class:`~distfs.engine.seam.Store`: one bucket through the JSON API, over aiohttp.
+"""The GCS :class:`~distfs.engine.seam.Store`: one bucket through the JSON API, over aiohttp, configured by gcsfs.
 
-Every primitive is one or a few JSON API requests (an ``aiohttp`` session per event loop,
-google-auth bearer tokens; anonymous against an ``endpoint`` when no credentials are
-given). Version tokens are generations, pinned with ``generation=`` on media downloads
-and ``sourceGeneration=`` on rewrites (fake-gcs-server ignores ``ifGenerationMatch`` on
+The store is built from a gcsfs ``GCSFileSystem`` (:meth:`GCSStore.from_filesystem`), kept
+alive as long as the store, and takes from it what the user configured: the credentials
+(gcsfs's ``GoogleCredentials``: its bearer token on every request, refreshed in a thread
+when stale; none when anonymous), the endpoint, ``requester_pays`` (``userProject`` on
+every request), ``session_kwargs`` and ``consistency``. It does not use the instance's
+own session, which belongs to fsspec's loop: every primitive is one or a few JSON API
+requests on an ``aiohttp`` session of the running loop (made on first use in each loop).
+Version tokens are generations, pinned with ``generation=`` on media downloads and
+``sourceGeneration=`` on rewrites (fake-gcs-server ignores ``ifGenerationMatch`` on
 reads). Nothing below the engine retries: 5xx, 408, 429, connection failures and cut
 bodies are :class:`~distfs.engine.seam.Transient`, retried by the engine ``maxretries``
-times. Uploads are composes (:mod:`.uploads`); :func:`_mapped` is the one error mapping.
+times. Uploads are composes (:mod:`.uploads`), signed URLs :mod:`.signing`;
+:func:`_mapped` is the one error mapping.
 """
 
 from __future__ import annotations
@@ -26,16 +32,9 @@ from typing import Any
 from ...capabilities import OBJECT_STORE
 from ...driver import EPOCH
 from ...engine import seam
-from .settings import (
-    CONTENT_TYPE,
-    DEFAULT_ENDPOINT,
-    DELETE_BATCH,
-    LIST_PAGE,
-    NAME,
-    GCSSettings,
-    credentials_of,
-    default_credentials,
-)
+from ..options import redact
+from . import signing
+from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, SESSION_OWN, GCSSettings
 from .uploads import ComposeUploads
 
 __all__ = ["GCSStore"]
@@ -56,25 +55,36 @@ class _Status(Exception):
 
 
 class GCSStore(ComposeUploads):
-    """One GCS bucket (see the module docstring)."""
+    """One GCS bucket (see the module docstring); build it with :meth:`from_filesystem`."""
 
     limits = seam.Limits(min_part=0, max_parts=10_000, delete_batch=DELETE_BATCH, copy_ranges=False)
 
-    def __init__(self, settings: GCSSettings, name: str = NAME) -> None:
+    def __init__(self, fs: Any, settings: GCSSettings, name: str = NAME) -> None:
         self.name = name
         self.settings = settings
         self.bucket = settings.bucket
-        self._endpoint = settings.endpoint or DEFAULT_ENDPOINT
-        self._credentials: Any = credentials_of(settings.service_account) if settings.service_account else None
-        self._anonymous = not settings.service_account and bool(settings.endpoint)
-        credentials = self._credentials
-        signs = hasattr(credentials, "sign_bytes") and bool(getattr(credentials, "service_account_email", None))
-        self._signer: Any = credentials if signs else None
+        self.fs = fs  # the configuration: kept alive as long as the store
+        self._endpoint = str(fs.base).rstrip("/").removesuffix("/storage/v1")
+        self._google: Any = fs.credentials  # gcsfs's GoogleCredentials (.credentials None: anonymous)
+        pays = fs.requester_pays
+        self._user_project: str = pays if isinstance(pays, str) else (str(fs.project) if pays else "")
+        own = SESSION_OWN  # a connector belongs to one loop: each session gets the store's own
+        self._session_kwargs = {k: v for k, v in (fs.session_kwargs or {}).items() if k not in own}
+        self._consistency: str = str(fs.consistency or "none")
+        self.read_only = settings.read_only
+        self._secrets = [*settings.storage_options.values(), *settings.credentials.values()]
+        #: The IAM Credentials API, for signed URLs when the credentials cannot sign locally.
+        self.iam_endpoint = signing.IAM_ENDPOINT
+        signs = signing.can_sign(self._google.credentials)
         self.capabilities = dataclasses.replace(OBJECT_STORE, presign_get=signs, presign_head=signs)
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._refreshing: asyncio.Lock | None = None
-        self._signing_client: Any = None
+
+    @classmethod
+    def from_filesystem(cls, fs: Any, settings: GCSSettings, name: str = NAME) -> GCSStore:
+        """The store of ``settings.bucket`` configured by the gcsfs ``GCSFileSystem`` ``fs``."""
+        return cls(fs, settings, name)
 
     def __repr__(self) -> str:
         return f"GCSStore(bucket={self.bucket!r})"
@@ -88,6 +98,7 @@ class GCSStore(ComposeUploads):
             import aiohttp
 
             self._session = aiohttp.ClientSession(
+                **self._session_kwargs,
                 connector=aiohttp.TCPConnector(limit=max(100, self.settings.maxconcurrency)),
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=300),
             )
@@ -97,24 +108,20 @@ class GCSStore(ComposeUploads):
         return self._session
 
     async def _authorization(self, headers: dict[str, str]) -> None:
-        """Add the bearer token (refreshed in a thread when needed); nothing when anonymous."""
-        if self._anonymous:
+        """Add the instance's credentials' headers (refreshed in a thread when stale); nothing when anonymous."""
+        credentials = self._google.credentials
+        if credentials is None:
             return
-        assert self._refreshing is not None
-        async with self._refreshing:
-            if self._credentials is None:
-                self._credentials = await asyncio.to_thread(default_credentials)
-                if self._credentials is None:
-                    self._anonymous = True
-                    return
-            if not self._credentials.valid:
-                from google.auth.transport.requests import Request
-
-                await asyncio.to_thread(self._credentials.refresh, Request())
-        self._credentials.apply(headers)
+        if not credentials.valid:
+            assert self._refreshing is not None
+            async with self._refreshing:  # one refresh at a time in this loop
+                await asyncio.to_thread(self._google.maybe_refresh)
+        credentials.apply(headers)
 
     def _url(self, path: str, query: Mapping[str, str | int] | None = None) -> str:
-        """An encoded URL of the JSON API (``path`` is already quoted)."""
+        """An encoded URL of the JSON API (``path`` is already quoted), with ``userProject`` when requester pays."""
+        if self._user_project:
+            query = {**(query or {}), "userProject": self._user_project}
         text = f"{self._endpoint}{path}"
         return text + "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote) if query else text
 
@@ -131,10 +138,16 @@ class GCSStore(ComposeUploads):
         document: Any = None,
         headers: Mapping[str, str] | None = None,
         listing: bool = False,
+        endpoint: str = "",
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """One request; its status, headers and whole body (failures as seam errors)."""
+        """One request; its status, headers and whole body (failures as seam errors).
+
+        ``endpoint``: another API than the store's (IAM); ``userProject`` only goes to the store's.
+        """
         import yarl
 
+        if method != "GET" and not endpoint:
+            self._writable()
         session = await self._http()
         sent = dict(headers or {})
         if self.settings.useragent:
@@ -142,8 +155,8 @@ class GCSStore(ComposeUploads):
         if document is not None:
             body = json.dumps(document).encode()
             sent["Content-Type"] = "application/json"
-        url = yarl.URL(self._url(path, query), encoded=True)
-        with _mapped(self.bucket, listing):
+        url = yarl.URL(self._url(path, query) if not endpoint else endpoint + path, encoded=True)
+        with _mapped(self.bucket, listing, endpoint or self._endpoint, self._secrets):
             await self._authorization(sent)
             async with session.request(method, url, data=body, headers=sent) as response:
                 data: bytes = await response.read()
@@ -161,6 +174,24 @@ class GCSStore(ComposeUploads):
         except ValueError:
             raise seam.StoreError("InvalidResponse", f"{method} answered with a body that is not JSON") from None
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise seam.Denied("AnonymousWrite", "token='anon' is read-only access: writes need credentials")
+
+    def _check_upload(self, data: bytes, answer: bytes) -> None:
+        """gcsfs's ``consistency`` check of an upload against the object resource GCS answered."""
+        if self._consistency == "none":
+            return
+        from gcsfs.checkers import get_consistency_checker
+        from gcsfs.retry import ChecksumError
+
+        checker = get_consistency_checker(self._consistency)
+        checker.update(data)
+        try:
+            checker.validate_json_response(json.loads(answer))
+        except (ChecksumError, ValueError, KeyError, AssertionError) as exc:
+            raise seam.StoreError("ChecksumMismatch", f"{self._consistency} check failed: {exc}") from None
+
     async def close(self) -> None:
         if self._session is not None and self._loop is asyncio.get_running_loop():
             await self._session.close()
@@ -169,7 +200,7 @@ class GCSStore(ComposeUploads):
     # -- objects ----------------------------------------------------------------------
 
     async def head(self, key: str) -> seam.ObjectInfo:
-        resource = await self._json("GET", self._object(key), {"fields": "name,size,updated,generation"})
+        resource = await self._json("GET", self._object(key), {"fields": "name,size,updated,generation,metadata"})
         return _info(resource)
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
@@ -190,13 +221,20 @@ class GCSStore(ComposeUploads):
         return data, info
 
     async def put(self, key: str, data: bytes, *, if_absent: bool = False) -> None:
-        """A simple media upload; with ``if_absent`` a multipart one with ``ifGenerationMatch=0``
-        (412 if an object is there: fake-gcs-server ignores the condition on media uploads)."""
+        await self.put_object(key, data, if_absent=if_absent)
+
+    async def put_object(self, key: str, data: bytes, *, if_absent: bool = False) -> str:
+        """:meth:`put`, returning the generation written.
+
+        A simple media upload; with ``if_absent`` a multipart one with ``ifGenerationMatch=0``
+        (412 if an object is there: fake-gcs-server ignores the condition on media uploads).
+        """
         path = f"/upload/storage/v1/b/{_quote(self.bucket)}/o"
         if not if_absent:
             query = {"uploadType": "media", "name": key}
-            await self._send("POST", path, query, body=data, headers={"Content-Type": CONTENT_TYPE})
-            return
+            _, _, answer = await self._send("POST", path, query, body=data, headers={"Content-Type": CONTENT_TYPE})
+            self._check_upload(data, answer)
+            return _generation(answer)
         boundary = uuid.uuid4().hex
         metadata = json.dumps({"name": key, "contentType": CONTENT_TYPE})
         head = f"--{boundary}\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n--{boundary}\r\n\r\n"
@@ -204,9 +242,11 @@ class GCSStore(ComposeUploads):
         query = {"uploadType": "multipart", "ifGenerationMatch": "0"}
         headers = {"Content-Type": f"multipart/related; boundary={boundary}"}
         try:
-            await self._send("POST", path, query, body=body, headers=headers)
+            _, _, answer = await self._send("POST", path, query, body=body, headers=headers)
         except seam.Changed as exc:
             raise seam.Exists(exc.code, exc.message) from exc
+        self._check_upload(data, answer)
+        return _generation(answer)
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
         query: dict[str, str | int] = {"prefix": prefix, "maxResults": LIST_PAGE, "fields": _FIELDS}
@@ -221,6 +261,7 @@ class GCSStore(ComposeUploads):
         return seam.Page(objects, list(listing.get("prefixes", [])), listing.get("nextPageToken") or None)
 
     async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        self._writable()  # refused as a whole, not object by object
         slots = asyncio.Semaphore(DELETE_FANOUT)
 
         async def one(key: str) -> tuple[str, str] | None:
@@ -239,7 +280,13 @@ class GCSStore(ComposeUploads):
         return [r for r in results if r is not None]
 
     async def copy(self, source: seam.ObjectInfo, dest: str) -> None:
-        """``rewriteTo`` of generation ``source.version``, repeated until done (no data passes through here)."""
+        await self.copy_object(source, dest)
+
+    async def copy_object(self, source: seam.ObjectInfo, dest: str) -> str:
+        """:meth:`copy`, returning the generation written.
+
+        ``rewriteTo`` of generation ``source.version``, repeated until done (no data passes through here).
+        """
         query: dict[str, str | int] = {"sourceGeneration": source.version} if source.version else {}
         path = self._object(source.key, "/rewriteTo/b/" + _quote(self.bucket) + "/o/" + _quote(dest))
         while True:
@@ -248,35 +295,43 @@ class GCSStore(ComposeUploads):
             except seam.NotFound as exc:  # that generation is gone: replaced or deleted
                 raise seam.Changed(exc.code, "the source changed") from exc
             if answer.get("done", True):
-                return
+                return str((answer.get("resource") or {}).get("generation", ""))
             query["rewriteToken"] = str(answer["rewriteToken"])
 
-    async def compose(self, sources: Sequence[str], dest: str) -> None:
-        """Concatenate up to 32 objects of the bucket onto ``dest`` server-side (atomic)."""
-        document = {
-            "sourceObjects": [{"name": name} for name in sources],
-            "destination": {"contentType": CONTENT_TYPE},
-        }
+    async def compose(self, sources: Sequence[str], dest: str, origin: str = "") -> None:
+        """Concatenate up to 32 objects of the bucket onto ``dest`` server-side (atomic).
+
+        A source ``name#generation`` is that generation only (NotFound once it is
+        replaced); ``origin`` is stamped on ``dest`` as its :data:`~distfs.engine.seam.ORIGIN`.
+        """
+        destination: dict[str, Any] = {"contentType": CONTENT_TYPE}
+        if origin:
+            destination["metadata"] = {seam.ORIGIN: origin}
+        document = {"sourceObjects": [_source(name) for name in sources], "destination": destination}
         await self._send("POST", self._object(dest, "/compose"), document=document)
 
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
-        if self._signer is None:
+        """A V4 signed URL, signed locally (a service-account key) or by IAM ``signBlob``; None if neither can."""
+        credentials = self._google.credentials
+        if not signing.can_sign(credentials):
             return None
-        from datetime import timedelta
+        extra = {"userProject": self._user_project} if self._user_project else {}
+        target = signing.Target(self._endpoint, self.bucket, key, method, seconds, extra)
+        if signing.signs_locally(credentials):
+            return signing.signed_url(credentials, target)
+        headers: dict[str, str] = {}
+        await self._http()
+        await self._authorization(headers)  # refreshed: the service account's e-mail is known now
+        email = signing.email_of(credentials)
+        if not email:
+            return None
 
-        from google.cloud.storage import Client
+        async def sign_blob(payload: bytes) -> bytes:
+            path, document = signing.sign_blob_request(email, payload)
+            answer = await self._json("POST", path, document=document, endpoint=self.iam_endpoint)
+            return signing.signature_of(answer)
 
-        if self._signing_client is None:
-            self._signing_client = Client.create_anonymous_client()  # signs locally, sends nothing
-        blob = self._signing_client.bucket(self.bucket).blob(key)
-        url: str = blob.generate_signed_url(
-            version="v4",
-            expiration=timedelta(seconds=seconds),
-            method=method,
-            credentials=self._signer,
-            api_access_endpoint=self._endpoint,
-        )
-        return url
+        return await signing.signed_url_remotely(sign_blob, email, target)
 
 
 def _close_later(session: Any, loop: asyncio.AbstractEventLoop) -> None:
@@ -289,10 +344,19 @@ def _quote(name: str) -> str:
     return urllib.parse.quote(name, safe="")
 
 
+def _source(token: str) -> dict[str, str]:
+    """A compose source: ``name#generation`` (a part) pins that generation, anything else is a name."""
+    name, mark, generation = token.rpartition("#")
+    if mark and generation.isdigit():
+        return {"name": name, "generation": generation}
+    return {"name": token}
+
+
 def _info(resource: Mapping[str, Any]) -> seam.ObjectInfo:
     updated = datetime.fromisoformat(str(resource["updated"]).replace("Z", "+00:00")) if "updated" in resource else None
+    stamp = str((resource.get("metadata") or {}).get(seam.ORIGIN, ""))
     return seam.ObjectInfo(
-        str(resource["name"]), int(resource.get("size", 0)), _utc(updated), str(resource["generation"])
+        str(resource["name"]), int(resource.get("size", 0)), _utc(updated), str(resource["generation"]), stamp
     )
 
 
@@ -301,14 +365,18 @@ def _utc(value: datetime | None) -> datetime:
 
 
 @contextlib.contextmanager
-def _mapped(bucket: str, listing: bool) -> Iterator[None]:
-    """aiohttp's, google-auth's and the JSON API's failures as the seam's (the one mapping of this backend).
+def _mapped(bucket: str, listing: bool, endpoint: str, secrets: Sequence[Any]) -> Iterator[None]:
+    """aiohttp's, gcsfs's credentials', google-auth's and the JSON API's failures as the seam's
+    (the one mapping of this backend).
 
     A 404 of a listing is the bucket; of an object call, the object unless the message says
     the bucket does not exist (as GCS does; fake-gcs-server answers both with one body).
+    A connection failure names ``endpoint``; ``secrets`` (storage_options and credential
+    values) are shown as ``***`` in aiohttp's messages (which may quote a proxy, a header).
     """
     import aiohttp
     import google.auth.exceptions
+    from gcsfs.retry import HttpError, NonRetryableError
 
     try:
         yield
@@ -328,12 +396,16 @@ def _mapped(bucket: str, listing: bool) -> Iterator[None]:
         if status >= 500 or status in (408, 429):
             raise seam.Transient(code, message) from None
         raise seam.StoreError(code, message) from None
-    except google.auth.exceptions.RefreshError as exc:
+    except HttpError as exc:  # gcsfs's failed refresh (401 whatever the token endpoint said)
+        if getattr(exc.__cause__, "retryable", False):  # 5xx, 429...: google-auth retried it already
+            raise seam.StoreError("RefreshError", "the token endpoint failed (retried by google-auth)") from exc
+        raise seam.Denied("RefreshError", "the credentials were refused") from exc
+    except (google.auth.exceptions.RefreshError, NonRetryableError) as exc:
         raise seam.Denied("RefreshError", "the credentials were refused") from exc
     except google.auth.exceptions.TransportError as exc:
         raise seam.Transient("TransportError", "the token endpoint could not be reached") from exc
     except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-        raise seam.Transient(type(exc).__name__, str(exc)) from exc
+        raise seam.Transient(type(exc).__name__, f"{endpoint}: {redact(str(exc), secrets)}") from None
 
 
 def _error(body: bytes, status: int) -> tuple[str, str]:
@@ -344,3 +416,12 @@ def _error(body: bytes, status: int) -> tuple[str, str]:
         return (reasons[0] if reasons and reasons[0] else str(status)), str(error.get("message", ""))
     except (ValueError, KeyError, TypeError, AttributeError):
         return str(status), body[:200].decode("utf-8", "replace").strip()
+
+
+def _generation(answer: bytes) -> str:
+    """The generation of the object resource GCS answered an upload with ("" if none)."""
+    try:
+        resource = json.loads(answer) if answer else {}
+    except ValueError:
+        raise seam.StoreError("InvalidResponse", "an upload answered with a body that is not JSON") from None
+    return str(resource.get("generation", "")) if isinstance(resource, dict) else ""

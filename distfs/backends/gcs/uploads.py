@@ -5,11 +5,14 @@ reserves for it (``S``):
 
 * ``S/upload``: an empty marker that says the upload exists (:meth:`~ComposeUploads.list_parts`
   is NotFound without it);
-* ``S/part-00001`` ...: part ``n`` as an object of its own (a repeat replaces it);
+* ``S/part-00001`` ...: part ``n`` as an object of its own (a repeat replaces it); its
+  token is ``name#generation``, so a part object rewritten after a journal named it no
+  longer matches the journal (the resume refuses it) and is never composed;
 * ``S/round-01-00000`` ...: intermediate composes of :meth:`~ComposeUploads.complete_upload`
   (a compose takes at most 32 sources, so more parts are composed in rounds).
 
-Completing composes the parts onto ``key`` (one atomic publish), then deletes the marker
+Completing composes the parts onto ``key`` (one atomic publish, stamped with the upload's
+origin; a part that is gone or rewritten is NotFound), then deletes the marker
 first and the other objects after, so a clean-up cut short reads as "upload gone", never
 as "lost part". Copies of committed objects are whole-object rewrites (``copy_ranges`` is
 False). The store's own primitives do the requests; nothing here talks HTTP.
@@ -21,7 +24,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ...engine.seam import NotFound, ObjectInfo, Page, Part, StoreError, Upload
+from ...engine.seam import NotFound, ObjectInfo, Page, Part, StoreError, Upload, origin
 from .settings import DELETE_BATCH, MAX_COMPOSE
 
 __all__ = ["ComposeUploads"]
@@ -40,8 +43,9 @@ class ComposeUploads:
 
         async def head(self, key: str) -> ObjectInfo: ...
         async def put(self, key: str, data: bytes) -> None: ...
-        async def copy(self, source: ObjectInfo, dest: str) -> None: ...
-        async def compose(self, sources: Sequence[str], dest: str) -> None: ...
+        async def put_object(self, key: str, data: bytes) -> str: ...
+        async def copy_object(self, source: ObjectInfo, dest: str) -> str: ...
+        async def compose(self, sources: Sequence[str], dest: str, origin: str = "") -> None: ...
         async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]: ...
         async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page: ...
 
@@ -51,16 +55,14 @@ class ComposeUploads:
 
     async def upload_part(self, upload: Upload, number: int, data: bytes) -> Part:
         name = _part(upload, number)
-        await self.put(name, data)
-        return Part(name, len(data))
+        return Part(_token(name, await self.put_object(name, data)), len(data))
 
     async def copy_part(self, upload: Upload, number: int, source: ObjectInfo, start: int, end: int) -> Part:
         """Part ``number`` as a server-side copy of the whole of ``source`` (no other range)."""
         if (start, end) != (0, source.size):
             raise StoreError("NotImplemented", f"only whole objects are copied into parts, not bytes {start}-{end}")
         name = _part(upload, number)
-        await self.copy(source, name)
-        return Part(name, end - start)
+        return Part(_token(name, await self.copy_object(source, name)), end - start)
 
     async def list_parts(self, upload: Upload) -> dict[int, Part]:
         objects = await self._scratch_objects(upload)
@@ -70,14 +72,17 @@ class ComposeUploads:
         for info in objects:
             rest = info.key[len(upload.scratch) :]
             if rest.startswith(PART) and rest[len(PART) :].isdigit():
-                parts[int(rest[len(PART) :])] = Part(info.key, info.size)
+                parts[int(rest[len(PART) :])] = Part(_token(info.key, info.version), info.size)
         return parts
 
     async def persist_parts(self, upload: Upload, parts: Sequence[Part]) -> None:
         return None  # part objects never expire
 
     async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
-        await self.head(upload.scratch + MARKER)  # NotFound: completed or aborted already
+        stored = await self.list_parts(upload)  # NotFound: completed or aborted already
+        for number, part in enumerate(parts, 1):  # the compose pins generations too (GCS; not fake-gcs)
+            if stored.get(number) != part:
+                raise NotFound("NoSuchPart", f"part {number} is gone or was rewritten")
         sources = [part.token for part in parts]
         depth = 0
         while len(sources) > MAX_COMPOSE:
@@ -88,7 +93,7 @@ class ComposeUploads:
                 pairs = zip(groups[first : first + COMPOSE_FANOUT], names[first : first + COMPOSE_FANOUT], strict=True)
                 await asyncio.gather(*(self.compose(group, name) for group, name in pairs))
             sources = names
-        await self.compose(sources, upload.key)
+        await self.compose(sources, upload.key, origin(upload.scratch))
         await self.abort_upload(upload)
 
     async def abort_upload(self, upload: Upload) -> None:
@@ -120,3 +125,8 @@ class ComposeUploads:
 
 def _part(upload: Upload, number: int) -> str:
     return f"{upload.scratch}{PART}{number:05d}"
+
+
+def _token(name: str, generation: str) -> str:
+    """A part's token: its object name and the generation written (see the module docstring)."""
+    return f"{name}#{generation}"

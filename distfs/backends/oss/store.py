@@ -39,6 +39,7 @@ T = TypeVar("T")
 #: seam.Part size of a multipart copy of an object above ``copy_threshold``, and parts in flight.
 COPY_CHUNK = 32 * MiB
 COPY_CONCURRENCY = 4
+_ORIGIN_HEADER = "x-oss-meta-" + seam.ORIGIN
 
 
 class OSSStore:
@@ -123,7 +124,10 @@ class OSSStore:
 
     async def head(self, key: str) -> seam.ObjectInfo:
         result = await self._call("head_object", key)
-        return seam.ObjectInfo(key, int(result.content_length or 0), _time(result.last_modified), str(result.etag))
+        stamp = str(result.headers.get(_ORIGIN_HEADER, ""))
+        return seam.ObjectInfo(
+            key, int(result.content_length or 0), _time(result.last_modified), str(result.etag), stamp
+        )
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
         headers = {"x-oss-range-behavior": "standard"}
@@ -195,7 +199,10 @@ class OSSStore:
     # -- multipart uploads ------------------------------------------------------------
 
     async def create_upload(self, key: str, scratch: str) -> seam.Upload:
-        result = await self._call("init_multipart_upload", key, headers=self.settings.object_headers())
+        headers = dict(self.settings.object_headers())
+        if seam.origin(scratch):
+            headers[_ORIGIN_HEADER] = seam.origin(scratch)
+        result = await self._call("init_multipart_upload", key, headers=headers)
         return seam.Upload(key, str(result.upload_id), scratch)
 
     async def upload_part(self, upload: seam.Upload, number: int, data: bytes) -> seam.Part:

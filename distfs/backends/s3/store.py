@@ -114,7 +114,10 @@ class S3Store:
 
     async def head(self, key: str) -> seam.ObjectInfo:
         response = await self._call("head_object", Key=key)
-        return seam.ObjectInfo(key, int(response["ContentLength"]), response["LastModified"], str(response["ETag"]))
+        stamp = str(response.get("Metadata", {}).get(seam.ORIGIN, ""))
+        return seam.ObjectInfo(
+            key, int(response["ContentLength"]), response["LastModified"], str(response["ETag"]), stamp
+        )
 
     async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
         arguments: dict[str, Any] = {"Key": key, "Range": f"bytes={start}-{end - 1}"}
@@ -226,8 +229,13 @@ class S3Store:
     # -- multipart uploads ------------------------------------------------------------
 
     async def create_upload(self, key: str, scratch: str) -> seam.Upload:
+        stamp = seam.origin(scratch)
         response = await self._call(
-            "create_multipart_upload", Key=key, ContentType=CONTENT_TYPE, **self.settings.object_arguments()
+            "create_multipart_upload",
+            Key=key,
+            ContentType=CONTENT_TYPE,
+            **({"Metadata": {seam.ORIGIN: stamp}} if stamp else {}),
+            **self.settings.object_arguments(),
         )
         return seam.Upload(key, str(response["UploadId"]), scratch)
 
