@@ -29,6 +29,9 @@ from distfs.registry.manifests import DOCKER_LIST, DOCKER_SCHEMA1, OCI_INDEX, OC
 from distfs.registry.pool import run_all
 from distfs.tools.registry_store import put_blob, put_image
 
+#: gc's grace for an offline collection (no push in flight to protect): keep nothing for its age.
+OFFLINE = timedelta(0)
+
 DIGEST = "sha256:" + "ab" * 32
 
 
@@ -130,7 +133,15 @@ def test_an_empty_store_lists_nothing(store: distfs.StorageDriver) -> None:
     assert registry.ls(store) == []
     assert registry.du(store).blob_bytes == 0
     assert registry.fsck(store).ok
+    assert registry.gc(store, grace=OFFLINE).blobs == []
+
+
+def test_gc_keeps_the_last_hour_by_default(store: distfs.StorageDriver) -> None:
+    """Safe by default: a layer a push uploaded moments ago, not yet linked by its manifest."""
+    digest = put_blob(store, b"a layer of a push in flight")
     assert registry.gc(store).blobs == []
+    assert store.stat(blob_data_path(digest)).size > 0
+    assert registry.gc(store, grace=OFFLINE).blobs == [digest]
 
 
 def test_run_all_returns_errors_and_bounds_pending_items() -> None:
@@ -215,19 +226,19 @@ def test_fsck_finds_each_kind_of_problem(store: distfs.StorageDriver, tmp_path: 
 
 def test_gc_collects_garbage_and_with_delete_untagged_untagged_manifests(store: distfs.StorageDriver) -> None:
     digests = filled(store)
-    report = registry.gc(store, dry_run=True)
+    report = registry.gc(store, dry_run=True, grace=OFFLINE)
     assert report.blobs == [digests["garbage"]]
     assert store.stat(blob_data_path(digests["garbage"]))  # dry run: still there
-    report = registry.gc(store)
+    report = registry.gc(store, grace=OFFLINE)
     assert report.blobs == [digests["garbage"]]
     with pytest.raises(distfs.PathNotFoundError):
         store.stat(blob_data_path(digests["garbage"]))
-    report = registry.gc(store, delete_untagged=True)
+    report = registry.gc(store, delete_untagged=True, grace=OFFLINE)
     assert report.manifests == [("b", digests["untagged"])]
     assert len(report.blobs) == 3  # manifest, config, layer
     assert registry.fsck(store).dangling_layer_links == 2  # config and layer links: left, as Go leaves them
     assert registry.fsck(store).ok
-    assert registry.gc(store, dry_run=True, delete_untagged=True).blobs == []
+    assert registry.gc(store, dry_run=True, delete_untagged=True, grace=OFFLINE).blobs == []
 
 
 class DuringGc:
@@ -254,7 +265,7 @@ def test_gc_spares_what_a_push_writes_while_it_runs(store: distfs.StorageDriver)
         # A push that reuses the old unreferenced blob: its manifest arrives after the mark.
         young.append(put_image(store, "b", "new", [store.get_content(blob_data_path(old_garbage))]))
 
-    report = registry.gc(store, progress=DuringGc(push))
+    report = registry.gc(store, progress=DuringGc(push), grace=OFFLINE)
     assert report.blobs == []
     assert young[0] not in report.blobs
     assert store.get_content(blob_data_path(old_garbage))
@@ -265,7 +276,7 @@ def test_gc_stops_before_deleting_when_a_live_manifest_is_unreadable(store: dist
     digests = filled(store)
     store.put_content(blob_data_path(digests["a"]), b"not a manifest")
     with pytest.raises(registry.GcError, match="team/a"):
-        registry.gc(store)
+        registry.gc(store, grace=OFFLINE)
     assert store.get_content(blob_data_path(digests["garbage"]))
 
 
@@ -275,8 +286,10 @@ def test_gc_purges_old_uploads_only_when_asked(store: distfs.StorageDriver, tmp_
     upload.parent.mkdir(parents=True)
     upload.write_bytes(b"partial")
     os.utime(upload, (0, 0))
-    assert registry.gc(store).uploads == []
-    assert registry.gc(store, upload_age=timedelta(days=1)).uploads == [str(upload.parent).split("/store", 1)[1]]
+    assert registry.gc(store, grace=OFFLINE).uploads == []
+    assert registry.gc(store, upload_age=timedelta(days=1), grace=OFFLINE).uploads == [
+        str(upload.parent).split("/store", 1)[1]
+    ]
     assert not upload.exists()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from registry_images import many_layers, multi_platform, pull, push, single_laye
 import distfs
 from distfs import registry
 from distfs.tools.local import LocalStores
+
+#: gc's grace for an offline collection (no push in flight to protect): keep nothing for its age.
+OFFLINE = timedelta(0)
 
 
 @dataclass
@@ -106,7 +110,7 @@ def test_du_counts_shared_and_unique_bytes(scenario: Scenario) -> None:
 
 def test_gc_dry_run_deletes_what_go_deletes(scenario: Scenario) -> None:
     go_blobs, go_manifests = scenario.go.garbage_collect(dry_run=True, delete_untagged=False)
-    report = registry.gc(scenario.driver, dry_run=True)
+    report = registry.gc(scenario.driver, dry_run=True, grace=OFFLINE)
     assert go_blobs, "the scenario leaves garbage"
     assert set(report.blobs) == go_blobs
     assert report.manifests == []
@@ -115,7 +119,7 @@ def test_gc_dry_run_deletes_what_go_deletes(scenario: Scenario) -> None:
 
 def test_gc_dry_run_delete_untagged_deletes_what_go_deletes_but_index_children(scenario: Scenario) -> None:
     go_blobs, go_manifests = scenario.go.garbage_collect(dry_run=True, delete_untagged=True)
-    report = registry.gc(scenario.driver, dry_run=True, delete_untagged=True)
+    report = registry.gc(scenario.driver, dry_run=True, delete_untagged=True, grace=OFFLINE)
     assert scenario.index_children <= go_manifests, "Go 2.8 dooms the children of a tagged index"
     assert {digest for _, digest in report.manifests} == go_manifests - scenario.index_children
     assert set(report.blobs) == go_blobs - scenario.index_blobs
@@ -124,7 +128,7 @@ def test_gc_dry_run_delete_untagged_deletes_what_go_deletes_but_index_children(s
 
 def test_gc_keeps_every_tagged_image_served_byte_exact(scenario: Scenario) -> None:
     for delete_untagged in (False, True):
-        report = registry.gc(scenario.driver, delete_untagged=delete_untagged)
+        report = registry.gc(scenario.driver, delete_untagged=delete_untagged, grace=OFFLINE)
         assert report.errors == []
         assert report.blobs
         for reference, files in scenario.tagged.items():
@@ -132,4 +136,4 @@ def test_gc_keeps_every_tagged_image_served_byte_exact(scenario: Scenario) -> No
             assert scenario.pulled(reference, label) == files, reference
         assert registry.fsck(scenario.driver).problems == []
         assert scenario.go.garbage_collect(dry_run=True, delete_untagged=False) == (set(), set())
-    assert registry.gc(scenario.driver, dry_run=True, delete_untagged=True).blobs == []
+    assert registry.gc(scenario.driver, dry_run=True, delete_untagged=True, grace=OFFLINE).blobs == []

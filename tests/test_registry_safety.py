@@ -38,6 +38,9 @@ from distfs.registry.pool import run_all
 from distfs.tools.local import LocalStores
 from distfs.tools.registry_store import SCHEMA2, put_blob, put_image
 
+#: gc's grace for an offline collection (no push in flight to protect): keep nothing for its age.
+OFFLINE = timedelta(0)
+
 BACKENDS = ["filesystem", "s3"]
 OLD = 1_600_000_000  # 2020: long before any mark
 MAX_MANIFEST = 4 << 20  # Go's limit
@@ -128,10 +131,10 @@ def test_a_torn_tag_link_stops_delete_untagged_and_keeps_the_image(store: distfs
     link = tag_current_path("b", "latest")
     store.put_content(link, digests["b"][:20].encode())  # torn: half a digest
     with pytest.raises(registry.GcError, match=link):
-        registry.gc(store, delete_untagged=True)
+        registry.gc(store, delete_untagged=True, grace=OFFLINE)
     assert all(exists(store, blob_data_path(d)) for d in blobs_of(store, digests["b"]))
     assert exists(store, revision_link_path("b", digests["untagged"]))  # nothing was deleted
-    assert registry.gc(store, dry_run=True).errors == []  # without --delete-untagged tags do not matter
+    assert registry.gc(store, dry_run=True, grace=OFFLINE).errors == []  # without --delete-untagged tags do not matter
 
 
 def test_a_tag_link_answering_503_stops_delete_untagged(setup: Callable[..., Setup]) -> None:
@@ -141,7 +144,7 @@ def test_a_tag_link_answering_503_stops_delete_untagged(setup: Callable[..., Set
     link = tag_current_path("b", "latest")
     stores.proxy.force("GET", link.lstrip("/"), "503", times=3)
     with pytest.raises(registry.GcError, match=link):
-        registry.gc(stores.faulty(maxretries=0), delete_untagged=True)
+        registry.gc(stores.faulty(maxretries=0), delete_untagged=True, grace=OFFLINE)
     assert all(exists(clean, blob_data_path(d)) for d in blobs_of(clean, digests["b"]))
     assert exists(clean, revision_link_path("b", digests["untagged"]))
 
@@ -163,7 +166,7 @@ def test_a_layer_committed_during_gc_is_kept(store: distfs.StorageDriver, parame
         store.move(upload, blob_data_path(digest))
         store.put_content(layer_link_path("b", digest), digest.encode())
 
-    report = registry.gc(store, progress=At("walk", commit))
+    report = registry.gc(store, progress=At("walk", commit), grace=OFFLINE)
     assert digest not in report.blobs
     assert store.get_content(blob_data_path(digest)) == layer
 
@@ -265,7 +268,7 @@ def test_an_oversized_manifest_is_reported_and_stops_gc(store: distfs.StorageDri
     assert [(p.kind, p.path) for p in problems] == [("oversized-manifest", revision_link_path("big", digest))]
     for untagged in (False, True):
         with pytest.raises(registry.GcError, match=digest):
-            registry.gc(store, delete_untagged=untagged)
+            registry.gc(store, delete_untagged=untagged, grace=OFFLINE)
     assert store.get_content(blob_data_path(digest)) == content
 
 
@@ -287,7 +290,7 @@ def test_a_384_mib_manifest_is_never_read(tmp_path: Path) -> None:
         kinds = {p.kind for p in registry.fsck(store).problems}
         listed = registry.ls(store, "big")
         with pytest.raises(registry.GcError, match=digest):
-            registry.gc(store, dry_run=True)
+            registry.gc(store, dry_run=True, grace=OFFLINE)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -56,11 +56,17 @@ from .pool import DEFAULT_WORKERS, run_all
 from .progress import QUIET, Progress
 from .snapshot import Snapshot, read_link, read_snapshot
 
-__all__ = ["BATCH", "GcError", "GcInterrupted", "GcItem", "GcReport", "gc", "mark"]
+__all__ = ["BATCH", "DEFAULT_GRACE", "GcError", "GcInterrupted", "GcItem", "GcReport", "gc", "mark"]
 
 BATCH = 1000
 """Paths per :meth:`~distfs.StorageDriver.delete_many` call of the sweep (at most; at least
 a quarter of it unless fewer are left)."""
+
+
+#: What is younger than this is kept: the protection of pushes in flight (a push uploads its
+#: layers before its manifest links them). zot's ``gcDelay`` is one hour too. An offline
+#: collection (the registry stopped or read-only) may pass ``timedelta(0)``.
+DEFAULT_GRACE = timedelta(hours=1)
 
 
 class GcError(RuntimeError):
@@ -182,14 +188,16 @@ def gc(
     dry_run: bool = False,
     delete_untagged: bool = False,
     upload_age: timedelta | None = None,
-    grace: timedelta = timedelta(0),
+    grace: timedelta = DEFAULT_GRACE,
     workers: int = DEFAULT_WORKERS,
     progress: Progress = QUIET,
 ) -> GcReport:
     """Collect the garbage of the registry store of ``driver`` (see the module docstring).
 
-    GcError (before anything is deleted) names what could not be read; GcInterrupted
-    (a KeyboardInterrupt) carries the report of a sweep interrupted midway.
+    ``grace`` (default :data:`DEFAULT_GRACE`, one hour) protects pushes in flight: what was
+    modified less than ``grace`` before the mark began is kept. GcError (before anything
+    is deleted) names what could not be read; GcInterrupted (a KeyboardInterrupt) carries
+    the report of a sweep interrupted midway.
     """
     started = datetime.now(UTC)
     cut = started - grace

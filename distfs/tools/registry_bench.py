@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ from ..registry.layout import blob_data_path
 from .bench import Bench, Check, Plan, Row, Side, _bulk_put, compare, raw_of
 from .registry_store import fill, put_blob
 from .servers import go_registry_binary, go_registry_config, go_registry_environment
+
+#: gc's grace for an offline collection (no push in flight to protect): keep nothing for its age.
+OFFLINE = timedelta(0)
 
 __all__ = ["registry_steps"]
 
@@ -63,7 +67,7 @@ def gc_against_go(bench: Bench) -> None:
     raw = raw_of(driver, parameters)
     fill(driver, count, size=1024, bulk=lambda items: _bulk_put(raw, {raw.key(p): c for p, c in items.items()}))
     began = time.perf_counter()
-    report = gc(driver, dry_run=True, workers=32)
+    report = gc(driver, dry_run=True, workers=32, grace=OFFLINE)
     ours = time.perf_counter() - began
     with tempfile.TemporaryDirectory(prefix="distfs-bench-") as workdir:
         config = Path(workdir) / "config.yml"

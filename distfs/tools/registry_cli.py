@@ -38,14 +38,15 @@ from ..errors import ConfigError, StorageDriverError
 from ..registry import DriverSpec, du, fsck, gc, ls, migrate
 from ..registry.events import JsonLines
 from ..registry.events import logger as event_logger
+from ..registry.gc import DEFAULT_GRACE as GC_DEFAULT_GRACE
 from ..registry.gc import GcError, GcInterrupted, GcItem, GcReport
 from .progress import Meter
 from .registry_open import StoreUnavailable, open_store, resolve
 
 __all__ = ["add_parser"]
 
-#: Default ``--grace``: what is younger than this is kept (zot's ``gcDelay`` is one hour too).
-DEFAULT_GRACE = 3600.0
+#: Default ``--grace`` in seconds: the library's default (one hour, the protection of pushes in flight).
+DEFAULT_GRACE = GC_DEFAULT_GRACE.total_seconds()
 #: distribution's default ``storage.maintenance.uploadpurging.age``: an upload lives this long.
 DEFAULT_UPLOAD_AGE = "168h"
 #: Largest accepted ``--grace`` and ``--upload-age`` (ten years) and ``-j``.
