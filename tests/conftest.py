@@ -52,19 +52,46 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             _peak.update(mib=peak, test=report.nodeid)
 
 
+_workers: dict[str, tuple[float, str]] = {}
+"""Under pytest-xdist, the controller's record of each worker's peak RSS and its test."""
+
+
+def _largest_peak() -> tuple[float, str, str]:
+    """The largest peak RSS of this process and of the xdist workers: MiB, test, who."""
+    peaks = [(_max_rss_mib(), _peak["test"], "pytest")]
+    peaks += [(mib, test, f"worker {name}") for name, (mib, test) in _workers.items()]
+    return max(peaks)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the xdist controller: keep the peak RSS a worker reported when it finished."""
+    output = getattr(node, "workeroutput", {})
+    if "peak_rss_mib" in output:
+        _workers[str(getattr(getattr(node, "gateway", None), "id", node))] = (
+            output["peak_rss_mib"],
+            output["peak_rss_test"],
+        )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run when ``DISTFS_PEAK_RSS_LIMIT_MIB`` is set and the peak RSS went above it."""
+    """Fail the run when ``DISTFS_PEAK_RSS_LIMIT_MIB`` is set and the largest peak RSS (this
+    process's, or an xdist worker's) went above it; a worker reports its peak to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["peak_rss_mib"], output["peak_rss_test"] = _max_rss_mib(), _peak["test"]
+        return
     limit = os.environ.get("DISTFS_PEAK_RSS_LIMIT_MIB")
-    if limit and _max_rss_mib() > float(limit) and exitstatus == 0:
+    if limit and _largest_peak()[0] > float(limit) and exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Report the suite's peak memory (CI shows it at the end of every run)."""
-    peak = _max_rss_mib()
+    peak, test, who = _largest_peak()
     children = _max_rss_mib(resource.RUSAGE_CHILDREN)
     terminalreporter.write_line(
-        f"peak RSS: pytest {peak:.0f} MiB (last grew in {_peak['test']}); "
+        f"peak RSS: {who} {peak:.0f} MiB (last grew in {test}); "
         f"largest finished child process {children:.0f} MiB; goal: at most {PEAK_RSS_GOAL_MIB} MiB"
     )
 
