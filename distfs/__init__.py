@@ -1,5 +1,10 @@
 """distfs: the registry's storage-driver model over fsspec.
 
+Every built-in driver stands on the fsspec filesystem of its protocol (``inmemory`` on
+``memory``, ``filesystem`` on ``file``, ``s3`` on s3fs, ``gcs`` on gcsfs, ``azure`` on adlfs,
+``oss`` on ossfs) and takes that filesystem's keywords as the parameter ``storage_options``;
+distfs adds one contract over them.
+
 ::
 
     import distfs
