@@ -420,3 +420,14 @@ def test_distfs_filesystem_with_storage_options_pickles(params: dict[str, Any], 
     assert fs.cat_file("/p/blob") == b"after"
     assert all(h.get("x-amz-request-payer") == "requester" for _, _, h in wire.heard)
     assert all("pickled/1" in h["user-agent"] for _, _, h in wire.heard)
+
+
+def test_config_yml_takes_storage_options(params: dict[str, Any], wire: FaultProxy) -> None:
+    lines = [f"    {key}: {value}" for key, value in params.items()]
+    text = "\n".join(["storage:", "  s3:", *lines, "    storage_options:", "      requester_pays: true", ""])
+    driver = distfs.from_config(text, environ={})
+    driver.put_content("/from-config", b"c")
+    assert wire.heard
+    assert all(h.get("x-amz-request-payer") == "requester" for _, _, h in wire.heard)
+    with pytest.raises(distfs.ConfigError, match=r"storage\.s3\.storage_options\.version_aware"):
+        distfs.from_config(text + "      version_aware: true\n", environ={})
