@@ -259,9 +259,8 @@ class S3Store:
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
         client_method = {"GET": "get_object", "HEAD": "head_object"}[method]
         await self.client()
-        url: str = await self._presigner.generate_presigned_url(
-            client_method, Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
-        )
+        params = {"Bucket": self.bucket, "Key": key}  # no extras: SSE-C keys never go into a URL
+        url: str = await self._presigner.generate_presigned_url(client_method, Params=params, ExpiresIn=seconds)
         return url
 
     # -- multipart uploads ------------------------------------------------------------
