@@ -332,6 +332,7 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
     ({"s3_additional_kwargs": {"Range": "bytes=0-1"}}, "storage_options.s3_additional_kwargs.Range", "itself"),
     ({"s3_additional_kwargs": {"ContentType": "text/x"}}, "storage_options.s3_additional_kwargs.ContentType", "itself"),
     ({"s3_additional_kwargs": {"Bucket": "other"}}, "storage_options.s3_additional_kwargs.Bucket", "'bucket'"),
+    ({"s3_additional_kwargs": {"Metadata": {"a": "b"}}}, "storage_options.s3_additional_kwargs.Metadata", "stamps"),
     ({"client_kwargs": {"config": object()}}, "storage_options.client_kwargs.config", "config_kwargs"),
     ({"version_aware": True}, "storage_options.version_aware", "not accepted"),
     ({"use_listings_cache": True}, "storage_options.use_listings_cache", "not accepted"),

@@ -164,6 +164,7 @@ OPTIONS = OptionTable(
                 Option("Key", "engine", "keys are the driver's paths below its root", "rootdirectory"),
                 Option("CopySourceIfMatch", "engine", "moves are pinned to the source's ETag"),
                 Option("MetadataDirective", "engine", "copies replace the metadata"),
+                Option("Metadata", "engine", "the engine stamps uploads in the object metadata"),
             ),
         ),
         Option("cache_regions", "rejected", "one bucket per driver: set `region` or `client_kwargs.region_name`"),
