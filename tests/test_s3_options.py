@@ -432,3 +432,24 @@ def test_config_yml_takes_storage_options(params: dict[str, Any], wire: FaultPro
     assert all(h.get("x-amz-request-payer") == "requester" for _, _, h in wire.heard)
     with pytest.raises(distfs.ConfigError, match=r"storage\.s3\.storage_options\.version_aware"):
         distfs.from_config(text + "      version_aware: true\n", environ={})
+
+
+def test_refused_credentials_are_access_denied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_aws_environment: Path
+) -> None:
+    """A moto of its own that checks credentials (``INITIAL_NO_AUTH_ACTION_COUNT=0``): a
+    profile whose key it does not know is AccessDeniedError, its secret never shown."""
+    from distfs.tools.servers import moto_server
+
+    (no_aws_environment / "credentials").write_text(
+        "[stranger]\naws_access_key_id = AKIASTRANGER00000001\naws_secret_access_key = stranger-secret-Jk2\n"
+    )
+    monkeypatch.setenv("INITIAL_NO_AUTH_ACTION_COUNT", "0")
+    with moto_server(tmp_path / "moto-auth.log") as endpoint:
+        driver = distfs.create(
+            "s3", {"bucket": "b", "regionendpoint": endpoint, "storage_options": {"profile": "stranger"}}
+        )
+        with pytest.raises(distfs.AccessDeniedError) as info:
+            driver.put_content("/x", b"x")
+    assert "InvalidAccessKeyId" in str(info.value)
+    assert "stranger-secret-Jk2" not in str(info.value)
