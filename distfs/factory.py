@@ -51,8 +51,8 @@ BUILTIN_DRIVERS: dict[str, Builtin] = {
     for b in (
         Builtin("inmemory", "distfs.backends.inmemory"),
         Builtin("filesystem", "distfs.backends.filesystem"),
-        Builtin("s3", "distfs.backends.s3", extra="s3", requires=("aiobotocore",)),
-        Builtin("s3aws", "distfs.backends.s3", "factory_s3aws", extra="s3", requires=("aiobotocore",)),
+        Builtin("s3", "distfs.backends.s3", extra="s3", requires=("s3fs", "aiobotocore")),
+        Builtin("s3aws", "distfs.backends.s3", "factory_s3aws", extra="s3", requires=("s3fs", "aiobotocore")),
         Builtin("gcs", "distfs.backends.gcs", extra="gcs", requires=("gcsfs", "aiohttp", "google.auth")),
         Builtin("azure", "distfs.backends.azure", extra="azure", requires=("adlfs", "azure.storage.blob", "aiohttp")),
         Builtin("oss", "distfs.backends.oss", extra="oss", requires=("ossfs", "oss2")),

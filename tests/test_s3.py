@@ -17,8 +17,8 @@ from cases import json_server, suspend_in_fresh_processes, two_instances_see_eac
 from conftest import new_bucket
 
 import distfs
-from distfs.backends.s3 import S3Store, settings_from
-from distfs.backends.s3.settings import client_config
+from distfs.backends.s3 import S3Store, filesystem, settings_from
+from distfs.backends.s3.settings import filesystem_kwargs
 from distfs.base import Base
 from distfs.engine import ObjectStoreDriver
 from distfs.engine.loop import run
@@ -107,6 +107,8 @@ ACCEPTED: list[tuple[str, Any, str, Any]] = [
     ("sessiontoken", "token", "sessiontoken", "token"),
     ("maxretries", "0", "maxretries", 0),
     ("maxretries", 12, "maxretries", 12),
+    ("storage_options", {"anon": True}, "storage_options", {"anon": True}),
+    ("storage_options", {"default_cache_type": "none"}, "storage_options", {}),  # ignored
 ]
 
 # key, value, words the error must contain
@@ -138,6 +140,7 @@ REJECTED: list[tuple[str, Any, str]] = [
     ("rootdir", "/x", "unknown parameter"),
     ("maxretries", -1, "between"),
     ("maxretries", "often", "integer"),
+    ("storage_options", "anon=true", "mapping"),
 ]
 
 
@@ -172,7 +175,7 @@ def test_required_and_paired_parameters() -> None:
     assert info.value.parameter == "bucket"
     with pytest.raises(distfs.InvalidParameterError, match="no region"):
         settings_from({"bucket": "b"})
-    assert settings_from({"bucket": "b", "regionendpoint": "http://127.0.0.1:1"}).region == "us-east-1"
+    assert settings_from({"bucket": "b", "regionendpoint": "http://127.0.0.1:1"}).region == ""  # botocore's
     with pytest.raises(distfs.InvalidParameterError, match="together") as info:
         settings_from({**BASE, "accesskey": "AKIA"})
     assert info.value.parameter == "secretkey"
@@ -195,11 +198,18 @@ def test_secrets_are_never_shown() -> None:
     assert "not-a-string-secret" not in str(info.value)
 
 
-def test_parameters_reach_the_client() -> None:
+def test_parameters_reach_the_filesystem() -> None:
+    """Distribution keys become S3FileSystem keywords (what the store makes its clients from)."""
     settings = settings_from(
         {
             **BASE,
+            "regionendpoint": "http://127.0.0.1:9000",
+            "accesskey": "AKIA",
+            "secretkey": "s",
+            "sessiontoken": "t",
             "forcepathstyle": True,
+            "usedualstack": True,
+            "accelerate": True,
             "usefipsendpoint": True,
             "useragent": "ua",
             "skipverify": "true",
@@ -209,19 +219,25 @@ def test_parameters_reach_the_client() -> None:
             "objectacl": "public-read",
         }
     )
-    config = client_config(settings)
-    assert config["s3"]["addressing_style"] == "path"
-    assert config["use_fips_endpoint"] is True
-    assert config["user_agent_extra"] == "ua"
-    assert config["retries"] == {"mode": "standard", "total_max_attempts": 6}
-    assert settings.skipverify is True
-    assert settings.object_arguments() == {
+    fs = filesystem(settings)
+    assert (fs.key, fs.secret, fs.token, fs.endpoint_url) == ("AKIA", "s", "t", "http://127.0.0.1:9000")
+    assert fs.client_kwargs == {"region_name": "us-east-1", "verify": False}
+    assert fs.config_kwargs == {
+        "s3": {"addressing_style": "path", "use_dualstack_endpoint": True, "use_accelerate_endpoint": True},
+        "use_fips_endpoint": True,
+        "user_agent_extra": "ua",
+        "signature_version": "s3v4",
+        "retries": {"mode": "standard", "total_max_attempts": 6},
+    }
+    assert fs.s3_additional_kwargs == {
         "ACL": "public-read",
         "StorageClass": "STANDARD_IA",
         "ServerSideEncryption": "aws:kms",
         "SSEKMSKeyId": "k",
     }
-    assert settings_from({**BASE, "storageclass": "none"}).object_arguments() == {"ACL": "private"}
+    assert filesystem_kwargs(settings_from({**BASE, "storageclass": "none"}))["s3_additional_kwargs"] == {
+        "ACL": "private"
+    }
 
 
 def test_s3aws_is_named_like_go(s3_parameters: dict[str, Any]) -> None:

@@ -43,7 +43,9 @@ class Option:
     ``use``: ``used`` (passed to the backend), ``ignored`` (accepted, has no effect;
     ``why`` says so), ``rejected`` (an error; ``why`` says why), ``engine`` (the engine sets
     it itself; an error naming ``instead``, the distribution key to use). ``distribution``
-    names the distribution key translated into this keyword, if any.
+    names the distribution key translated into this keyword, if any. ``nested``: keys of
+    a mapping value (``config_kwargs``, ``s3_additional_kwargs``...) that distfs treats
+    specially; keys of that mapping not listed are passed through unchecked.
     """
 
     key: str
@@ -51,6 +53,11 @@ class Option:
     why: str = ""
     instead: str = ""
     distribution: str = ""
+    nested: tuple[Option, ...] = ()
+
+    def get(self, key: str) -> Option | None:
+        """The nested option ``key`` of this option's mapping value, if listed."""
+        return next((option for option in self.nested if option.key == key), None)
 
 
 class StorageOptions(Mapping[str, Any]):
@@ -92,10 +99,7 @@ class OptionTable:
             raise ValueError(f"{self.driver}: a storage_options key is listed twice")
 
     def get(self, key: str) -> Option | None:
-        for option in self.options:
-            if option.key == key:
-                return option
-        return None
+        return next((option for option in self.options if option.key == key), None)
 
     def check(self, value: object) -> StorageOptions:
         """``value`` checked as this driver's ``storage_options``.
@@ -118,12 +122,22 @@ class OptionTable:
             if option is None:
                 known = ", ".join(sorted(o.key for o in self.options if o.use in ("used", "ignored")))
                 raise InvalidParameterError(self.driver, name, f"unknown {self.package} option; accepted: {known}")
-            if option.use == "rejected":
-                raise InvalidParameterError(self.driver, name, f"not accepted: {option.why}")
-            if option.use == "engine":
-                instead = f"; use the parameter {option.instead!r} instead" if option.instead else ""
-                raise InvalidParameterError(self.driver, name, f"distfs sets this itself ({option.why}){instead}")
+            self._refuse(option, name)
+            inner = value[key]
+            if option.nested and isinstance(inner, Mapping):
+                for sub in inner:
+                    nested = option.get(sub) if isinstance(sub, str) else None
+                    if nested is not None:
+                        self._refuse(nested, f"{name}.{sub}")
         return StorageOptions({key: item for key, item in value.items() if self.get(key).use == "used"})  # type: ignore[union-attr]
+
+    def _refuse(self, option: Option, name: str) -> None:
+        """Raise for a rejected or engine-owned ``option`` (shown as ``name``)."""
+        if option.use == "rejected":
+            raise InvalidParameterError(self.driver, name, f"not accepted: {option.why}")
+        if option.use == "engine":
+            instead = f"; use the parameter {option.instead!r} instead" if option.instead else ""
+            raise InvalidParameterError(self.driver, name, f"distfs sets this itself ({option.why}){instead}")
 
     @staticmethod
     def merge(
@@ -157,9 +171,10 @@ class OptionTable:
             "|---|---|---|---|",
         ]
         for option in sorted(self.options, key=lambda o: o.key):
-            why = option.why + (f" (use `{option.instead}`)" if option.instead else "")
-            distribution = f"`{option.distribution}`" if option.distribution else ""
-            rows.append(f"| `{option.key}` | {distribution} | {option.use} | {why} |")
+            for key, row in [(option.key, option)] + [(f"{option.key}.{n.key}", n) for n in option.nested]:
+                why = row.why + (f" (use `{row.instead}`)" if row.instead else "")
+                distribution = f"`{row.distribution}`" if row.distribution else ""
+                rows.append(f"| `{key}` | {distribution} | {row.use} | {why} |")
         return "\n".join(rows) + "\n"
 
 

@@ -1,11 +1,13 @@
 """``s3`` (alias ``s3aws``): Amazon S3 and S3-compatible stores.
 
-Parameters are distribution's (see :mod:`.settings`); keys of the driver path ``/a/b``
-are ``<rootdirectory>/a/b`` in ``bucket``. The store primitives (:mod:`.store`) run on
-aiobotocore (installed with the ``s3`` extra, through s3fs); everything else (pinned
-readers, journaled multipart writers, batched deletes, flat walks, server-side moves) is
-the object-store engine's (:mod:`distfs.engine`). ``redirect_url`` presigns GET and HEAD
-for 20 minutes, with ``redirectendpoint`` as the host when it is set.
+Parameters are distribution's (see :mod:`.settings`) plus ``storage_options``, the
+user's s3fs keywords; keys of the driver path ``/a/b`` are ``<rootdirectory>/a/b`` in
+``bucket``. The driver stands on s3fs (fsspec protocol ``s3``): the parameters become one
+``S3FileSystem``, and the store primitives (:mod:`.store`) run on aiobotocore clients made
+from that instance's configuration. Everything else (pinned readers, journaled multipart
+writers, batched deletes, flat walks, server-side moves) is the object-store engine's
+(:mod:`distfs.engine`). ``redirect_url`` presigns GET and HEAD for 20 minutes, with
+``redirectendpoint`` as the host when it is set.
 """
 
 from __future__ import annotations
@@ -16,14 +18,27 @@ from typing import Any
 
 from ...base import Base
 from ...engine import ObjectStoreDriver, build
-from .settings import NAME, S3Settings, settings_from
+from ...errors import InvalidParameterError
+from ..options import redact
+from .settings import NAME, OPTIONS, S3Settings, filesystem_kwargs, settings_from
 from .store import S3Store
 
-__all__ = ["S3Settings", "S3Store", "bucket_key", "factory", "factory_s3aws", "raw_filesystem", "settings_from"]
+__all__ = [
+    "OPTIONS",
+    "S3Settings",
+    "S3Store",
+    "bucket_key",
+    "factory",
+    "factory_s3aws",
+    "filesystem",
+    "raw_filesystem",
+    "settings_from",
+]
 
 
 class _RedactTokens(logging.Filter):
-    """Blanks S3 session tokens out of botocore's DEBUG records (botocore logs request headers)."""
+    """Blanks secrets out of botocore's DEBUG records (botocore logs request headers): session
+    tokens and SSE-C keys."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,12 +59,28 @@ for _name in ("botocore.auth", "botocore.endpoint", "botocore.httpsession", "bot
     logging.getLogger(_name).addFilter(_REDACT_TOKENS)
 
 
+def filesystem(settings: S3Settings) -> Any:
+    """A new ``S3FileSystem`` (fsspec protocol ``s3``) configured by ``settings``.
+
+    fsspec applies its own configuration (``fsspec.config.conf``, ``FSSPEC_S3_*``) beneath
+    the keywords of :func:`~.settings.filesystem_kwargs`. Backend errors are
+    ``InvalidParameterError`` with every ``storage_options`` value shown as ``***``.
+    """
+    import fsspec
+
+    try:
+        return fsspec.filesystem("s3", skip_instance_cache=True, **filesystem_kwargs(settings))
+    except (TypeError, ValueError, KeyError) as exc:
+        message = redact(str(exc), settings.storage_options.values())
+        raise InvalidParameterError(NAME, "storage_options", f"s3fs refused them: {message}") from None
+
+
 def _driver(parameters: Mapping[str, Any], name: str) -> Base:
     settings = settings_from(parameters)
-    if settings.sessiontoken:
-        _REDACT_TOKENS.tokens.add(settings.sessiontoken)
+    store = S3Store.from_filesystem(filesystem(settings), settings, name)
+    _REDACT_TOKENS.tokens.update(store.header_secrets())
     return build(
-        S3Store(settings, name),
+        store,
         root=settings.rootdirectory,
         retries=settings.maxretries,
         chunk=settings.chunksize,
@@ -73,17 +104,8 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
     For ``distfs probe`` and ``distfs bench``: what a user gets from fsspec with the same
     parameters (listings cache on, default ``ls`` detail...).
     """
-    from s3fs import S3FileSystem
-
     settings = settings_from(parameters)
-    fs = S3FileSystem(
-        key=settings.accesskey or None,
-        secret=settings.secretkey or None,
-        token=settings.sessiontoken or None,
-        endpoint_url=settings.endpoint or None,
-        client_kwargs={"region_name": settings.region},
-        skip_instance_cache=True,
-    )
+    fs = filesystem(settings)
     return fs, settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
 
 

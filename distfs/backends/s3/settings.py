@@ -3,6 +3,10 @@
 Parameters are distribution's (``docs/content/storage-drivers/s3.md``); each key's rule
 is in :func:`settings_from`. Secrets (``accesskey``, ``secretkey``, ``sessiontoken``) are
 never shown in ``repr`` or in an error.
+
+The driver stands on s3fs: :func:`filesystem_kwargs` translates the settings into
+``S3FileSystem`` keywords and merges the user's ``storage_options`` beneath the keys the
+user set (:data:`OPTIONS` lists every s3fs keyword and what distfs does with it).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 from ...errors import InvalidParameterError
 from ...parameters import GiB, MiB, Parameters
 from ...retry import DEFAULT_RETRIES, retry_parameter
+from ..options import Option, OptionTable, StorageOptions
 
-__all__ = ["KNOWN", "NAME", "SECRET", "S3Settings", "client_config", "settings_from"]
+__all__ = ["KNOWN", "NAME", "OPTIONS", "SECRET", "S3Settings", "filesystem_kwargs", "settings_from"]
 
 NAME = "s3"
 MIN_CHUNK = 5 * MiB
@@ -82,8 +87,105 @@ KNOWN = (
     "loglevel",
     "redirectendpoint",
     "maxretries",
+    "storage_options",
 )
 SECRET = ("accesskey", "secretkey", "sessiontoken")
+
+_FILES = "the driver reads and writes through the engine, never through s3fs's file objects"
+_LISTINGS = "listings are never cached: every list, stat and walk asks the store"
+_ONE_LOOP = "the driver is synchronous; its requests run on the engine's own event loop"
+
+#: Every ``S3FileSystem`` keyword (and fsspec's) and what the s3 driver does with it.
+OPTIONS = OptionTable(
+    driver=NAME,
+    protocol="s3",
+    package="s3fs",
+    options=(
+        Option("anon", why="unsigned requests (public buckets); writes fail with AccessDeniedError"),
+        Option("endpoint_url", why="the S3 endpoint", distribution="regionendpoint"),
+        Option("key", why="access key id", distribution="accesskey"),
+        Option("secret", why="secret access key", distribution="secretkey"),
+        Option("token", why="session token", distribution="sessiontoken"),
+        Option("username", why="another name of `key`"),
+        Option("password", why="another name of `secret`"),
+        Option("use_ssl", why="https when the endpoint has no scheme", distribution="secure"),
+        Option("profile", why="the AWS named profile of the driver's own aiobotocore session"),
+        Option("session", why="an aiobotocore `AioSession` the driver makes its clients from (not picklable)"),
+        Option("requester_pays", why="`x-amz-request-payer: requester` on every request"),
+        Option(
+            "client_kwargs",
+            why="keywords of aiobotocore's `create_client`",
+            nested=(
+                Option("region_name", why="the region requests are signed for", distribution="region"),
+                Option("verify", why="TLS verification (`False`, or a CA bundle path)", distribution="skipverify"),
+                Option("config", "rejected", "botocore's Config is made from `config_kwargs`"),
+            ),
+        ),
+        Option(
+            "config_kwargs",
+            why="keywords of botocore's `Config`",
+            nested=(
+                Option(
+                    "s3",
+                    why="addressing style and S3 endpoint flags",
+                    distribution="forcepathstyle, usedualstack, accelerate",
+                ),
+                Option("use_fips_endpoint", why="FIPS endpoints", distribution="usefipsendpoint"),
+                Option("signature_version", why="`s3v4` (or `s3` off AWS)", distribution="v4auth"),
+                Option("user_agent_extra", why="appended to the user agent", distribution="useragent"),
+                Option("retries", "engine", "botocore retries each request `maxretries` times", "maxretries"),
+                Option("connect_timeout", "engine", "botocore's 60 s; a timed-out request is retried"),
+                Option("read_timeout", "engine", "botocore's 60 s; a timed-out request is retried"),
+            ),
+        ),
+        Option(
+            "s3_additional_kwargs",
+            why="extra arguments of every S3 call that takes them (SSE-S3, SSE-KMS, SSE-C...)",
+            nested=(
+                Option(
+                    "ServerSideEncryption",
+                    why="SSE-S3 (`AES256`) or SSE-KMS (`aws:kms`) of object writes",
+                    distribution="encrypt",
+                ),
+                Option("SSEKMSKeyId", why="the KMS key of SSE-KMS", distribution="keyid"),
+                Option("StorageClass", why="storage class of object writes", distribution="storageclass"),
+                Option("ACL", why="canned ACL of object writes", distribution="objectacl"),
+                Option(
+                    "SSECustomerKey",
+                    why="SSE-C: with every object write, read, HEAD and copy (and as the copy source's key)",
+                ),
+                Option("SSECustomerAlgorithm", why="SSE-C's algorithm (`AES256`)"),
+                Option("RequestPayer", why="`requester`: the same as `requester_pays`"),
+                Option("IfMatch", "engine", "reads are pinned to the ETag the engine saw first"),
+                Option("IfNoneMatch", "engine", "the engine's create-if-absent"),
+                Option("Range", "engine", "the engine reads in ranges of its own"),
+                Option("ContentType", "engine", "objects are stored as application/octet-stream, as distribution does"),
+                Option("Bucket", "engine", "the driver's bucket", "bucket"),
+                Option("Key", "engine", "keys are the driver's paths below its root", "rootdirectory"),
+                Option("CopySourceIfMatch", "engine", "moves are pinned to the source's ETag"),
+                Option("MetadataDirective", "engine", "copies replace the metadata"),
+                Option("Metadata", "engine", "the engine stamps uploads in the object metadata"),
+            ),
+        ),
+        Option("cache_regions", "rejected", "one bucket per driver: set `region` or `client_kwargs.region_name`"),
+        Option(
+            "version_aware", "rejected", "reads are pinned by ETag; versioned listings would cost a request per version"
+        ),
+        Option("use_listings_cache", "rejected", _LISTINGS),
+        Option("listings_expiry_time", "rejected", _LISTINGS),
+        Option("max_paths", "rejected", _LISTINGS),
+        Option("local_expiry_check", "rejected", "the engine pins reads with If-Match, which the store must support"),
+        Option("default_block_size", "ignored", _FILES + " (see `chunksize`)"),
+        Option("default_fill_cache", "ignored", _FILES),
+        Option("default_cache_type", "ignored", _FILES),
+        Option("fixed_upload_size", "ignored", "every part but the last is `chunksize` bytes already"),
+        Option("max_concurrency", "ignored", "the engine bounds concurrency (see `multipartcopymaxconcurrency`)"),
+        Option("batch_size", "ignored", "the engine deletes in batches of 1000 keys"),
+        Option("skip_instance_cache", "ignored", "each driver makes its own S3FileSystem"),
+        Option("asynchronous", "ignored", _ONE_LOOP),
+        Option("loop", "ignored", _ONE_LOOP),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -116,17 +218,10 @@ class S3Settings:
     loglevel: str = "off"
     redirectendpoint: str = ""
     maxretries: int = DEFAULT_RETRIES
-
-    def object_arguments(self) -> dict[str, str]:
-        """Arguments every object write carries: ACL, storage class, encryption."""
-        arguments = {"ACL": self.objectacl}
-        if self.storageclass != "NONE":
-            arguments["StorageClass"] = self.storageclass
-        if self.encrypt:
-            arguments["ServerSideEncryption"] = "aws:kms" if self.keyid else "AES256"
-            if self.keyid:
-                arguments["SSEKMSKeyId"] = self.keyid
-        return arguments
+    #: The user's ``storage_options`` (checked by :data:`OPTIONS`; values never shown).
+    storage_options: StorageOptions = field(default_factory=lambda: StorageOptions({}))
+    #: The distribution keys the user set (they win over ``storage_options``).
+    given: frozenset[str] = frozenset()
 
 
 def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
@@ -147,9 +242,12 @@ def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
         parts = urllib.parse.urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise params.error("regionendpoint", "must be an http or https URL")
+    options = OPTIONS.check(parameters.get("storage_options"))
     region = params.string("region")
-    if not region and not endpoint:
-        raise params.error("region", "no region parameter provided")
+    if not region and not endpoint and not _locates(options):
+        raise params.error(
+            "region", "no region parameter provided (nor a region, endpoint or profile in storage_options)"
+        )
     if region and not endpoint and region not in _aws_regions():
         raise params.error("region", "invalid region provided")
     v4auth = params.boolean("v4auth", True)
@@ -171,7 +269,7 @@ def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
             raise params.error("redirectendpoint", "must not have a path, a query or a fragment")
     return S3Settings(
         bucket=bucket,
-        region=region or "us-east-1",
+        region=region,
         endpoint=endpoint,
         rootdirectory=params.string("rootdirectory").strip("/"),
         accesskey=accesskey,
@@ -196,6 +294,17 @@ def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
         loglevel=loglevel,
         redirectendpoint=redirect.rstrip("/"),
         maxretries=retry_parameter(params),
+        storage_options=options,
+        given=frozenset(parameters),
+    )
+
+
+def _locates(options: StorageOptions) -> bool:
+    """Whether ``options`` say where the store is: a region, an endpoint, a profile or a session."""
+    client = options.get("client_kwargs")
+    client = client if isinstance(client, Mapping) else {}
+    return any(options.get(key) for key in ("endpoint_url", "profile", "session")) or any(
+        client.get(key) for key in ("region_name", "endpoint_url")
     )
 
 
@@ -224,20 +333,48 @@ def _is_aws(endpoint: str) -> bool:
     return host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn")
 
 
-def client_config(settings: S3Settings) -> dict[str, Any]:
-    s3: dict[str, Any] = {}
-    if settings.forcepathstyle:
-        s3["addressing_style"] = "path"
-    if settings.usedualstack:
-        s3["use_dualstack_endpoint"] = True
-    if settings.accelerate:
-        s3["use_accelerate_endpoint"] = True
-    config: dict[str, Any] = {"s3": s3}
-    if settings.usefipsendpoint:
-        config["use_fips_endpoint"] = True
-    config["signature_version"] = "s3v4" if settings.v4auth else "s3"
-    if settings.useragent:
-        config["user_agent_extra"] = settings.useragent
-    # botocore retries 5xx, throttling (SlowDown) and connection errors with exponential backoff
-    config["retries"] = {"mode": "standard", "total_max_attempts": settings.maxretries + 1}
-    return config
+def filesystem_kwargs(settings: S3Settings) -> dict[str, Any]:
+    """The ``S3FileSystem`` keywords of ``settings``, by :meth:`OptionTable.merge`'s precedence.
+
+    Distribution keys the user set > the engine's (botocore retries ``maxretries`` times in
+    ``standard`` mode) > ``storage_options`` > distribution keys left at their default.
+    """
+    user: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    for key, fragment in _translated(settings):
+        layer = user if key in settings.given else defaults
+        layer.update(OptionTable.merge(fragment, {}, {}, layer))
+    engine = {"config_kwargs": {"retries": {"mode": "standard", "total_max_attempts": settings.maxretries + 1}}}
+    return OptionTable.merge(user, engine, settings.storage_options, defaults)
+
+
+def _translated(settings: S3Settings) -> list[tuple[str, dict[str, Any]]]:
+    """Each distribution key with the s3fs keywords it stands for (none for its default)."""
+    s = settings
+    sse: dict[str, str] = {}
+    if s.encrypt:
+        sse = {"ServerSideEncryption": "aws:kms" if s.keyid else "AES256"} | (
+            {"SSEKMSKeyId": s.keyid} if s.keyid else {}
+        )
+    pairs: list[tuple[str, dict[str, Any]]] = [
+        ("accesskey", {"key": s.accesskey} if s.accesskey else {}),
+        ("secretkey", {"secret": s.secretkey} if s.secretkey else {}),
+        ("sessiontoken", {"token": s.sessiontoken} if s.sessiontoken else {}),
+        ("regionendpoint", {"endpoint_url": s.endpoint} if s.endpoint else {}),
+        ("secure", {"use_ssl": s.secure}),
+        ("region", {"client_kwargs": {"region_name": s.region}} if s.region else {}),
+        ("skipverify", {"client_kwargs": {"verify": False}} if s.skipverify else {}),
+        ("forcepathstyle", {"config_kwargs": {"s3": {"addressing_style": "path"}}} if s.forcepathstyle else {}),
+        ("usedualstack", {"config_kwargs": {"s3": {"use_dualstack_endpoint": True}}} if s.usedualstack else {}),
+        ("accelerate", {"config_kwargs": {"s3": {"use_accelerate_endpoint": True}}} if s.accelerate else {}),
+        ("usefipsendpoint", {"config_kwargs": {"use_fips_endpoint": True}} if s.usefipsendpoint else {}),
+        ("v4auth", {"config_kwargs": {"signature_version": "s3v4" if s.v4auth else "s3"}}),
+        ("useragent", {"config_kwargs": {"user_agent_extra": s.useragent}} if s.useragent else {}),
+        ("encrypt", {"s3_additional_kwargs": sse} if sse else {}),
+        (
+            "storageclass",
+            {"s3_additional_kwargs": {"StorageClass": s.storageclass}} if s.storageclass != "NONE" else {},
+        ),
+        ("objectacl", {"s3_additional_kwargs": {"ACL": s.objectacl}}),
+    ]
+    return pairs

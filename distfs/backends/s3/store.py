@@ -1,26 +1,36 @@
-"""The S3 :class:`~distfs.engine.seam.Store`: one bucket through an aiobotocore client.
+"""The S3 :class:`~distfs.engine.seam.Store`: one bucket, configured by an ``S3FileSystem``.
+
+The store is built from an s3fs instance (:meth:`S3Store.from_filesystem`) and keeps it
+alive. It does not use the instance's client (made on fsspec's loop): it makes its own
+aiobotocore client, one per event loop, from the instance's configuration -- its session
+(or one made with its ``profile``), credentials or ``anon``, ``endpoint_url``,
+``client_kwargs`` and ``config_kwargs`` -- and sends the instance's
+``s3_additional_kwargs`` and requester-pays argument with every call whose operation
+takes them (SSE-C keys also as the copy source's keys of copies).
 
 Every primitive is one S3 call (two for paged listings of parts and uploads). Version
 tokens are ETags, pinned with ``IfMatch`` / ``CopySourceIfMatch``. Retries of requests
 are botocore's (``standard`` mode, ``maxretries``); the only failures reported as
 :class:`~distfs.engine.seam.Transient` are bodies broken after botocore handed over the
 response, which botocore never retries. :func:`_mapped` is the one place botocore's
-errors become the seam's.
+errors become the seam's; their messages show every ``storage_options`` value as ``***``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from ...capabilities import NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.strategies import copy_in_parts
-from .settings import CONTENT_TYPE, NAME, S3Settings, client_config
+from ..options import redact
+from .settings import CONTENT_TYPE, NAME, S3Settings
 
 __all__ = ["S3Store"]
 
@@ -38,6 +48,19 @@ _DENIED = {
     "TokenRefreshRequired",
 }
 _CHANGED = {"PreconditionFailed", "412"}
+#: Calls that change the bucket: refused up front with ``anon`` (unsigned requests).
+_WRITES = {
+    "put_object",
+    "copy_object",
+    "delete_objects",
+    "create_multipart_upload",
+    "upload_part",
+    "upload_part_copy",
+    "complete_multipart_upload",
+    "abort_multipart_upload",
+}
+#: SSE-C arguments and their copy-source counterparts (copies read a source written with the same key).
+_SSE_C = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
 
 
 class S3Store:
@@ -45,19 +68,42 @@ class S3Store:
 
     capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=NOT_XML)
 
-    def __init__(self, settings: S3Settings, name: str = NAME) -> None:
+    def __init__(self, fs: Any, settings: S3Settings, name: str = NAME) -> None:
         self.name = name
         self.settings = settings
         self.bucket = settings.bucket
         self.limits = seam.Limits(min_part=5 << 20, max_parts=10_000, delete_batch=1000, copy_ranges=True)
+        #: The s3fs instance the store is configured by (kept alive as long as the store).
+        self.fs = fs
+        self.anonymous = bool(fs.anon)
+        self._session = None if getattr(fs, "_session_is_owned", fs.session is None) else fs.session
+        self._arguments = client_arguments(fs)
+        self._extras = dict(fs.s3_additional_kwargs) | dict(fs.req_kw)
+        self._extras |= {"CopySource" + key: self._extras[key] for key in _SSE_C if key in self._extras}
+        self._secrets = tuple(settings.storage_options.values())
+        self._per_method: dict[str, dict[str, Any]] = {}
         self._client: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._context: Any = None
-        self._opening: asyncio.Task[None] | None = None
         self._presigner: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._contexts: list[Any] = []
+        self._opening: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_filesystem(cls, fs: Any, settings: S3Settings, name: str = NAME) -> S3Store:
+        """The store of ``settings.bucket`` configured by the ``S3FileSystem`` ``fs``."""
+        return cls(fs, settings, name)
 
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r})"
+
+    def header_secrets(self) -> set[str]:
+        """Secret values botocore may log as request headers (session token, SSE-C key)."""
+        found = {str(self.fs.token)} if self.fs.token else set()
+        key = self._extras.get("SSECustomerKey")
+        if isinstance(key, str | bytes) and key:
+            raw = key.encode() if isinstance(key, str) else key
+            found |= {raw.decode("latin-1"), base64.b64encode(raw).decode()}
+        return found
 
     # -- the client -------------------------------------------------------------------
 
@@ -77,38 +123,50 @@ class S3Store:
         return self._client
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
-        from aiobotocore.config import AioConfig
         from aiobotocore.session import AioSession
 
         settings = self.settings
         try:
-            context = AioSession().create_client(
-                "s3",
-                region_name=settings.region,
-                endpoint_url=settings.endpoint or None,
-                aws_access_key_id=settings.accesskey or None,
-                aws_secret_access_key=settings.secretkey or None,
-                aws_session_token=settings.sessiontoken or None,
-                use_ssl=settings.secure,
-                verify=not settings.skipverify,
-                config=AioConfig(**client_config(settings)),
-            )
-            client = await context.__aenter__()
+            session = self._session or AioSession(**self.fs.kwargs)
+            contexts = [session.create_client("s3", **self._arguments)]
+            if settings.redirectendpoint:  # signs only (sends nothing): the redirect endpoint as host
+                contexts.append(
+                    session.create_client("s3", **(self._arguments | {"endpoint_url": settings.redirectendpoint}))
+                )
+            clients = []
+            with _mapped(self.bucket, self._secrets):
+                for context in contexts:
+                    clients.append(await context.__aenter__())
             if settings.loglevel != "off":
-                client.meta.events.register("after-call.s3", _log_call)
-            self._context, self._client, self._loop = context, client, loop
+                clients[0].meta.events.register("after-call.s3", _log_call)
+            self._contexts, self._client, self._presigner, self._loop = contexts, clients[0], clients[-1], loop
+            self._per_method = {}
         finally:
             self._opening = None
 
+    def _extras_of(self, method: str) -> dict[str, Any]:
+        """The extra arguments (``s3_additional_kwargs``, requester pays) operation ``method`` takes."""
+        extras = self._per_method.get(method)
+        if extras is None:
+            meta = self._client.meta
+            shape = meta.service_model.operation_model(meta.method_to_api_mapping[method]).input_shape
+            extras = self._per_method[method] = {k: v for k, v in self._extras.items() if k in shape.members}
+        return extras
+
     async def _call(self, method: str, **arguments: Any) -> Any:
+        if self.anonymous and method in _WRITES:
+            raise seam.Denied("AnonymousAccess", f"anonymous access (anon) cannot change the bucket ({method})")
         client = await self.client()
-        with _mapped(self.bucket):
-            return await getattr(client, method)(Bucket=self.bucket, **arguments)
+        extras = self._extras_of(method) if self._extras else {}
+        with _mapped(self.bucket, self._secrets):
+            return await getattr(client, method)(Bucket=self.bucket, **(extras | arguments))
 
     async def close(self) -> None:
-        if self._context is not None and self._loop is asyncio.get_running_loop():
-            await self._context.__aexit__(None, None, None)
-        self._client = self._context = None
+        if self._loop is asyncio.get_running_loop():
+            for context in self._contexts:
+                await context.__aexit__(None, None, None)
+        self._client = self._presigner = None
+        self._contexts = []
 
     # -- objects ----------------------------------------------------------------------
 
@@ -145,7 +203,6 @@ class S3Store:
                 Body=data,
                 ContentType=CONTENT_TYPE,
                 **condition,
-                **self.settings.object_arguments(),
             )
         except seam.StoreError as exc:
             if if_absent and exc.code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
@@ -189,7 +246,6 @@ class S3Store:
                 CopySourceIfMatch=source.version,
                 ContentType=CONTENT_TYPE,
                 MetadataDirective="REPLACE",
-                **self.settings.object_arguments(),
             )
             return
         await copy_in_parts(
@@ -202,29 +258,10 @@ class S3Store:
 
     async def sign(self, key: str, method: str, seconds: int) -> str | None:
         client_method = {"GET": "get_object", "HEAD": "head_object"}[method]
-        url: str = self._presign_client().generate_presigned_url(
-            client_method, Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=seconds
-        )
+        await self.client()
+        params = {"Bucket": self.bucket, "Key": key}  # no extras: SSE-C keys never go into a URL
+        url: str = await self._presigner.generate_presigned_url(client_method, Params=params, ExpiresIn=seconds)
         return url
-
-    def _presign_client(self) -> Any:
-        """A botocore client for signing only (no request is sent); its endpoint is the redirect one."""
-        if self._presigner is None:
-            import botocore.config
-            import botocore.session
-
-            settings = self.settings
-            self._presigner = botocore.session.get_session().create_client(
-                "s3",
-                region_name=settings.region,
-                endpoint_url=settings.redirectendpoint or settings.endpoint or None,
-                aws_access_key_id=settings.accesskey or None,
-                aws_secret_access_key=settings.secretkey or None,
-                aws_session_token=settings.sessiontoken or None,
-                use_ssl=settings.secure,
-                config=botocore.config.Config(**client_config(settings)),
-            )
-        return self._presigner
 
     # -- multipart uploads ------------------------------------------------------------
 
@@ -235,7 +272,6 @@ class S3Store:
             Key=key,
             ContentType=CONTENT_TYPE,
             **({"Metadata": {seam.ORIGIN: stamp}} if stamp else {}),
-            **self.settings.object_arguments(),
         )
         return seam.Upload(key, str(response["UploadId"]), scratch)
 
@@ -298,9 +334,39 @@ class S3Store:
                 arguments["UploadIdMarker"] = listing.get("NextUploadIdMarker", "")
 
 
+def client_arguments(fs: Any) -> dict[str, Any]:
+    """The arguments of aiobotocore's ``create_client("s3", ...)`` for ``fs``'s configuration.
+
+    As s3fs makes its own client: ``key``/``secret``/``token``/``endpoint_url`` (when set,
+    over ``client_kwargs``), ``use_ssl`` unless ``client_kwargs`` has it, ``config_kwargs``
+    as botocore's Config (without s3fs's own timeouts: the engine keeps botocore's), and with
+    ``anon`` no credentials and unsigned requests.
+    """
+    from aiobotocore.config import AioConfig
+
+    client_kwargs = dict(fs.client_kwargs)
+    config_kwargs = dict(fs.config_kwargs)
+    init: dict[str, Any] = {
+        "aws_access_key_id": fs.key,
+        "aws_secret_access_key": fs.secret,
+        "aws_session_token": fs.token,
+        "endpoint_url": fs.endpoint_url,
+    }
+    init = {key: value for key, value in init.items() if value is not None}
+    client_kwargs.setdefault("use_ssl", fs.use_ssl)
+    if fs.anon:
+        from botocore import UNSIGNED
+
+        credentials = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+        init = {key: value for key, value in init.items() if key not in credentials}
+        client_kwargs = {key: value for key, value in client_kwargs.items() if key not in credentials}
+        config_kwargs["signature_version"] = UNSIGNED
+    return client_kwargs | init | {"config": AioConfig(**config_kwargs)}
+
+
 @contextlib.contextmanager
-def _mapped(bucket: str) -> Any:
-    """botocore's errors as the seam's (the one mapping of this backend)."""
+def _mapped(bucket: str, secrets: Iterable[Any] = ()) -> Any:
+    """botocore's errors as the seam's (the one mapping of this backend), ``secrets`` shown as ``***``."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -308,7 +374,7 @@ def _mapped(bucket: str) -> Any:
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "")) or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-        message = str(error.get("Message", ""))
+        message = redact(str(error.get("Message", "")), secrets)
         if code in _NOT_FOUND:
             raise seam.NotFound(code, message) from exc
         if code == "NoSuchBucket":
@@ -319,7 +385,7 @@ def _mapped(bucket: str) -> Any:
             raise seam.Changed(code, message) from exc
         raise seam.StoreError(code, message) from exc
     except BotoCoreError as exc:  # connection failures botocore gave up retrying, bad configuration
-        raise seam.StoreError(type(exc).__name__, str(exc)) from exc
+        raise seam.StoreError(type(exc).__name__, redact(str(exc), secrets)) from exc
 
 
 def _log_call(http_response: Any = None, model: Any = None, **_: Any) -> None:
