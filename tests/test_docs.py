@@ -161,3 +161,13 @@ def test_nav_lists_every_page() -> None:
     listed = set(re.findall(r":\s*([\w-]+\.md)\s*$", config, flags=re.MULTILINE))
     pages = {page.name for page in DOCS.glob("*.md")}
     assert pages <= listed, f"pages not in the mkdocs.yml nav: {sorted(pages - listed)}"
+
+
+def test_storage_options_tables_are_generated_from_the_drivers() -> None:
+    """docs/parameters.md holds every driver's storage_options table as the driver declares it."""
+    from distfs.tools import parameters_doc
+
+    text = PARAMETERS_PAGE.read_text(encoding="utf-8")
+    assert parameters_doc.render() in text, "regenerate: python -m distfs.tools.parameters_doc docs/parameters.md"
+    for table in parameters_doc.tables():
+        assert f"### `{table.driver}`" in text
