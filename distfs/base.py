@@ -26,7 +26,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, BinaryIO
 
@@ -214,9 +214,15 @@ class Base(StorageDriver):
     """Validation, error naming, concurrency bound and instrumentation around ``inner``."""
 
     def __init__(
-        self, inner: StorageDriver, *, max_concurrency: int | None = None, portable_paths: bool = False
+        self,
+        inner: StorageDriver,
+        *,
+        max_concurrency: int | None = None,
+        portable_paths: bool = False,
+        reopen: Callable[[], StorageDriver] | None = None,
     ) -> None:
         self._inner = inner
+        self._reopen = reopen
         self._name = inner.name
         self.portable_paths = portable_paths
         # The regulator: a semaphore, constant memory whatever the limit.
@@ -241,6 +247,32 @@ class Base(StorageDriver):
 
     def __repr__(self) -> str:
         return f"<distfs driver {self._name!r} {self._inner!r}>"
+
+    @property
+    def can_reopen(self) -> bool:
+        """Whether :meth:`reopen` can build a second instance (drivers made by :func:`distfs.create`)."""
+        return self._reopen is not None
+
+    def reopen_with(self, build: Callable[[], StorageDriver]) -> None:
+        """Let :meth:`reopen` call ``build``, unless the driver's factory already said how."""
+        if self._reopen is None:
+            self._reopen = build
+
+    def reopen(self) -> StorageDriver:
+        """A second instance of this driver on the same store, as another process would build it.
+
+        For a driver made by :func:`distfs.create`, that is ``create`` again with the same
+        name and parameters, kept privately (never in ``repr``, errors or logs); a factory
+        whose store lives in the driver object (``inmemory``) gives a new instance over the
+        same store. The conformance suite's cases on two instances use it. Raises
+        ``DriverError`` for a driver built otherwise.
+        """
+        if self._reopen is None:
+            raise DriverError("not made by distfs.create: cannot build a second instance", self._name)
+        other = self._reopen()
+        if isinstance(other, Base):
+            other.portable_paths = self.portable_paths
+        return other
 
     def check_path(self, path: object, *, root_ok: bool = False) -> str:
         """``path`` if it is a valid driver path for this driver, else InvalidPathError naming it."""

@@ -111,6 +111,8 @@ def create(name: str, parameters: Mapping[str, Any] | None = None) -> StorageDri
     if not isinstance(driver, Base):
         driver = Base(driver)
     driver.portable_paths = rules == "portable"
+    kept = dict(parameters or {})  # a copy, held by the driver alone (never shown)
+    driver.reopen_with(lambda: create(name, kept))
     return driver
 
 

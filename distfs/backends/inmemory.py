@@ -117,7 +117,9 @@ class MemoryBackend(Backend):
 
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build an ``inmemory`` driver; it takes ``storage_options`` only."""
-    return Base(FsspecDriver(MemoryBackend(_storage_options(parameters))))
+    backend = MemoryBackend(_storage_options(parameters))
+    # The store lives in this object: a second instance shares it (and its writer claims).
+    return Base(FsspecDriver(backend), reopen=lambda: Base(FsspecDriver(backend)))
 
 
 def _storage_options(parameters: Mapping[str, Any]) -> StorageOptions:

@@ -13,8 +13,7 @@ import http.client
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from functools import partial
 
 from ..base import Base
@@ -37,10 +36,13 @@ MiB = 1 << 20
 GiB = 1 << 30
 
 
-def case(*, long_only: bool = False) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+def case(
+    *, long_only: bool = False, two_instances: bool = False, requires: tuple[str, ...] = ()
+) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
     def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
         name = fn.__name__.removeprefix("test_")
-        CASES.append(Case(name, fn, (fn.__doc__ or "").strip().splitlines()[0], long_only))
+        doc = (fn.__doc__ or "").strip().splitlines()[0]
+        CASES.append(Case(name, fn, doc, long_only, two_instances=two_instances, requires=requires))
         return fn
 
     return register
@@ -534,21 +536,14 @@ def test_concurrent_stream_reads(ctx: Context) -> None:
     def read(offset: int) -> None:
         check_equal(_read_all(ctx, path, offset), data[offset:], f"read from {offset}")
 
-    _run_all(read, offsets)
+    ctx.run_all(read, offsets)
 
 
 @case()
 def test_concurrent_file_streams(ctx: Context) -> None:
     """8 (long: 32) writers each stream 8 (long: 32) MiB from a file concurrently."""
     count = 32 if ctx.long else 8
-    _run_all(lambda _: _file_streams(ctx, count * MiB), range(count))
-
-
-def _run_all(fn: Callable[[int], None], items: Iterable[int]) -> None:
-    values = list(items)
-    with ThreadPoolExecutor(max_workers=len(values)) as pool:
-        for future in [pool.submit(fn, value) for value in values]:
-            future.result()
+    ctx.run_all(lambda _: _file_streams(ctx, count * MiB), range(count))
 
 
 # -- walk_test.go ---------------------------------------------------------------------
@@ -900,7 +895,7 @@ def test_concurrent_writers_one_path(ctx: Context) -> None:
     size = 1000
     contents = [bytes([65 + i]) * size for i in range(6)]
     sources = [ctx.cleanup(ctx.random_path(32)) for _ in contents]
-    start = threading.Barrier(len(contents))
+    start = ctx.barrier(len(contents))
     outcomes: list[str] = []
 
     def stream(i: int) -> None:
@@ -934,7 +929,7 @@ def test_concurrent_writers_one_path(ctx: Context) -> None:
         jobs[i](i)
 
     for _ in range(3):
-        _run_all(job, range(len(jobs)))
+        ctx.run_all(job, range(len(jobs)))
         content = ctx.driver.get_content(path)
         check(content in contents, f"published {len(content)} bytes that no single writer wrote")
         check_equal(ctx.driver.stat(path).size, size, "size of the published object")

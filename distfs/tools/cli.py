@@ -1,11 +1,15 @@
 """The ``distfs`` command.
 
-``distfs check [DRIVER] [-p key=value ...] [--config FILE] [--long] [--json FILE] [-k TEXT] [--async]``
-runs the conformance suite against a registered driver (default ``inmemory``) or the
-storage of a registry ``config.yml``, shows a progress bar on a terminal, prints a result
-table and a summary, and exits 1 if any test failed, 2 if the driver could not be set up.
-With ``--async`` the same cases run against the ``distfs.aio`` driver (through
-:func:`distfs.aio.blocking`, each call awaited on an event-loop thread).
+``distfs check [DRIVER] [-p key=value ...] [--config FILE] [--long] [--json FILE] [-k TEXT]
+[--skip NAME] [--xfail NAME] [--timeout SECONDS] [--traceback] [--async]`` runs the
+conformance suite against a registered driver (default ``inmemory``) or the storage of a
+registry ``config.yml``, shows a progress bar on a terminal, prints a result table and a
+summary, and exits 1 if any test failed, 2 if the driver could not be set up. A second
+instance on the same store, for the cases on two instances, is built the same way as the
+first. ``--skip`` and ``--xfail`` declare known limits (reported, never hidden);
+``--traceback`` prints each failure's type, failing call and traceback. With ``--async``
+the same cases run against the ``distfs.aio`` driver (through :func:`distfs.aio.blocking`,
+each call awaited on an event-loop thread).
 
 ``distfs health [DRIVER] [-p key=value ...] [--config FILE]`` is the registry's storage
 health check: ``stat("/")`` succeeds or reports ``PathNotFoundError``. It prints one
@@ -19,7 +23,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from .. import factory
@@ -33,6 +37,7 @@ from ..errors import (
     StorageDriverError,
 )
 from ..testing import CASES, DirtyRootError, Result, long_mode, run
+from ..testing.runner import reopen_of
 from .progress import Progress
 
 __all__ = ["main"]
@@ -72,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE ('-' for stdout)")
     check.add_argument("-k", "--select", metavar="TEXT", help="run only tests whose name contains TEXT")
+    check.add_argument(
+        "--skip", action="append", default=[], metavar="NAME", help="skip the test NAME (a known limit), repeatable"
+    )
+    check.add_argument(
+        "--xfail", action="append", default=[], metavar="NAME", help="expect the test NAME to fail, repeatable"
+    )
+    check.add_argument("--timeout", type=float, metavar="SECONDS", help="seconds per test (default 120, long 3600)")
+    check.add_argument("--traceback", action="store_true", help="print each failure's type, failing call and traceback")
     check.add_argument("--config", metavar="FILE", help="use the storage (and middleware) of a registry config.yml")
     check.add_argument(
         "--async",
@@ -120,20 +133,38 @@ def _parameters(items: list[str]) -> dict[str, str]:
 
 
 def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    unknown = sorted(set(args.skip + args.xfail) - {case.name for case in CASES})
+    if unknown:
+        print(f"distfs check: no test named {', '.join(unknown)}", file=sys.stderr)
+        return 2
     try:
         driver = _driver(args, parameters)
     except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError, ConfigError) as exc:
         print(f"distfs check: {exc}", file=sys.stderr)
         return 2
+    # A second instance on the same store, built like the first (an inmemory store lives in its driver).
+    reopen: Callable[[], StorageDriver] = reopen_of(driver) or (lambda: _driver(args, parameters))
     if args.asynchronous:
         from .. import aio
 
         driver = aio.blocking(aio.wrap(driver))
+        plain = reopen
+        reopen = lambda: aio.blocking(aio.wrap(plain()))  # noqa: E731
     cases = [case for case in CASES if not args.select or args.select in case.name]
     progress = Progress(len(cases), sys.stderr)
     start = time.perf_counter()
     try:
-        results = run(driver, long=args.long, cases=cases, on_start=progress.start, on_result=progress.done)
+        results = run(
+            driver,
+            long=args.long,
+            cases=cases,
+            on_start=progress.start,
+            on_result=progress.done,
+            reopen=reopen,
+            skip=dict.fromkeys(args.skip, "skipped by --skip"),
+            xfail=dict.fromkeys(args.xfail, "expected to fail (--xfail)"),
+            timeout=args.timeout,
+        )
     except DirtyRootError as exc:
         print(f"distfs check: {exc}", file=sys.stderr)
         return 2
@@ -142,10 +173,16 @@ def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     elapsed = time.perf_counter() - start
     out = sys.stdout if args.json != "-" else sys.stderr
     _print_table(results, out)
-    counts = {outcome: sum(r.outcome == outcome for r in results) for outcome in ("passed", "failed", "skipped")}
+    if args.traceback:
+        _print_failures(results, out)
+    outcomes = ("passed", "failed", "skipped", "xfailed", "xpassed")
+    counts = {outcome: sum(r.outcome == outcome for r in results) for outcome in outcomes}
     mode = ("long" if args.long else "short") + (" async" if args.asynchronous else "")
     print(f"\n{driver.name}, {mode} mode, {elapsed:.1f}s", file=out)
-    print(f"check: {counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped", file=out)
+    summary = ", ".join(f"{counts[o]} {o}" for o in outcomes if counts[o] or o in ("passed", "failed", "skipped"))
+    print(f"check: {summary}", file=out)
+    if counts["failed"] and not args.traceback:
+        print("(--traceback shows each failure's type, failing call and traceback)", file=out)
     if args.json:
         report = {
             "driver": driver.name,
@@ -155,7 +192,15 @@ def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             "seconds": round(elapsed, 3),
             **counts,
             "results": [
-                {"name": r.name, "outcome": r.outcome, "seconds": round(r.seconds, 3), "message": r.message}
+                {
+                    "name": r.name,
+                    "outcome": r.outcome,
+                    "seconds": round(r.seconds, 3),
+                    "message": r.message,
+                    "error_type": r.error_type,
+                    "call": r.call,
+                    "traceback": r.traceback,
+                }
                 for r in results
             ],
         }
@@ -166,6 +211,15 @@ def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             with open(args.json, "w", encoding="utf-8") as stream:
                 stream.write(text)
     return 1 if counts["failed"] else 0
+
+
+def _print_failures(results: list[Result], out: TextIO) -> None:
+    for r in results:
+        if r.outcome not in ("failed", "xfailed"):
+            continue
+        print(f"\n== {r.name}: {r.outcome}, {r.error_type}", file=out)
+        print(f"   call: {r.call}", file=out)
+        print(r.traceback.rstrip("\n"), file=out)
 
 
 def _health(args: argparse.Namespace, parameters: dict[str, str]) -> int:

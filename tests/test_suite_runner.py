@@ -1,0 +1,125 @@
+"""The conformance runner: hung cases time out, failures are diagnosable, known limits are reported."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import distfs
+from distfs.base import Base
+from distfs.driver import StorageDriver
+from distfs.fsspec_driver import FsspecDriver
+from distfs.testing import CASES, run
+from distfs.tools.cli import main
+
+CASE = {case.name: case for case in CASES}
+
+
+class _Inner(FsspecDriver):
+    """An inmemory driver with one method broken or blocked, by name."""
+
+    def __init__(self, driver: StorageDriver, *, broken: str = "", blocked: threading.Event | None = None) -> None:
+        assert isinstance(driver, Base)
+        assert isinstance(driver.inner, FsspecDriver)
+        super().__init__(driver.inner.backend)
+        self.broken = broken
+        self.blocked = blocked
+
+    def put_content(self, path: str, content: bytes) -> None:
+        if self.broken == "put_content":
+            raise RuntimeError("put_content broken on purpose: " + "x" * 200)
+        super().put_content(path, content)
+
+    def get_content(self, path: str) -> bytes:
+        if self.blocked is not None:
+            self.blocked.wait()
+        return super().get_content(path)
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()  # let the abandoned thread finish
+
+
+def test_a_hung_case_fails_with_its_name_and_the_run_goes_on(release: threading.Event) -> None:
+    driver = Base(_Inner(distfs.create("inmemory"), blocked=release))
+    start = time.monotonic()
+    results = run(driver, cases=[CASE["read_nonexistent"], CASE["delete_nonexistent"]], timeout=1)
+    assert time.monotonic() - start < 10
+    hung, after = results
+    assert (hung.name, hung.outcome) == ("read_nonexistent", "failed")
+    assert "case read_nonexistent timed out after 1s" in hung.message
+    assert hung.error_type == "CaseTimeoutError"
+    assert after.outcome == "passed"
+
+
+def test_a_barrier_partner_that_fails_does_not_hang_the_case() -> None:
+    driver = Base(_Inner(distfs.create("inmemory"), broken="put_content"))
+    start = time.monotonic()
+    (result,) = run(driver, cases=[CASE["concurrent_writers_one_path"]])
+    assert time.monotonic() - start < 10
+    assert result.outcome == "failed"
+    assert result.error_type == "DriverError from RuntimeError"
+    assert "ctx.driver.put_content(sources[i], contents[i])" in result.call
+    assert "suite.py:" in result.call
+    assert "x" * 200 in result.message  # the whole message, not a cut line
+    assert "RuntimeError: put_content broken on purpose" in result.traceback
+
+
+def test_assertion_failures_name_the_failing_check() -> None:
+    class ListsReversed(FsspecDriver):
+        def list(self, path: str) -> list[str]:
+            return super().list(path)[::-1]
+
+    inner = distfs.create("inmemory")
+    assert isinstance(inner, Base)
+    assert isinstance(inner.inner, FsspecDriver)
+    (result,) = run(Base(ListsReversed(inner.inner.backend)), cases=[CASE["list_sorted_and_unique"]])
+    assert result.outcome == "failed"
+    assert result.error_type == "AssertionError"
+    assert result.call.startswith("check_equal(listed, sorted(")
+    assert "in test_list_sorted_and_unique" in result.call
+
+
+def test_known_limits_are_reported_not_hidden() -> None:
+    driver = Base(_Inner(distfs.create("inmemory"), broken="put_content"))
+    cases = [CASE["delete"], CASE["move"], CASE["root_exists"], CASE["list"]]
+    results = run(driver, cases=cases, skip={"delete": "no deletes here"}, xfail=["move", "root_exists"])
+    outcomes = {r.name: (r.outcome, r.message) for r in results}
+    assert outcomes["delete"] == ("skipped", "no deletes here")
+    assert outcomes["move"][0] == "xfailed"
+    assert outcomes["move"][1].startswith("expected to fail: DriverError")
+    assert outcomes["root_exists"][0] == "xpassed"
+    assert outcomes["list"][0] == "failed"
+    with pytest.raises(ValueError, match="no conformance case named nosuchcase"):
+        run(driver, skip=["nosuchcase"])
+
+
+def test_cli_skip_xfail_traceback_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"broken-put-{id(capsys)}"
+    distfs.register(name, lambda parameters: Base(_Inner(distfs.create("inmemory"), broken="put_content")))
+    argv = ["check", name, "-k", "move", "--skip", "move_invalid", "--xfail", "move_overwrite", "--traceback"]
+    assert main([*argv, "--json", "-"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    by_name = {r["name"]: r for r in report["results"]}
+    assert by_name["move_invalid"]["outcome"] == "skipped"
+    assert by_name["move_invalid"]["message"] == "skipped by --skip"
+    assert by_name["move_overwrite"]["outcome"] == "xfailed"
+    failed = by_name["move"]
+    assert failed["outcome"] == "failed"
+    assert failed["error_type"] == "DriverError from RuntimeError"
+    assert "ctx.driver.put_content(source, data)" in failed["call"]
+    assert "x" * 200 in failed["message"]
+    assert "Traceback (most recent call last)" in failed["traceback"]
+    assert (report["xfailed"], report["skipped"]) == (1, 1)
+    assert "== move: failed, DriverError from RuntimeError" in captured.err
+    assert "call: ctx.driver.put_content(source, data)" in captured.err
+    assert main(["check", name, "--skip", "nosuchcase"]) == 2
+    assert "no test named nosuchcase" in capsys.readouterr().err
