@@ -20,6 +20,7 @@ import distfs.aio
 from distfs.aio import AsyncStorageDriver, blocking, wrap
 from distfs.aio.driver import EngineDriver
 from distfs.aio.offload import ThreadedDriver
+from distfs.base import Base
 from distfs.driver import FileInfo, SkipDir, StopWalk
 from distfs.protocol import DistFileSystem
 from distfs.testing import DriverSuite
@@ -32,10 +33,17 @@ class AsyncSuite(DriverSuite):
     """The conformance cases against ``blocking(async driver)``: every call takes the async code path."""
 
     store = ""
+    plain: distfs.StorageDriver
 
     def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
         stores: LocalStores = request.getfixturevalue("local_stores")
-        return blocking(wrap(distfs.create(self.store, stores.parameters(self.store))))
+        self.__class__.plain = distfs.create(self.store, stores.parameters(self.store))
+        return blocking(wrap(self.plain))
+
+    def make_second_driver(self, driver: distfs.StorageDriver) -> distfs.StorageDriver:
+        """A second async driver over a reopened instance of the same store."""
+        assert isinstance(self.plain, Base)
+        return blocking(wrap(self.plain.reopen()))
 
 
 class TestAsyncInMemory(AsyncSuite):

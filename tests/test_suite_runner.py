@@ -6,12 +6,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import distfs
 from distfs.base import Base
 from distfs.driver import StorageDriver
+from distfs.errors import DriverError
 from distfs.fsspec_driver import FsspecDriver
 from distfs.testing import CASES, run
 from distfs.tools.cli import main
@@ -123,3 +125,46 @@ def test_cli_skip_xfail_traceback_and_json(capsys: pytest.CaptureFixture[str]) -
     assert "call: ctx.driver.put_content(source, data)" in captured.err
     assert main(["check", name, "--skip", "nosuchcase"]) == 2
     assert "no test named nosuchcase" in capsys.readouterr().err
+
+
+def test_a_driver_made_by_create_reopens_on_the_same_store(tmp_path: Path) -> None:
+    driver = distfs.create("filesystem", {"rootdirectory": str(tmp_path), "paths": "portable"})
+    assert isinstance(driver, Base)
+    other = driver.reopen()
+    assert other is not driver
+    assert isinstance(other, Base)
+    assert other.portable_paths
+    driver.put_content("/a b", b"x")
+    assert other.get_content("/a b") == b"x"
+    name = f"with-secret-{id(tmp_path)}"
+    distfs.register(name, lambda parameters: distfs.create("inmemory"))
+    secret = distfs.create(name, {"secretkey": "hunter2-value"})
+    assert isinstance(secret, Base)
+    assert secret.can_reopen
+    assert "hunter2" not in repr(secret) + repr(vars(secret))  # the kept parameters are never shown
+    memory = distfs.create("inmemory")
+    assert isinstance(memory, Base)
+    memory.put_content("/m", b"y")
+    assert memory.reopen().get_content("/m") == b"y"  # a new instance over the same store
+
+
+def test_without_a_second_instance_the_two_instance_cases_skip_with_the_reason() -> None:
+    inner = distfs.create("inmemory")
+    assert isinstance(inner, Base)
+    bare = Base(inner.inner)  # not made by distfs.create: no way to reopen it
+    with pytest.raises(DriverError, match="cannot build a second instance"):
+        bare.reopen()
+    two = [case for case in CASES if case.two_instances]
+    assert len(two) >= 5
+    results = run(bare, cases=two)
+    assert {r.outcome for r in results} == {"skipped"}
+    assert all("second instance" in r.message for r in results)
+    results = run(bare, cases=two, reopen=lambda: Base(inner.inner))
+    assert {r.outcome for r in results} == {"passed"}
+
+
+def test_a_second_instance_on_another_store_fails_the_two_instance_cases() -> None:
+    driver = distfs.create("inmemory")
+    results = run(driver, cases=[CASE["resume_from_other_instance"]], reopen=lambda: distfs.create("inmemory"))
+    assert results[0].outcome == "failed"
+    assert "PathNotFoundError" in results[0].message

@@ -4,7 +4,8 @@ fsspec protocol ``memory`` (``MemoryFileSystem``). Parameters: ``storage_options
 the filesystem's keywords, checked against :data:`OPTIONS`; none of them changes what the
 driver does (the table says why). Nothing persists beyond the driver object, and two
 drivers never share a store (fsspec's memory filesystem is process-global by default; the
-driver always sets ``global_store=False``).
+driver always sets ``global_store=False``), except that ``driver.reopen()`` gives a second
+instance over the same store.
 
 One writer at a time per path: ``writer(path)`` while another writer of ``path`` of the
 same driver is open raises ``WriterConflictError`` (a writer dropped without closing

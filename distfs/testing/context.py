@@ -67,6 +67,11 @@ class Context:
             raise AssertionError("this case needs a second instance of the driver on the same store")
         return self._other
 
+    @property
+    def instances(self) -> list[StorageDriver]:
+        """The driver, and the second instance when there is one: the views a result is checked from."""
+        return [self.driver] if self._other is None else [self.driver, self._other]
+
     def barrier(self, parties: int) -> threading.Barrier:
         """A barrier whose waits time out after ``wait`` seconds; broken when a thread fails."""
         barrier = threading.Barrier(parties, timeout=self.wait)
