@@ -1140,3 +1140,58 @@ def test_move_directory(ctx: Context) -> None:
         check_equal(instance.get_content(top + "/n/e/g"), files["/d/e/g"], "a moved file's content")
         check_equal(instance.get_content(top + "/d-x/h"), files["/d-x/h"], "a sibling with the prefix")
         expect_error(PathNotFoundError, partial(instance.stat, top + "/d"), "stat of the moved directory")
+
+
+# -- declared capabilities ------------------------------------------------------------
+# ``driver.capabilities`` says how a backend keeps the contract; a case gated on a
+# capability is skipped, with the reason, where it is not declared, and fails where the
+# behaviour contradicts the declaration.
+
+
+@case(requires=("presign_get",))
+def test_presigned_urls(ctx: Context) -> None:
+    """A declared presign_get (and presign_head) gives URLs that serve the object."""
+    path = ctx.cleanup(ctx.random_path(32))
+    data = ctx.random_bytes(32)
+    ctx.driver.put_content(path, data)
+    capabilities = ctx.driver.capabilities
+    for method, declared in (("GET", capabilities.presign_get), ("HEAD", capabilities.presign_head)):
+        if not declared:
+            continue
+        url = ctx.driver.redirect_url(path, method)
+        if url is None:
+            what = f"capabilities.presign_{method.lower()} is declared"
+            raise AssertionError(f"{what}, but redirect_url({path}, {method!r}) returned None")
+        status, headers, body = _http(url, method)
+        check_equal(status, 200, f"{method} of the presigned URL: status")
+        if method == "GET":
+            check_equal(body, data, "GET body of the presigned URL")
+        else:
+            check_equal(headers.get("content-length"), "32", "HEAD Content-Length of the presigned URL")
+
+
+@case(requires=("atomic_move",))
+def test_move_keeps_identity(ctx: Context) -> None:
+    """A declared atomic_move is one rename: the moved object keeps its modification time."""
+    source, dest = ctx.cleanup(ctx.random_path(32)), ctx.cleanup(ctx.random_path(32))
+    ctx.driver.put_content(source, ctx.random_bytes(16))
+    before = ctx.driver.stat(source).mod_time
+    time.sleep(0.05)  # a copy made now would get a later time
+    ctx.driver.move(source, dest)
+    after = ctx.driver.stat(dest).mod_time
+    check_equal(after, before, "mod_time after a move (capabilities.atomic_move is declared: a rename keeps it)")
+
+
+@case()
+def test_empty_directories_as_declared(ctx: Context) -> None:
+    """A directory whose last child is deleted stays (empty) if capabilities.empty_directories, else is gone."""
+    top = ctx.cleanup("/" + ctx.random_filename(12))
+    ctx.driver.put_content(top + "/d/f", b"x")
+    ctx.driver.put_content(top + "/g", b"y")
+    ctx.driver.delete(top + "/d/f")
+    if ctx.driver.capabilities.empty_directories:
+        check_equal(ctx.driver.list(top + "/d"), [], "list of the emptied directory (empty_directories is declared)")
+        return
+    what = "list of the emptied directory (capabilities.empty_directories is not declared)"
+    expect_error(PathNotFoundError, partial(ctx.driver.list, top + "/d"), what)
+    check_equal(ctx.driver.list(top), [top + "/g"], f"list({top}) after its directory was emptied")
