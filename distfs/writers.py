@@ -28,7 +28,8 @@ class WriterRules:
 
     @property
     def closed(self) -> bool:
-        return self._state != "open"
+        """True once closed, committed and closed, or cancelled: a committed writer is still to close."""
+        return self._state not in ("open", "committed")
 
     def _require_open(self) -> None:
         if self._state != "open":

@@ -117,7 +117,7 @@ def test_distfs_refuses_exactly_the_names_its_store_cannot_hold(matrix: list[Rec
 
 
 def test_committed_semantics_table_matches_a_fresh_run(matrix: list[Record]) -> None:
-    generated = to_markdown(matrix)
+    generated = to_markdown(matrix, local=True)
     committed = SEMANTICS.read_text(encoding="utf-8") if SEMANTICS.exists() else ""
     if generated != committed:
         diff = "".join(
@@ -195,3 +195,48 @@ def test_probe_command_refuses_a_store_that_is_not_empty(tmp_path: Path, capsys:
     assert main(["probe", "filesystem", "-p", f"rootdirectory={tmp_path}"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert driver.get_content("/keep") == b"user data"
+
+
+def test_append_probes_close_a_committed_writer() -> None:
+    """A committed writer is not yet closed (FileWriter.closed); the probe closes it, never cancels it."""
+    driver = distfs.create("inmemory")
+    writer = driver.writer("/w")
+    writer.write(b"x")
+    writer.commit()
+    assert not writer.closed
+    writer.close()
+    assert writer.closed
+    records = run_probes([DistfsTarget("inmemory", driver)], [p for p in PROBES if p.group == "append"])
+    assert {r.probe: r.value for r in records} == {
+        "append_existing": "appended on close",
+        "append_zero_byte": "appended on close",
+        "append_missing": "refused: PathNotFoundError",
+    }
+
+
+def test_probe_limits_are_not_bold_and_third_party_reports_get_a_neutral_header() -> None:
+    records = [
+        Record("directory_marker_listed", "mydriver", "distfs", "error: not supported"),
+        Record("list_missing", "mydriver", "distfs", "[]"),
+    ]
+    markdown = to_markdown(records)
+    assert "| error: not supported |" in markdown  # a limit of the probe, not a breach
+    assert "| **[]** |" in markdown  # a breach of the contract (PathNotFoundError)
+    assert markdown.startswith("# Probe results\n")
+    for private in ("DESIGN", "reference/", "LocalStores", "docs/semantics.md"):
+        assert private not in markdown
+    assert "DESIGN" not in SEMANTICS.read_text(encoding="utf-8")
+
+
+def test_probe_parameters_per_driver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "store"
+    argv = ["probe", "inmemory", "filesystem", "--no-raw", "-k", "list_missing"]
+    assert main([*argv, "-p", f"rootdirectory={root}"]) == 2  # inmemory takes no rootdirectory
+    assert "rootdirectory" in capsys.readouterr().err
+    assert main([*argv, "-p", f"filesystem.rootdirectory={root}", "--json", "-"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {(r["backend"], r["value"]) for r in report["records"]} == {
+        ("inmemory", "PathNotFoundError"),
+        ("filesystem", "PathNotFoundError"),
+    }
+    assert root.is_dir()

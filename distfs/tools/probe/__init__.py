@@ -9,12 +9,13 @@ differs from a fresh run (``tests/test_probe.py``).
 
 Command line::
 
-    distfs probe [DRIVER ...] [-p key=value ...] [--config FILE] [--local] [--no-raw]
+    distfs probe [DRIVER ...] [-p [DRIVER.]key=value ...] [--config FILE] [--local] [--no-raw]
                  [-k TEXT] [--json FILE] [--markdown FILE]
 
 ``--local`` starts the local servers (:class:`~distfs.tools.local.LocalStores`) and
 probes all six built-in drivers (or those named) on fresh stores. Otherwise each named
-driver is built from ``-p`` parameters (or ``--config``) and probed together with its raw
+driver is built from ``-p`` parameters (``key=value`` for every driver named,
+``DRIVER.key=value`` for one of them) or ``--config``, and probed together with its raw
 fsspec counterpart on the same store (``--no-raw``: the driver only). The store must be
 empty: probes write below ``/t`` and remove everything they wrote (a store that is not
 empty is refused, exit code 2). The table goes to stdout; exit 0.
@@ -73,7 +74,14 @@ def add_parser(commands: Any) -> None:
         description="Run behavioural probes against distfs drivers and their raw fsspec filesystems.",
     )
     probe.add_argument("drivers", nargs="*", metavar="DRIVER", help="driver names (default: inmemory; --local: all)")
-    probe.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
+    probe.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="driver parameter, repeatable: KEY=VALUE for every driver named, DRIVER.KEY=VALUE for one",
+    )
     probe.add_argument("--config", metavar="FILE", help="probe the storage of a registry config.yml (driver only)")
     probe.add_argument("--local", action="store_true", help="start local servers and probe the built-in drivers")
     probe.add_argument("--no-raw", action="store_true", help="probe the distfs drivers only")
@@ -130,11 +138,12 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
                 targets = [DistfsTarget(driver.name, driver, lambda: from_config(args.config))]
             else:
                 targets = []
-                for name in args.drivers or ["inmemory"]:
-                    driver = factory.create(name, parameters)
-                    make = None if name == "inmemory" else (lambda n=name: factory.create(n, parameters))
+                names = list(args.drivers or ["inmemory"])
+                for name, own in per_driver(parameters, names).items():
+                    driver = factory.create(name, own)
+                    make = None if name == "inmemory" else (lambda n=name, p=own: factory.create(n, p))
                     if not args.no_raw and name in RAW_BUILDERS:
-                        targets.append(raw_target(name, parameters))
+                        targets.append(raw_target(name, own))
                     targets.append(DistfsTarget(name, driver, make))
             for target in targets:
                 if not args.local and not target.is_empty():
@@ -154,12 +163,25 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             )
         finally:
             progress.finish()
-    markdown = to_markdown(records, probes)
+    markdown = to_markdown(records, probes, local=args.local)
     _write(args.json, to_json(records, probes))
     _write(args.markdown, markdown)
     if args.json != "-" and args.markdown != "-":
         sys.stdout.write(markdown)
     return 0
+
+
+def per_driver(parameters: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:
+    """Each driver's parameters: ``KEY`` goes to every driver, ``NAME.KEY`` to driver NAME only."""
+    shared: dict[str, str] = {}
+    own: dict[str, dict[str, str]] = {name: {} for name in names}
+    for key, value in parameters.items():
+        name, dot, rest = key.partition(".")
+        if dot and name in own:
+            own[name][rest] = value
+        else:
+            shared[key] = value
+    return {name: {**shared, **own[name]} for name in names}
 
 
 def _write(where: str | None, text: str) -> None:

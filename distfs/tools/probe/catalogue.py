@@ -5,7 +5,7 @@ value*: a short string that never holds ports, bucket names, times or random nam
 (``FileNotFoundError``, ``[]``, ``overwrites``, ``datetime UTC``...). Probes start on an
 empty scratch area (the runner clears the target before each one) and write below ``t/``.
 
-``contract`` is the value DESIGN §3 guarantees for every distfs driver (``None`` where
+``contract`` is the value the StorageDriver contract guarantees for every distfs driver (``None`` where
 backends may legitimately differ); the test suite checks every distfs target against it.
 """
 

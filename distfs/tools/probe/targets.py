@@ -421,9 +421,12 @@ class DistfsTarget(Target):
             writer.write(data)
             before_close()
             writer.commit()
-        finally:
-            if not writer.closed:
-                writer.cancel()
+        except BaseException:
+            if not writer.closed:  # not committed: nothing published, no upload left behind
+                with contextlib.suppress(Exception):
+                    writer.cancel()
+            raise
+        writer.close()  # after commit, close releases (cancel would be refused)
 
     def create_exclusive(self, path: str, data: bytes) -> None:
         raise Unsupported("StorageDriver has no exclusive create")
