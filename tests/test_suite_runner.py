@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -15,7 +16,7 @@ from distfs.base import Base
 from distfs.driver import StorageDriver
 from distfs.errors import DriverError
 from distfs.fsspec_driver import FsspecDriver
-from distfs.testing import CASES, run
+from distfs.testing import CASES, DriverSuite, run
 from distfs.tools.cli import main
 
 CASE = {case.name: case for case in CASES}
@@ -170,3 +171,31 @@ def test_a_second_instance_on_another_store_fails_the_two_instance_cases() -> No
     results = run(driver, cases=[CASE["resume_from_other_instance"]], reopen=lambda: distfs.create("inmemory"))
     assert results[0].outcome == "failed"
     assert "PathNotFoundError" in results[0].message
+
+
+class _ReversedSuite(DriverSuite):
+    """Known limits declared on a driver whose listings come back reversed."""
+
+    skipped: ClassVar[dict[str, str]] = {"list": "reversed listings (skipped)"}
+    expected_failures: ClassVar[dict[str, str]] = {"list_sorted_and_unique": "reversed", "delete": "wrongly listed"}
+
+
+def test_driver_suite_reports_declared_limits(tmp_path: Path) -> None:
+    class ListsReversed(FsspecDriver):
+        def list(self, path: str) -> list[str]:
+            return super().list(path)[::-1]
+
+    inner = distfs.create("inmemory")
+    assert isinstance(inner, Base)
+    assert isinstance(inner.inner, FsspecDriver)
+    driver = Base(ListsReversed(inner.inner.backend))
+    suite = _ReversedSuite()
+    with pytest.raises(pytest.skip.Exception, match="reversed listings"):
+        suite.test_list(driver, None, tmp_path)  # type: ignore[attr-defined]
+    with pytest.raises(pytest.xfail.Exception, match="reversed: AssertionError: list"):
+        suite.test_list_sorted_and_unique(driver, None, tmp_path)  # type: ignore[attr-defined]
+    with pytest.raises(pytest.fail.Exception, match=r"declared in expected_failures \(wrongly listed\), but passed"):
+        suite.test_delete(driver, None, tmp_path)  # type: ignore[attr-defined]
+    with pytest.raises(pytest.skip.Exception, match="second instance"):
+        suite.test_resume_from_other_instance(driver, None, tmp_path)  # type: ignore[attr-defined]
+    suite.test_move(driver, None, tmp_path)  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ The cases on two instances get a second instance on the same store from
 :meth:`DriverSuite.make_second_driver` (by default ``driver.reopen()`` for a driver made
 by :func:`distfs.create`); without one they are skipped with the reason. Known limits are
 declared in ``skipped`` and ``expected_failures`` (name -> reason): pytest reports them
-as skips and xfails.
+as skips and xfails, and an expected failure that passes fails (strict).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class DriverSuite:
     long: bool = long_mode()
     #: Cases not to run, name -> reason: reported as skipped.
     skipped: ClassVar[dict[str, str]] = {}
-    #: Cases the driver is known to fail, name -> reason: reported as xfail (xpass if they pass).
+    #: Cases the driver is known to fail, name -> reason: reported as xfail (a failure if they pass).
     expected_failures: ClassVar[dict[str, str]] = {}
     #: Seconds allowed per case (``None``: the runner's default).
     timeout: float | None = None
@@ -107,6 +107,8 @@ def _method(case: Case) -> Any:
             if expected is None:
                 raise
             pytest.xfail(f"{expected}: {type(exc).__name__}: {exc}")
+        if expected is not None:  # strict: a fixed limit must leave the list
+            pytest.fail(f"declared in expected_failures ({expected}), but passed")
 
     test.__name__ = "test_" + case.name
     test.__doc__ = case.doc

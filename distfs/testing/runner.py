@@ -60,7 +60,8 @@ class Result:
 
     ``outcome`` is ``passed``, ``failed``, ``skipped`` (with the reason in ``message``),
     ``xfailed`` (a failure the author declared expected; ``message`` holds the reason and
-    then the failure) or ``xpassed`` (declared expected to fail, but passed). A failure
+    then the failure) or ``xpassed`` (declared expected to fail, but passed: ``distfs
+    check`` exits 1 then, as pytest's strict xfail does). A failure
     has the whole ``message``, the exception's type in ``error_type`` (``DriverError from
     OSError`` when the driver's error wraps another), the case's line that raised in
     ``call`` and the formatted ``traceback``.
