@@ -29,7 +29,8 @@ Python::
     print(to_markdown(records))
 
 ``make`` builds a second, independent driver on the same store (the listing staleness
-probes need one). Directory-marker probes need a driver over
+probes need one); without it a driver made by :func:`distfs.create` uses
+``driver.reopen()``. Directory-marker probes need a driver over
 :class:`~distfs.fsspec_driver.Backend`; for other drivers they report ``not supported``.
 A raw counterpart needs a ``raw_filesystem(parameters) -> (fs, root)`` function like the
 built-in backend modules have: wrap it in a :class:`RawTarget`.

@@ -20,7 +20,6 @@ from __future__ import annotations
 import abc
 import builtins
 import contextlib
-import copy
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any, BinaryIO
 
 from fsspec import AbstractFileSystem
 
+from ...base import Base
 from ...driver import FileInfo, StorageDriver
 from ...engine import ObjectStoreDriver
 from ...engine.loop import run
@@ -442,15 +442,10 @@ class DistfsTarget(Target):
     def _build_second(self) -> DistfsTarget:
         if self._make is not None:
             return DistfsTarget(self.backend, self._make(), self._make)
-        # A private store (inmemory) is reached by a second driver object over the same store.
-        inner = getattr(self.driver, "inner", None)
-        backend = getattr(inner, "backend", None)
-        if backend is None:
-            raise Unsupported("no way to build a second driver on this store")
-        from ...base import Base
-        from ...fsspec_driver import FsspecDriver
-
-        return DistfsTarget(self.backend, Base(FsspecDriver(copy.copy(backend))))
+        # A driver made by distfs.create (also inmemory's private store) builds its own second instance.
+        if isinstance(self.driver, Base) and self.driver.can_reopen:
+            return DistfsTarget(self.backend, self.driver.reopen())
+        raise Unsupported("no way to build a second driver on this store")
 
     def seed(self, path: str, data: bytes) -> None:
         self.driver.put_content(self.path(path), data)
