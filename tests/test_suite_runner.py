@@ -62,6 +62,27 @@ def test_a_hung_case_fails_with_its_name_and_the_run_goes_on(release: threading.
     assert after.outcome == "passed"
 
 
+def test_a_driver_that_hangs_everywhere_does_not_hang_the_run(release: threading.Event) -> None:
+    class Hangs(_Inner):
+        def list(self, path: str) -> list[str]:
+            if self.blocked is not None and path != "/":
+                self.blocked.wait()
+            return super().list(path)
+
+        def delete(self, path: str) -> None:
+            if self.blocked is not None:
+                self.blocked.wait()
+            super().delete(path)
+
+    driver = Base(Hangs(distfs.create("inmemory"), blocked=release))
+    start = time.monotonic()
+    results = run(driver, cases=[CASE["list"], CASE["root_exists"]], timeout=0.5)
+    assert time.monotonic() - start < 10
+    assert [r.outcome for r in results] == ["failed", "passed"]
+    assert "case list timed out after 0.5s" in results[0].message
+    assert "then the clean-up failed too: CaseTimeoutError: clean-up of list timed out" in results[0].traceback
+
+
 def test_a_barrier_partner_that_fails_does_not_hang_the_case() -> None:
     driver = Base(_Inner(distfs.create("inmemory"), broken="put_content"))
     start = time.monotonic()

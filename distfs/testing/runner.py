@@ -128,13 +128,26 @@ def run_case(
     """
     limit = timeout if timeout is not None else (LONG_CASE_TIMEOUT if long else CASE_TIMEOUT)
     context = Context(driver, long=long, workdir=workdir, other=other)
+    failure: BaseException | None = None
     try:
         _within(limit, lambda: case.run(context), f"case {case.name}")
-    finally:
+    except BaseException as exc:  # reported after the clean-up, which runs anyway
+        failure = exc
+    try:
         _within(limit, context.run_cleanups, f"clean-up of {case.name}")
-    left = driver.list("/")
-    if left:
-        raise AssertionError(f"root not clean after the test: {left}")
+    except BaseException as exc:
+        if failure is None:
+            raise
+        failure.add_note(f"then the clean-up failed too: {type(exc).__name__}: {exc}")
+    if failure is not None:
+        raise failure
+
+    def clean() -> None:
+        left = driver.list("/")
+        if left:
+            raise AssertionError(f"root not clean after the test: {left}")
+
+    _within(limit, clean, f"list('/') after {case.name}")
 
 
 def _within(seconds: float, fn: Callable[[], None], what: str) -> None:
@@ -183,7 +196,7 @@ def run(
     unknown = sorted((set(skips) | set(xfails)) - known)
     if unknown:
         raise ValueError(f"no conformance case named {', '.join(unknown)}")
-    check_empty_root(driver)
+    _within(CASE_TIMEOUT, lambda: check_empty_root(driver), "list('/') before the suite")
     build = reopen if reopen is not None else reopen_of(driver)
     other = build() if build is not None and any(case.two_instances for case in selected) else None
     results = []
