@@ -220,3 +220,19 @@ def test_driver_suite_reports_declared_limits(tmp_path: Path) -> None:
     with pytest.raises(pytest.skip.Exception, match="second instance"):
         suite.test_resume_from_other_instance(driver, None, tmp_path)  # type: ignore[attr-defined]
     suite.test_move(driver, None, tmp_path)  # type: ignore[attr-defined]
+    unbuilt = RuntimeError("make_second_driver failed")  # what the fixture hands over then
+    with pytest.raises(RuntimeError, match="make_second_driver failed"):
+        suite.test_resume_from_other_instance(driver, unbuilt, tmp_path)  # type: ignore[attr-defined]
+    suite.test_move(driver, unbuilt, tmp_path)  # type: ignore[attr-defined]
+
+
+def test_a_second_instance_that_cannot_be_built_fails_the_two_instance_cases() -> None:
+    def reopen() -> StorageDriver:
+        raise distfs.InvalidParameterError("mydriver", "bucket", "no such bucket")
+
+    cases = [CASE["resume_from_other_instance"], CASE["root_exists"]]
+    first, second = run(distfs.create("inmemory"), cases=cases, reopen=reopen)
+    assert (first.outcome, second.outcome) == ("failed", "passed")
+    assert first.message.startswith("building the second instance failed: InvalidParameterError: mydriver")
+    assert first.error_type == "InvalidParameterError"
+    assert "no such bucket" in first.traceback

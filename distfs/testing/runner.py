@@ -9,6 +9,7 @@ that raised) and the whole traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import threading
@@ -198,7 +199,15 @@ def run(
         raise ValueError(f"no conformance case named {', '.join(unknown)}")
     _within(CASE_TIMEOUT, lambda: check_empty_root(driver), "list('/') before the suite")
     build = reopen if reopen is not None else reopen_of(driver)
-    other = build() if build is not None and any(case.two_instances for case in selected) else None
+    other: StorageDriver | None = None
+    unbuilt: Result | None = None  # how building the second instance failed, for each case that needs it
+    if build is not None and any(case.two_instances for case in selected):
+        try:
+            other = build()
+        except Exception as exc:
+            message, error_type, call, text = describe_failure(Case("reopen", lambda _: None), exc)
+            message = f"building the second instance failed: {message}"
+            unbuilt = Result("", "failed", 0.0, message, error_type, call, text)
     results = []
     with tempfile.TemporaryDirectory(prefix="distfs-check-") as workdir:
         for case in selected:
@@ -207,7 +216,9 @@ def run(
             reason = skips.get(case.name) or skip_reason(
                 case, long=long, capabilities=driver.capabilities, two_instances=other is not None
             )
-            if reason:
+            if unbuilt is not None and case.two_instances:
+                result = dataclasses.replace(unbuilt, name=case.name)
+            elif reason:
                 result = Result(case.name, "skipped", 0.0, reason)
             else:
                 result = _outcome(
