@@ -9,6 +9,7 @@ backends, on the local servers) runs once per session; CI fails when the committ
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 import pytest
 
 import distfs
+from distfs.base import Base
 from distfs.capabilities import UNKNOWN
+from distfs.fsspec_driver import FsspecDriver
 from distfs.tools.cli import main
 from distfs.tools.local import DRIVERS, LocalStores
 from distfs.tools.probe import (
@@ -25,6 +28,7 @@ from distfs.tools.probe import (
     DistfsTarget,
     Record,
     build_local_targets,
+    contradictions,
     derive_capabilities,
     run_probes,
     to_json,
@@ -240,3 +244,28 @@ def test_probe_parameters_per_driver(tmp_path: Path, capsys: pytest.CaptureFixtu
         ("filesystem", "PathNotFoundError"),
     }
     assert root.is_dir()
+
+
+def test_probe_lists_declared_capabilities_the_probes_contradict() -> None:
+    class Boasting(FsspecDriver):
+        @property
+        def capabilities(self) -> distfs.Capabilities:
+            return dataclasses.replace(super().capabilities, presign_get=True, atomic_move=True)
+
+    plain = distfs.create("inmemory")
+    assert isinstance(plain, Base)
+    assert isinstance(plain.inner, FsspecDriver)
+    driver = Base(Boasting(plain.inner.backend))
+    probes = [p for p in PROBES if p.name in ("presign_get", "move_is_rename", "list_missing")]
+    records = run_probes([DistfsTarget("boasting", driver)], probes)
+    found = contradictions(records, "boasting", driver.capabilities)
+    assert [line.split(",")[0] for line in found] == [
+        "boasting declares atomic_move=true",
+        "boasting declares presign_get=true",
+    ]
+    assert "the probe `presign_get` observes false" in found[1]
+    markdown = to_markdown(records, declared={"boasting": driver.capabilities})
+    assert "## Declared capabilities the probes contradict" in markdown
+    assert f"- **{found[1]}**" in markdown
+    assert contradictions(records, "boasting", plain.capabilities) == []  # inmemory's own are true
+    assert "contradict\n" not in to_markdown(records, declared={"boasting": plain.capabilities})

@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .catalogue import GROUPS, PROBES, Probe
-from .report import Record, derive_capabilities, run_probes, to_json, to_markdown
+from .report import Record, contradictions, derive_capabilities, run_probes, to_json, to_markdown
 from .targets import RAW_BUILDERS, DistfsTarget, RawTarget, Target, raw_target
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "Target",
     "add_parser",
     "build_local_targets",
+    "contradictions",
     "derive_capabilities",
     "local_targets",
     "raw_target",
@@ -164,7 +165,8 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             )
         finally:
             progress.finish()
-    markdown = to_markdown(records, probes, local=args.local)
+    declared = {t.backend: t.driver.capabilities for t in targets if isinstance(t, DistfsTarget)}
+    markdown = to_markdown(records, probes, local=args.local, declared=declared)
     _write(args.json, to_json(records, probes))
     _write(args.markdown, markdown)
     if args.json != "-" and args.markdown != "-":

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -21,7 +21,7 @@ from ...capabilities import BACKSLASH, NOT_XML, Capabilities
 from .catalogue import GROUPS, PROBES, Probe, error_name
 from .targets import Target
 
-__all__ = ["Record", "derive_capabilities", "run_probes", "to_json", "to_markdown"]
+__all__ = ["Record", "contradictions", "derive_capabilities", "run_probes", "to_json", "to_markdown"]
 
 COMMAND = "distfs probe --local --markdown docs/semantics.md"
 """The command that regenerates ``docs/semantics.md``."""
@@ -141,6 +141,36 @@ def derive_capabilities(records: Iterable[Record], backend: str) -> Capabilities
     )
 
 
+#: The probe (and its kind) each capability is derived from, where one probe decides it.
+_SOURCES = {
+    "append": ("append_existing", "raw"),
+    "atomic_move": ("move_is_rename", "distfs"),
+    "server_side_copy": ("move_data_path", "distfs"),
+    "presign_get": ("presign_get", "distfs"),
+    "presign_head": ("presign_head", "distfs"),
+    "empty_directories": ("directory_empty_after_delete", "distfs"),
+}
+
+
+def contradictions(records: Iterable[Record], backend: str, declared: Capabilities) -> list[str]:
+    """The capabilities ``backend`` declares that its probes contradict, one sentence each.
+
+    Only fields whose probe ran are compared, and a declared ``"unknown"`` claims nothing.
+    """
+    records = list(records)
+    ran = {(r.probe, r.kind) for r in records if r.backend == backend}
+    derived = asdict(derive_capabilities(records, backend))
+    found = []
+    for name, source in _SOURCES.items():
+        claimed = getattr(declared, name)
+        if source in ran and claimed != "unknown" and claimed != derived[name]:
+            found.append(
+                f"{backend} declares {name}={_capability_cell(name, claimed)}, "
+                f"the probe `{source[0]}` observes {_capability_cell(name, derived[name])}"
+            )
+    return found
+
+
 def _capability_cell(field: str, value: object) -> str:
     """A capability as the table shows it: booleans lower-case, characters as code points."""
     if isinstance(value, bool):
@@ -195,11 +225,18 @@ _LEGEND = [
 ]
 
 
-def to_markdown(records: Sequence[Record], probes: Sequence[Probe] = PROBES, *, local: bool = False) -> str:
+def to_markdown(
+    records: Sequence[Record],
+    probes: Sequence[Probe] = PROBES,
+    *,
+    local: bool = False,
+    declared: Mapping[str, Capabilities] | None = None,
+) -> str:
     """The semantics matrix: one table per probe group, a raw/distfs column pair per backend.
 
     ``local``: the header of ``docs/semantics.md`` (the built-in drivers on the local
-    servers); otherwise a neutral header for any driver and store.
+    servers); otherwise a neutral header for any driver and store. ``declared``: each
+    backend's ``driver.capabilities``; a section lists those the probes contradict.
     """
     backends, kinds = _backends(records), _kinds(records)
     values = _values(records)
@@ -249,16 +286,16 @@ def to_markdown(records: Sequence[Record], probes: Sequence[Probe] = PROBES, *, 
             lines.append(f"| `{p.name}`: {_cell(p.description)} | " + " | ".join(cells) + " |")
         lines.append("")
     fields = list(Capabilities.__dataclass_fields__)
-    declared = (
+    compared = (
         "every driver declares the same at runtime as `driver.capabilities` (checked by `tests/test_probe.py`)."
         if local
-        else "compare them with the driver's declared `driver.capabilities`."
+        else "a declared `driver.capabilities` the probes contradict is listed below them."
     )
     lines += [
         "## Capabilities",
         "",
         "Derived from the probes above (`distfs.tools.probe.report.derive_capabilities`);",
-        declared,
+        compared,
         "",
         "| backend | " + " | ".join(fields) + " |",
         "| --- | " + " | ".join("---" for _ in fields) + " |",
@@ -268,4 +305,7 @@ def to_markdown(records: Sequence[Record], probes: Sequence[Probe] = PROBES, *, 
         cells = [_capability_cell(f, derived[f]) for f in fields]
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
     lines.append("")
+    wrong = [line for b, caps in (declared or {}).items() for line in contradictions(records, b, caps)]
+    if wrong:
+        lines += ["## Declared capabilities the probes contradict", "", *(f"- **{w}**" for w in wrong), ""]
     return "\n".join(lines)
