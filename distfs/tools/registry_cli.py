@@ -77,6 +77,7 @@ def add_parser(commands: Any) -> None:
     store_command("du", "bytes per repository: shared, unique and unused blob bytes", _du)
     check = store_command("fsck", "find broken links, manifests and blobs; exit 1 on a problem", _fsck)
     check.add_argument("--verify-digests", action="store_true", help="hash every blob (streamed)")
+    check.add_argument("--dask", metavar="ADDRESS", help="read and hash on the workers of a dask.distributed scheduler")
     check.add_argument(
         "--upload-age", type=_hours, default=7 * 24, metavar="HOURS", help="report uploads older (default: 168)"
     )
@@ -96,6 +97,9 @@ def add_parser(commands: Any) -> None:
         "--force", action="store_true", help="run online with a grace shorter than the registry's upload timeout"
     )
     collect.add_argument("--log-json", action="store_true", help="log each deletion as a line of JSON on stderr")
+    collect.add_argument(
+        "--dask", metavar="ADDRESS", help="list, read and delete on the workers of a dask.distributed scheduler"
+    )
     move = sub.add_parser(
         "migrate",
         help="copy a registry's storage to another driver, verified and resumable",
@@ -262,11 +266,12 @@ def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         args,
         parameters,
         lambda d, m: fsck(
-            d,
+            _store_spec(args, parameters) if args.dask else d,
             verify_digests=args.verify_digests,
             upload_age=timedelta(hours=args.upload_age),
             workers=args.concurrency,
             progress=m,
+            dask=args.dask,
         ),
     )
     if report is None:
@@ -333,13 +338,14 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
     def work(driver: StorageDriver, meter: Meter) -> Any:
         return gc(
-            driver,
+            _store_spec(args, parameters) if args.dask else driver,
             dry_run=args.dry_run,
             delete_untagged=args.delete_untagged,
             upload_age=None if args.upload_age is None else timedelta(hours=args.upload_age),
             grace=timedelta(seconds=args.grace),
             workers=args.concurrency,
             progress=meter,
+            dask=args.dask,
         )
 
     try:
