@@ -146,3 +146,22 @@ def test_cli_gc_and_fsck_with_dask(cluster: str, local_stores: LocalStores) -> N
     checked = cli("registry", "fsck", *store, "--verify-digests")
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.rstrip().endswith(": 0 problems")
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(
+    local_stores: LocalStores, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from distfs.registry import cluster as dask_cluster
+    from distfs.tools.cli import main
+
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT", 1.0)
+    spec = stored(local_stores, "filesystem")
+    before = registry.gc(spec.open(), dry_run=True, grace=PAST).items
+    nowhere = "tcp://127.0.0.1:1"
+    with pytest.raises(dask_cluster.ClusterUnavailableError, match=nowhere):
+        registry.fsck(spec, dask=nowhere)
+    store = ["filesystem", "-p", f"rootdirectory={spec.parameters['rootdirectory']}", "--dask", nowhere]
+    assert main(["registry", "gc", *store, "--grace", "0", "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"distfs registry gc: dask scheduler {nowhere}: cannot connect"), err
+    assert registry.gc(spec.open(), dry_run=True, grace=PAST).items == before  # nothing deleted

@@ -22,12 +22,21 @@ from .runner import Runner
 from .spec import DriverSpec
 from .spread import _key, _opened
 
-__all__ = ["BATCH_ITEMS", "ClusterRunner", "connect", "runner_for"]
+__all__ = ["BATCH_ITEMS", "CONNECT_TIMEOUT", "ClusterRunner", "ClusterUnavailableError", "connect", "runner_for"]
 
 BATCH_ITEMS = 64
 """Items per dask task, at most."""
 
+CONNECT_TIMEOUT = 20.0
+"""Seconds to reach the scheduler before :class:`ClusterUnavailableError`."""
+
 T = TypeVar("T")
+
+
+class ClusterUnavailableError(ConnectionError):
+    """The dask scheduler could not be reached; the message names its address."""
+
+
 R = TypeVar("R")
 
 
@@ -122,7 +131,11 @@ def connect(address: str, spec: DriverSpec, driver: StorageDriver, workers: int)
         from distributed import Client
     except ImportError:  # pragma: no cover - depends on the installation
         raise ImportError("registry tools with dask need distributed: pip install 'distfs[data]'") from None
-    with Client(address) as client:  # type: ignore[no-untyped-call]
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+    except OSError as exc:  # TimeoutError too
+        raise ClusterUnavailableError(f"dask scheduler {address}: cannot connect ({exc})") from None
+    with client:
         yield ClusterRunner(client, spec, driver, workers)
 
 

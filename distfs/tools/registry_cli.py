@@ -36,6 +36,7 @@ from ..config import StorageConfig, load_config
 from ..driver import StorageDriver
 from ..errors import ConfigError, StorageDriverError
 from ..registry import DriverSpec, du, fsck, gc, ls, migrate
+from ..registry.cluster import ClusterUnavailableError
 from ..registry.events import JsonLines
 from ..registry.events import logger as event_logger
 from ..registry.gc import DEFAULT_GRACE as GC_DEFAULT_GRACE
@@ -262,6 +263,14 @@ def _du(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
 
 def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    try:
+        return _fsck_report(args, parameters)
+    except ClusterUnavailableError as exc:
+        print(f"distfs registry fsck: {exc}", file=sys.stderr)
+        return 2
+
+
+def _fsck_report(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     report = _run(
         args,
         parameters,
@@ -351,7 +360,7 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     try:
         with _events(args):
             report = _run(args, parameters, work)
-    except GcError as exc:
+    except (GcError, ClusterUnavailableError) as exc:
         print(f"distfs registry gc: {exc}", file=sys.stderr)
         return 2
     except GcInterrupted as interrupted:
