@@ -7,19 +7,22 @@ worker processes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_registry_safety import At, age
 
 import distfs
 from distfs import registry
-from distfs.registry.layout import blob_data_path, revision_link_path
+from distfs.registry.layout import blob_data_path, blob_path, layer_link_path, revision_link_path
 from distfs.tools.local import LocalStores
 from distfs.tools.registry_store import put_blob, put_image
 
@@ -104,6 +107,49 @@ def test_a_tag_link_that_cannot_be_read_stops_the_cluster_run(cluster: str, loca
     with pytest.raises(registry.GcError, match=link):
         registry.gc(spec, delete_untagged=True, grace=PAST, dask=cluster)
     assert len(registry.gc(driver, dry_run=True, delete_untagged=False, grace=PAST).blobs) >= 40  # nothing deleted
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_blob_replaced_after_the_listing_is_kept_on_the_cluster(
+    cluster: str, local_stores: LocalStores, backend: str
+) -> None:
+    """The identity recheck (FileInfo.version) holds on the cluster's second listing."""
+    spec = stored(local_stores, backend)
+    driver = spec.open()
+    garbage = put_blob(driver, b"pushed again")
+    content = driver.get_content(blob_data_path(garbage))
+
+    def push_again() -> None:
+        time.sleep(1.1)  # object stores keep modification times in seconds
+        driver.delete(blob_path(garbage))
+        driver.put_content(blob_data_path(garbage), content)
+
+    report = registry.gc(spec, progress=At("recheck", push_again), grace=PAST, dask=cluster)
+    assert report.changed == [garbage]
+    assert garbage not in report.blobs
+    assert len(report.deleted) >= 40
+    assert driver.get_content(blob_data_path(garbage)) == content
+
+
+def test_a_layer_committed_during_the_cluster_gc_is_kept(cluster: str, local_stores: LocalStores) -> None:
+    """The second look at ``_layers`` runs on the workers too (filesystem: the committed
+    upload keeps its old modification time)."""
+    spec = stored(local_stores, "filesystem")
+    driver = spec.open()
+    layer = b"committed during gc"
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    upload = f"{registry.layout.REPOSITORIES}/b/_uploads/u1/data"
+    driver.put_content(upload, layer)
+    age(spec.parameters, upload)
+
+    def commit() -> None:  # after the mark, before the blobs are listed
+        driver.move(upload, blob_data_path(digest))
+        driver.put_content(layer_link_path("b", digest), digest.encode())
+
+    report = registry.gc(spec, progress=At("walk", commit), grace=timedelta(0), dask=cluster)
+    assert digest not in report.blobs
+    assert len(report.deleted) >= 40
+    assert driver.get_content(blob_data_path(digest)) == layer
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
