@@ -31,13 +31,11 @@ CONNECT_TIMEOUT = 20.0
 """Seconds to reach the scheduler before :class:`ClusterUnavailableError`."""
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ClusterUnavailableError(ConnectionError):
     """The dask scheduler could not be reached; the message names its address."""
-
-
-R = TypeVar("R")
 
 
 def _portable(result: object) -> object:
