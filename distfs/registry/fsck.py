@@ -25,17 +25,22 @@ counted in ``FsckReport.dangling_layer_links``. A manifest that needs such a blo
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..driver import StorageDriver
 from ..errors import PathNotFoundError
+from .cluster import runner_for
 from .digests import blob_digest
 from .layout import REPOSITORIES, is_repository
 from .manifests import Manifest, ManifestTooLargeError
-from .pool import DEFAULT_WORKERS, run_all
+from .pool import DEFAULT_WORKERS
 from .progress import QUIET, Progress
-from .snapshot import Snapshot, read_link, read_snapshot
+from .runner import Runner
+from .snapshot import Snapshot, link_digest, read_snapshot
+from .spec import DriverSpec
 
 __all__ = ["DEFAULT_UPLOAD_AGE", "FsckReport", "Problem", "fsck"]
 
@@ -54,7 +59,7 @@ class Problem:
 
 @dataclass
 class FsckReport:
-    """The problems found (sorted) and what was checked."""
+    """The problems found (sorted) and what was checked; with dask, how many workers ran tasks."""
 
     problems: list[Problem] = field(default_factory=list)
     repositories: int = 0
@@ -62,6 +67,7 @@ class FsckReport:
     blobs: int = 0
     verified_bytes: int = 0
     dangling_layer_links: int = 0
+    dask_workers: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,15 +75,29 @@ class FsckReport:
 
 
 def fsck(
-    driver: StorageDriver,
+    store: StorageDriver | DriverSpec,
     *,
     verify_digests: bool = False,
     upload_age: timedelta = DEFAULT_UPLOAD_AGE,
     workers: int = DEFAULT_WORKERS,
     progress: Progress = QUIET,
+    dask: str | None = None,
 ) -> FsckReport:
-    """Check the store of ``driver``; reading only, never writing."""
-    snapshot = read_snapshot(driver, workers, progress)
+    """Check the store ``store``; reading only, never writing.
+
+    ``dask`` is the address of a dask.distributed scheduler: the link and manifest reads
+    and the hashing then run on its workers (:mod:`.cluster`; ``store`` must be a
+    :class:`~.spec.DriverSpec`); the walk (one flat listing) and every check stay here.
+    """
+    with runner_for(store, workers, dask, "fsck") as runner:
+        report = _check(runner, verify_digests=verify_digests, upload_age=upload_age, progress=progress)
+        report.dask_workers = len(getattr(runner, "ran", ()))
+        return report
+
+
+def _check(runner: Runner, *, verify_digests: bool, upload_age: timedelta, progress: Progress) -> FsckReport:
+    """:func:`fsck` with its tasks on ``runner``."""
+    snapshot = read_snapshot(runner.driver, runner.workers, progress, runner=runner)
     layout = snapshot.layout
     report = FsckReport(
         repositories=sum(is_repository(r) for r in layout.repositories.values()),
@@ -85,7 +105,7 @@ def fsck(
         blobs=len(layout.blobs),
     )
     problems = report.problems
-    problems.extend(_check_links(driver, snapshot, workers, progress))
+    problems.extend(_check_links(runner, snapshot, progress))
     report.dangling_layer_links = sum(
         digest not in layout.blobs for repo in layout.repositories.values() for digest in repo.layers
     )
@@ -101,10 +121,13 @@ def fsck(
         total = sum(info.size for info in layout.blobs.values())
         progress.phase("verify", total, "bytes")
 
-        def verify(digest: str) -> str:
-            return blob_digest(driver, digest, progress.advance)
+        def hashed(digest: str, _: str) -> None:  # on a cluster, progress as each blob comes back
+            progress.advance(layout.blobs[digest].size)
 
-        for digest, result in run_all(verify, sorted(layout.blobs), workers):
+        task: Callable[[StorageDriver, str], str] = blob_digest
+        if not runner.spread:  # here, progress as the bytes are read
+            task = functools.partial(blob_digest, on_bytes=progress.advance)
+        for digest, result in runner.map(task, sorted(layout.blobs), hashed if runner.spread else None):
             path = layout.blobs[digest].path
             if isinstance(result, PathNotFoundError):
                 continue  # deleted since the walk
@@ -117,19 +140,21 @@ def fsck(
     return report
 
 
-def _check_links(driver: StorageDriver, snapshot: Snapshot, workers: int, progress: Progress) -> list[Problem]:
+def _check_links(runner: Runner, snapshot: Snapshot, progress: Progress) -> list[Problem]:
     """Every link must hold the digest its path names, and that blob must be stored."""
     layout = snapshot.layout
     problems = []
-    links = [
-        (digest, info.path, info.size, entries is repo.layers)
+    links = {
+        info.path: (digest, info.size, entries is repo.layers)
         for repo in layout.repositories.values()
         for entries in (repo.layers, repo.revisions, *repo.tag_index.values())
         for digest, info in entries.items()
-    ]
+    }
     progress.phase("links", len(links), "links")
-    for (digest, path, _, layer), result in run_all(lambda item: read_link(driver, item[1], item[2]), links, workers):
+    sized = [(path, size) for path, (_, size, _) in links.items()]
+    for (path, _), result in runner.map(link_digest, sized):
         progress.advance()
+        digest, _, layer = links[path]
         if isinstance(result, PathNotFoundError):
             continue
         if isinstance(result, BaseException):

@@ -42,19 +42,23 @@ bounded thread pool.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ..driver import FileInfo, StorageDriver
 from ..errors import PathNotFoundError
+from .cluster import runner_for
 from .events import record
-from .layout import BLOBS, Layout, blob_path, is_repository, scan_files, scan_parts
+from .layout import Layout, blob_path, is_repository, list_blobs, scan_parts
 from .manifests import Manifest, load_manifests
-from .pool import DEFAULT_WORKERS, run_all
+from .pool import DEFAULT_WORKERS
 from .progress import QUIET, Progress
-from .snapshot import Snapshot, read_link, read_snapshot
+from .runner import Runner
+from .snapshot import Snapshot, link_digest, read_snapshot
+from .spec import DriverSpec
 
 __all__ = ["BATCH", "DEFAULT_GRACE", "GcError", "GcInterrupted", "GcItem", "GcReport", "gc", "mark"]
 
@@ -101,7 +105,8 @@ class GcReport:
     unmarked blobs kept because they were written after the mark phase started,
     ``changed`` those kept because the second listing found them replaced or gone,
     ``errors`` the deletions that failed. ``items`` details every planned deletion;
-    ``deleted`` those done (so far, when ``interrupted``).
+    ``deleted`` those done (so far, when ``interrupted``); with dask, how many workers ran
+    tasks.
     """
 
     dry_run: bool
@@ -117,6 +122,7 @@ class GcReport:
     items: list[GcItem] = field(default_factory=list)
     deleted: list[GcItem] = field(default_factory=list)
     interrupted: bool = False
+    dask_workers: int = 0
 
     @property
     def deleted_bytes(self) -> int:
@@ -183,7 +189,7 @@ def mark(snapshot: Snapshot, delete_untagged: bool) -> tuple[set[str], list[tupl
 
 
 def gc(
-    driver: StorageDriver,
+    store: StorageDriver | DriverSpec,
     *,
     dry_run: bool = False,
     delete_untagged: bool = False,
@@ -191,25 +197,58 @@ def gc(
     grace: timedelta = DEFAULT_GRACE,
     workers: int = DEFAULT_WORKERS,
     progress: Progress = QUIET,
+    dask: str | None = None,
 ) -> GcReport:
-    """Collect the garbage of the registry store of ``driver`` (see the module docstring).
+    """Collect the garbage of the registry store ``store`` (see the module docstring).
 
     ``grace`` (default :data:`DEFAULT_GRACE`, one hour) protects pushes in flight: what was
     modified less than ``grace`` before the mark began is kept. GcError (before anything
     is deleted) names what could not be read; GcInterrupted (a KeyboardInterrupt) carries
     the report of a sweep interrupted midway.
+
+    ``dask`` is the address of a dask.distributed scheduler: the listings, reads and
+    delete batches then run on its workers (:mod:`.cluster`; ``store`` must be a
+    :class:`~.spec.DriverSpec`), while the mark, every check and the log stay here.
     """
+    with runner_for(store, workers, dask, "gc") as runner:
+        try:
+            report = _collect(
+                runner,
+                dry_run=dry_run,
+                delete_untagged=delete_untagged,
+                upload_age=upload_age,
+                grace=grace,
+                progress=progress,
+            )
+        except GcInterrupted as interrupted:
+            interrupted.report.dask_workers = len(getattr(runner, "ran", ()))
+            raise
+        report.dask_workers = len(getattr(runner, "ran", ()))
+        return report
+
+
+def _collect(
+    runner: Runner,
+    *,
+    dry_run: bool,
+    delete_untagged: bool,
+    upload_age: timedelta | None,
+    grace: timedelta,
+    progress: Progress,
+) -> GcReport:
+    """:func:`gc` with its tasks on ``runner``."""
+    driver, workers = runner.driver, runner.workers
     started = datetime.now(UTC)
     cut = started - grace
     parts = ("_manifests", "_uploads") if upload_age is not None else ("_manifests",)
-    snapshot = read_snapshot(driver, workers, progress, parts=parts)
+    snapshot = read_snapshot(driver, workers, progress, parts=parts, runner=runner)
     marked, doomed = mark(snapshot, delete_untagged)
     progress.phase("recheck", 0, "files")
     unmarked = set(snapshot.layout.blobs) - marked  # only their _layers links can spare a blob
     recent = scan_parts(
-        driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, workers=workers, layers=unmarked
+        driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, layers=unmarked, runner=runner
     )
-    _protect_recent(driver, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed, workers=workers)
+    _protect_recent(runner, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed)
     report = GcReport(dry_run, delete_untagged, marked=len(marked), manifests=doomed)
     layout = snapshot.layout
     for name, digest in doomed:
@@ -231,7 +270,7 @@ def gc(
         else:
             candidates[digest] = info
     if candidates and not dry_run:
-        _recheck_identity(driver, candidates, report, progress)
+        _recheck_identity(runner, candidates, report, progress)
     for digest, info in candidates.items():
         report.blobs.append(digest)
         report.blob_bytes += info.size
@@ -248,7 +287,7 @@ def gc(
         try:
             for kind in ("manifest", "blob", "upload"):
                 doing = [item for item in report.items if item.kind == kind]
-                _delete(driver, kind, doing, workers=workers, progress=progress, report=report)
+                _delete(runner, kind, doing, progress=progress, report=report)
         except KeyboardInterrupt:
             report.interrupted = True
             raise GcInterrupted(report) from None
@@ -256,14 +295,13 @@ def gc(
 
 
 def _protect_recent(
-    driver: StorageDriver,
+    runner: Runner,
     *,
     snapshot: Snapshot,
     recent: Layout,
     cut: datetime,
     marked: set[str],
     doomed: list[tuple[str, str]],
-    workers: int,
 ) -> None:
     """Mark what was linked, tagged or pushed since ``cut``; spare doomed manifests now tagged."""
     new_manifests: set[str] = set()
@@ -272,17 +310,17 @@ def _protect_recent(
         new_manifests.update(d for d, info in repo.revisions.items() if _since(info.mod_time, cut))
         new_tags.extend(info for info in repo.tags.values() if _since(info.mod_time, cut))
         marked.update(d for d, info in repo.layers.items() if _since(info.mod_time, cut))
-    for info, result in run_all(lambda info: read_link(driver, info.path, info.size), new_tags, workers):
+    for (path, _), result in runner.map(link_digest, [(info.path, info.size) for info in new_tags]):
         if isinstance(result, str):
             new_manifests.add(result)
         elif doomed and not isinstance(result, PathNotFoundError):  # it may tag a doomed manifest
-            raise GcError(f"cannot read tag link {info.path} written since the mark: {result}; nothing was deleted")
+            raise GcError(f"cannot read tag link {path} written since the mark: {result}; nothing was deleted")
     sizes = {digest: info.size for digest, info in snapshot.layout.blobs.items()}
     todo = set(new_manifests)
     fresh: set[str] = set()
     while todo:
         unknown = {d for d in todo if d not in snapshot.manifests}
-        snapshot.manifests.update(load_manifests(driver, unknown, workers, sizes))
+        snapshot.manifests.update(load_manifests(runner, unknown, sizes))
         fresh.update(todo)
         next_todo: set[str] = set()
         for digest in todo:
@@ -307,12 +345,10 @@ def _since(when: datetime, cut: datetime) -> bool:
     return when >= cut or (when.microsecond == 0 and when >= cut.replace(microsecond=0))
 
 
-def _recheck_identity(
-    driver: StorageDriver, candidates: dict[str, FileInfo], report: GcReport, progress: Progress
-) -> None:
+def _recheck_identity(runner: Runner, candidates: dict[str, FileInfo], report: GcReport, progress: Progress) -> None:
     """Drop from ``candidates`` the blobs a second listing finds replaced or gone since the first."""
     progress.phase("relist blobs", 0, "files")
-    now = {info.path: info for info in scan_files(driver, BLOBS, lambda _: progress.advance())}
+    now = {info.path: info for info in list_blobs(runner, lambda _: progress.advance())}
     for digest, before in list(candidates.items()):
         after = now.get(before.path)
         if after is None or _identity(after) != _identity(before):
@@ -325,48 +361,66 @@ def _identity(info: FileInfo) -> tuple[str, datetime, int]:
     return info.version, info.mod_time, info.size
 
 
-def _delete(
-    driver: StorageDriver, kind: str, items: list[GcItem], *, workers: int, progress: Progress, report: GcReport
-) -> None:
-    """Delete ``items`` in batches on ``workers`` threads; log and record each once done."""
+def _delete(runner: Runner, kind: str, items: list[GcItem], *, progress: Progress, report: GcReport) -> None:
+    """Delete ``items`` in batches (tasks of ``runner``); log and record each here once done."""
     progress.phase(f"delete {kind}s", len(items), f"{kind}s")
     if not items:
         return
     items = sorted(items, key=lambda item: item.path)
     # Spread over the workers, but in batches of a few hundred at least: each costs a few
     # listings on an object store (see StorageDriver.delete_many).
-    size = min(BATCH, max(-(-len(items) // workers), BATCH // 4))
-    batches = [items[i : i + size] for i in range(0, len(items), size)]
-    lock = threading.Lock()
+    size = min(BATCH, max(-(-len(items) // runner.workers), BATCH // 4))
+    batches = [tuple(items[i : i + size]) for i in range(0, len(items), size)]
 
-    def done(item: GcItem) -> None:
-        record("delete", item.kind, item.digest, item.size, reason=item.reason, path=item.path)
-        with lock:
-            report.deleted.append(item)
-
-    def delete(batch: list[GcItem]) -> None:
-        try:
-            driver.delete_many([path for item in batch for path in item.paths])
-        except PathNotFoundError:
-            pass  # gone already (deleted by another collection): the rest is deleted
-        except Exception:  # find out which: one at a time
-            for item in batch:
-                try:
-                    _delete_each(driver, item.paths)
-                except Exception as exc:
-                    with lock:
-                        report.errors.append(f"{item.path}: {exc}")
+    def done(batch: tuple[GcItem, ...], errors: list[str]) -> None:
+        with _interrupts_held():  # every deletion logged is recorded, and the other way round
+            for item, error in zip(batch, errors, strict=True):
+                if error:
+                    report.errors.append(f"{item.path}: {error}")
                     continue
-                done(item)
-            progress.advance(len(batch))
-            return
-        for item in batch:
-            done(item)
+                record("delete", item.kind, item.digest, item.size, reason=item.reason, path=item.path)
+                report.deleted.append(item)
         progress.advance(len(batch))
 
-    for batch, result in run_all(delete, batches, workers):
-        if isinstance(result, Exception):
+    for batch, result in runner.map(delete_batch, batches, done):
+        if isinstance(result, BaseException):
             report.errors.extend(f"{item.path}: {result}" for item in batch)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT back until the block ends (in the main thread; elsewhere none arrives)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
+
+
+def delete_batch(driver: StorageDriver, batch: tuple[GcItem, ...]) -> list[str]:
+    """Delete the paths of ``batch`` with one :meth:`~distfs.StorageDriver.delete_many` (a
+    task of the sweep); per item ``""`` once deleted, or why not (then tried one at a time)."""
+    try:
+        driver.delete_many([path for item in batch for path in item.paths])
+    except PathNotFoundError:
+        pass  # gone already (deleted by another collection): the rest is deleted
+    except Exception:  # find out which: one at a time
+        errors = []
+        for item in batch:
+            try:
+                _delete_each(driver, item.paths)
+            except Exception as exc:
+                errors.append(str(exc) or type(exc).__name__)
+            else:
+                errors.append("")
+        return errors
+    return [""] * len(batch)
 
 
 def _delete_each(driver: StorageDriver, paths: Iterable[str]) -> None:

@@ -19,6 +19,7 @@ file into a :class:`Layout`; it never reads a file's content.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from ..driver import FileInfo, SkipDir, StorageDriver
 from ..errors import PathNotFoundError
 from .pool import DEFAULT_WORKERS, run_all
+from .runner import Runner
 
 __all__ = [
     "BLOBS",
@@ -37,9 +39,12 @@ __all__ = [
     "Upload",
     "blob_data_path",
     "blob_path",
+    "files_under",
     "is_repository",
     "layer_link_path",
+    "list_blobs",
     "parse_digest",
+    "part_files",
     "repository_parts",
     "repository_path",
     "revision_link_path",
@@ -299,27 +304,23 @@ def scan_parts(
     blobs: bool = True,
     workers: int = DEFAULT_WORKERS,
     layers: Collection[str] | None = None,
+    runner: Runner | None = None,
 ) -> Layout:
     """Like :func:`scan`, but of the blobs (if ``blobs``) and only the named ``parts`` of
-    each repository: one flat walk of the blobs while the repositories are found and their
-    parts walked concurrently. ``layers``: only the ``_layers`` links of these digests are
-    read (the walk skips the directories of the others)."""
+    each repository: the blobs are listed (:func:`list_blobs`) while the repositories are
+    found and their parts walked concurrently, one task per repository part on
+    ``runner`` (a thread pool over ``driver`` by default). ``layers``: only the
+    ``_layers`` links of these digests are read (the walk skips the directories of the
+    others)."""
+    run = runner or Runner(driver, workers)
     targets: list[str] = []
-
-    def skip_layers(info: FileInfo) -> None:
-        if layers is not None and info.is_dir:
-            digest = _layer_dir_digest(info.path)
-            if digest is not None and digest not in layers:
-                raise SkipDir
 
     def walk_into(path: str) -> list[FileInfo]:
         if path == BLOBS:
-            return scan_files(driver, BLOBS, on_file)
-        if path == REPOSITORIES:
-            for name, have in repository_parts(driver, workers).items():
-                targets.extend(f"{REPOSITORIES}/{name}/{part}" for part in sorted(have & set(parts)))
-            return []
-        return scan_files(driver, path, on_file, on_dir=skip_layers if path.endswith("/_layers") else None)
+            return list_blobs(run, on_file)
+        for name, have in repository_parts(run.driver, run.workers).items():
+            targets.extend(f"{REPOSITORIES}/{name}/{part}" for part in sorted(have & set(parts)))
+        return []
 
     layout = Layout()
     first = [BLOBS, REPOSITORIES] if blobs else [REPOSITORIES]
@@ -328,12 +329,67 @@ def scan_parts(
             raise infos
         for info in infos:
             layout.add(info)
-    for _, infos in run_all(walk_into, targets, workers):
+    task = functools.partial(part_files, layers=None if layers is None else frozenset(layers))
+    for _, infos in run.map(task, targets):
         if isinstance(infos, BaseException):
             raise infos
         for info in infos:
             layout.add(info)
+            if on_file is not None:
+                on_file(info)
     return layout
+
+
+def part_files(driver: StorageDriver, path: str, layers: Collection[str] | None = None) -> list[FileInfo]:
+    """The files of one repository part ``path`` (a task of :func:`scan_parts`): of a
+    ``_layers`` part only the links of ``layers`` (all if None)."""
+
+    def skip_layers(info: FileInfo) -> None:
+        if layers is not None and info.is_dir:
+            digest = _layer_dir_digest(info.path)
+            if digest is not None and digest not in layers:
+                raise SkipDir
+
+    return scan_files(driver, path, on_dir=skip_layers if path.endswith("/_layers") else None)
+
+
+def list_blobs(runner: Runner, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
+    """Every file below ``blobs/``: one flat walk (one listing per 1000 keys on object
+    stores), or on a ``spread`` runner one task per directory two levels down
+    (``blobs/<algorithm>/<two hex>``: 256 partitions per algorithm)."""
+    if not runner.spread:
+        return scan_files(runner.driver, BLOBS, on_file)
+    partitions: list[str] = []
+    for top in _children(runner.driver, BLOBS):
+        partitions.extend(_children(runner.driver, top) or [top])
+    files: list[FileInfo] = []
+    for _, infos in runner.map(files_under, partitions):
+        if isinstance(infos, BaseException):
+            raise infos
+        files.extend(infos)
+        if on_file is not None:
+            for info in infos:
+                on_file(info)
+    return files
+
+
+def _children(driver: StorageDriver, path: str) -> list[str]:
+    """The entries of directory ``path`` (none if it is missing or a file)."""
+    try:
+        return driver.list(path)
+    except PathNotFoundError:
+        return []
+
+
+def files_under(driver: StorageDriver, path: str) -> list[FileInfo]:
+    """The files below ``path``, or ``path`` itself if it is a file (none if it is missing)."""
+    files = scan_files(driver, path)
+    if not files:
+        with contextlib.suppress(PathNotFoundError):
+            info = driver.stat(path)
+            if not info.is_dir:
+                return [info]
+    return files
 
 
 def scan_files(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..driver import StorageDriver
 from .layout import blob_data_path, parse_digest
-from .pool import DEFAULT_WORKERS, run_all
+from .runner import Runner
 
 __all__ = [
     "DOCKER_LIST",
@@ -32,6 +32,7 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "ManifestTooLargeError",
+    "load_manifest",
     "load_manifests",
     "parse_manifest",
 ]
@@ -56,6 +57,9 @@ class ManifestError(ValueError):
         self.digest = digest
         self.reason = reason
 
+    def __reduce__(self) -> tuple[object, ...]:  # pickles (to and from dask workers) by its fields
+        return (type(self), (self.digest, self.reason))
+
 
 class ManifestTooLargeError(ManifestError):
     """A blob named as a manifest that is larger than :data:`MAX_MANIFEST` (it was not read)."""
@@ -63,6 +67,9 @@ class ManifestTooLargeError(ManifestError):
     def __init__(self, digest: str, size: int) -> None:
         super().__init__(digest, f"{size} bytes, over the {MAX_MANIFEST >> 20} MiB limit of a manifest; not read")
         self.size = size
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.digest, self.size))
 
 
 @dataclass(frozen=True)
@@ -122,13 +129,25 @@ def _digest(descriptor: object) -> str:
     return parse_digest(str(descriptor["digest"]))
 
 
+def load_manifest(driver: StorageDriver, item: tuple[str, int | None]) -> Manifest:
+    """Read and parse the manifest blob ``item[0]`` (of ``item[1]`` bytes as listed, or
+    stat'ed first when None); ManifestTooLargeError over :data:`MAX_MANIFEST` (not read)."""
+    digest, size = item
+    path = blob_data_path(digest)
+    if size is None:
+        size = driver.stat(path).size
+    if size > MAX_MANIFEST:
+        raise ManifestTooLargeError(digest, size)
+    content = driver.get_content(path)
+    if len(content) > MAX_MANIFEST:  # replaced since the listing (a blob never is, unless tampered)
+        raise ManifestTooLargeError(digest, len(content))
+    return parse_manifest(digest, content)
+
+
 def load_manifests(
-    driver: StorageDriver,
-    digests: Iterable[str],
-    workers: int = DEFAULT_WORKERS,
-    sizes: Mapping[str, int] | None = None,
+    runner: Runner, digests: Iterable[str], sizes: Mapping[str, int] | None = None
 ) -> dict[str, Manifest | Exception]:
-    """Read and parse the manifest blobs ``digests`` concurrently, none over :data:`MAX_MANIFEST`.
+    """Read and parse the manifest blobs ``digests`` on ``runner``, none over :data:`MAX_MANIFEST`.
 
     ``sizes`` are the blobs' sizes as a listing found them; a digest without one is
     stat'ed first. A digest maps to its :class:`Manifest`, or to the error that stopped
@@ -138,21 +157,8 @@ def load_manifests(
     raised.
     """
     known = sizes or {}
-
-    def load(digest: str) -> Manifest:
-        path = blob_data_path(digest)
-        size = known.get(digest)
-        if size is None:
-            size = driver.stat(path).size
-        if size > MAX_MANIFEST:
-            raise ManifestTooLargeError(digest, size)
-        content = driver.get_content(path)
-        if len(content) > MAX_MANIFEST:  # replaced since the listing (a blob never is, unless tampered)
-            raise ManifestTooLargeError(digest, len(content))
-        return parse_manifest(digest, content)
-
     out: dict[str, Manifest | Exception] = {}
-    for digest, result in run_all(load, sorted(set(digests)), workers):
+    for (digest, _), result in runner.map(load_manifest, [(d, known.get(d)) for d in sorted(set(digests))]):
         if isinstance(result, BaseException) and not isinstance(result, Exception):
             raise result
         out[digest] = result

@@ -28,7 +28,8 @@ def run_all(
     ``2 * workers`` items are pending at once, so ``items`` may be a long generator.
     ``on_done(item, result)`` runs in the calling thread after each successful call.
     When the caller is interrupted (KeyboardInterrupt), calls not started are cancelled
-    and the ones running finish before the exception propagates.
+    and the ones running finish, with ``on_done`` called for each, before the exception
+    propagates.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
@@ -60,5 +61,8 @@ def run_all(
         except BaseException:  # KeyboardInterrupt: calls not started yet never start
             for future in pending:
                 future.cancel()
+            running = [future for future in pending if not future.cancelled()]
+            wait(running)
+            collect(running)  # what finished is reported (and called back) as if done before
             raise
     return results

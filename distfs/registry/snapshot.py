@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from ..driver import StorageDriver
 from .layout import Layout, parse_digest, scan, scan_parts
 from .manifests import Manifest, load_manifests
-from .pool import DEFAULT_WORKERS, run_all
+from .pool import DEFAULT_WORKERS
 from .progress import QUIET, Progress
+from .runner import Runner
 
-__all__ = ["MAX_LINK", "Snapshot", "read_link", "read_snapshot"]
+__all__ = ["MAX_LINK", "Snapshot", "link_digest", "read_link", "read_snapshot"]
 
 
 @dataclass
@@ -54,6 +55,11 @@ def read_link(driver: StorageDriver, path: str, size: int | None = None) -> str:
     return parse_digest(driver.get_content(path))
 
 
+def link_digest(driver: StorageDriver, item: tuple[str, int | None]) -> str:
+    """:func:`read_link` of ``(path, size)``: a task for a :class:`~.runner.Runner`."""
+    return read_link(driver, *item)
+
+
 def read_snapshot(
     driver: StorageDriver,
     workers: int = DEFAULT_WORKERS,
@@ -62,38 +68,42 @@ def read_snapshot(
     manifests: bool = True,
     parts: Collection[str] | None = None,
     blobs: bool = True,
+    runner: Runner | None = None,
 ) -> Snapshot:
     """Walk ``driver``'s registry tree, read its tags and (if ``manifests``) parse its manifests.
 
     ``parts`` limits the repositories' walk to those parts (``_manifests``, ``_layers``,
     ``_uploads``; see :func:`~distfs.registry.layout.scan_parts`), and ``blobs=False``
-    leaves the blobs out; ``parts=None`` walks everything.
+    leaves the blobs out; ``parts=None`` walks everything (one walk, here). The links,
+    the manifests and the parts' walks are tasks of ``runner`` (a thread pool over
+    ``driver`` by default).
     """
+    run = runner or Runner(driver, workers)
     started = datetime.now(UTC)
     progress.phase("walk", 0, "files")
     if parts is None:
         layout = scan(driver, lambda _: progress.advance())
     else:
-        layout = scan_parts(driver, parts, lambda _: progress.advance(), blobs=blobs, workers=workers)
+        layout = scan_parts(driver, parts, lambda _: progress.advance(), blobs=blobs, runner=run)
     snapshot = Snapshot(layout, started)
-    links = [(repo.name, tag, info) for repo in layout.repositories.values() for tag, info in repo.tags.items()]
+    links = {info.path: (repo.name, tag) for repo in layout.repositories.values() for tag, info in repo.tags.items()}
+    sized = [(info.path, info.size) for repo in layout.repositories.values() for info in repo.tags.values()]
     progress.phase("tags", len(links), "links")
-    for (name, tag, _), result in run_all(
-        lambda item: read_link(driver, item[2].path, item[2].size), links, workers, lambda *_: progress.advance()
-    ):
+    for (path, _), result in run.map(link_digest, sized, lambda *_: progress.advance()):
         if isinstance(result, BaseException) and not isinstance(result, Exception):
             raise result
+        name, tag = links[path]
         snapshot.tags.setdefault(name, {})[tag] = result
     if not manifests:
         return snapshot
     digests = {d for repo in layout.repositories.values() for d in repo.revisions if d in layout.blobs}
     progress.phase("manifests", len(digests), "manifests")
     sizes = {digest: info.size for digest, info in layout.blobs.items()}
-    snapshot.manifests = load_manifests(driver, digests, workers, sizes)
+    snapshot.manifests = load_manifests(run, digests, sizes)
     progress.advance(len(digests))
     while True:  # children of indexes that are no revision anywhere (fsck reports them)
         children = {c for m in snapshot.manifests.values() if isinstance(m, Manifest) for c in m.children}
         missing = {c for c in children if c not in snapshot.manifests and c in layout.blobs}
         if not missing:
             return snapshot
-        snapshot.manifests.update(load_manifests(driver, missing, workers, sizes))
+        snapshot.manifests.update(load_manifests(run, missing, sizes))

@@ -36,6 +36,7 @@ from ..config import StorageConfig, load_config
 from ..driver import StorageDriver
 from ..errors import ConfigError, StorageDriverError
 from ..registry import DriverSpec, du, fsck, gc, ls, migrate
+from ..registry.cluster import ClusterUnavailableError
 from ..registry.events import JsonLines
 from ..registry.events import logger as event_logger
 from ..registry.gc import DEFAULT_GRACE as GC_DEFAULT_GRACE
@@ -77,6 +78,7 @@ def add_parser(commands: Any) -> None:
     store_command("du", "bytes per repository: shared, unique and unused blob bytes", _du)
     check = store_command("fsck", "find broken links, manifests and blobs; exit 1 on a problem", _fsck)
     check.add_argument("--verify-digests", action="store_true", help="hash every blob (streamed)")
+    check.add_argument("--dask", metavar="ADDRESS", help="read and hash on the workers of a dask.distributed scheduler")
     check.add_argument(
         "--upload-age", type=_hours, default=7 * 24, metavar="HOURS", help="report uploads older (default: 168)"
     )
@@ -96,6 +98,9 @@ def add_parser(commands: Any) -> None:
         "--force", action="store_true", help="run online with a grace shorter than the registry's upload timeout"
     )
     collect.add_argument("--log-json", action="store_true", help="log each deletion as a line of JSON on stderr")
+    collect.add_argument(
+        "--dask", metavar="ADDRESS", help="list, read and delete on the workers of a dask.distributed scheduler"
+    )
     move = sub.add_parser(
         "migrate",
         help="copy a registry's storage to another driver, verified and resumable",
@@ -258,15 +263,24 @@ def _du(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
 
 def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    try:
+        return _fsck_report(args, parameters)
+    except ClusterUnavailableError as exc:
+        print(f"distfs registry fsck: {exc}", file=sys.stderr)
+        return 2
+
+
+def _fsck_report(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     report = _run(
         args,
         parameters,
         lambda d, m: fsck(
-            d,
+            _store_spec(args, parameters) if args.dask else d,
             verify_digests=args.verify_digests,
             upload_age=timedelta(hours=args.upload_age),
             workers=args.concurrency,
             progress=m,
+            dask=args.dask,
         ),
     )
     if report is None:
@@ -333,19 +347,20 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
     def work(driver: StorageDriver, meter: Meter) -> Any:
         return gc(
-            driver,
+            _store_spec(args, parameters) if args.dask else driver,
             dry_run=args.dry_run,
             delete_untagged=args.delete_untagged,
             upload_age=None if args.upload_age is None else timedelta(hours=args.upload_age),
             grace=timedelta(seconds=args.grace),
             workers=args.concurrency,
             progress=meter,
+            dask=args.dask,
         )
 
     try:
         with _events(args):
             report = _run(args, parameters, work)
-    except GcError as exc:
+    except (GcError, ClusterUnavailableError) as exc:
         print(f"distfs registry gc: {exc}", file=sys.stderr)
         return 2
     except GcInterrupted as interrupted:

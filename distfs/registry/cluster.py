@@ -1,0 +1,150 @@
+"""``gc`` and ``fsck`` on a dask.distributed cluster (``dask=ADDRESS``).
+
+:class:`ClusterRunner` runs the tasks of a :class:`~.runner.Runner` on the workers of a
+scheduler: the items are cut into batches of at most :data:`BATCH_ITEMS`, and into at
+least four per worker thread so that every worker gets some; each batch is one dask
+task that opens the store from its :class:`~.spec.DriverSpec` (once per worker
+process, as :mod:`.spread` does for ``migrate``) and runs its items on the worker's own
+thread pool. Results come back to the calling process, which keeps every decision (and
+logs every deletion). Needs ``pip install 'distfs[data]'`` (``distributed``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from ..driver import StorageDriver
+from .pool import DEFAULT_WORKERS, run_all
+from .runner import Runner
+from .spec import DriverSpec
+from .spread import _key, _opened
+
+__all__ = ["BATCH_ITEMS", "CONNECT_TIMEOUT", "ClusterRunner", "ClusterUnavailableError", "connect", "runner_for"]
+
+BATCH_ITEMS = 64
+"""Items per dask task, at most."""
+
+CONNECT_TIMEOUT = 20.0
+"""Seconds to reach the scheduler before :class:`ClusterUnavailableError`."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ClusterUnavailableError(ConnectionError):
+    """The dask scheduler could not be reached; the message names its address."""
+
+
+def _portable(result: object) -> object:
+    """``result``, or a RuntimeError with its message when it cannot be pickled home."""
+    if isinstance(result, BaseException):
+        try:
+            pickle.dumps(result)
+        except Exception:
+            return RuntimeError(f"{type(result).__name__}: {result}")
+    return result
+
+
+def run_batch(key: str, task: Callable[[StorageDriver, Any], Any], batch: list[Any]) -> tuple[str, list[Any]]:
+    """Run on a worker: ``task`` over ``batch``; the worker's address and ``(item, result or error)`` pairs."""
+    from distributed import get_worker
+
+    driver = _opened(key)
+    results = run_all(lambda item: task(driver, item), batch, DEFAULT_WORKERS)
+    return get_worker().address, [(item, _portable(result)) for item, result in results]
+
+
+class ClusterRunner(Runner):
+    """A :class:`~.runner.Runner` whose tasks run on the workers of ``client``.
+
+    ``driver`` is the calling process's own driver on the store (for what stays here);
+    ``ran`` collects the addresses of the workers that ran a batch.
+    """
+
+    spread = True
+
+    def __init__(self, client: Any, spec: DriverSpec, driver: StorageDriver, workers: int = DEFAULT_WORKERS) -> None:
+        super().__init__(driver, workers)
+        self.client = client
+        self.key = _key(spec)
+        self.ran: set[str] = set()
+
+    def map(
+        self,
+        task: Callable[[StorageDriver, T], R],
+        items: Iterable[T],
+        on_done: Callable[[T, R], None] | None = None,
+    ) -> list[tuple[T, R | BaseException]]:
+        """As :meth:`Runner.map`; ``on_done`` runs here as each batch comes back. At most two
+        batches per worker thread are in flight; when interrupted (KeyboardInterrupt), no
+        further batch is sent and those in flight finish, called back, before it propagates."""
+        from distributed import as_completed, wait
+
+        todo = list(items)
+        threads = max(sum(self.client.nthreads().values()), 1)
+        size = max(1, min(BATCH_ITEMS, -(-len(todo) // (4 * threads))))
+        batches = iter([todo[i : i + size] for i in range(0, len(todo), size)])
+        flying: set[Any] = set()
+        arrived = as_completed()  # type: ignore[no-untyped-call]
+        out: list[tuple[T, R | BaseException]] = []
+
+        def send() -> None:
+            batch = next(batches, None)
+            if batch is not None:
+                future = self.client.submit(run_batch, self.key, task, batch, pure=False)
+                flying.add(future)
+                arrived.add(future)  # type: ignore[no-untyped-call]
+
+        def collect(future: Any) -> None:
+            flying.discard(future)
+            worker, results = future.result()
+            self.ran.add(worker)
+            for item, result in results:
+                out.append((item, result))
+                if on_done is not None and not isinstance(result, BaseException):
+                    on_done(item, result)
+
+        for _ in range(2 * threads):
+            send()
+        try:
+            for future in arrived:
+                collect(future)
+                send()
+        except BaseException:
+            wait(list(flying))  # type: ignore[no-untyped-call]
+            for future in list(flying):
+                if future.status == "finished":
+                    collect(future)
+            raise
+        return out
+
+
+@contextlib.contextmanager
+def connect(address: str, spec: DriverSpec, driver: StorageDriver, workers: int) -> Iterator[ClusterRunner]:
+    """A :class:`ClusterRunner` on the scheduler at ``address``, for the store of ``spec``."""
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ImportError("registry tools with dask need distributed: pip install 'distfs[data]'") from None
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+    except OSError as exc:  # TimeoutError too
+        raise ClusterUnavailableError(f"dask scheduler {address}: cannot connect ({exc})") from None
+    with client:
+        yield ClusterRunner(client, spec, driver, workers)
+
+
+@contextlib.contextmanager
+def runner_for(store: StorageDriver | DriverSpec, workers: int, dask: str | None, command: str) -> Iterator[Runner]:
+    """The runner of ``command`` on ``store``: on the cluster at ``dask`` (``store`` must then
+    be a DriverSpec, which the workers open), else a thread pool here."""
+    if dask is None:
+        yield Runner(store.open() if isinstance(store, DriverSpec) else store, workers)
+        return
+    if not isinstance(store, DriverSpec):
+        raise TypeError(f"{command} with dask needs a DriverSpec store: drivers cannot travel to the workers")
+    with connect(dask, store, store.open(), workers) as runner:
+        yield runner

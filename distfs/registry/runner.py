@@ -1,0 +1,46 @@
+"""Where the registry tools' store-sized work runs: here on a thread pool, or on a cluster.
+
+``gc`` and ``fsck`` make their decisions in the calling process and hand the work that
+grows with the store (listing files, reading links and manifests, hashing blobs,
+deleting batches) to a :class:`Runner` as ``task(driver, item)`` calls. The base class
+runs them on a bounded thread pool over the caller's driver;
+:class:`~distfs.registry.cluster.ClusterRunner` runs the same tasks on dask workers,
+each opening the store itself. A task must be a module-level function (or a
+``functools.partial`` of one) and its items and results picklable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from ..driver import StorageDriver
+from .pool import DEFAULT_WORKERS, run_all
+
+__all__ = ["Runner"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Runner:
+    """Runs tasks over ``driver`` with at most ``workers`` in flight (see the module docstring).
+
+    ``spread`` says whether work should be cut into many partitions (a cluster) rather
+    than done by the fewest requests (one flat listing here).
+    """
+
+    spread = False
+
+    def __init__(self, driver: StorageDriver, workers: int = DEFAULT_WORKERS) -> None:
+        self.driver = driver
+        self.workers = workers
+
+    def map(
+        self,
+        task: Callable[[StorageDriver, T], R],
+        items: Iterable[T],
+        on_done: Callable[[T, R], None] | None = None,
+    ) -> list[tuple[T, R | BaseException]]:
+        """``task(driver, item)`` for every item, as :func:`~.pool.run_all` returns and calls back."""
+        return run_all(lambda item: task(self.driver, item), items, self.workers, on_done)
