@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +245,37 @@ def test_probe_parameters_per_driver(tmp_path: Path, capsys: pytest.CaptureFixtu
         ("filesystem", "PathNotFoundError"),
     }
     assert root.is_dir()
+
+
+def test_probe_command_on_a_registered_third_party_driver(capsys: pytest.CaptureFixture[str]) -> None:
+    name = f"toy-{uuid.uuid4().hex[:8]}"  # registered in this process only, never built in
+    distfs.register(name, lambda parameters: distfs.create("inmemory", parameters))
+    assert main(["probe", name, "-k", "list_missing", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert [(r["backend"], r["kind"], r["value"]) for r in report["records"]] == [
+        (name, "distfs", "PathNotFoundError")
+    ]
+    assert f"{name}: no raw column: it is not a built-in driver" in captured.err
+    assert main(["probe", name, "-k", "list_missing", "--markdown", "-"]) == 0
+    assert f"- {name}: no raw column" in capsys.readouterr().out  # the report says why too
+
+
+@pytest.mark.parametrize("scheme", ["memory", "file"])
+def test_probe_command_on_an_fsspec_url_has_its_raw_column(
+    scheme: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"memory://probe-{uuid.uuid4().hex[:8]}/prefix" if scheme == "memory" else f"file://{tmp_path}/store"
+    assert main(["probe", url, "-k", "list_", "--json", "-"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    values = {(r["probe"], r["kind"]): r["value"] for r in report["records"]}
+    assert {r["backend"] for r in report["records"]} == {url}
+    assert values[("list_missing", "raw")] == "FileNotFoundError"  # fsspec itself
+    assert values[("list_missing", "distfs")] == "PathNotFoundError"
+    assert values[("list_name_format", "raw")] == "[ROOT/t/f]"  # fsspec keys below the URL's root
+    assert values[("list_name_format", "distfs")] == "[/t/f]"
+    if scheme == "file":
+        assert list((tmp_path / "store").iterdir()) == []  # probes clean up after themselves
 
 
 def test_probe_lists_declared_capabilities_the_probes_contradict() -> None:

@@ -9,7 +9,7 @@ differs from a fresh run (``tests/test_probe.py``).
 
 Command line::
 
-    distfs probe [DRIVER ...] [-p [DRIVER.]key=value ...] [--config FILE] [--local] [--no-raw]
+    distfs probe [DRIVER|URL ...] [-p [DRIVER.]key=value ...] [--config FILE] [--local] [--no-raw]
                  [-k TEXT] [--json FILE] [--markdown FILE]
 
 ``--local`` starts the local servers (:class:`~distfs.tools.local.LocalStores`) and
@@ -21,7 +21,12 @@ empty: probes write below ``/t`` and remove everything they wrote (a store that 
 empty is refused, exit code 2). The table goes to stdout; exit 0.
 
 Probing your own driver: register it (``distfs.register`` or the ``distfs.drivers`` entry
-point), then ``distfs probe mydriver -p key=value ... --no-raw --json out.json``; or from
+point), then ``distfs probe mydriver -p key=value ... --json out.json``. A driver that is
+not built in has no raw column (nothing builds its fsspec counterpart); the command says
+so on stderr and in the report. An fsspec URL (``distfs probe memory://bucket/prefix`` or
+``file:///tmp/x``; ``-p`` gives its storage options) is probed through its own fsspec
+filesystem (the raw column) and through distfs on the same filesystem and root (the
+``filesystem`` driver for a local URL, the generic fsspec driver otherwise). From
 Python::
 
     from distfs.tools.probe import DistfsTarget, run_probes, to_markdown
@@ -46,7 +51,7 @@ from typing import Any
 
 from .catalogue import GROUPS, PROBES, Probe
 from .report import Record, contradictions, derive_capabilities, run_probes, to_json, to_markdown
-from .targets import RAW_BUILDERS, DistfsTarget, RawTarget, Target, raw_target
+from .targets import RAW_BUILDERS, DistfsTarget, RawTarget, Target, raw_target, url_targets
 
 __all__ = [
     "GROUPS",
@@ -65,7 +70,14 @@ __all__ = [
     "run_probes",
     "to_json",
     "to_markdown",
+    "url_targets",
 ]
+
+#: Why a registered driver that is not built in has no raw column.
+NO_RAW = (
+    "no raw column: it is not a built-in driver, so there is no `raw_filesystem(parameters)` "
+    "to build its fsspec counterpart from (probe an fsspec URL for a raw column)"
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -75,7 +87,12 @@ def add_parser(commands: Any) -> None:
         help="measure backend semantics: raw fsspec vs distfs drivers",
         description="Run behavioural probes against distfs drivers and their raw fsspec filesystems.",
     )
-    probe.add_argument("drivers", nargs="*", metavar="DRIVER", help="driver names (default: inmemory; --local: all)")
+    probe.add_argument(
+        "drivers",
+        nargs="*",
+        metavar="DRIVER",
+        help="registered driver names or fsspec URLs such as memory://bucket/prefix (default: inmemory; --local: all)",
+    )
     probe.add_argument(
         "-p",
         "--parameter",
@@ -126,6 +143,7 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     from ..progress import Progress
 
     probes = [p for p in PROBES if not args.select or args.select in p.name]
+    notes: list[str] = []
     with contextlib.ExitStack() as stack:
         try:
             if args.local:
@@ -142,10 +160,16 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
                 targets = []
                 names = list(args.drivers or ["inmemory"])
                 for name, own in per_driver(parameters, names).items():
+                    if "://" in name:  # an fsspec URL: its filesystem is the raw column
+                        targets += url_targets(name, own, raw=not args.no_raw)
+                        continue
                     driver = factory.create(name, own)
                     make = None if name == "inmemory" else (lambda n=name, p=own: factory.create(n, p))
                     if not args.no_raw and name in RAW_BUILDERS:
                         targets.append(raw_target(name, own))
+                    elif not args.no_raw:
+                        notes.append(f"{name}: {NO_RAW}.")
+                        print(f"distfs probe: {name}: {NO_RAW}", file=sys.stderr)
                     targets.append(DistfsTarget(name, driver, make))
             for target in targets:
                 if not args.local and not target.is_empty():
@@ -166,7 +190,7 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         finally:
             progress.finish()
     declared = {t.backend: t.driver.capabilities for t in targets if isinstance(t, DistfsTarget)}
-    markdown = to_markdown(records, probes, local=args.local, declared=declared)
+    markdown = to_markdown(records, probes, local=args.local, declared=declared, notes=notes)
     _write(args.json, to_json(records, probes))
     _write(args.markdown, markdown)
     if args.json != "-" and args.markdown != "-":

@@ -231,12 +231,14 @@ def to_markdown(
     *,
     local: bool = False,
     declared: Mapping[str, Capabilities] | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """The semantics matrix: one table per probe group, a raw/distfs column pair per backend.
 
     ``local``: the header of ``docs/semantics.md`` (the built-in drivers on the local
     servers); otherwise a neutral header for any driver and store. ``declared``: each
     backend's ``driver.capabilities``; a section lists those the probes contradict.
+    ``notes``: sentences shown below the header (e.g. why a raw column is left out).
     """
     backends, kinds = _backends(records), _kinds(records)
     values = _values(records)
@@ -264,6 +266,8 @@ def to_markdown(
             *_LEGEND,
             "",
         ]
+    if notes:
+        lines += [*(f"- {note}" for note in notes), ""]
     header = "| probe | " + " | ".join(f"{b} {k}" for b in backends for k in kinds) + " |"
     rule = "| --- | " + " | ".join("---" for _ in backends for _ in kinds) + " |"
     for group in GROUPS:

@@ -33,7 +33,7 @@ from ...engine import ObjectStoreDriver
 from ...engine.loop import run
 from ...factory import BUILTIN_DRIVERS
 
-__all__ = ["DistfsTarget", "RawTarget", "Stat", "Target", "Unsupported", "raw_target"]
+__all__ = ["DistfsTarget", "RawTarget", "Stat", "Target", "Unsupported", "raw_target", "url_targets"]
 
 
 class Unsupported(NotImplementedError):
@@ -353,6 +353,45 @@ def raw_target(name: str, parameters: Mapping[str, Any]) -> RawTarget:
         root = f"/distfs-probe-{id(fs):x}"
         fs.makedirs(root, exist_ok=True)
     return RawTarget(name, fs, root, build)
+
+
+def url_targets(url: str, options: Mapping[str, Any], raw: bool = True) -> builtins.list[Target]:
+    """The targets of fsspec URL ``url`` (``memory://bucket/prefix``, ``file:///tmp/x``...).
+
+    The raw target is the URL's own fsspec filesystem (``options``: its storage options);
+    the distfs target is the ``filesystem`` driver for a local URL, ``inmemory``'s backend
+    for a ``memory`` URL, otherwise the generic driver over
+    :class:`~distfs.fsspec_driver.Backend`, each on the URL's filesystem and root.
+    Each :meth:`Target.second` builds a fresh filesystem instance (no shared listing cache).
+    """
+    from fsspec.core import url_to_fs
+
+    from ...backends.inmemory import MemoryBackend
+    from ...factory import create
+    from ...fsspec_driver import Backend, FsspecDriver
+
+    class UrlMemoryBackend(MemoryBackend):
+        """``inmemory``'s backend on the URL's (process-global) memory filesystem and root."""
+
+        def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+            Backend.__init__(self, "inmemory", fs, root)
+
+    fs, root = url_to_fs(url, **options)
+    protocol = _protocols(fs)[0]
+
+    def build() -> AbstractFileSystem:
+        built: AbstractFileSystem = url_to_fs(url, skip_instance_cache=True, **options)[0]
+        return built
+
+    def make() -> StorageDriver:
+        if "file" in _protocols(fs) or "local" in _protocols(fs):
+            return create("filesystem", {"rootdirectory": root})
+        if "memory" in _protocols(fs):
+            return Base(FsspecDriver(UrlMemoryBackend(build(), root)))
+        return Base(FsspecDriver(Backend(protocol, build(), root)))
+
+    targets: builtins.list[Target] = [RawTarget(url, fs, root, build)] if raw else []
+    return [*targets, DistfsTarget(url, make(), make)]
 
 
 class DistfsTarget(Target):
