@@ -7,10 +7,12 @@ JSON, plot and markdown outputs are complete.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import distfs
 from distfs.tools import bench, cli
 from distfs.tools.local import DRIVERS
 
+SQLITE_EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sqlite_driver.py"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -159,6 +162,38 @@ def test_bench_with_parameters_of_a_store(tmp_path: Path, capsys: pytest.Capture
     assert {r["driver"] for r in report["rows"]} == {"filesystem"}
     assert report["errors"] == {}
     assert list(root.iterdir()) in ([], [root / distfs.paths.HIDDEN])  # the bench cleaned up after itself
+
+
+def test_bench_runs_on_a_registered_driver_without_raw_counterpart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The guide's SQLite driver, registered in this process: distfs's own figures, raw column n/a."""
+    spec = importlib.util.spec_from_file_location("bench_sqlite_driver", SQLITE_EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    name = f"sqlite-{uuid.uuid4().hex[:8]}"
+    distfs.register(name, module.factory)
+    store = tmp_path / "store.db"
+    code = cli.main(["bench", name, "-p", f"file={store}", "--smoke", "--json", "-"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["errors"] == {}
+    plan = bench.plan_for("smoke")
+    assert [r["workload"] for r in report["rows"]] == go_workloads(plan) + mix_workloads(plan)
+    for row in report["rows"]:
+        assert row["driver"] == name
+        assert row["distfs"] > 0
+        assert (row["raw"], row["ratio"], row["passed"]) == (None, None, None)
+    assert report["checks"] == []  # their bounds come from the raw side
+    assert report["notes"] == {name: bench.NO_RAW}
+    assert distfs.create(name, {"file": str(store)}).list("/") == []  # cleaned up after itself
+    alone = bench.Report(plan, rows=[bench.Row("Stat hit", name, "ms", 1.0, None)], notes=report["notes"])
+    assert bench.table_lines(alone)[2].split()[-4:] == ["n/a", "n/a", "-", "-"]
+    assert f"| Stat hit | {name} | ms | 1.000 | n/a | n/a | - | - |" in bench.markdown(alone)
+    assert f"* {name}: {bench.NO_RAW}" in bench.markdown(alone)
 
 
 @pytest.mark.parametrize(

@@ -253,9 +253,7 @@ def test_probe_command_on_a_registered_third_party_driver(capsys: pytest.Capture
     assert main(["probe", name, "-k", "list_missing", "--json", "-"]) == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert [(r["backend"], r["kind"], r["value"]) for r in report["records"]] == [
-        (name, "distfs", "PathNotFoundError")
-    ]
+    assert [(r["backend"], r["kind"], r["value"]) for r in report["records"]] == [(name, "distfs", "PathNotFoundError")]
     assert f"{name}: no raw column: it is not a built-in driver" in captured.err
     assert main(["probe", name, "-k", "list_missing", "--markdown", "-"]) == 0
     assert f"- {name}: no raw column" in capsys.readouterr().out  # the report says why too

@@ -25,6 +25,8 @@ def plot(report: Report, file: str) -> None:
     drivers = list(dict.fromkeys(r.driver for r in report.rows))
     values: dict[tuple[str, str], float] = {}
     for r in report.rows:
+        if r.ratio is None:  # no raw counterpart: no bar
+            continue
         values[(r.workload, r.driver)] = 1 / r.ratio if r.unit == "MiB/s" else r.ratio
     figure: Any
     figure, axes = plt.subplots(figsize=(max(8.0, 0.9 * len(workloads) + 2), 5.5))

@@ -27,6 +27,12 @@ driver (measured in a fresh child process), list requests and speed-up over Go's
 fallback walk of the registry tree on ``s3``, and the bytes a 100-chunk resumable upload
 sends per byte of object.
 
+Any registered driver can be benched (``-p`` gives its store). A driver without a raw
+fsspec counterpart (not built in, and not over :class:`~distfs.fsspec_driver.FsspecDriver`)
+gets distfs's own figures only: its raw column and ratio read ``n/a``, and the checks whose
+bounds come from the raw side (peak RSS, resumable upload bytes) are left out; the report
+says why (:data:`NO_RAW`).
+
 Targets are evaluated and reported; :func:`run_command` exits 0 unless ``--strict`` is
 given and a target is missed (exit 1). Exit 2 means a driver could not be set up.
 """
@@ -72,7 +78,18 @@ from ..fsspec_driver import FsspecDriver
 from ..parameters import GiB, KiB, MiB
 from ..walk import list_then_stat, walk
 
-__all__ = ["Check", "Plan", "Report", "Row", "add_parser", "bench_driver", "plan_for", "run_command"]
+__all__ = [
+    "Check",
+    "Plan",
+    "Report",
+    "Row",
+    "add_parser",
+    "bench_driver",
+    "plan_for",
+    "raw_of",
+    "raw_side",
+    "run_command",
+]
 
 
 #: Drivers whose ratio targets are the local ones (1.05 from 1 MiB up, 1.30 below).
@@ -82,6 +99,13 @@ CLOUD = ("s3", "gcs", "azure")
 
 #: The command that regenerates docs/performance.md and its plot.
 REPRODUCE = "distfs bench --json bench.json --plot docs/performance.png --markdown docs/performance.md"
+
+#: Why a driver's raw column reads ``n/a``.
+NO_RAW = (
+    "no raw fsspec counterpart (not a built-in driver, nor one over FsspecDriver): "
+    "raw column and ratios not available; peak RSS and resumable upload bytes, whose bounds "
+    "come from the raw side, not measured"
+)
 
 _BEGIN = "<!-- bench:begin -->"
 _END = "<!-- bench:end -->"
@@ -133,24 +157,27 @@ class Row:
 
     ``unit`` is ``ms`` (time per operation, lower is better) or ``MiB/s`` (throughput,
     higher is better). ``limit`` bounds ``ratio`` (at most for times, at least for
-    throughputs); ``None`` means the workload has no target.
+    throughputs); ``None`` means the workload has no target. ``raw`` (and so ``ratio``)
+    is ``None`` for a driver without a raw fsspec counterpart.
     """
 
     workload: str
     driver: str
     unit: str
     distfs: float
-    raw: float
+    raw: float | None
     limit: float | None = None
     note: str = ""
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> float | None:
+        if self.raw is None:
+            return None
         return self.distfs / self.raw if self.raw else float("inf")
 
     @property
     def passed(self) -> bool | None:
-        if self.limit is None:
+        if self.limit is None or self.ratio is None:
             return None
         return self.ratio >= self.limit if self.unit == "MiB/s" else self.ratio <= self.limit
 
@@ -186,6 +213,7 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     machine: dict[str, str] = field(default_factory=dict)
@@ -193,7 +221,7 @@ class Report:
     @property
     def missed(self) -> list[str]:
         """What missed its target, one line each."""
-        lines = [f"{r.workload} on {r.driver}: ratio {r.ratio:.2f}" for r in self.rows if r.passed is False]
+        lines = [f"{r.workload} on {r.driver}: ratio {_ratio(r)}" for r in self.rows if r.passed is False]
         lines += [f"{c.name} on {c.driver}: {c.value:.2f} {c.unit}" for c in self.checks if not c.passed]
         return lines
 
@@ -206,6 +234,7 @@ class Report:
             "rows": [r.as_json() for r in self.rows],
             "checks": [c.as_json() for c in self.checks],
             "errors": self.errors,
+            "notes": self.notes,
             "steps": {name: round(seconds, 3) for name, seconds in self.steps.items()},
         }
 
@@ -260,8 +289,11 @@ class Raw:
     chunk: int
 
 
-def raw_of(driver: StorageDriver, parameters: dict[str, Any]) -> Raw:
-    """The raw side of a driver from :func:`distfs.create` (``parameters``: the driver's)."""
+def raw_of(driver: StorageDriver, parameters: dict[str, Any]) -> Raw | None:
+    """The raw side of a driver from :func:`distfs.create` (``parameters``: the driver's).
+
+    None where there is none: a driver neither over an fsspec Backend nor built in.
+    """
     inner = driver.inner if isinstance(driver, Base) else driver
     if isinstance(inner, FsspecDriver):
         backend = inner.backend
@@ -272,13 +304,21 @@ def raw_of(driver: StorageDriver, parameters: dict[str, Any]) -> Raw:
 
         builtin = factory.BUILTIN_DRIVERS.get(driver.name)
         if builtin is None:
-            raise DriverError("bench measures built-in drivers only", driver.name)
+            return None
         fs, root = importlib.import_module(builtin.module).raw_filesystem(parameters)
         if not type(fs).__module__.startswith("ossfs"):  # ossfs reads its own listings back from the cache
             fs.dircache = DirCache(use_listings_cache=False)  # as the driver: no stale listings
         prefix = root.rstrip("/")
         return Raw(fs, lambda path: prefix + path, lambda key: None, inner.engine.chunk)
-    raise DriverError(f"bench needs a built-in driver, not {type(inner).__name__}", driver.name)
+    return None
+
+
+def raw_side(driver: StorageDriver, parameters: dict[str, Any]) -> Raw:
+    """:func:`raw_of` for workloads that need a raw side: DriverError (:data:`NO_RAW`) without one."""
+    raw = raw_of(driver, parameters)
+    if raw is None:
+        raise DriverError(NO_RAW, driver.name)
+    return raw
 
 
 def s3_events(driver: StorageDriver) -> Any:
@@ -466,13 +506,16 @@ class Bench:
         self.driver = driver
         self.parameters = parameters
         self.raw = raw_of(driver, parameters)
-        self.fs = self.raw.fs
+        self.fs: Any = self.raw.fs if self.raw is not None else None
         self.plan = plan
         self.report = report
         self.base = f"/distfs-bench-{uuid.uuid4().hex[:12]}"
+        if self.raw is None:
+            report.notes[name] = NO_RAW
 
     def key(self, path: str) -> str:
-        return self.raw.key(path)
+        """The raw key of driver path ``path`` (the path itself without a raw side: never used)."""
+        return self.raw.key(path) if self.raw is not None else path
 
     def row(
         self,
@@ -484,6 +527,10 @@ class Bench:
         note: str = "",
         repeats: int | None = None,
     ) -> None:
+        if self.raw is None:  # distfs's own figure; the raw side is never run
+            distfs_s, _ = compare(ours, Side(lambda _: None), self.plan, repeats=repeats)
+            self.report.rows.append(Row(workload, self.name, "ms", distfs_s * 1000, None, limit))
+            return
         distfs_s, raw_s = compare(ours, raw, self.plan, repeats=repeats)
         self.report.rows.append(Row(workload, self.name, "ms", distfs_s * 1000, raw_s * 1000, limit, note))
 
@@ -505,8 +552,9 @@ class Bench:
         steps.append(("Registry walk", self.registry_walk))
         if self.name == "filesystem":
             steps.append(("Streaming throughput", self.throughput))
-        steps.append(("Peak RSS", self.peak_rss))
-        steps.append(("Resumable upload bytes", self.resumable_bytes))
+        if self.raw is not None:  # their bounds come from the raw side's chunk
+            steps.append(("Peak RSS", self.peak_rss))
+            steps.append(("Resumable upload bytes", self.resumable_bytes))
         from .registry_bench import registry_steps  # the registry toolkit's figures (s3)
 
         steps.extend(registry_steps(self))
@@ -668,11 +716,12 @@ class Bench:
 
         def raw(i: int) -> None:
             data, blob = self.key(f"{uploads}/raw-{i}/data"), self.key(f"{blobs}/raw-{i}/data")
-            self.raw.make_parents(data)
+            side = raw_side(self.driver, self.parameters)
+            side.make_parents(data)
             with self.fs.open(data, "wb") as out:
                 for _ in range(plan.upload_chunks):
                     out.write(chunk)
-            self.raw.make_parents(blob)
+            side.make_parents(blob)
             self.fs.mv(data, blob)
 
         label = f"Upload {plan.upload_chunks} x {_human(plan.upload_chunk)}"
@@ -704,7 +753,11 @@ class Bench:
         for i in range(count):
             digest = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
             items[self.key(f"{blobs}/sha256/{digest[:2]}/{digest}/data")] = digest[:32].encode()
-        _bulk_put(self.raw, items)
+        if self.raw is not None:
+            _bulk_put(self.raw, items)
+        else:
+            for path, data in items.items():
+                self.driver.put_content(path, data)
         key = self.key(blobs)
         seen: list[FileInfo] = []
         # On s3, list requests are counted (botocore events on the s3fs client) per distfs walk.
@@ -810,7 +863,7 @@ class Bench:
 
     def peak_rss(self) -> None:
         size = self.plan.stream_size
-        chunk = self.raw.chunk
+        chunk = self.raw.chunk if self.raw is not None else 0
         child = peak_rss_delta(self.name, self.parameters, f"{self.base}/rss/data", size)
         note = f"bound 2 x {_human(chunk)} + 32 MiB"
         value = child
@@ -852,7 +905,7 @@ class Bench:
             writer.commit()
         sent = _written_chars() - written if local else counter.bytes
         total = chunks * piece
-        limit = 1.2 + chunks * self.raw.chunk / total
+        limit = 1.2 + chunks * (self.raw.chunk if self.raw is not None else 0) / total
         how = "bytes written to files" if local else "bytes sent on sockets to the store"
         self.report.checks.append(
             Check(
@@ -1009,7 +1062,8 @@ def bench_driver(
 
 
 def _steps_per_driver(name: str, plan: Plan) -> int:
-    return 2 * len(plan.object_sizes) + 2 * len(plan.list_sizes) + 7 + (name == "filesystem") + 2 * (name == "s3")
+    own = 2 * (name not in factory.BUILTIN_DRIVERS)  # no peak RSS, no resumable bytes (no raw side)
+    return 2 * len(plan.object_sizes) + 2 * len(plan.list_sizes) + 7 + (name == "filesystem") + 2 * (name == "s3") - own
 
 
 def add_parser(commands: Any) -> None:
@@ -1111,7 +1165,8 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             f"distfs bench: unknown driver {unknown[0]!r}; known: {', '.join(factory.driver_names())}", file=sys.stderr
         )
         return 2
-    if not parameters and any(n not in DRIVERS for n in names):
+    # A built-in driver needs a local store or -p; a registered one is built from -p (maybe none).
+    if not parameters and any(n not in DRIVERS and n in factory.BUILTIN_DRIVERS for n in names):
         print(f"distfs bench: no local store for {names}; give -p parameters of a store", file=sys.stderr)
         return 2
     report = Report(plan, machine=machine())
@@ -1126,9 +1181,9 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         with LocalStores() as stores:
             for name in names:
                 try:
-                    store: dict[str, Any] = dict(parameters) if parameters else stores.parameters(name)
+                    local = not parameters and name in DRIVERS
+                    store: dict[str, Any] = stores.parameters(name) if local else dict(parameters)
                     driver = factory.create(name, store)
-                    raw_of(driver, store)
                 except (InvalidStorageDriverError, InvalidParameterError, StorageDriverError, RuntimeError) as exc:
                     progress.finish()
                     print(f"distfs bench: {exc}", file=sys.stderr)
@@ -1167,6 +1222,14 @@ def _figure(value: float) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def _ratio(row: Row) -> str:
+    return "n/a" if row.ratio is None else f"{row.ratio:.2f}"
+
+
+def _raw(row: Row) -> str:
+    return "n/a" if row.raw is None else _figure(row.raw)
+
+
 def _target(row: Row) -> str:
     if row.limit is None:
         return "-"
@@ -1182,8 +1245,8 @@ def table_lines(report: Report) -> list[str]:
             r.driver,
             r.unit,
             _figure(r.distfs),
-            _figure(r.raw),
-            f"{r.ratio:.2f}",
+            _raw(r),
+            _ratio(r),
             _target(r),
             _verdict(r.passed),
         )
@@ -1205,6 +1268,8 @@ def table_lines(report: Report) -> list[str]:
         lines += ["", *_aligned(checks, right=(2,))]
     for where, error in report.errors.items():
         lines.append(f"ERROR {where}: {error}")
+    for driver, note in report.notes.items():
+        lines.append(f"NOTE {driver}: {note}")
     return lines
 
 
@@ -1246,7 +1311,7 @@ def markdown(report: Report, plot_file: str | None = None) -> str:
     ]
     for r in report.rows:
         lines.append(
-            f"| {r.workload} | {r.driver} | {r.unit} | {_figure(r.distfs)} | {_figure(r.raw)} | {r.ratio:.2f} "
+            f"| {r.workload} | {r.driver} | {r.unit} | {_figure(r.distfs)} | {_raw(r)} | {_ratio(r)} "
             f"| {_target(r)} | {_verdict(r.passed)} |"
         )
     if report.checks:
@@ -1258,6 +1323,8 @@ def markdown(report: Report, plot_file: str | None = None) -> str:
             )
     if report.errors:
         lines += [""] + [f"* error in {where}: {error}" for where, error in report.errors.items()]
+    if report.notes:
+        lines += [""] + [f"* {driver}: {note}" for driver, note in report.notes.items()]
     if plot_file:
         lines += ["", f"![distfs / raw fsspec per workload and driver]({os.path.basename(plot_file)})"]
     lines += ["", _END]

@@ -29,7 +29,7 @@ from .. import factory
 from ..errors import PathNotFoundError
 from ..registry import gc, migrate
 from ..registry.layout import blob_data_path
-from .bench import Bench, Check, Plan, Row, Side, _bulk_put, compare, raw_of
+from .bench import Bench, Check, Plan, Row, Side, _bulk_put, compare, raw_side
 from .registry_store import fill, put_blob
 from .servers import go_registry_binary, go_registry_config, go_registry_environment
 
@@ -64,7 +64,7 @@ def gc_against_go(bench: Bench) -> None:
         return
     count = bench.plan.registry_blobs
     parameters, driver = _store(bench, "gc")
-    raw = raw_of(driver, parameters)
+    raw = raw_side(driver, parameters)
     fill(driver, count, size=1024, bulk=lambda items: _bulk_put(raw, {raw.key(p): c for p, c in items.items()}))
     began = time.perf_counter()
     report = gc(driver, dry_run=True, workers=32, grace=OFFLINE)
@@ -117,8 +117,8 @@ def migrate_speed(bench: Bench) -> None:
                 raise AssertionError(f"migrate copied {report.copied} of {count}: {report.errors[:1]}")
 
         def raw(i: int) -> None:
-            raw_side = raw_of(drivers[i], {**bench.parameters, "rootdirectory": f"{bench.base.strip('/')}/migrate{i}"})
-            keys = [raw_side.key(path[len(workdir) :]) for path in files]
+            side = raw_side(drivers[i], {**bench.parameters, "rootdirectory": f"{bench.base.strip('/')}/migrate{i}"})
+            keys = [side.key(path[len(workdir) :]) for path in files]
             bench.fs.put(files, keys)
 
         def prepare(i: int) -> None:

@@ -135,7 +135,6 @@ def build_local_targets(stores: Any, names: list[str], raw: bool = True) -> list
 
 def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     """The ``distfs probe`` subcommand; returns the exit code."""
-    from ... import factory
     from ...config import from_config
     from ...errors import ConfigError, InvalidParameterError, InvalidStorageDriverError, StorageDriverError
     from ...testing import Case, Result
@@ -157,20 +156,7 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
                 driver = from_config(args.config)
                 targets = [DistfsTarget(driver.name, driver, lambda: from_config(args.config))]
             else:
-                targets = []
-                names = list(args.drivers or ["inmemory"])
-                for name, own in per_driver(parameters, names).items():
-                    if "://" in name:  # an fsspec URL: its filesystem is the raw column
-                        targets += url_targets(name, own, raw=not args.no_raw)
-                        continue
-                    driver = factory.create(name, own)
-                    make = None if name == "inmemory" else (lambda n=name, p=own: factory.create(n, p))
-                    if not args.no_raw and name in RAW_BUILDERS:
-                        targets.append(raw_target(name, own))
-                    elif not args.no_raw:
-                        notes.append(f"{name}: {NO_RAW}.")
-                        print(f"distfs probe: {name}: {NO_RAW}", file=sys.stderr)
-                    targets.append(DistfsTarget(name, driver, make))
+                targets = named_targets(list(args.drivers or ["inmemory"]), parameters, not args.no_raw, notes)
             for target in targets:
                 if not args.local and not target.is_empty():
                     raise ConfigError("", f"the {target.backend} store is not empty; probes need an empty store")
@@ -196,6 +182,26 @@ def command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     if args.json != "-" and args.markdown != "-":
         sys.stdout.write(markdown)
     return 0
+
+
+def named_targets(names: list[str], parameters: dict[str, str], raw: bool, notes: list[str]) -> list[Target]:
+    """Targets of registered drivers or fsspec URLs ``names``; a missing raw column is noted in ``notes``."""
+    from ... import factory
+
+    targets: list[Target] = []
+    for name, own in per_driver(parameters, names).items():
+        if "://" in name:  # an fsspec URL: its filesystem is the raw column
+            targets += url_targets(name, own, raw=raw)
+            continue
+        driver = factory.create(name, own)
+        make = None if name == "inmemory" else (lambda n=name, p=own: factory.create(n, p))
+        if raw and name in RAW_BUILDERS:
+            targets.append(raw_target(name, own))
+        elif raw:
+            notes.append(f"{name}: {NO_RAW}.")
+            print(f"distfs probe: {name}: {NO_RAW}", file=sys.stderr)
+        targets.append(DistfsTarget(name, driver, make))
+    return targets
 
 
 def per_driver(parameters: dict[str, str], names: list[str]) -> dict[str, dict[str, str]]:
