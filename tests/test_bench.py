@@ -196,6 +196,21 @@ def test_bench_runs_on_a_registered_driver_without_raw_counterpart(
     assert f"* {name}: {bench.NO_RAW}" in bench.markdown(alone)
 
 
+def test_bench_runs_on_a_registered_driver_over_an_fsspec_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    """A registered wrapper of inmemory has a raw side (its backend's filesystem): both columns."""
+    name = f"wrapped-{uuid.uuid4().hex[:8]}"
+    distfs.register(name, lambda parameters: distfs.create("inmemory", parameters))
+    code = cli.main(["bench", name, "--smoke", "--json", "-"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["errors"] == {}
+    assert report["rows"]
+    assert all(row["raw"] > 0 and row["ratio"] is not None for row in report["rows"])
+    assert report["notes"] == {name: bench.NOT_IN_CHILD}  # a fresh process cannot build it
+    assert not [c for c in report["checks"] if c["name"].startswith("Peak RSS")]
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -107,6 +107,12 @@ NO_RAW = (
     "come from the raw side, not measured"
 )
 
+#: Why a driver registered with ``distfs.register`` has no peak RSS figure.
+NOT_IN_CHILD = (
+    "registered in this process only (distfs.register): peak RSS, measured in a fresh process, "
+    "not measured (register it with the distfs.drivers entry point instead)"
+)
+
 _BEGIN = "<!-- bench:begin -->"
 _END = "<!-- bench:end -->"
 
@@ -553,7 +559,10 @@ class Bench:
         if self.name == "filesystem":
             steps.append(("Streaming throughput", self.throughput))
         if self.raw is not None:  # their bounds come from the raw side's chunk
-            steps.append(("Peak RSS", self.peak_rss))
+            if self.name in factory._registered:  # distfs.register'ed: the fresh child cannot build it
+                self.report.notes[self.name] = NOT_IN_CHILD
+            else:
+                steps.append(("Peak RSS", self.peak_rss))
             steps.append(("Resumable upload bytes", self.resumable_bytes))
         from .registry_bench import registry_steps  # the registry toolkit's figures (s3)
 
@@ -1062,7 +1071,8 @@ def bench_driver(
 
 
 def _steps_per_driver(name: str, plan: Plan) -> int:
-    own = 2 * (name not in factory.BUILTIN_DRIVERS)  # no peak RSS, no resumable bytes (no raw side)
+    # A driver that is not built in may lack a raw side (no peak RSS, no resumable bytes).
+    own = 2 * (name not in factory.BUILTIN_DRIVERS)
     return 2 * len(plan.object_sizes) + 2 * len(plan.list_sizes) + 7 + (name == "filesystem") + 2 * (name == "s3") - own
 
 
