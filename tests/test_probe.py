@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import json
 import uuid
 from pathlib import Path
@@ -37,6 +38,7 @@ from distfs.tools.probe import (
 )
 from distfs.tools.probe.catalogue import GROUPS
 
+SQLITE_EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sqlite_driver.py"
 SEMANTICS = Path(__file__).resolve().parent.parent / "docs" / "semantics.md"
 REGENERATE = "distfs probe --local --markdown docs/semantics.md"
 
@@ -247,16 +249,40 @@ def test_probe_parameters_per_driver(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert root.is_dir()
 
 
-def test_probe_command_on_a_registered_third_party_driver(capsys: pytest.CaptureFixture[str]) -> None:
-    name = f"toy-{uuid.uuid4().hex[:8]}"  # registered in this process only, never built in
-    distfs.register(name, lambda parameters: distfs.create("inmemory", parameters))
-    assert main(["probe", name, "-k", "list_missing", "--json", "-"]) == 0
+def test_probe_command_on_a_registered_third_party_driver(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The guide's SQLite driver, registered in this process: no fsspec counterpart, no raw column."""
+    spec = importlib.util.spec_from_file_location("probe_sqlite_driver", SQLITE_EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    name = f"sqlite-{uuid.uuid4().hex[:8]}"  # registered in this process only, never built in
+    distfs.register(name, module.factory)
+    argv = ["probe", name, "-p", f"file={tmp_path / 'store.db'}", "-k", "list_missing"]
+    assert main([*argv, "--json", "-"]) == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert [(r["backend"], r["kind"], r["value"]) for r in report["records"]] == [(name, "distfs", "PathNotFoundError")]
-    assert f"{name}: no raw column: it is not a built-in driver" in captured.err
-    assert main(["probe", name, "-k", "list_missing", "--markdown", "-"]) == 0
+    assert f"{name}: no raw column: it is neither a built-in driver nor one over an fsspec Backend" in captured.err
+    assert main([*argv, "--markdown", "-"]) == 0
     assert f"- {name}: no raw column" in capsys.readouterr().out  # the report says why too
+
+
+def test_probe_command_on_a_registered_driver_over_an_fsspec_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    """A registered wrapper of inmemory: its backend's filesystem is the raw column."""
+    name = f"wrapped-{uuid.uuid4().hex[:8]}"
+    distfs.register(name, lambda parameters: distfs.create("inmemory", parameters))
+    assert main(["probe", name, "-k", "list_", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    values = {(r["probe"], r["kind"]): r["value"] for r in json.loads(captured.out)["records"]}
+    assert values[("list_missing", "raw")] == "FileNotFoundError"
+    assert values[("list_missing", "distfs")] == "PathNotFoundError"
+    assert values[("list_file", "raw")] == "[f]"  # fsspec lists a file; distfs refuses
+    # The second instance shares the wrapper's private store (driver.reopen()), not a new one.
+    assert main(["probe", name, "--no-raw", "-k", "stale_", "--json", "-"]) == 0
+    stale = {r["probe"]: r["value"] for r in json.loads(capsys.readouterr().out)["records"]}
+    assert set(stale.values()) == {"fresh"}, stale
+    assert "no raw column" not in captured.err
 
 
 @pytest.mark.parametrize("scheme", ["memory", "file"])

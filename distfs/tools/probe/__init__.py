@@ -21,13 +21,14 @@ empty: probes write below ``/t`` and remove everything they wrote (a store that 
 empty is refused, exit code 2). The table goes to stdout; exit 0.
 
 Probing your own driver: register it (``distfs.register`` or the ``distfs.drivers`` entry
-point), then ``distfs probe mydriver -p key=value ... --json out.json``. A driver that is
-not built in has no raw column (nothing builds its fsspec counterpart); the command says
-so on stderr and in the report. An fsspec URL (``distfs probe memory://bucket/prefix`` or
-``file:///tmp/x``; ``-p`` gives its storage options) is probed through its own fsspec
-filesystem (the raw column) and through distfs on the same filesystem and root (the
-``filesystem`` driver for a local URL, the generic fsspec driver otherwise). From
-Python::
+point), then ``distfs probe mydriver -p key=value ... --json out.json``. A driver over
+an fsspec :class:`~distfs.fsspec_driver.Backend` has its backend's filesystem as the raw
+column; any other driver that is not built in has no raw column (nothing builds its
+fsspec counterpart), and the command says so on stderr and in the report. An fsspec URL
+(``distfs probe memory://bucket/prefix`` or ``file:///tmp/x``; ``-p`` gives its storage
+options) is probed through its own fsspec filesystem (the raw column) and through distfs
+on the same filesystem and root (the ``filesystem`` driver for a local URL, ``inmemory``'s
+backend for a ``memory`` one, the generic fsspec driver otherwise). From Python::
 
     from distfs.tools.probe import DistfsTarget, run_probes, to_markdown
     records = run_probes([DistfsTarget("mydriver", driver, make=lambda: make_another_driver())])
@@ -37,8 +38,9 @@ Python::
 probes need one); without it a driver made by :func:`distfs.create` uses
 ``driver.reopen()``. Directory-marker probes need a driver over
 :class:`~distfs.fsspec_driver.Backend`; for other drivers they report ``not supported``.
-A raw counterpart needs a ``raw_filesystem(parameters) -> (fs, root)`` function like the
-built-in backend modules have: wrap it in a :class:`RawTarget`.
+A raw counterpart is a :class:`RawTarget` (:func:`backend_raw_target` builds the one of a
+driver over a Backend; a ``raw_filesystem(parameters) -> (fs, root)`` function like the
+built-in backend modules have gives the others).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from typing import Any
 
 from .catalogue import GROUPS, PROBES, Probe
 from .report import Record, contradictions, derive_capabilities, run_probes, to_json, to_markdown
-from .targets import RAW_BUILDERS, DistfsTarget, RawTarget, Target, raw_target, url_targets
+from .targets import RAW_BUILDERS, DistfsTarget, RawTarget, Target, backend_raw_target, raw_target, url_targets
 
 __all__ = [
     "GROUPS",
@@ -62,6 +64,7 @@ __all__ = [
     "Record",
     "Target",
     "add_parser",
+    "backend_raw_target",
     "build_local_targets",
     "contradictions",
     "derive_capabilities",
@@ -75,8 +78,8 @@ __all__ = [
 
 #: Why a registered driver that is not built in has no raw column.
 NO_RAW = (
-    "no raw column: it is not a built-in driver, so there is no `raw_filesystem(parameters)` "
-    "to build its fsspec counterpart from (probe an fsspec URL for a raw column)"
+    "no raw column: it is neither a built-in driver nor one over an fsspec Backend, so nothing "
+    "builds its fsspec counterpart (probe an fsspec URL for a raw column)"
 )
 
 
@@ -193,14 +196,17 @@ def named_targets(names: list[str], parameters: dict[str, str], raw: bool, notes
         if "://" in name:  # an fsspec URL: its filesystem is the raw column
             targets += url_targets(name, own, raw=raw)
             continue
+        # The second instance is driver.reopen(): create(name, own) again, or the same store
+        # where the driver keeps it itself (inmemory, and drivers built over it).
         driver = factory.create(name, own)
-        make = None if name == "inmemory" else (lambda n=name, p=own: factory.create(n, p))
-        if raw and name in RAW_BUILDERS:
-            targets.append(raw_target(name, own))
-        elif raw:
-            notes.append(f"{name}: {NO_RAW}.")
-            print(f"distfs probe: {name}: {NO_RAW}", file=sys.stderr)
-        targets.append(DistfsTarget(name, driver, make))
+        if raw:
+            counterpart = raw_target(name, own) if name in RAW_BUILDERS else backend_raw_target(name, driver)
+            if counterpart is not None:
+                targets.append(counterpart)
+            else:
+                notes.append(f"{name}: {NO_RAW}.")
+                print(f"distfs probe: {name}: {NO_RAW}", file=sys.stderr)
+        targets.append(DistfsTarget(name, driver))
     return targets
 
 

@@ -33,7 +33,16 @@ from ...engine import ObjectStoreDriver
 from ...engine.loop import run
 from ...factory import BUILTIN_DRIVERS
 
-__all__ = ["DistfsTarget", "RawTarget", "Stat", "Target", "Unsupported", "raw_target", "url_targets"]
+__all__ = [
+    "DistfsTarget",
+    "RawTarget",
+    "Stat",
+    "Target",
+    "Unsupported",
+    "backend_raw_target",
+    "raw_target",
+    "url_targets",
+]
 
 
 class Unsupported(NotImplementedError):
@@ -353,6 +362,29 @@ def raw_target(name: str, parameters: Mapping[str, Any]) -> RawTarget:
         root = f"/distfs-probe-{id(fs):x}"
         fs.makedirs(root, exist_ok=True)
     return RawTarget(name, fs, root, build)
+
+
+def backend_raw_target(name: str, driver: StorageDriver) -> RawTarget | None:
+    """The raw counterpart of a driver over an fsspec :class:`~distfs.fsspec_driver.Backend`:
+    that backend's filesystem below its root (None for any other driver).
+
+    The second instance is the filesystem of ``driver.reopen()`` (a driver made by
+    :func:`distfs.create` builds it like the first, on the same store).
+    """
+    from ...fsspec_driver import FsspecDriver
+
+    inner = driver.inner if isinstance(driver, Base) else driver
+    if not isinstance(inner, FsspecDriver):
+        return None
+    backend = inner.backend
+
+    def build() -> AbstractFileSystem:
+        again = driver.reopen() if isinstance(driver, Base) and driver.can_reopen else driver
+        reopened = again.inner if isinstance(again, Base) else again
+        fs: AbstractFileSystem = reopened.backend.fs if isinstance(reopened, FsspecDriver) else backend.fs
+        return fs
+
+    return RawTarget(name, backend.fs, backend.root, build)
 
 
 def url_targets(url: str, options: Mapping[str, Any], raw: bool = True) -> builtins.list[Target]:
