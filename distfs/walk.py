@@ -111,7 +111,7 @@ def walk_flat(
     are skipped from the start. ``exists(path)`` is called when the listing is empty, to
     tell an empty walk from a missing start path (it raises ``PathNotFoundError``).
     """
-    walker = _FlatWalk(path, fn, start_after_hint, list(hidden))
+    walker = _FlatWalk(path, fn, start_after_hint, set(hidden))
     try:
         seen_any = walker.run(pages)
     except StopWalk:
@@ -123,7 +123,7 @@ def walk_flat(
 class _FlatWalk:
     """The state of one flat walk: the directories around the current file, the skips."""
 
-    def __init__(self, start: str, fn: WalkFn, hint: str, skipped: list[str]) -> None:
+    def __init__(self, start: str, fn: WalkFn, hint: str, skipped: set[str]) -> None:
         self.base = "" if start == paths.ROOT else start
         self.fn = fn
         self.hint = hint
@@ -139,13 +139,12 @@ class _FlatWalk:
             for page in pages(start_after):
                 seen_any = seen_any or bool(page)
                 for info in page:
-                    if not self._skipped(info.path):
+                    if self._skipped(info.path) is None:
                         self._enter_dirs(info.path)
-                    if not self._skipped(info.path) and _visible(info, self.hint):
+                    if self._skipped(info.path) is None and _visible(info, self.hint):
                         with contextlib.suppress(SkipDir):  # SkipDir on a file is a no-op
                             self.fn(info)
-                last = page[-1].path if page else ""
-                jump = next((s for s in self.skipped if last.startswith(s + "/")), None)
+                jump = self._skipped(page[-1].path) if page else None
                 if jump is not None:
                     restart = jump + "/\U0010ffff"  # past every key below the skipped directory
                     break
@@ -153,8 +152,17 @@ class _FlatWalk:
                 return seen_any
             start_after = restart
 
-    def _skipped(self, path: str) -> bool:
-        return any(path.startswith(s + "/") for s in self.skipped)
+    def _skipped(self, path: str) -> str | None:
+        """The outermost skipped directory holding ``path``, if any: one set look-up per
+        ancestor, so a walk skipping many directories stays linear."""
+        if not self.skipped:
+            return None
+        end = path.find("/", 1)
+        while end != -1:
+            if path[:end] in self.skipped:
+                return path[:end]
+            end = path.find("/", end + 1)
+        return None
 
     def _enter_dirs(self, path: str) -> None:
         """Call back on the directories between the start and ``path`` not entered yet."""
@@ -174,5 +182,5 @@ class _FlatWalk:
             try:
                 self.fn(info)
             except SkipDir:
-                self.skipped.append(directory)
+                self.skipped.add(directory)
                 return

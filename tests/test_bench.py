@@ -217,11 +217,30 @@ def test_bench_runs_on_a_registered_driver_over_an_fsspec_backend(capsys: pytest
         (["inmemory", "filesystem", "-p", "rootdirectory=/tmp/x"], "exactly one DRIVER"),
         (["nosuchdriver"], "unknown driver 'nosuchdriver'"),
         (["filesystem", "-p", "rootdirectory="], "invalid parameter 'rootdirectory'"),
+        (["--registry-scale", "10,x"], "--registry-scale takes blob counts"),
     ],
 )
 def test_bench_refuses_bad_input(arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["bench", "--smoke", *arguments]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_registry_scale_times_gc_in_a_child(store_parameters: Callable[[str], dict[str, Any]]) -> None:
+    from distfs.tools.registry_bench import SCALE_RSS, gc_scale
+
+    lines: list[str] = []
+    checks = gc_scale(store_parameters("s3"), [20, 60], repeats=1, log=lines.append)
+    assert [c.name for c in checks] == [
+        "Registry gc --dry-run, 20 blobs: peak RSS",
+        "Registry gc --dry-run, 60 blobs: time / 20-blob time",
+        "Registry gc --dry-run, 60 blobs: CPU time / 20-blob CPU time",
+        "Registry gc --dry-run, 60 blobs: peak RSS",
+    ]
+    assert checks[1].limit == checks[2].limit == pytest.approx(3 * 1.2)
+    for check in (checks[0], checks[3]):
+        assert 20 < check.value < SCALE_RSS  # the child's own peak: an interpreter with distfs loaded
+        assert "ListObjectsV2" in check.note  # its requests are counted
+    assert any(line.startswith("filled 60 blobs (30 garbage)") for line in lines)
 
 
 def test_sent_bytes_counts_what_goes_to_the_store(store_parameters: Callable[[str], dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from hypothesis import given, settings
@@ -117,6 +118,28 @@ def test_skipped_directory_is_jumped_over() -> None:
     walk_flat(pages_of(files, "/", 5, requests), "/", fn, exists=lambda p: None)
     assert seen == ["/big", "/c", "/c/1"]
     assert len(requests) == 2  # the first page, then a restart past /big
+
+
+def test_skipping_many_directories_stays_linear() -> None:
+    """gc's look at the ``_layers`` links skips the directory of every marked blob: tens of
+    thousands of skipped directories in one walk. Each file was checked against every
+    directory skipped so far (about 4e8 prefix tests here, a minute); now a set look-up
+    per ancestor (a fraction of a second)."""
+    count = 20_000
+    files = [f"/l/{i:05d}/link" for i in range(count)]
+    seen: list[str] = []
+
+    def fn(info: FileInfo) -> None:
+        seen.append(info.path)
+        if info.is_dir and info.path != "/l" and int(info.path[3:]) % 2:
+            raise SkipDir
+
+    began = time.perf_counter()
+    walk_flat(pages_of(files, "/", 1000, []), "/", fn, exists=lambda p: None)
+    assert time.perf_counter() - began < 10
+    assert len(seen) == 1 + count + count // 2  # /l, every directory, the links of the even ones
+    assert "/l/00001/link" not in seen
+    assert "/l/00002/link" in seen
 
 
 def test_hidden_directories_are_never_visited() -> None:

@@ -1123,6 +1123,12 @@ def add_parser(commands: Any) -> None:
         help="instead: pd.read_parquet and pd.read_csv of 2 M rows through distfs:// on filesystem "
         "against the same local file",
     )
+    bench.add_argument(
+        "--registry-scale",
+        metavar="N,N...",
+        help="instead: registry gc --dry-run on s3 (moto) stores of N blobs each (half garbage), "
+        "timed with its peak RSS in a child process; targets: linear time, peak RSS at most 500 MiB",
+    )
     bench.set_defaults(command=run_command)
 
 
@@ -1152,8 +1158,47 @@ def run_batch_command(args: argparse.Namespace) -> int:
     return 1 if args.strict and not all(row.passed for row in rows) else 0
 
 
+def run_registry_scale_command(args: argparse.Namespace) -> int:
+    """``distfs bench --registry-scale N,N...``: see :func:`distfs.tools.registry_bench.gc_scale`."""
+    from .local import LocalStores
+    from .registry_bench import gc_scale
+
+    try:
+        counts = [int(n) for n in args.registry_scale.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 2:
+        print(
+            f"distfs bench: --registry-scale takes blob counts N,N... (at least 2), not {args.registry_scale!r}",
+            file=sys.stderr,
+        )
+        return 2
+    with _stopped_by_sigterm(), LocalStores() as stores:
+        log = functools.partial(print, file=sys.stderr)
+        checks = gc_scale(stores.parameters("s3"), counts, repeats=1 if args.smoke else 3, log=log)
+    print(f"Load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for check in checks:
+        verdict = "ok" if check.passed else "MISSED"
+        print(f"{check.name}: {check.value:.2f} {check.unit} (limit {check.limit:g}) {verdict}; {check.note}")
+    return 1 if args.strict and not all(check.passed for check in checks) else 0
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm() -> Iterator[None]:
+    """SIGTERM raises SystemExit inside (on the main thread), so that the local servers a
+    terminated bench started are still stopped by their ``with`` block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
@@ -1164,6 +1209,8 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         return run_batch_command(args)
     if getattr(args, "dataframes", False):
         return run_dataframes_command(args)
+    if getattr(args, "registry_scale", None) is not None:
+        return run_registry_scale_command(args)
     plan = plan_for("smoke" if args.smoke else "long" if args.long else "default")
     names = list(args.drivers) or list(DRIVERS)
     if parameters and len(names) != 1:
@@ -1184,11 +1231,8 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     logging.getLogger("gcsfs").setLevel(logging.CRITICAL)
     progress = Progress(sum(_steps_per_driver(n, plan) for n in names), sys.stderr)
     began = time.perf_counter()
-    main_thread = threading.current_thread() is threading.main_thread()
-    # A terminated bench still stops the local servers it started (through the with block).
-    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        with LocalStores() as stores:
+        with _stopped_by_sigterm(), LocalStores() as stores:
             for name in names:
                 try:
                     local = not parameters and name in DRIVERS
@@ -1201,8 +1245,6 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
                 bench_driver(name, driver, store, plan=plan, report=report, progress=progress)
     finally:
         progress.finish()
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
     report.seconds = time.perf_counter() - began
     out = sys.stdout if args.json != "-" else sys.stderr
     print_report(report, out)

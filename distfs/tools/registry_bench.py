@@ -10,37 +10,55 @@
 
 The Go comparison runs when the Go registry is installed (``docker-registry``); without
 it the check is left out, except in CI (``CI=true``), where that is an error.
+
+``distfs bench --registry-scale N,N...`` (:func:`gc_scale`) is the scale figure instead:
+for each ``N`` a store of ``N`` blobs as above is filled through raw fsspec, then ``gc
+--dry-run`` runs in a fresh child process, which reports its seconds, its S3 requests
+its CPU time and its own peak RSS (``VmHWM``); targets: time and CPU time at most ``N /
+N0 x 1.2`` times the first ``N0``'s (linear), peak RSS at most :data:`SCALE_RSS` MiB.
+(moto lists a prefix by scanning and sorting every key of the bucket, so on moto the
+time grows faster than the store; the CPU time is distfs's own.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import resource
+import statistics
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .. import factory
+from ..driver import StorageDriver
 from ..errors import PathNotFoundError
 from ..registry import gc, migrate
 from ..registry.layout import blob_data_path
-from .bench import Bench, Check, Plan, Row, Side, _bulk_put, compare, raw_side
+from .bench import Bench, Check, Plan, Row, Side, _bulk_put, _status, compare, raw_side, s3_events
 from .registry_store import fill, put_blob
 from .servers import go_registry_binary, go_registry_config, go_registry_environment
 
 #: gc's grace for an offline collection (no push in flight to protect): keep nothing for its age.
 OFFLINE = timedelta(0)
 
-__all__ = ["registry_steps"]
+__all__ = ["SCALE_RSS", "gc_scale", "registry_steps"]
 
 MiB = 1 << 20
 WORKERS = 32
 """Requests in flight for the registry operations measured."""
+SCALE_RSS = 500.0
+"""The bound of ``gc --dry-run``'s peak RSS at every size of :func:`gc_scale`, in MiB."""
+SCALE_SLACK = 1.2
+"""How much worse than linear :func:`gc_scale`'s time may grow (12x for 10x the blobs)."""
 
 
 def registry_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
@@ -55,6 +73,19 @@ def _store(bench: Bench, name: str) -> tuple[dict[str, Any], Any]:
     return parameters, factory.create(bench.name, parameters)
 
 
+def _fill_fast(driver: StorageDriver, parameters: dict[str, Any], count: int) -> int:
+    """:func:`.registry_store.fill` ``driver``'s store with ``count`` 1 KiB blobs through raw
+    fsspec (``parameters``: the driver's); the number of garbage layers."""
+    raw = raw_side(driver, parameters)
+    garbage = fill(
+        driver, count, size=1024, bulk=lambda items: _bulk_put(raw, {raw.key(p): c for p, c in items.items()})
+    )[1]
+    # Object stores list whole seconds, and gc counts a link written in the second its mark
+    # began as written after it (kept, the safe side): let that second pass, as on a store at rest.
+    time.sleep(1.0 - time.time() % 1.0 + 1.0)
+    return garbage
+
+
 def gc_against_go(bench: Bench) -> None:
     try:
         binary = go_registry_binary()
@@ -64,11 +95,7 @@ def gc_against_go(bench: Bench) -> None:
         return
     count = bench.plan.registry_blobs
     parameters, driver = _store(bench, "gc")
-    raw = raw_side(driver, parameters)
-    fill(driver, count, size=1024, bulk=lambda items: _bulk_put(raw, {raw.key(p): c for p, c in items.items()}))
-    # Object stores list whole seconds, and gc counts a link written in the second its mark
-    # began as written after it (kept, the safe side): let that second pass, as on a store at rest.
-    time.sleep(1.0 - time.time() % 1.0 + 1.0)
+    _fill_fast(driver, parameters, count)
     began = time.perf_counter()
     report = gc(driver, dry_run=True, workers=32, grace=OFFLINE)
     ours = time.perf_counter() - began
@@ -144,3 +171,119 @@ def migrate_speed(bench: Bench) -> None:
         for driver in drivers:
             with contextlib.suppress(PathNotFoundError):
                 driver.delete("/docker")
+
+
+# -- gc --dry-run at scale ---------------------------------------------------------------
+
+
+def gc_scale(
+    parameters: dict[str, Any], counts: Sequence[int], *, repeats: int = 3, log: Callable[[str], None] = print
+) -> list[Check]:
+    """``gc --dry-run`` on s3 stores of each of ``counts`` blobs (half garbage, one repository).
+
+    Each store is filled through raw fsspec under its own root below ``parameters``'s, then
+    collected ``repeats`` times, each in a fresh child process (:func:`_gc_child`): the
+    median time and the largest peak RSS count. Returns the checks: the peak RSS of each
+    size (at most :data:`SCALE_RSS` MiB; the note has the seconds and requests) and the
+    time and CPU time of each size after the first over the first's (at most
+    :data:`SCALE_SLACK` times linear).
+    """
+    checks: list[Check] = []
+    base = str(parameters.get("rootdirectory", "")).strip("/")
+    first: tuple[int, float, float] | None = None
+    for count in counts:
+        store = {**parameters, "rootdirectory": f"{base}/scale{count}".lstrip("/")}
+        driver = factory.create("s3", store)
+        began = time.perf_counter()
+        dead = _fill_fast(driver, store, count)
+        log(f"filled {count} blobs ({dead} garbage) in {time.perf_counter() - began:.1f} s")
+        runs = [_run_gc_child(store) for _ in range(repeats)]
+        for answer in runs:  # the garbage layers, and the config and manifest of their image
+            if answer["garbage"] != dead + 2:
+                raise AssertionError(f"gc --dry-run of {count} blobs found {answer['garbage']} garbage, not {dead + 2}")
+        seconds = statistics.median(float(answer["seconds"]) for answer in runs)
+        cpu = statistics.median(float(answer["cpu"]) for answer in runs)
+        peak = max(float(answer["peak"]) for answer in runs) / MiB
+        requests = runs[-1]["requests"]
+        baseline = max(float(answer["baseline"]) for answer in runs) / MiB
+        note = (
+            f"{seconds:.2f} s (CPU {cpu:.2f} s), median of {repeats}; {baseline:.0f} MiB before gc; "
+            f"{sum(requests.values())} requests: " + ", ".join(f"{name} {n}" for name, n in sorted(requests.items()))
+        )
+        log(f"gc --dry-run of {count} blobs: peak RSS {peak:.0f} MiB; {note}")
+        if first is None:
+            first = (count, seconds, cpu)
+        else:
+            bound = count / first[0] * SCALE_SLACK
+            for what, value, then in (("time", seconds, first[1]), ("CPU time", cpu, first[2])):
+                checks.append(
+                    Check(
+                        f"Registry gc --dry-run, {count} blobs: {what} / {first[0]}-blob {what}",
+                        "s3",
+                        value / then,
+                        "x",
+                        bound,
+                        note=f"{value:.2f} s / {then:.2f} s; linear x {SCALE_SLACK}",
+                    )
+                )
+        checks.append(Check(f"Registry gc --dry-run, {count} blobs: peak RSS", "s3", peak, "MiB", SCALE_RSS, note=note))
+    return checks
+
+
+def _run_gc_child(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Run :func:`_gc_child` on the store of ``parameters`` (through stdin, never argv)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from distfs.tools.registry_bench import _gc_child; _gc_child()"],
+        input=json.dumps(parameters).encode(),
+        capture_output=True,
+        timeout=3600,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"gc --dry-run child failed: {tail[0]}")
+    answer: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return answer
+
+
+def _gc_child() -> None:
+    """The child of :func:`gc_scale`: s3 parameters on stdin; seconds, requests, peak RSS on stdout.
+
+    With ``DISTFS_PROFILE=FILE`` set, the collection runs under cProfile, its stats in FILE.
+    """
+    driver = factory.create("s3", json.loads(sys.stdin.read()))
+    requests: Counter[str] = Counter()
+
+    def count(model: Any = None, **_: Any) -> None:
+        requests[getattr(model, "name", "?")] += 1
+
+    events = s3_events(driver)
+    if events is not None:
+        events.register("before-call.s3", count)
+    profile = os.environ.get("DISTFS_PROFILE")
+    baseline = _status("VmRSS")
+    began = time.perf_counter()
+    if profile:
+        import cProfile
+
+        with cProfile.Profile() as profiler:
+            report = gc(driver, dry_run=True, workers=WORKERS, grace=OFFLINE)
+        profiler.dump_stats(profile)
+    else:
+        report = gc(driver, dry_run=True, workers=WORKERS, grace=OFFLINE)
+    seconds = time.perf_counter() - began
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime  # the whole child's, its imports included
+    peak = _status("VmHWM")  # not ru_maxrss: Linux carries the parent's peak over into it (fork, exec)
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu": cpu,
+                "baseline": baseline,
+                "peak": peak,
+                "garbage": len(report.blobs),
+                "requests": dict(requests),
+            }
+        )
+    )
