@@ -59,15 +59,12 @@ from ..driver import FileInfo, FileWriter
 from ..errors import DriverError, InvalidParameterError, InvalidPathError, WriterConflictError
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from .options import Option, OptionTable, StorageOptions
+from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
 __all__ = ["KNOWN", "OPTIONS", "LocalBackend", "factory", "raw_filesystem"]
 
 NAME = "filesystem"
 KNOWN = ("rootdirectory", "maxthreads", "storage_options")
-_SYNCHRONOUS = "LocalFileSystem is synchronous; distfs.aio is the async API"
-_NO_CACHE = "LocalFileSystem keeps no listings cache, and distfs never caches listings"
-
 #: Every keyword of fsspec's ``LocalFileSystem`` (and ``AbstractFileSystem``).
 OPTIONS = OptionTable(
     NAME,
@@ -79,12 +76,7 @@ OPTIONS = OptionTable(
             "ignored",
             "the driver always creates parent directories itself, beneath the root (distribution's contract)",
         ),
-        Option("skip_instance_cache", "ignored", "distfs always makes a private instance"),
-        Option("use_listings_cache", "rejected", _NO_CACHE),
-        Option("listings_expiry_time", "rejected", _NO_CACHE),
-        Option("max_paths", "rejected", _NO_CACHE),
-        Option("asynchronous", "rejected", _SYNCHRONOUS),
-        Option("loop", "rejected", _SYNCHRONOUS),
+        *synchronous_base_options("LocalFileSystem"),
     ),
 )
 DEFAULT_ROOT = "/var/lib/registry"

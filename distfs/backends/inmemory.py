@@ -24,16 +24,13 @@ from ..base import Base
 from ..capabilities import Capabilities
 from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
-from .options import Option, OptionTable, StorageOptions
+from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
 __all__ = ["KNOWN", "OPTIONS", "MemoryBackend", "factory", "raw_filesystem"]
 
 NAME = "inmemory"
 KNOWN = ("storage_options",)
 _PAGE = 1000
-_SYNCHRONOUS = "MemoryFileSystem is synchronous; distfs.aio is the async API"
-_NO_CACHE = "MemoryFileSystem keeps no listings cache, and distfs never caches listings"
-
 #: Every keyword of fsspec's ``MemoryFileSystem`` (and ``AbstractFileSystem``).
 OPTIONS = OptionTable(
     NAME,
@@ -41,12 +38,7 @@ OPTIONS = OptionTable(
     "fsspec",
     (
         Option("global_store", "engine", "every driver has a private store (global_store=False)"),
-        Option("skip_instance_cache", "ignored", "distfs always makes a private instance"),
-        Option("use_listings_cache", "rejected", _NO_CACHE),
-        Option("listings_expiry_time", "rejected", _NO_CACHE),
-        Option("max_paths", "rejected", _NO_CACHE),
-        Option("asynchronous", "rejected", _SYNCHRONOUS),
-        Option("loop", "rejected", _SYNCHRONOUS),
+        *synchronous_base_options("MemoryFileSystem"),
     ),
 )
 

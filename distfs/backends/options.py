@@ -30,7 +30,7 @@ from typing import Any, Literal
 from ..errors import InvalidParameterError
 from ..parameters import BRIEF
 
-__all__ = ["Option", "OptionTable", "StorageOptions", "redact"]
+__all__ = ["Option", "OptionTable", "StorageOptions", "redact", "synchronous_base_options"]
 
 #: What distfs does with one backend keyword.
 Use = Literal["used", "ignored", "rejected", "engine"]
@@ -193,3 +193,18 @@ def _strings(values: Iterable[Any]) -> Iterator[str]:
             yield from _strings(value.values())
         elif isinstance(value, list | tuple):
             yield from _strings(value)
+
+
+def synchronous_base_options(cls: str) -> tuple[Option, ...]:
+    """The keywords ``AbstractFileSystem`` gives a synchronous, cache-less filesystem ``cls``
+    (fsspec's ``LocalFileSystem``, ``MemoryFileSystem``), classified the same way for each."""
+    synchronous = f"{cls} is synchronous; distfs.aio is the async API"
+    no_cache = f"{cls} keeps no listings cache, and distfs never caches listings"
+    return (
+        Option("skip_instance_cache", "ignored", "distfs always makes a private instance"),
+        Option("use_listings_cache", "rejected", no_cache),
+        Option("listings_expiry_time", "rejected", no_cache),
+        Option("max_paths", "rejected", no_cache),
+        Option("asynchronous", "rejected", synchronous),
+        Option("loop", "rejected", synchronous),
+    )
