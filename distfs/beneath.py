@@ -75,6 +75,10 @@ def _load_openat2() -> object | None:
     return call
 
 
+#: How often a directory pruned right after it was made is made again.
+_MKDIR_RACES = 8
+
+
 class Beneath:
     """Opens paths relative to the directory ``root`` without ever leaving it.
 
@@ -145,12 +149,30 @@ class Beneath:
             name = missing.pop()
             head = f"{head}/{name}" if head else name
             try:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o777, dir_fd=fd)
-            finally:
+                fd = self._make_directory(fd, name, head)
+            except BaseException:
                 os.close(fd)
-            fd = self.open_directory(head)
+                raise
         return fd
+
+    def _make_directory(self, parent: int, name: str, relative: str) -> int:
+        """Make ``name`` in ``parent`` (closed here) and open it as ``relative``.
+
+        Another thread may prune the new, still empty directory between the two (a writer's
+        clean-up of emptied upload directories): it is made again, a few times at most.
+        """
+        for attempt in range(_MKDIR_RACES):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o777, dir_fd=parent)
+            try:
+                child = self.open_directory(relative)
+            except FileNotFoundError:
+                if attempt == _MKDIR_RACES - 1:
+                    raise
+                continue
+            os.close(parent)
+            return child
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _walk(self, relative: str, flags: int, mode: int) -> int:
         """Open ``relative`` one component at a time, following links by hand."""
