@@ -75,7 +75,7 @@ def _load_openat2() -> object | None:
     return call
 
 
-#: How often a directory pruned right after it was made is made again.
+#: How often the way to a directory is made again when a directory on it was pruned meanwhile.
 _MKDIR_RACES = 8
 
 
@@ -131,9 +131,22 @@ class Beneath:
     def make_directories(self, relative: str) -> int:
         """Create directory ``relative`` and its parents as needed; returns its descriptor.
 
-        Iterative (any depth): the deepest existing ancestor is found first, then each
-        missing directory is made below it and opened through its parent's descriptor.
+        Another thread may prune a directory on the way while it is still empty (a writer's
+        clean-up of emptied upload directories): the whole way is then made again, a few
+        times at most.
         """
+        for attempt in range(_MKDIR_RACES):
+            try:
+                return self._make_directories(relative)
+            except FileNotFoundError:
+                if attempt == _MKDIR_RACES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _make_directories(self, relative: str) -> int:
+        """One attempt of :meth:`make_directories`. Iterative (any depth): the deepest
+        existing ancestor is found first, then each missing directory is made below it and
+        opened through its parent's descriptor."""
         missing: list[str] = []  # names to make, the deepest first
         head = relative
         while True:
@@ -149,30 +162,12 @@ class Beneath:
             name = missing.pop()
             head = f"{head}/{name}" if head else name
             try:
-                fd = self._make_directory(fd, name, head)
-            except BaseException:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o777, dir_fd=fd)
+            finally:
                 os.close(fd)
-                raise
+            fd = self.open_directory(head)
         return fd
-
-    def _make_directory(self, parent: int, name: str, relative: str) -> int:
-        """Make ``name`` in ``parent`` (closed here) and open it as ``relative``.
-
-        Another thread may prune the new, still empty directory between the two (a writer's
-        clean-up of emptied upload directories): it is made again, a few times at most.
-        """
-        for attempt in range(_MKDIR_RACES):
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(name, 0o777, dir_fd=parent)
-            try:
-                child = self.open_directory(relative)
-            except FileNotFoundError:
-                if attempt == _MKDIR_RACES - 1:
-                    raise
-                continue
-            os.close(parent)
-            return child
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _walk(self, relative: str, flags: int, mode: int) -> int:
         """Open ``relative`` one component at a time, following links by hand."""
