@@ -25,7 +25,9 @@ _THINGS = "{desc:<20.20} {percentage:3.0f}%|{bar:30}| {n_fmt}/{total_fmt} {unit}
 _COUNT = "{desc:<20.20} {n_fmt} {unit}"
 
 
-def _bar(stream: TextIO, total: int | None, description: str, form: str, *, unit: str, interval: float) -> tqdm[NoReturn]:
+def _bar(
+    stream: TextIO, total: int | None, description: str, form: str, *, unit: str, interval: float
+) -> tqdm[NoReturn]:
     data = unit == "bytes"
     return tqdm(
         total=total,
