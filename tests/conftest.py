@@ -26,7 +26,9 @@ from distfs.tools.servers import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     SECRET_KEY,
+    SFTPEndpoint,
 )
+from distfs.tools.servers import sftp_server as run_sftp_server
 
 DRIVER_NAMES = ["inmemory", "filesystem"]
 
@@ -207,6 +209,21 @@ def gcs_endpoint(local_stores: LocalStores) -> str:
 def unique_name(prefix: str) -> str:
     """A bucket or container name no other test uses."""
     return f"{prefix}-{next(_buckets)}-{os.getpid()}-{int(time.time() * 1000) % 10**8}"
+
+
+# -- SFTP on asyncssh's server --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SFTPEndpoint]:
+    """A local SFTP server (asyncssh's, chrooted to a temporary directory, no shell) for the
+    session, one per xdist worker: ``host``, ``port``, ``username``, ``password``, ``root`` (the
+    served directory on this machine: the client's ``/``) and ``storage_options`` for sshfs
+    (``fsspec.filesystem("sftp", **sftp_server.storage_options)``). Tests share the server:
+    work under a directory of your own. Never skipped: a server that cannot start is an error.
+    """
+    with run_sftp_server(tmp_path_factory.mktemp("sftp") / "sftp.log") as endpoint:
+        yield endpoint
 
 
 # -- a store behind a fault proxy --------------------------------------------------------
