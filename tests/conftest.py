@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from stores import Setup
+from zips import build_zip
 
 import distfs
 from distfs.tools.local import LocalStores
@@ -224,6 +225,16 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SFTPEndpoi
     """
     with run_sftp_server(tmp_path_factory.mktemp("sftp") / "sftp.log") as endpoint:
         yield endpoint
+
+
+# -- a zip file (fsspec's read-only zip filesystem) --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def zip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real zip holding ``zips.ZIP_CONTENTS`` (nested directories, an empty file, a 5 MiB
+    member; no directory entries): ``fsspec.filesystem("zip", fo=zip_file)``. Read it only."""
+    return build_zip(tmp_path_factory.mktemp("zip") / "fixture.zip")
 
 
 # -- a store behind a fault proxy --------------------------------------------------------
