@@ -65,6 +65,15 @@ def test_a_wrong_password_is_refused_with_permission_error(sftp_server: SFTPEndp
         sshfs.SSHFileSystem(skip_instance_cache=True, **options)
 
 
+def test_sshfs_checks_no_host_key_unless_given_known_hosts(sftp_server: SFTPEndpoint, tmp_path: Path) -> None:
+    options = {k: v for k, v in sftp_server.storage_options.items() if k != "known_hosts"}
+    fs = sshfs.SSHFileSystem(skip_instance_cache=True, **options)  # the server's key is new and unknown
+    assert fs.ls("/", detail=False) is not None
+    (tmp_path / "known_hosts").write_text("")  # a known_hosts file that lacks the key: refused
+    with pytest.raises(asyncssh.HostKeyNotVerifiable):
+        sshfs.SSHFileSystem(skip_instance_cache=True, **{**options, "known_hosts": str(tmp_path / "known_hosts")})
+
+
 def test_the_endpoint_keeps_the_password_out_of_its_repr(sftp_server: SFTPEndpoint) -> None:
     assert sftp_server.password not in repr(sftp_server)
     assert sftp_server.password not in sftp_server.url()
