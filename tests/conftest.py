@@ -220,7 +220,8 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SFTPEndpoi
     """A local SFTP server (asyncssh's, chrooted to a temporary directory, no shell) for the
     session, one per xdist worker: ``host``, ``port``, ``username``, ``password``, ``root`` (the
     served directory on this machine: the client's ``/``) and ``storage_options`` for sshfs
-    (``fsspec.filesystem("sftp", **sftp_server.storage_options)``). Tests share the server:
+    (``fsspec.filesystem("sftp", **sftp_server.storage_options)``); ``key_storage_options``
+    log in with the generated ``client_key`` instead of the password. Tests share the server:
     work under a directory of your own. Never skipped: a server that cannot start is an error.
     """
     with run_sftp_server(tmp_path_factory.mktemp("sftp") / "sftp.log") as endpoint:

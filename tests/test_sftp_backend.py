@@ -11,6 +11,8 @@ several errors arrive as asyncssh's own exception types rather than ``OSError``.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ import fsspec
 import pytest
 import sshfs
 
-from distfs.tools.servers import SFTPEndpoint
+from distfs.tools.servers import SFTPEndpoint, free_port, wait_ssh
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,26 @@ def test_a_wrong_password_is_refused_with_permission_error(sftp_server: SFTPEndp
     options = {**sftp_server.storage_options, "password": "not-the-password"}
     with pytest.raises(PermissionError, match="Permission denied"):
         sshfs.SSHFileSystem(skip_instance_cache=True, **options)
+
+
+def test_the_generated_client_key_logs_in_and_another_key_does_not(sftp_server: SFTPEndpoint, tmp_path: Path) -> None:
+    assert sftp_server.client_key.stat().st_mode & 0o077 == 0
+    assert not sftp_server.client_key.is_relative_to(sftp_server.root)  # never served
+    fs = sshfs.SSHFileSystem(skip_instance_cache=True, **sftp_server.key_storage_options)
+    assert "password" not in sftp_server.key_storage_options
+    assert fs.info("/")["type"] == "directory"
+    other = tmp_path / "other_key"
+    other.write_bytes(asyncssh.generate_private_key("ssh-ed25519").export_private_key())
+    with pytest.raises(PermissionError):
+        sshfs.SSHFileSystem(
+            skip_instance_cache=True, **{**sftp_server.key_storage_options, "client_keys": [str(other)]}
+        )
+
+
+def test_the_server_not_starting_is_an_error(tmp_path: Path) -> None:
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    with pytest.raises(RuntimeError, match="exited with 0 before listening"):
+        wait_ssh(free_port(), exited)
 
 
 def test_sshfs_checks_no_host_key_unless_given_known_hosts(sftp_server: SFTPEndpoint, tmp_path: Path) -> None:

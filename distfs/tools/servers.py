@@ -281,10 +281,12 @@ class SFTPEndpoint:
     """The server's directory on this machine: the client's ``/`` (and its home directory)."""
     pid: int
     """The server's process (tests read its ``/proc/PID/io`` to count the bytes it read)."""
+    client_key: Path
+    """A private key (OpenSSH format, mode 0600, outside ``root``) the server also accepts."""
 
     @property
     def storage_options(self) -> dict[str, Any]:
-        """``sshfs.SSHFileSystem`` / ``fsspec.filesystem("sftp", ...)`` keyword arguments."""
+        """``sshfs.SSHFileSystem`` / ``fsspec.filesystem("sftp", ...)`` keyword arguments (password login)."""
         return {
             "host": self.host,
             "port": self.port,
@@ -293,9 +295,27 @@ class SFTPEndpoint:
             "known_hosts": None,  # the host key is generated at each start
         }
 
+    @property
+    def key_storage_options(self) -> dict[str, Any]:
+        """The same, logging in with :attr:`client_key` instead of the password."""
+        options = {key: value for key, value in self.storage_options.items() if key != "password"}
+        return {**options, "client_keys": [str(self.client_key)], "agent_path": None}
+
     def url(self, path: str = "/") -> str:
         """``sftp://user@host:port/path`` (without the password: pass ``storage_options``)."""
         return f"sftp://{self.username}@{self.host}:{self.port}/{path.lstrip('/')}"
+
+
+def _client_key(directory: Path) -> Path:
+    """Write a new client key pair to ``directory``: ``client_key`` (0600) and ``authorized_keys``."""
+    import asyncssh  # the sftp extra: only where an SFTP server is started
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    private = directory / "client_key"
+    private.touch(0o600)
+    private.write_bytes(key.export_private_key())
+    (directory / "authorized_keys").write_bytes(key.export_public_key())
+    return private
 
 
 @contextlib.contextmanager
@@ -303,7 +323,8 @@ def sftp_server(log: Path, root: Path | None = None) -> Iterator[SFTPEndpoint]:
     """Run :mod:`distfs.tools.sftp_server` on 127.0.0.1, serving ``root`` (default: a new
     temporary directory, removed at the end).
 
-    Password login as :data:`SFTP_USERNAME`; no shell. Started as root, the server runs as
+    Login as :data:`SFTP_USERNAME` with :data:`SFTP_PASSWORD` or with a client key generated
+    for this run (``client_key`` of the endpoint); no shell. Started as root, the server runs as
     ``nobody`` once listening (so that a mode-000 file is refused, as on a real host) and is
     given ``root``, which ``nobody`` must then be able to reach (pytest's 0700 temporary
     directories are not: leave ``root`` out).
@@ -312,6 +333,8 @@ def sftp_server(log: Path, root: Path | None = None) -> Iterator[SFTPEndpoint]:
         if root is None:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="distfs-sftp-")))
         root.mkdir(parents=True, exist_ok=True)
+        keys = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="distfs-sftp-keys-")))
+        client_key = _client_key(keys)
         user: list[str] = []
         if os.geteuid() == 0:
             import pwd
@@ -322,7 +345,10 @@ def sftp_server(log: Path, root: Path | None = None) -> Iterator[SFTPEndpoint]:
         port = free_port()
         output = stack.enter_context(log.open("wb"))
         process = subprocess.Popen(
-            [sys.executable, "-m", "distfs.tools.sftp_server", "--port", str(port), "--root", str(root), *user],
+            [
+                *[sys.executable, "-m", "distfs.tools.sftp_server", "--port", str(port), "--root", str(root), *user],
+                *["--authorized-keys", str(keys / "authorized_keys")],
+            ],
             stdout=output,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - servers start before test threads fork
@@ -332,6 +358,6 @@ def sftp_server(log: Path, root: Path | None = None) -> Iterator[SFTPEndpoint]:
         )
         try:
             wait_ssh(port, process)
-            yield SFTPEndpoint("127.0.0.1", port, SFTP_USERNAME, SFTP_PASSWORD, root, process.pid)
+            yield SFTPEndpoint("127.0.0.1", port, SFTP_USERNAME, SFTP_PASSWORD, root, process.pid, client_key)
         finally:
             stop(process)

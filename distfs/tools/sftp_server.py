@@ -3,8 +3,9 @@
 Plain SFTP only (no shell, no ``exec``, no port forwarding): what a locked-down SFTP
 host offers, so a client that runs shell commands (sshfs's ``cp``) sees them refused.
 One user logs in with a password, which is read from ``$DISTFS_SFTP_PASSWORD`` (never
-from the command line, where ``ps`` would show it); the host key is generated at start
-and lives only in memory, so clients connect with ``known_hosts=None``. The SFTP
+from the command line, where ``ps`` would show it), or with a key of ``--authorized-keys``.
+The host key is generated at start and lives only in memory, so clients connect with
+``known_hosts=None``. The SFTP
 extensions are asyncssh's (``posix-rename@openssh.com``, ``statvfs``, ``hardlink``, ...).
 
 Started and stopped by :func:`distfs.tools.servers.sftp_server`; run standalone::
@@ -56,13 +57,21 @@ def _sftp_factory(root: str) -> Callable[[asyncssh.SSHServerChannel[bytes]], asy
     return make
 
 
-async def serve(host: str, port: int, root: str, username: str, password: str) -> asyncssh.SSHAcceptor:
-    """Listen on ``host:port``; SFTP sessions see ``root`` as ``/`` (also their home directory)."""
+async def serve(
+    host: str, port: int, root: str, username: str, password: str, *, authorized_keys: str | None = None
+) -> asyncssh.SSHAcceptor:
+    """Listen on ``host:port``; SFTP sessions see ``root`` as ``/`` (also their home directory).
+
+    ``authorized_keys``: an OpenSSH ``authorized_keys`` file whose keys may log in as
+    ``username`` too (read now, before any change of user).
+    """
     key = asyncssh.generate_private_key("ssh-ed25519")
     return await asyncssh.listen(
         host,
         port,
         server_host_keys=[key],
+        # read now: asyncssh would read a file name again at every login, maybe as another user
+        authorized_client_keys=asyncssh.read_authorized_keys(authorized_keys) if authorized_keys else None,
         server_factory=lambda: _PasswordServer(username, password),
         sftp_factory=_sftp_factory(os.path.realpath(root)),
         allow_scp=False,
@@ -87,7 +96,14 @@ def _drop_to(user: str) -> None:
 
 
 async def _run(arguments: argparse.Namespace, password: str) -> None:
-    acceptor = await serve(arguments.host, arguments.port, arguments.root, arguments.username, password)
+    acceptor = await serve(
+        arguments.host,
+        arguments.port,
+        arguments.root,
+        arguments.username,
+        password,
+        authorized_keys=arguments.authorized_keys,
+    )
     user: str | None = arguments.user
     if user:
         _drop_to(user)  # after everything is imported: the new user may not read the interpreter's files
@@ -102,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--root", required=True, help="the directory clients see as /")
     parser.add_argument("--username", default="distfs", help="the SFTP login")
+    parser.add_argument("--authorized-keys", metavar="FILE", help="keys that may log in too (authorized_keys format)")
     parser.add_argument("--user", help="the local account to run as once listening (when started as root)")
     arguments = parser.parse_args(argv)
     password = os.environ.get(PASSWORD_VARIABLE)
