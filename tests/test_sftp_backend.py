@@ -257,3 +257,12 @@ def test_permission_denied_is_asyncssh_not_permission_error(fs: Any, sftp_server
     with pytest.raises(asyncssh.SFTPPermissionDenied):
         fs.open(f"{base}/locked", "rb")
     assert fs.info(f"{base}/locked")["size"] == 6  # stat needs no read permission
+    fs.pipe_file(f"{base}/closed/f", b"1")
+    os.chmod(sftp_server.root / base.lstrip("/") / "closed", 0)
+    try:
+        with pytest.raises(asyncssh.SFTPPermissionDenied):  # a directory that cannot be read
+            fs.ls(f"{base}/closed")
+        with pytest.raises(asyncssh.SFTPPermissionDenied):
+            fs.info(f"{base}/closed/f")
+    finally:
+        os.chmod(sftp_server.root / base.lstrip("/") / "closed", 0o755)  # so that clean-up can remove it
