@@ -455,20 +455,21 @@ def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         dest = _spec(args.dest, args.dest_parameter)
         _require_named(dest, "migrate writes DEST")
         source_driver = open_store(source, announce=sys.stderr)
-        dest_driver = open_store(dest, existing=False, announce=sys.stderr)
+        dest_driver = open_store(dest, existing=False, create=not args.dry_run, announce=sys.stderr)
     except (StoreUnavailable, ValueError) as exc:
         print(f"distfs registry migrate: {exc}", file=sys.stderr)
         return 2
     meter = Meter(sys.stderr)
     try:
         with _events(args):
+            spread = args.dask if not args.dry_run else None  # a dry run copies nothing: no cluster
             report = migrate(
-                source if args.dask else source_driver,
-                dest if args.dask else dest_driver,
+                source if spread else source_driver,
+                dest if spread else dest_driver,
                 dry_run=args.dry_run,
                 workers=args.concurrency,
                 progress=meter,
-                dask=args.dask,
+                dask=spread,
                 overwrite=args.overwrite,
             )
     finally:
