@@ -213,3 +213,25 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"distfs registry gc: dask scheduler {nowhere}: cannot connect"), err
     assert registry.gc(spec.open(), dry_run=True, grace=PAST).items == before  # nothing deleted
+
+
+def test_migrate_to_an_unreachable_scheduler_is_one_line_and_exit_2(
+    local_stores: LocalStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As gc and fsck: the scheduler is reached before anything is copied (issue 27)."""
+    from distfs.registry import cluster as dask_cluster
+    from distfs.tools.cli import main
+
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT", 1.0)
+    spec = stored(local_stores, "filesystem")
+    dest = tmp_path / "dest"
+    nowhere = "tcp://127.0.0.1:1"
+    with pytest.raises(dask_cluster.ClusterUnavailableError, match=nowhere):
+        registry.migrate(spec, registry.DriverSpec("filesystem", {"rootdirectory": str(dest)}), dask=nowhere)
+    store = ["-p", f"rootdirectory={spec.parameters['rootdirectory']}", "-q", f"rootdirectory={dest}"]
+    capsys.readouterr()
+    assert main(["registry", "migrate", "filesystem", "filesystem", *store, "--dask", nowhere]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"distfs registry migrate: dask scheduler {nowhere}: cannot connect"), err
+    assert registry.scan(distfs.create("filesystem", {"rootdirectory": str(dest)})).files == 0  # nothing copied

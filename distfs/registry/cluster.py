@@ -22,7 +22,15 @@ from .runner import Runner
 from .spec import DriverSpec
 from .spread import _key, _opened
 
-__all__ = ["BATCH_ITEMS", "CONNECT_TIMEOUT", "ClusterRunner", "ClusterUnavailableError", "connect", "runner_for"]
+__all__ = [
+    "BATCH_ITEMS",
+    "CONNECT_TIMEOUT",
+    "ClusterRunner",
+    "ClusterUnavailableError",
+    "client",
+    "connect",
+    "runner_for",
+]
 
 BATCH_ITEMS = 64
 """Items per dask task, at most."""
@@ -123,18 +131,27 @@ class ClusterRunner(Runner):
 
 
 @contextlib.contextmanager
-def connect(address: str, spec: DriverSpec, driver: StorageDriver, workers: int) -> Iterator[ClusterRunner]:
-    """A :class:`ClusterRunner` on the scheduler at ``address``, for the store of ``spec``."""
+def client(address: str) -> Iterator[Any]:
+    """A dask.distributed ``Client`` of the scheduler at ``address``, closed on exit;
+    :class:`ClusterUnavailableError` naming the address if it cannot be reached within
+    :data:`CONNECT_TIMEOUT` seconds (``gc``, ``fsck`` and ``migrate`` all connect here)."""
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover - depends on the installation
         raise ImportError("registry tools with dask need distributed: pip install 'distfs[data]'") from None
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+        opened = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
     except OSError as exc:  # TimeoutError too
         raise ClusterUnavailableError(f"dask scheduler {address}: cannot connect ({exc})") from None
-    with client:
-        yield ClusterRunner(client, spec, driver, workers)
+    with opened:
+        yield opened
+
+
+@contextlib.contextmanager
+def connect(address: str, spec: DriverSpec, driver: StorageDriver, workers: int) -> Iterator[ClusterRunner]:
+    """A :class:`ClusterRunner` on the scheduler at ``address``, for the store of ``spec``."""
+    with client(address) as opened:
+        yield ClusterRunner(opened, spec, driver, workers)
 
 
 @contextlib.contextmanager
