@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import subprocess
 import sys
 import time
@@ -235,3 +236,37 @@ def test_migrate_to_an_unreachable_scheduler_is_one_line_and_exit_2(
     assert len(err) == 1, err
     assert err[0].startswith(f"distfs registry migrate: dask scheduler {nowhere}: cannot connect"), err
     assert registry.scan(distfs.create("filesystem", {"rootdirectory": str(dest)})).files == 0  # nothing copied
+
+
+def test_the_filter_of_unmarked_digests_goes_to_each_worker_once(
+    cluster: str, local_stores: LocalStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gc's second look reads only the ``_layers`` links of the unmarked digests: that filter
+    (5,000 digests here, about 360 KB pickled) is scattered once, and every task names it by
+    its future instead of carrying it (issue 27)."""
+    from distributed import Future
+
+    from distfs.registry.cluster import connect
+    from distfs.registry.layout import scan_parts
+
+    spec = stored(local_stores, "filesystem")
+    driver = spec.open()
+    linked = sorted(registry.scan(driver).repositories["team/a"].layers)[:2]
+    unmarked = frozenset(linked + [f"sha256:{n:064x}" for n in range(5000)])
+    assert len(pickle.dumps(unmarked)) > 300_000
+    sent: list[int] = []
+    named: list[bool] = []
+    with connect(cluster, spec, driver, 4) as runner:
+        submit = runner.client.submit
+
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            sent.append(len(pickle.dumps((args, kwargs))))
+            named.append(any(isinstance(v, Future) for a in args if isinstance(a, dict) for v in a.values()))
+            return submit(*args, **kwargs)
+
+        monkeypatch.setattr(runner.client, "submit", measured)
+        layout = scan_parts(driver, ("_layers",), blobs=False, layers=unmarked, runner=runner)
+    assert sorted(layout.repositories["team/a"].layers) == linked  # the filter was applied on the workers
+    assert sent  # one task per repository part
+    assert max(sent) < 4096, sent
+    assert all(named)

@@ -5,15 +5,17 @@ scheduler: the items are cut into batches of at most :data:`BATCH_ITEMS`, and in
 least four per worker thread so that every worker gets some; each batch is one dask
 task that opens the store from its :class:`~.spec.DriverSpec` (once per worker
 process, as :mod:`.spread` does for ``migrate``) and runs its items on the worker's own
-thread pool. Results come back to the calling process, which keeps every decision (and
-logs every deletion). Needs ``pip install 'distfs[data]'`` (``distributed``).
+thread pool. What all tasks of a map share (gc's filter of unmarked digests) is
+scattered to the workers once and named by its future in each task. Results come back
+to the calling process, which keeps every decision (and logs every deletion). Needs
+``pip install 'distfs[data]'`` (``distributed``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from ..driver import StorageDriver
@@ -56,12 +58,14 @@ def _portable(result: object) -> object:
     return result
 
 
-def run_batch(key: str, task: Callable[[StorageDriver, Any], Any], batch: list[Any]) -> tuple[str, list[Any]]:
-    """Run on a worker: ``task`` over ``batch``; the worker's address and ``(item, result or error)`` pairs."""
+def run_batch(key: str, task: Callable[..., Any], batch: list[Any], shared: dict[str, Any]) -> tuple[str, list[Any]]:
+    """Run on a worker: ``task(driver, item, **shared)`` over ``batch`` (dask has replaced
+    the futures of ``shared`` by their values); the worker's address and ``(item, result
+    or error)`` pairs."""
     from distributed import get_worker
 
     driver = _opened(key)
-    results = run_all(lambda item: task(driver, item), batch, DEFAULT_WORKERS)
+    results = run_all(lambda item: task(driver, item, **shared), batch, DEFAULT_WORKERS)
     return get_worker().address, [(item, _portable(result)) for item, result in results]
 
 
@@ -82,16 +86,23 @@ class ClusterRunner(Runner):
 
     def map(
         self,
-        task: Callable[[StorageDriver, T], R],
+        task: Callable[..., R],
         items: Iterable[T],
         on_done: Callable[[T, R], None] | None = None,
+        *,
+        shared: Mapping[str, object] | None = None,
     ) -> list[tuple[T, R | BaseException]]:
-        """As :meth:`Runner.map`; ``on_done`` runs here as each batch comes back. At most two
-        batches per worker thread are in flight; when interrupted (KeyboardInterrupt), no
-        further batch is sent and those in flight finish, called back, before it propagates."""
+        """As :meth:`Runner.map`; ``on_done`` runs here as each batch comes back. Each value
+        of ``shared`` is sent to every worker once (``scatter``), and the tasks name it by
+        its future. At most two batches per worker thread are in flight; when interrupted
+        (KeyboardInterrupt), no further batch is sent and those in flight finish, called
+        back, before it propagates."""
         from distributed import as_completed, wait
 
         todo = list(items)
+        handles = {
+            name: self.client.scatter([value], broadcast=True, hash=False)[0] for name, value in (shared or {}).items()
+        }
         threads = max(sum(self.client.nthreads().values()), 1)
         size = max(1, min(BATCH_ITEMS, -(-len(todo) // (4 * threads))))
         batches = iter([todo[i : i + size] for i in range(0, len(todo), size)])
@@ -102,7 +113,7 @@ class ClusterRunner(Runner):
         def send() -> None:
             batch = next(batches, None)
             if batch is not None:
-                future = self.client.submit(run_batch, self.key, task, batch, pure=False)
+                future = self.client.submit(run_batch, self.key, task, batch, handles, pure=False)
                 flying.add(future)
                 arrived.add(future)  # type: ignore[no-untyped-call]
 

@@ -19,7 +19,6 @@ file into a :class:`Layout`; it never reads a file's content.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -329,8 +328,8 @@ def scan_parts(
             raise infos
         for info in infos:
             layout.add(info)
-    task = functools.partial(part_files, layers=None if layers is None else frozenset(layers))
-    for _, infos in run.map(task, targets):
+    shared = {"layers": None if layers is None else frozenset(layers)}  # sent to a cluster's workers once
+    for _, infos in run.map(part_files, targets, shared=shared):
         if isinstance(infos, BaseException):
             raise infos
         for info in infos:
