@@ -270,3 +270,42 @@ def test_the_filter_of_unmarked_digests_goes_to_each_worker_once(
     assert sent  # one task per repository part
     assert max(sent) < 4096, sent
     assert all(named)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_key_ranges_of_the_blobs_hold_every_file_once(local_stores: LocalStores, backend: str) -> None:
+    """The cluster lists ``blobs/`` as key ranges (issue 27): together they hold every file
+    of the one flat walk, once, also files of other algorithms and outside the layout."""
+    from distfs.registry.layout import BLOBS, blob_ranges, files_between, scan_files
+
+    driver = stored(local_stores, backend).open()
+    for odd in ("sha512/aa/" + "a" * 128 + "/data", "sha256/ab-x/data", "sha256/data", "zz-stray", "0-first"):
+        driver.put_content(f"{BLOBS}/{odd}", b"odd")
+    everything = sorted(info.path for info in scan_files(driver, BLOBS))
+    assert len(everything) > 45
+    for count in (1, 3, 7, 256):
+        found = [info.path for span in blob_ranges(count) for info in files_between(driver, span)]
+        assert sorted(found) == everything, count
+        assert len(blob_ranges(count)) == count
+
+
+def test_the_cluster_lists_the_blobs_with_a_request_per_key_range(cluster: str, setup: Any) -> None:
+    """Not one listing per two-hex-digit directory (256 and more; issue 27): on s3 one
+    ListObjectsV2 per key range of up to 1000 keys, as many ranges as the cluster has threads."""
+    from distfs.registry.cluster import connect
+    from distfs.registry.layout import BLOBS, list_blobs, scan_files
+
+    stores = setup("s3")
+    fill(stores.clean())
+    spec = registry.DriverSpec("s3", {**stores.parameters, "regionendpoint": stores.proxy.endpoint})
+    expected = sorted(info.path for info in scan_files(stores.clean(), BLOBS))
+    with connect(cluster, spec, spec.open(), 4) as runner:
+        stores.proxy.heard = []
+        files = list_blobs(runner)
+        heard = list(stores.proxy.heard)
+        threads = sum(runner.client.nthreads().values())
+    assert sorted(info.path for info in files) == expected
+    lists = [path for method, path, _ in heard if method == "GET" and "list-type=2" in path]
+    assert threads == 4
+    assert 1 <= len(lists) <= threads, heard
+    assert len(heard) == len(lists)  # nothing else: no directory listings, no stat

@@ -84,6 +84,12 @@ class ClusterRunner(Runner):
         self.key = _key(spec)
         self.ran: set[str] = set()
 
+    @property
+    def parallelism(self) -> int:
+        """The threads of the cluster's workers."""
+        threads: dict[str, int] = self.client.nthreads()
+        return max(sum(threads.values()), 1)
+
     def map(
         self,
         task: Callable[..., R],
@@ -103,7 +109,7 @@ class ClusterRunner(Runner):
         handles = {
             name: self.client.scatter([value], broadcast=True, hash=False)[0] for name, value in (shared or {}).items()
         }
-        threads = max(sum(self.client.nthreads().values()), 1)
+        threads = self.parallelism
         size = max(1, min(BATCH_ITEMS, -(-len(todo) // (4 * threads))))
         batches = iter([todo[i : i + size] for i in range(0, len(todo), size)])
         flying: set[Any] = set()

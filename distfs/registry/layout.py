@@ -19,12 +19,13 @@ file into a :class:`Layout`; it never reads a file's content.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..driver import FileInfo, SkipDir, StorageDriver
+from ..driver import FileInfo, SkipDir, StopWalk, StorageDriver
 from ..errors import PathNotFoundError
 from .pool import DEFAULT_WORKERS, run_all
 from .runner import Runner
@@ -38,7 +39,8 @@ __all__ = [
     "Upload",
     "blob_data_path",
     "blob_path",
-    "files_under",
+    "blob_ranges",
+    "files_between",
     "is_repository",
     "layer_link_path",
     "list_blobs",
@@ -354,15 +356,12 @@ def part_files(driver: StorageDriver, path: str, layers: Collection[str] | None 
 
 def list_blobs(runner: Runner, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
     """Every file below ``blobs/``: one flat walk (one listing per 1000 keys on object
-    stores), or on a ``spread`` runner one task per directory two levels down
-    (``blobs/<algorithm>/<two hex>``: 256 partitions per algorithm)."""
+    stores), or on a ``spread`` runner one task per key range of :func:`blob_ranges`, as
+    many ranges as the runner has threads (a few listings each, not one per directory)."""
     if not runner.spread:
         return scan_files(runner.driver, BLOBS, on_file)
-    partitions: list[str] = []
-    for top in _children(runner.driver, BLOBS):
-        partitions.extend(_children(runner.driver, top) or [top])
     files: list[FileInfo] = []
-    for _, infos in runner.map(files_under, partitions):
+    for _, infos in runner.map(files_between, blob_ranges(runner.parallelism)):
         if isinstance(infos, BaseException):
             raise infos
         files.extend(infos)
@@ -372,22 +371,34 @@ def list_blobs(runner: Runner, on_file: Callable[[FileInfo], None] | None = None
     return files
 
 
-def _children(driver: StorageDriver, path: str) -> list[str]:
-    """The entries of directory ``path`` (none if it is missing or a file)."""
-    try:
-        return driver.list(path)
-    except PathNotFoundError:
-        return []
+def blob_ranges(count: int) -> list[tuple[str, str]]:
+    """``count`` key ranges ``(after, until)`` (at most 256) that together hold every path
+    below ``blobs/`` exactly once: a path belongs to the range with ``after < path <=
+    until`` (``""``: unbounded). They are cut at the two-hex-digit directories of
+    ``sha256``, so the ranges of a store's (uniformly spread) digests are of one size;
+    other algorithms fall in the first or the last range."""
+    count = max(1, min(count, 256))
+    cuts = [f"{BLOBS}/sha256/{i * 256 // count:02x}" for i in range(1, count)]
+    bounds = ["", *cuts, ""]
+    return list(itertools.pairwise(bounds))
 
 
-def files_under(driver: StorageDriver, path: str) -> list[FileInfo]:
-    """The files below ``path``, or ``path`` itself if it is a file (none if it is missing)."""
-    files = scan_files(driver, path)
-    if not files:
-        with contextlib.suppress(PathNotFoundError):
-            info = driver.stat(path)
-            if not info.is_dir:
-                return [info]
+def files_between(driver: StorageDriver, span: tuple[str, str]) -> list[FileInfo]:
+    """The files below ``blobs/`` in the key range ``span`` of :func:`blob_ranges` (a task
+    of :func:`list_blobs`): one walk started after ``span[0]`` and stopped at the first
+    entry past ``span[1]`` (walks run in key order): on an object store one listing per
+    1000 keys of the range, on a filesystem the listings of the range's directories."""
+    after, until = span
+    files: list[FileInfo] = []
+
+    def visit(info: FileInfo) -> None:
+        if until and (info.path + "/" if info.is_dir else info.path) > until:
+            raise StopWalk
+        if not info.is_dir and info.path > after:
+            files.append(info)
+
+    with contextlib.suppress(PathNotFoundError):
+        driver.walk(BLOBS, visit, start_after_hint=after)
     return files
 
 

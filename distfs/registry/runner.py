@@ -38,6 +38,11 @@ class Runner:
         self.driver = driver
         self.workers = workers
 
+    @property
+    def parallelism(self) -> int:
+        """How many tasks run at once: the partitions worth cutting a store-sized job into."""
+        return self.workers
+
     def map(
         self,
         task: Callable[..., R],
