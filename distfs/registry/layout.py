@@ -343,7 +343,13 @@ def scan_parts(
 
 def part_files(driver: StorageDriver, path: str, layers: Collection[str] | None = None) -> list[FileInfo]:
     """The files of one repository part ``path`` (a task of :func:`scan_parts`): of a
-    ``_layers`` part only the links of ``layers`` (all if None)."""
+    ``_layers`` part only the links of ``layers`` (all if None). Where directories are real
+    (``capabilities.empty_directories``: a filesystem, one listing per directory) those are
+    found by listing ``_layers/<algorithm>`` (names only) and a ``stat`` of each wanted link,
+    not by listing every link's directory; elsewhere by one walk (a flat listing) that skips
+    the others."""
+    if layers is not None and path.endswith("/_layers") and driver.capabilities.empty_directories:
+        return _layer_links(driver, path, layers)
 
     def skip_layers(info: FileInfo) -> None:
         if layers is not None and info.is_dir:
@@ -352,6 +358,28 @@ def part_files(driver: StorageDriver, path: str, layers: Collection[str] | None 
                 raise SkipDir
 
     return scan_files(driver, path, on_dir=skip_layers if path.endswith("/_layers") else None)
+
+
+def _layer_links(driver: StorageDriver, path: str, layers: Collection[str]) -> list[FileInfo]:
+    """The ``link`` files of the ``_layers`` part ``path`` that name a digest of ``layers``."""
+    links: list[FileInfo] = []
+    for directory in _children(driver, path):
+        algorithm = directory.rpartition("/")[2]
+        for linked in _children(driver, directory):
+            if f"{algorithm}:{linked.rpartition('/')[2]}" in layers:
+                with contextlib.suppress(PathNotFoundError):  # unlinked since the listing
+                    info = driver.stat(linked + "/link")
+                    if not info.is_dir:
+                        links.append(info)
+    return links
+
+
+def _children(driver: StorageDriver, path: str) -> list[str]:
+    """The entries of directory ``path`` (none if it is missing or a file)."""
+    try:
+        return driver.list(path)
+    except PathNotFoundError:
+        return []
 
 
 def list_blobs(runner: Runner, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
