@@ -21,7 +21,8 @@ interrupted sweep (KeyboardInterrupt) starts no further batch and raises
 
 Safe while the registry serves pushes, by identity rather than by modification time
 alone: nothing modified at or after the moment the mark phase started (minus ``grace``)
-is deleted; right before the sweep a second look at every repository's ``_manifests``
+is deleted; right before the sweep (not in a dry run, which deletes nothing and reports
+the store as the mark found it) a second look at every repository's ``_manifests``
 and ``_layers`` marks what manifests and tags written since then reference and every
 digest whose ``_layers`` link was written since then (a push links each blob it
 commits: on ``filesystem`` the committed upload is renamed into ``blobs/`` and keeps the
@@ -243,12 +244,13 @@ def _collect(
     parts = ("_manifests", "_uploads") if upload_age is not None else ("_manifests",)
     snapshot = read_snapshot(driver, workers, progress, parts=parts, runner=runner)
     marked, doomed = mark(snapshot, delete_untagged)
-    progress.phase("recheck", 0, "files")
-    unmarked = set(snapshot.layout.blobs) - marked  # only their _layers links can spare a blob
-    recent = scan_parts(
-        driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, layers=unmarked, runner=runner
-    )
-    _protect_recent(runner, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed)
+    if not dry_run:  # the second look guards deletions against pushes racing them: a dry run deletes nothing
+        progress.phase("recheck", 0, "files")
+        unmarked = set(snapshot.layout.blobs) - marked  # only their _layers links can spare a blob
+        recent = scan_parts(
+            driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, layers=unmarked, runner=runner
+        )
+        _protect_recent(runner, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed)
     report = GcReport(dry_run, delete_untagged, marked=len(marked), manifests=doomed)
     layout = snapshot.layout
     for name, digest in doomed:
