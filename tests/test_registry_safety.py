@@ -417,9 +417,10 @@ def test_the_sweep_on_s3_sends_far_fewer_requests_than_blobs(setup: Callable[...
 def test_gc_on_filesystem_reads_no_layer_link_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """gc's second look at the ``_layers`` links of the unmarked blobs (issue 27): on a
     filesystem it lists ``_layers/sha256`` and stats the wanted links instead of reading
-    the directory of every link (one directory read per unmarked blob), and a dry run,
-    which deletes nothing, takes no second look at all (a third of its CPU at 8,000 blobs).
-    The decisions stay the same."""
+    the directory of every link (one directory read per unmarked blob), a dry run, which
+    deletes nothing, takes no second look at all (a third of its CPU at 8,000 blobs), and
+    the identity recheck stats the candidates instead of reading every blob directory
+    again. The decisions stay the same."""
     from distfs.tools.registry_store import fill
 
     root = tmp_path / "store"
@@ -455,3 +456,8 @@ def test_gc_on_filesystem_reads_no_layer_link_directory(tmp_path: Path, monkeypa
     assert dead == 200
     assert len(planned.blobs) == dead + 2  # and the deleted manifest and its config
     assert [item.path for item in done.deleted] == [item.path for item in planned.items]
+    # The identity recheck stats the candidates instead of listing every blob directory again:
+    # a kept blob's directory was read once, by the first walk.
+    kept = [str(root) + blob_path(digest) for digest in registry.scan(driver).blobs]
+    assert len(kept) == 400 - dead + 4  # the live layers, and the two tagged images' configs and manifests
+    assert {read.count(directory) for directory in kept} == {1}

@@ -52,6 +52,7 @@ __all__ = [
     "scan",
     "scan_files",
     "scan_parts",
+    "stat_files",
     "tag_current_path",
     "tag_index_path",
 ]
@@ -372,6 +373,17 @@ def _layer_links(driver: StorageDriver, path: str, layers: Collection[str]) -> l
                     if not info.is_dir:
                         links.append(info)
     return links
+
+
+def stat_files(driver: StorageDriver, paths: tuple[str, ...]) -> list[FileInfo]:
+    """The infos of the files among ``paths`` (a task: those missing, or directories, are left out)."""
+    infos: list[FileInfo] = []
+    for path in paths:
+        with contextlib.suppress(PathNotFoundError):
+            info = driver.stat(path)
+            if not info.is_dir:
+                infos.append(info)
+    return infos
 
 
 def _children(driver: StorageDriver, path: str) -> list[str]:
