@@ -7,7 +7,8 @@ task that opens the store from its :class:`~.spec.DriverSpec` (once per worker
 process, as :mod:`.spread` does for ``migrate``) and runs its items on the worker's own
 thread pool. What all tasks of a map share (gc's filter of unmarked digests) is
 scattered to the workers once and named by its future in each task. Results come back
-to the calling process, which keeps every decision (and logs every deletion). Needs
+to the calling process, which keeps every decision (and logs every deletion).
+:func:`client` is how every registry tool reaches a scheduler (``migrate`` too). Needs
 ``pip install 'distfs[data]'`` (``distributed``).
 """
 
@@ -106,8 +107,9 @@ class ClusterRunner(Runner):
         from distributed import as_completed, wait
 
         todo = list(items)
-        handles = {
-            name: self.client.scatter([value], broadcast=True, hash=False)[0] for name, value in (shared or {}).items()
+        handles = {  # (None travels inline)
+            name: None if value is None else self.client.scatter([value], broadcast=True, hash=False)[0]
+            for name, value in (shared or {}).items()
         }
         threads = self.parallelism
         size = max(1, min(BATCH_ITEMS, -(-len(todo) // (4 * threads))))
