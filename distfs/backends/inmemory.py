@@ -26,7 +26,7 @@ from ..fsspec_driver import Backend, FsspecDriver
 from ..parameters import Parameters
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
-__all__ = ["KNOWN", "OPTIONS", "MemoryBackend", "factory", "raw_filesystem"]
+__all__ = ["KNOWN", "OPTIONS", "MemoryBackend", "factory", "from_filesystem", "raw_filesystem"]
 
 NAME = "inmemory"
 KNOWN = ("storage_options",)
@@ -113,6 +113,16 @@ def factory(parameters: Mapping[str, Any]) -> Base:
     backend = MemoryBackend(_storage_options(parameters))
     # The store lives in this object: a second instance shares it (and its writer claims).
     return Base(FsspecDriver(backend), reopen=lambda: Base(FsspecDriver(backend)))
+
+
+def from_filesystem(fs: MemoryFileSystem, root: str, parameters: Mapping[str, Any]) -> Base:
+    """The ``inmemory`` driver over the user's ``MemoryFileSystem`` ``fs`` below ``root``: the
+    generic store over that very instance (its files are the driver's); ``parameters``: the
+    engine's settings (``chunksize``, ``timeout``...)."""
+    from .generic import driver_over
+    from .generic.settings import engine_settings
+
+    return driver_over(fs, root, engine_settings(NAME, parameters), NAME)
 
 
 def _storage_options(parameters: Mapping[str, Any]) -> StorageOptions:
