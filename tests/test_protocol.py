@@ -11,6 +11,7 @@ from typing import Any
 
 import fsspec
 import pytest
+from conftest import write_then_fail
 
 import distfs
 from distfs.protocol import DistFileSystem
@@ -49,13 +50,17 @@ def test_entry_point_registers_the_protocol() -> None:
 def test_urls_map_to_driver_paths() -> None:
     for url in ("distfs:///a/b.csv", "distfs://a/b.csv", "/a/b.csv", "a/b.csv/"):
         assert DistFileSystem._strip_protocol(url) == "/a/b.csv"
-    assert DistFileSystem._strip_protocol("distfs://") == "/"
+    # The bare protocol is no path at all, as fsspec's URL chaining needs (distfs::s3://...);
+    # every method takes it as the root.
+    assert DistFileSystem._strip_protocol("distfs://") == ""
+    assert DistFileSystem._strip_protocol("distfs:///") == "/"
 
 
 def test_listing_and_info(fs: DistFileSystem) -> None:
     fs.pipe("/d/x.bin", b"12345")
     fs.pipe("/d/sub/y.bin", b"1")
     assert fs.ls("/d", detail=False) == ["/d/sub", "/d/x.bin"]
+    assert fs.ls("distfs://", detail=False) == ["/d"]  # the bare URL is the root
     info = fs.info("/d/x.bin")
     assert (info["name"], info["size"], info["type"]) == ("/d/x.bin", 5, "file")
     assert info["mtime"].tzinfo is UTC
@@ -166,6 +171,39 @@ def test_pickle_rebuilds_in_another_process(fs: DistFileSystem, options: dict[st
     script = "import pickle, sys; fs = pickle.loads(sys.stdin.buffer.read()); print(fs.cat('/shared.txt').decode())"
     result = subprocess.run([sys.executable, "-c", script], input=blob, capture_output=True, check=True)
     assert result.stdout.decode().strip() == "visible everywhere"
+
+
+def close_while_failing(stream: Any) -> None:
+    """Write, fail, and close ``stream`` in the ``finally`` clause."""
+    try:
+        stream.write(b"new")
+        raise RuntimeError("the producer failed")
+    finally:
+        stream.close()
+
+
+def test_a_failed_block_publishes_nothing(options: dict[str, Any], fs: DistFileSystem) -> None:
+    """fsspec's OpenFile closes its file, and the text or gzip wrapper, without the exception."""
+    fs.pipe("/kept", b"old")
+    for mode, data, extra in (("wb", b"new", {}), ("w", "new", {}), ("wb", b"new", {"compression": "gzip"})):
+        with pytest.raises(RuntimeError):
+            write_then_fail(fsspec.open("distfs:///kept", mode, **extra, **options), data)
+        assert fs.cat_file("/kept") == b"old", (mode, extra)
+    with pytest.raises(RuntimeError):
+        close_while_failing(fs.open("/kept", "wb"))  # closed while the failure is handled
+    assert fs.cat_file("/kept") == b"old"
+
+
+def test_a_transaction_publishes_no_failed_or_unclosed_file(fs: DistFileSystem) -> None:
+    fs.pipe({"/failed": b"old", "/unclosed": b"old"})
+    with fs.transaction:
+        with pytest.raises(RuntimeError):
+            write_then_fail(fs.open("/failed", "wb"), b"new")
+        unclosed = fs.open("/unclosed", "wb")
+        unclosed.write(b"new")
+        with fs.open("/written", "wb") as written:
+            written.write(b"new")
+    assert fs.cat(["/failed", "/unclosed", "/written"]) == {"/failed": b"old", "/unclosed": b"old", "/written": b"new"}
 
 
 def test_pandas_csv_and_partitioned_parquet(options: dict[str, Any]) -> None:
