@@ -8,6 +8,7 @@ the plain filesystem of the same URL: the object lands at the key the plain URL 
 from __future__ import annotations
 
 import pickle
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import fsspec
 import pytest
 from conftest import new_bucket, write_then_fail
 
-from distfs.errors import InvalidParameterError, InvalidPathError
+from distfs.errors import InvalidParameterError, InvalidPathError, PathNotFoundError, UnsupportedMethodError
 from distfs.fsspec import DistFileSystem
 from distfs.tools.servers import ACCESS_KEY, SECRET_KEY
 
@@ -92,6 +93,10 @@ def test_chained_write_lands_at_the_plain_key(target: Target) -> None:
     }
     fs.rm(target.name("b.bin"))
     assert not target.plain.exists(target.name("b.bin"))
+    with pytest.raises(FileNotFoundError) as missing:
+        fs.info(target.name("b.bin"))
+    assert isinstance(missing.value, PathNotFoundError)
+    assert missing.value.path == target.name("b.bin")  # the caller's name, not the driver path
 
 
 def test_chained_filesystem_pickles_and_rebuilds(target: Target) -> None:
@@ -200,3 +205,21 @@ def test_instances_are_cached_by_root_and_options(s3_endpoint: str, s3_bucket: s
     assert not fsspec.filesystem("s3", **options).exists(f"{other_bucket}/a/x")
     assert ACCESS_KEY not in repr(one)
     assert SECRET_KEY not in repr(one)
+
+
+def test_any_protocol_after_the_chain_gets_the_generic_store(tmp_path: Path) -> None:
+    """A zip archive (fsspec's ``zip``, read-only): reads and listings work, writes are refused."""
+    with zipfile.ZipFile(tmp_path / "x.zip", "w") as archive:
+        archive.writestr("inner/a.txt", "hello")
+        archive.writestr("inner/sub/b.txt", "bee")
+    url = f"distfs::zip://inner/a.txt::file://{tmp_path}/x.zip"
+    with fsspec.open(url, "rb") as f:
+        assert f.read() == b"hello"
+    fs, path = fsspec.core.url_to_fs(url)
+    assert fs.driver.name == "fsspec+zip"
+    assert path == "inner/a.txt"
+    assert fs.find("inner") == ["inner/a.txt", "inner/sub/b.txt"]
+    with pytest.raises(UnsupportedMethodError) as refused:
+        fs.pipe_file(path, b"x")
+    assert "fsspec+zip" in str(refused.value)
+    assert fs.cat_file(path) == b"hello"

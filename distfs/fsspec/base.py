@@ -113,6 +113,10 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
         """The name this filesystem gives the driver path ``key``."""
         return key if self._chain is None else self._chain.name(key)
 
+    def _named(self, path: str) -> str:
+        """The path of a driver's error as the caller named it (a chained filesystem: the target's name)."""
+        return self._name(path) if path.startswith("/") else path
+
     # -- errors and metadata ----------------------------------------------------------
 
     @contextlib.contextmanager
@@ -124,8 +128,12 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if exc.__dict__.get("reason"):
                 raise
             portable = bool(getattr(self.driver, "portable_paths", False))
-            raise InvalidPathError(exc.path, exc.driver_name, explain(exc.path, portable)) from exc
-        except (PathNotFoundError, AccessDeniedError, UnsupportedMethodError):
+            raise InvalidPathError(self._named(exc.path), exc.driver_name, explain(exc.path, portable)) from exc
+        except PathNotFoundError as exc:
+            if self._chain is None:
+                raise
+            raise PathNotFoundError(self._named(exc.path), exc.driver_name) from exc
+        except (AccessDeniedError, UnsupportedMethodError):
             raise
         except DriverError as exc:
             raise OSError(str(exc)) from exc
