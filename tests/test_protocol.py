@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import pickle
 import subprocess
 import sys
@@ -192,6 +194,23 @@ def test_a_failed_block_publishes_nothing(options: dict[str, Any], fs: DistFileS
     with pytest.raises(RuntimeError):
         close_while_failing(fs.open("/kept", "wb"))  # closed while the failure is handled
     assert fs.cat_file("/kept") == b"old"
+
+
+def test_compressed_and_text_files_publish_on_close(fs: DistFileSystem) -> None:
+    """The codec closes the distfs file under it: published on close, discarded on a failure."""
+    with fs.open("/z.gz", "wb", compression="gzip") as f:
+        f.write(b"zipped" * 100)
+    assert gzip.decompress(fs.cat_file("/z.gz")) == b"zipped" * 100
+    with fs.open("/z.bz2", "wt", compression="infer", encoding="utf-8") as text:
+        text.write("text é")
+    assert bz2.decompress(fs.cat_file("/z.bz2")) == "text é".encode()
+    with fs.open("/z.gz", "rb", compression="gzip") as f:
+        assert f.read() == b"zipped" * 100
+    with fs.open("/z.bz2", "rt", compression="bz2", encoding="utf-8") as text:
+        assert text.read() == "text é"
+    with pytest.raises(RuntimeError):
+        write_then_fail(fs.open("/z.gz", "wb", compression="gzip"), b"new")
+    assert gzip.decompress(fs.cat_file("/z.gz")) == b"zipped" * 100
 
 
 def test_a_transaction_publishes_no_failed_or_unclosed_file(fs: DistFileSystem) -> None:

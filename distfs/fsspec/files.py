@@ -18,7 +18,7 @@ from ..errors import ObjectChangedError, PathNotFoundError, StorageDriverError
 if TYPE_CHECKING:
     from .base import DriverFileSystem
 
-__all__ = ["COPY_BLOCK", "LocalFile", "ReadFile", "WriteFile", "read_exactly"]
+__all__ = ["COPY_BLOCK", "Compressed", "LocalFile", "ReadFile", "WriteFile", "read_exactly"]
 
 #: Bytes moved per read when a stream is copied.
 COPY_BLOCK = 8 << 20
@@ -247,3 +247,62 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
             with contextlib.suppress(Exception):  # also at interpreter exit: best effort
                 self.discard()
             self.closed = True
+
+
+class Compressed(io.BufferedIOBase):
+    """A codec's file (gzip, bz2, ...) over a distfs file, closing both.
+
+    The codecs leave the file under them open when they close; this closes it after the
+    codec wrote its trailer, so a written file is published (or discarded, when the close
+    runs while a failure is handled: :class:`WriteFile`), and a read one released.
+    """
+
+    def __init__(self, codec: Any, file: Any) -> None:
+        super().__init__()
+        self._codec = codec
+        self._file = file
+        self.path = getattr(file, "path", None)
+
+    def readable(self) -> bool:
+        return bool(self._codec.readable())
+
+    def writable(self) -> bool:
+        return bool(self._codec.writable())
+
+    def seekable(self) -> bool:
+        return bool(self._codec.seekable())
+
+    def read(self, size: int | None = -1) -> bytes:
+        data: bytes = self._codec.read(-1 if size is None else size)
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        data: bytes = self._codec.read1(size)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        return int(self._codec.readinto(buffer))
+
+    def write(self, data: Any) -> int:
+        return int(self._codec.write(data))
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return int(self._codec.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._codec.tell())
+
+    def flush(self) -> None:
+        if not self._codec.closed:
+            self._codec.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._codec.close()
+        finally:
+            try:
+                self._file.close()
+            finally:
+                super().close()

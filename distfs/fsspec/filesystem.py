@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import threading
 from datetime import datetime
 from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+from fsspec.compression import compr
+from fsspec.core import get_compression
 from fsspec.implementations.chained import ChainedFileSystem
 
 from .. import paths
@@ -20,7 +23,7 @@ from .base import span
 from .batches import Batches
 from .chain import ChainRoot, open_chain
 from .coroutines import Coroutines
-from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
+from .files import COPY_BLOCK, Compressed, LocalFile, ReadFile, WriteFile, read_exactly
 from .store import open_store
 
 __all__ = ["DistFileSystem"]
@@ -308,6 +311,29 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
         if url is None:
             raise NotImplementedError(f"the {self.driver.name} driver cannot sign URLs")
         return url
+
+    def open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        cache_options: dict[str, Any] | None = None,
+        compression: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """fsspec's ``open``, whose compression and text wrappers also close the file under them.
+
+        fsspec's codecs leave the distfs file open when they close, so it was never
+        published; here closing the outermost object writes the codec's trailer, then
+        publishes the file, or discards it when the close runs while a failure is handled.
+        """
+        if "b" not in mode:
+            text = {key: kwargs.pop(key) for key in ("encoding", "errors", "newline") if key in kwargs}
+            binary = self.open(path, mode.replace("t", "") + "b", block_size, cache_options, compression, **kwargs)
+            return io.TextIOWrapper(binary, **text)
+        file = super().open(path, mode, block_size=block_size, cache_options=cache_options, **kwargs)
+        codec = get_compression(self._strip_protocol(path), compression) if compression is not None else None
+        return file if codec is None else Compressed(compr[codec](file, mode=mode[0]), file)
 
     def _open(
         self,
