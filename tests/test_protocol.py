@@ -213,6 +213,25 @@ def test_compressed_and_text_files_publish_on_close(fs: DistFileSystem) -> None:
     assert gzip.decompress(fs.cat_file("/z.gz")) == b"zipped" * 100
 
 
+def test_mv_into_a_directory_of_a_list_and_of_a_glob(fs: DistFileSystem) -> None:
+    """As fsspec's own filesystems: ``"dir/"`` is below it; lists and globs move every file."""
+    fs.pipe({"/a": b"a", "/x": b"x", "/y": b"y", "/g1.txt": b"1", "/g2.txt": b"2", "/d/e": b"e"})
+    fs.mv("/a", "/dir/")
+    fs.mv(["/x", "/y"], "/listed/")
+    fs.mv("/g*.txt", "/globbed/")
+    fs.mv("/dir/a", "/d")  # an existing directory: below it
+    assert fs.find("/") == ["/d/a", "/d/e", "/globbed/g1.txt", "/globbed/g2.txt", "/listed/x", "/listed/y"]
+    assert fs.cat(["/d/a", "/listed/y", "/globbed/g2.txt"]) == {
+        "/d/a": b"a",
+        "/listed/y": b"y",
+        "/globbed/g2.txt": b"2",
+    }
+    fs.mv("/d/e", "/renamed")
+    assert fs.cat_file("/renamed") == b"e"
+    with pytest.raises(FileNotFoundError):
+        fs.mv("/missing", "/anywhere")
+
+
 def test_a_transaction_publishes_no_failed_or_unclosed_file(fs: DistFileSystem) -> None:
     fs.pipe({"/failed": b"old", "/unclosed": b"old"})
     with fs.transaction:

@@ -20,7 +20,7 @@ from ..engine.loop import run
 from ..errors import InvalidParameterError, PathNotFoundError
 from ..factory import from_filesystem
 from .base import span
-from .batches import Batches
+from .batches import Batches, is_glob
 from .chain import ChainRoot, open_chain
 from .coroutines import Coroutines
 from .files import COPY_BLOCK, Compressed, LocalFile, ReadFile, WriteFile, read_exactly
@@ -31,10 +31,6 @@ __all__ = ["DistFileSystem"]
 _FSSPEC_OPTIONS = {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths", "asynchronous"}
 #: Parameters shown by ``repr``: where the data is, never how to get in.
 _SHOWN = ("bucket", "container", "rootdirectory", "root", "rootdir", "region", "regionendpoint", "endpoint")
-
-
-def _is_glob(path: str) -> bool:
-    return any(char in path for char in "*?[")
 
 
 class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot):  # type: ignore[misc]
@@ -267,10 +263,6 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
 
     # -- names ------------------------------------------------------------------------
 
-    def mv(self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:
-        with self._errors():
-            self.driver.move(self._key(path1), self._key(path2))
-
     def rm_file(self, path: str) -> None:
         with self._errors():
             key = self._key(path)
@@ -289,7 +281,7 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
         object store removes them in one round of batch requests, with no lookup first.
         """
         given = self.expand_path(path)
-        one_file = not recursive and isinstance(path, str) and len(given) == 1 and not _is_glob(path)
+        one_file = not recursive and isinstance(path, str) and len(given) == 1 and not is_glob(path)
         if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
             raise IsADirectoryError(given[0])
         if given:
