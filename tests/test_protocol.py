@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import pickle
+import re
 import subprocess
 import sys
 from datetime import UTC
@@ -70,7 +71,9 @@ def test_listing_and_info(fs: DistFileSystem) -> None:
     assert (directory["size"], directory["type"]) == (0, "directory")
     assert fs.ls("/d/x.bin", detail=False) == ["/d/x.bin"]
     assert fs.find("/d") == ["/d/sub/y.bin", "/d/x.bin"]
-    assert fs.find("/d", withdirs=True, maxdepth=1) == ["/d/sub", "/d/x.bin"]
+    # with the directory itself, as fsspec's own filesystems find
+    assert fs.find("/d", withdirs=True, maxdepth=1) == ["/d", "/d/sub", "/d/x.bin"]
+    assert fs.find("/", withdirs=True) == ["/d", "/d/sub", "/d/sub/y.bin", "/d/x.bin"]
     assert fs.modified("/d/x.bin") == fs.created("/d/x.bin")
     with pytest.raises(FileNotFoundError):
         fs.info("/nope")
@@ -230,6 +233,17 @@ def test_mv_into_a_directory_of_a_list_and_of_a_glob(fs: DistFileSystem) -> None
     assert fs.cat_file("/renamed") == b"e"
     with pytest.raises(FileNotFoundError):
         fs.mv("/missing", "/anywhere")
+
+
+def test_touch(fs: DistFileSystem) -> None:
+    fs.touch("/new", truncate=False)  # missing: created empty
+    assert fs.cat_file("/new") == b""
+    fs.pipe("/full", b"data")
+    with pytest.raises(NotImplementedError, match=re.escape("touch(truncate=False) of the existing /full")):
+        fs.touch("/full", truncate=False)
+    assert fs.cat_file("/full") == b"data"
+    fs.touch("/full")
+    assert fs.cat_file("/full") == b""
 
 
 def test_a_transaction_publishes_no_failed_or_unclosed_file(fs: DistFileSystem) -> None:

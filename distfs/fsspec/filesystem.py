@@ -176,6 +176,11 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
                     info = self.driver.stat(key)
                     if not info.is_dir:
                         found[key] = self._entry(info)
+            if withdirs and key != "/" and key not in found:  # the directory itself, as fsspec's finds
+                with contextlib.suppress(PathNotFoundError):
+                    info = self.driver.stat(key)
+                    if info.is_dir:
+                        found[key] = self._entry(info)
         ordered = {self._name(key): found[key] for key in sorted(found)}
         return ordered if detail else list(ordered)
 
@@ -287,6 +292,18 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
         if given:
             with self._errors():
                 self.driver.delete_many([self._key(name) for name in given], files_only=not recursive)
+
+    def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
+        """An empty file at ``path``; ``truncate=False`` of an existing file is NotImplementedError.
+
+        No driver can update a modification time alone (object stores cannot either).
+        """
+        if not truncate and self.exists(path):
+            raise NotImplementedError(
+                f"{self.driver.name}: touch(truncate=False) of the existing {self._strip_protocol(path)}: "
+                "distfs cannot update a modification time alone"
+            )
+        self.pipe_file(path, b"")
 
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
         """Directories are implicit: nothing to do."""
