@@ -143,9 +143,13 @@ def test_the_progress_bar_shows_rate_and_eta_on_a_terminal() -> None:
     meter = Meter(screen, interval=0)
     meter.phase("copy", 4 << 20, "bytes")
     meter.advance(1 << 20)
-    assert "[#######-" in screen.getvalue()
-    assert "MiB/s" in screen.getvalue()
-    assert "ETA" in screen.getvalue()
+    drawn = screen.getvalue().rpartition("\r")[2]
+    assert " 25%|#######-" in drawn
+    assert "1.00MiB/4.00MiB" in drawn
+    assert "iB/s ETA 00:" in drawn
+    meter.phase("mark", 10, "manifests")
+    meter.advance(2)
+    assert screen.getvalue().rpartition("\r")[2].rstrip().endswith("2/10 manifests")
     meter.phase("walk", 0, "files")
     assert screen.getvalue().rstrip().endswith("0 files")
     meter.finish()
