@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+import zipfile
 from typing import Any
 
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 import distfs
-from distfs.testing import DriverSuite
+from distfs.testing import DriverSuite, read_only_tree
 
 
 class TestGenericMemory(DriverSuite):
@@ -55,3 +56,21 @@ class TestNativeS3fs(DriverSuite):
     def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
         fs, bucket = _s3fs_on_moto(request)
         return distfs.from_filesystem(fs, f"{bucket}/registry", chunksize=5 << 20)
+
+
+class TestGenericZipReadOnly(DriverSuite):
+    """A zip archive (fsspec's ``zip``) holding the read-only fixture: reads and listings
+    work, every write is UnsupportedMethodError, the writing cases skip with the reason."""
+
+    def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
+
+        archive = request.getfixturevalue("tmp_path_factory").mktemp("zip") / "registry.zip"
+        with zipfile.ZipFile(archive, "w") as bundle:
+            for path, data in read_only_tree().items():
+                bundle.writestr(path[1:], data)
+        driver = distfs.create("fsspec+zip", {"storage_options": {"fo": str(archive)}})
+        assert driver.capabilities.read_only
+        return driver
+
+    def make_second_driver(self, driver: distfs.StorageDriver) -> distfs.StorageDriver | None:
+        return None
