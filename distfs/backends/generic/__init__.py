@@ -30,6 +30,8 @@ __all__ = [
     "FsspecStore",
     "ReadOnlyDriver",
     "Traits",
+    "build_driver",
+    "check_root",
     "driver_over",
     "factory",
     "factory_for",
@@ -64,12 +66,17 @@ class ReadOnlyDriver(ObjectStoreDriver):
         raise self._refuse("delete", paths[0] if paths else "/")
 
 
-def driver_over(fs: Any, root: str, settings: GenericSettings, name: str = "", traits: Traits | None = None) -> Base:
-    """The generic driver of ``fs`` below ``root`` (``name``: ``fsspec+<protocol>`` unless given)."""
-    name = name or "fsspec+" + protocol_of(fs)
+def check_root(name: str, root: str) -> None:
+    """InvalidParameterError for a ``root`` inside distfs's hidden state."""
     if paths.HIDDEN in root.replace("\\", "/").split("/"):
         reason = f"must not lie inside another root's {paths.HIDDEN} (distfs's own state)"
         raise InvalidParameterError(name, "root", reason)
+
+
+def driver_over(fs: Any, root: str, settings: GenericSettings, name: str = "", traits: Traits | None = None) -> Base:
+    """The generic driver of ``fs`` below ``root`` (``name``: ``fsspec+<protocol>`` unless given)."""
+    name = name or "fsspec+" + protocol_of(fs)
+    check_root(name, root)
     store = FsspecStore(
         fs,
         root,
@@ -79,9 +86,14 @@ def driver_over(fs: Any, root: str, settings: GenericSettings, name: str = "", t
         secrets=settings.storage_options.values(),
         traits=traits,
     )
+    return build_driver(store, settings)
+
+
+def build_driver(store: FsspecStore, settings: GenericSettings, reopen: Any = None) -> Base:
+    """The engine's driver over ``store`` (read-only where the store is), in Base."""
     engine = Engine(store, retries=settings.maxretries, chunk=settings.chunksize, read_block=settings.chunksize)
     kind = ReadOnlyDriver if store.traits.read_only else ObjectStoreDriver
-    return Base(kind(engine), max_concurrency=settings.maxconcurrency)
+    return Base(kind(engine), max_concurrency=settings.maxconcurrency, reopen=reopen)
 
 
 def filesystem(name: str, settings: GenericSettings) -> Any:

@@ -42,9 +42,14 @@ class Caller:
     ``root`` (the store's root path) and ``secrets`` never appear in a message.
     """
 
-    def __init__(self, fs: AbstractFileSystem, *, timeout: float, root: str, secrets: Iterable[Any] = ()) -> None:
+    def __init__(
+        self, fs: AbstractFileSystem, *, timeout: float, root: str, secrets: Iterable[Any] = (), inline: bool = False
+    ) -> None:
         self.fs = fs
         self.timeout = timeout
+        #: Run synchronous calls on the event loop itself (a filesystem that never blocks:
+        #: fsspec's memory filesystem), without a thread hop and without a time bound.
+        self.inline = inline
         self._root = root.rstrip("/")
         self._secrets = tuple(secrets)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -64,10 +69,20 @@ class Caller:
         if self._async and hasattr(fs, "_" + method):
             return await self._bounded(self._coroutine(getattr(fs, "_" + method)(*args, **kwargs)))
         function = getattr(fs, method)
+        if self.inline:
+            try:
+                return function(*args, **kwargs)
+            except Exception as exc:
+                raise mapped(exc, self._root, self._secrets) from exc
         return await self.thread(lambda: function(*args, **kwargs))
 
     async def thread(self, function: Callable[[], T]) -> T:
         """``function()`` on the store's thread pool (a file object's calls, a blocking copy)."""
+        if self.inline:
+            try:
+                return function()
+            except Exception as exc:
+                raise mapped(exc, self._root, self._secrets) from exc
         loop = asyncio.get_running_loop()
         result: T = await self._bounded(loop.run_in_executor(self.pool(), function))
         return result

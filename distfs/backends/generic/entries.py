@@ -19,7 +19,7 @@ __all__ = ["is_directory", "is_file", "modified", "relative", "version"]
 
 #: Fields that identify one version of an object's content, most telling first.
 _IDENTITY = ("ETag", "etag", "generation", "VersionId", "version_id", "md5", "content_md5")
-_TIMES = ("mtime", "LastModified", "last_modified", "modified", "updated", "created", "time")
+_TIMES = ("mtime", "LastModified", "last_modified", "modified", "updated", "created", "time", "date_time")
 
 
 def relative(name: str, base: str) -> str | None:
@@ -46,6 +46,8 @@ def _seconds(value: Any) -> float | None:
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
+    if isinstance(value, tuple) and len(value) == 6 and all(isinstance(v, int) for v in value):
+        return datetime(*value, tzinfo=UTC).timestamp()  # a zip member's date_time
     if isinstance(value, str) and value:
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -47,6 +47,8 @@ __all__ = ["FsspecStore"]
 DELETE_BATCH = 256
 FANOUT = 16
 _TMP = paths.HIDDEN + "/tmp/"
+#: The engine's journal of an upload (its name in the path's upload directory).
+_JOURNAL = "/" + paths.HIDDEN + "/state"
 
 
 class FsspecStore(Uploads):
@@ -66,6 +68,7 @@ class FsspecStore(Uploads):
         chunk: int = 8 << 20,
         secrets: Iterable[Any] = (),
         traits: Traits | None = None,
+        inline: bool = False,
     ) -> None:
         self.fs = fs
         self.traits = traits or traits_of(fs)
@@ -76,7 +79,7 @@ class FsspecStore(Uploads):
         self.bucket = root or fs.root_marker or "/"
         self.limits = seam.Limits(min_part=0, max_parts=100_000, delete_batch=DELETE_BATCH, copy_ranges=False)
         self.chunk = chunk
-        self.call = Caller(fs, timeout=timeout, root=self.base, secrets=secrets)
+        self.call = Caller(fs, timeout=timeout, root=self.base, secrets=secrets, inline=inline)
         self._ranged = self.traits.ranged_cat
         self._copies = self.traits.copy
         traits = self.traits
@@ -247,8 +250,10 @@ class FsspecStore(Uploads):
                 except seam.StoreError as exc:
                     failures.append((key, str(exc)))
 
-        await asyncio.gather(*(remove(key) for key in keys))
-        await self.prune(keys)
+        # the origin recorded beside an upload's journal goes with the journal (uploads.origin_key)
+        doomed = [*keys, *(key[: -len(_JOURNAL)] + "origin" for key in keys if key.endswith(_JOURNAL))]
+        await asyncio.gather(*(remove(key) for key in doomed))
+        await self.prune(doomed)
         return failures
 
     async def prune(self, keys: Iterable[str]) -> None:
