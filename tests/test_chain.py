@@ -8,6 +8,8 @@ the plain filesystem of the same URL: the object lands at the key the plain URL 
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,6 +107,11 @@ def test_chained_filesystem_pickles_and_rebuilds(target: Target) -> None:
     again = pickle.loads(pickle.dumps(fs))
     assert isinstance(again, DistFileSystem)
     assert again.cat_file(path) == b"pickled"
+    if target.protocol != "memory":  # another process (a dask worker) rebuilds it from its root and options
+        script = "import pickle, sys; fs, path = pickle.load(sys.stdin.buffer); print(fs.cat_file(path).decode())"
+        blob = pickle.dumps((fs, path))
+        result = subprocess.run([sys.executable, "-c", script], input=blob, capture_output=True, check=True)
+        assert result.stdout.decode().strip() == "pickled"
 
 
 def test_a_with_block_that_raises_publishes_nothing(target: Target) -> None:
