@@ -17,6 +17,10 @@ object of the driver's parameters). With nothing configured, construction raises
 ``InvalidParameterError`` naming these ways; a keyword that is neither a driver parameter
 nor an fsspec option is named in the error. ``inmemory`` is used only when asked for.
 
+Chained, ``distfs::s3://bucket/key`` (any fsspec URL after ``::``, its options under its
+protocol name) is the driver :func:`distfs.from_filesystem` makes of the target's own
+fsspec instance, rooted at the bucket, with the target's names (:mod:`.chain`).
+
 Paths: ``distfs:///a/b.csv`` and ``distfs://a/b.csv`` are the driver path ``/a/b.csv``.
 Unless ``paths`` is given, ``distfs://`` applies the ``portable`` path rules (hive
 partitions such as ``year=2024``, names with spaces); a registry config keeps its own.
@@ -40,11 +44,13 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   ``filesystem`` driver the file handed out is the local file itself (its reader,
   opened confined to the root), read at local speed;
 * a file opened for writing is published only when it is closed normally: a ``with``
-  block that raises, and a file dropped without ``close()`` (garbage collected), cancel
-  the upload. ``"ab"`` appends to the committed object: it starts a fresh upload that
-  continues the committed content, discarding any suspended upload of the path;
-* ``with fs.transaction:`` publishes every file written inside when the block ends, and
-  cancels all of them when it raises;
+  block that raises, a close while an exception raised after the file's ``open()`` is
+  being handled (``fsspec.open``'s block, its text and compression wrappers, pandas),
+  and a file dropped without ``close()`` (garbage collected), cancel the upload.
+  ``"ab"`` appends to the committed object: it starts a fresh upload that continues the
+  committed content, discarding any suspended upload of the path;
+* ``with fs.transaction:`` publishes every file written inside when the block ends
+  (except one discarded or never closed), and cancels all of them when it raises;
 * errors: not-found is ``FileNotFoundError`` (``exists``/``isfile``/``isdir`` are False
   only then), invalid paths ``ValueError`` naming the rule and the ``paths=`` option,
   refused credentials ``PermissionError`` (:class:`~distfs.errors.AccessDeniedError`),

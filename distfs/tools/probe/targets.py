@@ -378,51 +378,54 @@ def raw_target(name: str, parameters: Mapping[str, Any]) -> RawTarget:
 
 
 def backend_raw_target(name: str, driver: StorageDriver) -> RawTarget | None:
-    """The raw counterpart of a driver over an fsspec :class:`~distfs.fsspec_driver.Backend`:
-    that backend's filesystem below its root (None for any other driver).
+    """The raw counterpart of a driver over an fsspec filesystem (the generic store, or an
+    fsspec :class:`~distfs.fsspec_driver.Backend`): that filesystem below the driver's root
+    (None for any other driver).
 
     The second instance is the filesystem of ``driver.reopen()`` (a driver made by
     :func:`distfs.create` builds it like the first, on the same store).
     """
-    from ...fsspec_driver import FsspecDriver
-
-    inner = driver.inner if isinstance(driver, Base) else driver
-    if not isinstance(inner, FsspecDriver):
+    found = _filesystem_of(driver)
+    if found is None:
         return None
-    backend = inner.backend
+    fs, root = found
 
     def build() -> AbstractFileSystem:
         again = driver.reopen() if isinstance(driver, Base) and driver.can_reopen else driver
-        reopened = again.inner if isinstance(again, Base) else again
-        fs: AbstractFileSystem = reopened.backend.fs if isinstance(reopened, FsspecDriver) else backend.fs
-        return fs
+        return (_filesystem_of(again) or (fs, root))[0]
 
-    return RawTarget(name, backend.fs, backend.root, build)
+    return RawTarget(name, fs, root, build)
+
+
+def _filesystem_of(driver: StorageDriver) -> tuple[AbstractFileSystem, str] | None:
+    """The fsspec filesystem and root a driver stands on, where it says."""
+    from ...backends.generic import FsspecStore
+    from ...engine import ObjectStoreDriver
+    from ...fsspec_driver import FsspecDriver
+
+    inner = driver.inner if isinstance(driver, Base) else driver
+    if isinstance(inner, FsspecDriver):
+        return inner.backend.fs, inner.backend.root
+    if isinstance(inner, ObjectStoreDriver) and isinstance(inner.engine.store, FsspecStore):
+        store = inner.engine.store
+        return store.fs, store.full("")
+    return None
 
 
 def url_targets(url: str, options: Mapping[str, Any], raw: bool = True) -> builtins.list[Target]:
     """The targets of fsspec URL ``url`` (``memory://bucket/prefix``, ``file:///tmp/x``...).
 
     The raw target is the URL's own fsspec filesystem (``options``: its storage options);
-    the distfs target is the ``filesystem`` driver for a local URL, ``inmemory``'s backend
-    for a ``memory`` URL, otherwise the generic driver over
-    :class:`~distfs.fsspec_driver.Backend`, each on the URL's filesystem and root.
-    Each :meth:`Target.second` builds a fresh filesystem instance (no shared listing cache).
+    the distfs target is :func:`distfs.from_filesystem` of another instance of it at the
+    URL's root: the ``filesystem`` driver for a local URL, ``inmemory`` for a ``memory``
+    URL, the native store of a built-in backend's class, else the generic store. Each
+    :meth:`Target.second` builds a fresh filesystem instance (no shared listing cache).
     """
     from fsspec.core import url_to_fs
 
-    from ...backends.inmemory import MemoryBackend
-    from ...factory import create
-    from ...fsspec_driver import Backend, FsspecDriver
-
-    class UrlMemoryBackend(MemoryBackend):
-        """``inmemory``'s backend on the URL's (process-global) memory filesystem and root."""
-
-        def __init__(self, fs: AbstractFileSystem, root: str) -> None:
-            Backend.__init__(self, "inmemory", fs, root)
+    from ...factory import create, from_filesystem
 
     fs, root = url_to_fs(url, **options)
-    protocol = _protocols(fs)[0]
 
     def build() -> AbstractFileSystem:
         built: AbstractFileSystem = url_to_fs(url, skip_instance_cache=True, **options)[0]
@@ -431,9 +434,7 @@ def url_targets(url: str, options: Mapping[str, Any], raw: bool = True) -> built
     def make() -> StorageDriver:
         if "file" in _protocols(fs) or "local" in _protocols(fs):
             return create("filesystem", {"rootdirectory": root})
-        if "memory" in _protocols(fs):
-            return Base(FsspecDriver(UrlMemoryBackend(build(), root)))
-        return Base(FsspecDriver(Backend(protocol, build(), root)))
+        return from_filesystem(build(), root)
 
     targets: builtins.list[Target] = [RawTarget(url, fs, root, build)] if raw else []
     return [*targets, DistfsTarget(url, make(), make)]
@@ -546,8 +547,14 @@ class DistfsTarget(Target):
     def mark_directory(self, path: str) -> None:
         inner = getattr(self.driver, "inner", None)
         if isinstance(inner, ObjectStoreDriver):  # an object store: the marker is the key ``path/``
+            from ...backends.generic import FsspecStore
+
             engine = inner.engine
-            run(engine.store.put(engine.key(self.path(path)) + "/", b""))
+            store, key = engine.store, engine.key(self.path(path))
+            if isinstance(store, FsspecStore) and (store.traits.directories or store.protocol == "memory"):
+                store.fs.makedirs(store.full(key), exist_ok=True)  # a directory of its own
+                return
+            run(store.put(key + "/", b""))
             return
         backend = getattr(inner, "backend", None)
         if backend is None:
