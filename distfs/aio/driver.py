@@ -169,13 +169,13 @@ class AsyncStorageDriver(abc.ABC):
         if checked:
             await self.bound(lambda: self._delete_many(checked, files_only))
 
-    async def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        """A URL from which a client may ``method`` the object directly, or ``None``."""
+    async def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        """A URL from which a client may ``method`` the object directly (signed for ``expires`` seconds), or ``None``."""
         self._base.check_path(path)
         if not isinstance(method, str):
             raise DriverError(f"HTTP method must be a string, not {type(method).__name__}", self.name)
         upper = method.upper()
-        return await self.bound(lambda: self._redirect_url(path, upper))
+        return await self.bound(lambda: self._redirect_url(path, upper, expires))
 
     def iter_walk(self, path: str, *, start_after_hint: str = "") -> WalkIterator:
         """The walk below ``path`` as an async iterator (see :mod:`distfs.aio.walking`)."""
@@ -228,7 +228,7 @@ class AsyncStorageDriver(abc.ABC):
     async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None: ...
 
     @abc.abstractmethod
-    async def _redirect_url(self, path: str, method: str) -> str | None: ...
+    async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None: ...
 
     @abc.abstractmethod
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart: ...
@@ -271,6 +271,12 @@ class EngineDriver(AsyncStorageDriver):
         data, _ = await self.bound(lambda: self.engine.read_range(path, start, end, None))
         return data
 
+    async def children(self, path: str) -> builtins.list[FileInfo]:
+        """The direct children of directory ``path`` from one delimiter listing (its pages).
+        Not part of the contract: what ``distfs://``'s ``ls`` uses (see :meth:`Engine.children`)."""
+        self._base.check_path(path, root_ok=True)
+        return await self.bound(lambda: self.engine.children(path))
+
     async def _get_content(self, path: str) -> bytes:
         return await self.engine.get_content(path)
 
@@ -302,8 +308,8 @@ class EngineDriver(AsyncStorageDriver):
     async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None:
         await self.engine.delete_many(paths, files_only=files_only)
 
-    async def _redirect_url(self, path: str, method: str) -> str | None:
-        return await self.engine.redirect_url(path, method)
+    async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None:
+        return await self.engine.redirect_url(path, method, expires)
 
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart:
         engine = self.engine

@@ -136,12 +136,17 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     @staticmethod
     def _info_dict(info: FileInfo) -> dict[str, Any]:
-        return {
+        """fsspec's info of ``info``; ``version`` (ETag, generation, inode and mtime_ns) where the
+        driver has one, so fsspec's ``ukey`` and ``checksum`` change whenever the content does."""
+        entry = {
             "name": info.path,
             "size": info.size,
             "type": "directory" if info.is_dir else "file",
             "mtime": info.mod_time,
         }
+        if info.version:
+            entry["version"] = info.version
+        return entry
 
     # -- object stores: coroutines on the engine's loop ------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from datetime import datetime
 from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
@@ -17,6 +16,7 @@ from ..errors import PathNotFoundError
 from .base import span
 from .batches import Batches
 from .coroutines import Coroutines
+from .names import Names
 from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
 from .store import open_store
 
@@ -31,7 +31,7 @@ def _is_glob(path: str) -> bool:
     return any(char in path for char in "*?[")
 
 
-class DistFileSystem(Coroutines, Batches):
+class DistFileSystem(Names, Coroutines, Batches):
     """An fsspec filesystem over one distfs driver (see :mod:`distfs.fsspec`)."""
 
     protocol = ("distfs",)
@@ -65,7 +65,34 @@ class DistFileSystem(Coroutines, Batches):
     # -- metadata ---------------------------------------------------------------------
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
+        """The entries of directory ``path`` (a file lists as itself), each name once, sorted.
+
+        On an object store one delimiter listing (its pages); a name that is both an object
+        and a prefix lists once, as the file (what ``info`` says of it). Directories made by
+        this instance's ``mkdir`` are listed too.
+        """
         path = self._strip_protocol(path)
+        entries: dict[str, dict[str, Any]] = {}
+        with self._errors():
+            try:
+                for info in self._children(path):
+                    if info.path not in entries or entries[info.path]["type"] == "directory":
+                        entries[info.path] = self._info_dict(info)
+            except PathNotFoundError:
+                made = list(self._made_below(path, 1))
+                if not made and self._made_dir(path) is None:
+                    info = self.driver.stat(path)  # a file lists as itself; missing raises
+                    entries = {} if info.is_dir else {info.path: self._info_dict(info)}
+        for name in self._made_below(path, 1):
+            entries.setdefault(name, {"name": name, "size": 0, "type": "directory"})
+        ordered = [entries[name] for name in sorted(entries)]
+        return ordered if detail else [e["name"] for e in ordered]
+
+    def _children(self, path: str) -> list[FileInfo]:
+        """The direct children of ``path``: one delimiter listing, or a walk that does not descend."""
+        native = self._native
+        if native is not None:
+            return run(native.children(path))  # type: ignore[no-any-return]
         infos: list[FileInfo] = []
 
         def visit(info: FileInfo) -> None:
@@ -73,20 +100,19 @@ class DistFileSystem(Coroutines, Batches):
             if info.is_dir:
                 raise SkipDir
 
-        with self._errors():
-            try:
-                self.driver.walk(path, visit)
-            except PathNotFoundError:
-                info = self.driver.stat(path)  # a file lists as itself; missing raises
-                infos = [info] if not info.is_dir else []
-        infos.sort(key=lambda i: i.path)
-        entries = [self._info_dict(i) for i in infos]
-        return entries if detail else [e["name"] for e in entries]
+        self.driver.walk(path, visit)
+        return infos
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         path = self._strip_protocol(path)
-        with self._errors():
-            return self._info_dict(self.driver.stat(path))
+        try:
+            with self._errors():
+                return self._info_dict(self.driver.stat(path))
+        except FileNotFoundError:
+            made = self._made_dir(path)  # made by mkdir on this instance
+            if made is None:
+                raise
+            return made
 
     def exists(self, path: str, **kwargs: Any) -> bool:
         """True if ``path`` exists; False only when the driver says not found (other errors raise)."""
@@ -108,12 +134,6 @@ class DistFileSystem(Coroutines, Batches):
         except FileNotFoundError:
             return False
 
-    def modified(self, path: str) -> datetime:
-        mtime: datetime = self.info(path)["mtime"]
-        return mtime
-
-    created = modified
-
     def find(
         self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False, **kwargs: Any
     ) -> Any:
@@ -133,11 +153,18 @@ class DistFileSystem(Coroutines, Batches):
         with self._errors():
             try:
                 self.driver.walk(path, visit)
+                is_dir = True
             except PathNotFoundError:
+                is_dir = self._made_dir(path) is not None
                 with contextlib.suppress(PathNotFoundError):
                     info = self.driver.stat(path)
                     if not info.is_dir:
                         found[path] = self._info_dict(info)
+        if withdirs:
+            for name in self._made_below(path, maxdepth):
+                found.setdefault(name, {"name": name, "size": 0, "type": "directory"})
+            if is_dir:  # as fsspec's find: the directory itself too
+                found.setdefault(path, {"name": path, "size": 0, "type": "directory"})
         ordered = {name: found[name] for name in sorted(found)}
         return ordered if detail else list(ordered)
 
@@ -225,10 +252,6 @@ class DistFileSystem(Coroutines, Batches):
 
     # -- names ------------------------------------------------------------------------
 
-    def mv(self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:
-        with self._errors():
-            self.driver.move(self._strip_protocol(path1), self._strip_protocol(path2))
-
     def rm_file(self, path: str) -> None:
         path = self._strip_protocol(path)
         with self._errors():
@@ -250,25 +273,16 @@ class DistFileSystem(Coroutines, Batches):
         one_file = not recursive and isinstance(path, str) and len(given) == 1 and not _is_glob(path)
         if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
             raise IsADirectoryError(given[0])
+        made = [name for name in given if recursive and self._made_dir(name) is not None]
+        for name in made:
+            self._forget(name)
         if given:
-            with self._errors():
-                self.driver.delete_many(given, files_only=not recursive)
-
-    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        """Directories are implicit: nothing to do."""
-
-    def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        """Directories are implicit: nothing to do."""
-
-    def rmdir(self, path: str) -> None:
-        """Directories vanish with their last entry: nothing to do."""
-
-    def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
-        with self._errors():
-            url = self.driver.redirect_url(self._strip_protocol(path), "GET")
-        if url is None:
-            raise NotImplementedError(f"the {self.driver.name} driver cannot sign URLs")
-        return url
+            try:
+                with self._errors():
+                    self.driver.delete_many(given, files_only=not recursive)
+            except FileNotFoundError as exc:
+                if getattr(exc, "path", None) not in made:  # a remembered directory stores nothing
+                    raise
 
     def _open(
         self,
