@@ -63,7 +63,7 @@ def test_listing_and_info(fs: DistFileSystem) -> None:
     assert (directory["size"], directory["type"]) == (0, "directory")
     assert fs.ls("/d/x.bin", detail=False) == ["/d/x.bin"]
     assert fs.find("/d") == ["/d/sub/y.bin", "/d/x.bin"]
-    assert fs.find("/d", withdirs=True, maxdepth=1) == ["/d/sub", "/d/x.bin"]
+    assert fs.find("/d", withdirs=True, maxdepth=1) == ["/d", "/d/sub", "/d/x.bin"]  # the root too, as fsspec
     assert fs.modified("/d/x.bin") == fs.created("/d/x.bin")
     with pytest.raises(FileNotFoundError):
         fs.info("/nope")

@@ -170,7 +170,7 @@ class AsyncStorageDriver(abc.ABC):
             await self.bound(lambda: self._delete_many(checked, files_only))
 
     async def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
-        """A URL from which a client may ``method`` the object directly (signed for ``expires`` seconds), or ``None``."""
+        """A URL from which a client may ``method`` the object directly (signed ``expires`` seconds), or None."""
         self._base.check_path(path)
         if not isinstance(method, str):
             raise DriverError(f"HTTP method must be a string, not {type(method).__name__}", self.name)

@@ -16,8 +16,8 @@ from ..errors import PathNotFoundError
 from .base import span
 from .batches import Batches
 from .coroutines import Coroutines
-from .names import Names
 from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
+from .names import Names
 from .store import open_store
 
 __all__ = ["DistFileSystem"]
@@ -92,7 +92,7 @@ class DistFileSystem(Names, Coroutines, Batches):
         """The direct children of ``path``: one delimiter listing, or a walk that does not descend."""
         native = self._native
         if native is not None:
-            return run(native.children(path))  # type: ignore[no-any-return]
+            return run(native.children(path))
         infos: list[FileInfo] = []
 
         def visit(info: FileInfo) -> None:
@@ -258,6 +258,7 @@ class DistFileSystem(Names, Coroutines, Batches):
             if self.driver.stat(path).is_dir:
                 raise IsADirectoryError(path)
             self.driver.delete_many([path], files_only=True)
+        self._keep_parents([path])
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
         """Remove ``path``: one path, a glob or a list of paths; one ``delete_many`` of the driver.
@@ -283,6 +284,8 @@ class DistFileSystem(Names, Coroutines, Batches):
             except FileNotFoundError as exc:
                 if getattr(exc, "path", None) not in made:  # a remembered directory stores nothing
                     raise
+        if not recursive:
+            self._keep_parents(given)
 
     def _open(
         self,

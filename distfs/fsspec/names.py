@@ -11,7 +11,8 @@ where the driver keeps one (``filesystem``), else ``IsADirectoryError`` (as s3fs
 Directories: the driver contract has none of its own (a directory exists while something is
 below it), so ``mkdir``/``makedirs`` are *remembered by this filesystem instance only*:
 nothing is persisted, another instance or process does not see them, and they are forgotten
-by ``rmdir`` and ``rm(recursive=True)``. ``info``, ``exists``, ``isdir``, ``ls`` and ``find``
+by ``rmdir`` and ``rm(recursive=True)``; removing the last file of a directory keeps the
+directory on this instance, as a local filesystem does. ``info``, ``exists``, ``isdir``, ``ls`` and ``find``
 of this instance show them, so writers that make a directory first and check it (duckdb's
 ``COPY ... (PARTITION_BY ...)``, pyarrow's dataset writer) work on every driver.
 """
@@ -68,6 +69,10 @@ class Names(DriverFileSystem):
             for depth in range(len(base) + 1, len(parts) + 1):
                 if maxdepth is None or depth - len(base) <= maxdepth:
                     yield "/" + "/".join(parts[:depth])
+
+    def _keep_parents(self, removed: Iterable[str]) -> None:
+        """Files were removed: their directories stay on this instance (as on a local filesystem)."""
+        self._made.update(parent for parent in map(paths.parent, removed) if parent != paths.ROOT)
 
     def _forget(self, path: str) -> None:
         below = path.rstrip("/") + "/"
@@ -142,7 +147,7 @@ class Names(DriverFileSystem):
 
     def _move_pairs(self, path1: Any, path2: str, recursive: bool, maxdepth: int | None) -> list[tuple[str, str]]:
         """The (source, target) pairs fsspec's ``copy`` would make (the batches' collector)."""
-        pairs: list[tuple[str, str]] = self._pairs(  # type: ignore[attr-defined]
+        pairs: list[tuple[str, str]] = self._pairs(
             lambda: AbstractFileSystem.copy(self, path1, path2, recursive=recursive, maxdepth=maxdepth)
         )
         return [(self._strip_protocol(s), self._strip_protocol(d)) for s, d in pairs]
