@@ -262,14 +262,22 @@ class EngineDriver(AsyncStorageDriver):
         super().__init__(base)
         self.engine = engine
 
-    async def read_range(self, path: str, start: int, end: int) -> bytes:
+    async def read_range(self, path: str, start: int, end: int, version: str | None = None) -> bytes:
         """Bytes ``[start, end)`` of ``path`` in one ranged read: fewer at the object's end, none
-        past it (a missing path is PathNotFoundError). Not part of the contract: what
-        ``distfs://`` uses for byte ranges (zarr's partial reads), where :meth:`reader` would
-        fetch a whole read block."""
+        past it (a missing path is PathNotFoundError). With ``version`` (a ``stat``'s
+        ``FileInfo.version``) the read is pinned to it: another version is ObjectChangedError.
+        Not part of the contract: what ``distfs://`` uses for byte ranges (zarr's partial
+        reads) and for the blocks of its files, where :meth:`reader` would fetch a whole read
+        block."""
         self._base.check_path(path)
-        data, _ = await self.bound(lambda: self.engine.read_range(path, start, end, None))
+        data, _ = await self.bound(lambda: self.engine.read_range(path, start, end, version or None))
         return data
+
+    async def copy(self, source: str, dest: str) -> None:
+        """``source``'s object copied to ``dest`` by the store (see :meth:`Engine.copy`); not in the contract."""
+        self._base.check_path(source)
+        self._base.check_path(dest)
+        await self.bound(lambda: self.engine.copy(source, dest))
 
     async def children(self, path: str) -> builtins.list[FileInfo]:
         """The direct children of directory ``path`` from one delimiter listing (its pages).

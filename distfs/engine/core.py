@@ -305,6 +305,16 @@ class Engine:
 
         await _bounded([move_one(info) for info in objects])
 
+    async def copy(self, source: str, dest: str) -> None:
+        """Copy the object at ``source`` to ``dest`` inside the store: no byte passes the client.
+
+        Not part of the driver contract: what ``distfs://``'s ``cp`` uses. One HEAD (a missing
+        ``source`` is PathNotFoundError, a directory too) and the store's copy.
+        """
+        info = await self.head(source)
+        async with self.errors(source, "copying"):
+            await self.call(lambda: self.store.copy(info, self.key(dest)))
+
     async def delete(self, path: str) -> None:
         """Remove ``path``, everything below it and the suspended uploads there.
 

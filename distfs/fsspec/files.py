@@ -59,6 +59,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
         stream: BinaryIO,
         *,
         block_size: int | None,
+        cache_type: str = "readahead",
         cache_options: dict[str, Any] | None,
     ) -> None:
         self._info = info
@@ -74,7 +75,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
             path,
             mode="rb",
             block_size=block_size or "default",
-            cache_type="readahead",
+            cache_type=cache_type,
             cache_options=cache_options,
             size=size,
         )
@@ -165,6 +166,9 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
         self._writer: FileWriter | None = None
 
     def _initiate_upload(self) -> None:
+        """Nothing yet: the writer starts with the first block that does not end the file."""
+
+    def _start(self) -> None:
         driver = self.fs.driver
         with self.fs._errors():
             self._writer = driver.writer(self.path)  # a fresh upload: never a suspended one
@@ -180,8 +184,13 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
                     raise
 
     def _upload_chunk(self, final: bool = False) -> bool:
+        if final and self._writer is None and self.autocommit and not self._append:
+            # Everything fits in one block: one put, no upload state (one request on a store).
+            with self.fs._errors():
+                self.fs.driver.put_content(self.path, bytes(self.buffer.getbuffer()))
+            return True
         if self._writer is None:
-            self._initiate_upload()
+            self._start()
         assert self._writer is not None
         with self.fs._errors():
             self._writer.write(self.buffer.getbuffer())
@@ -193,7 +202,7 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
     def commit(self) -> None:
         """Publish (a transaction's end)."""
         if self._writer is None:
-            self._initiate_upload()
+            self._start()
         assert self._writer is not None
         with self.fs._errors():
             self._writer.commit()

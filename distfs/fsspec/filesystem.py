@@ -18,6 +18,7 @@ from .batches import Batches
 from .coroutines import Coroutines
 from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
 from .names import Names
+from .reads import ObjectFile
 from .store import open_store
 
 __all__ = ["DistFileSystem"]
@@ -204,6 +205,14 @@ class DistFileSystem(Names, Coroutines, Batches):
         if self._collected(path1, path2):
             return
         source, dest = self._strip_protocol(path1), self._strip_protocol(path2)
+        if self._native is not None:  # the store copies: one HEAD and one copy request
+            try:
+                with self._errors():
+                    return run(self._native.copy(source, dest))
+            except FileNotFoundError:
+                if self.info(source)["type"] != "directory":
+                    raise
+                return  # directories are implicit: nothing to copy
         with self._errors():
             if self.driver.stat(source).is_dir:
                 return  # directories are implicit: nothing to copy
@@ -297,6 +306,11 @@ class DistFileSystem(Names, Coroutines, Batches):
         **kwargs: Any,
     ) -> Any:
         path = self._strip_protocol(path)
+        cache_type = str(kwargs.get("cache_type", "readahead"))
+        if mode == "rb" and self._native is not None:  # nothing fetched at open: one HEAD
+            return ObjectFile(
+                self, self._native, path, block_size=block_size, cache_type=cache_type, cache_options=cache_options
+            )
         if mode == "rb":
             with self._errors():
                 info = self.driver.stat(path)
@@ -304,7 +318,7 @@ class DistFileSystem(Names, Coroutines, Batches):
                     raise IsADirectoryError(path)
                 stream = self.driver.reader(path, 0)
             return LocalFile.of(stream, path, info.size) or ReadFile(
-                self, path, info, stream, block_size=block_size, cache_options=cache_options
+                self, path, info, stream, block_size=block_size, cache_type=cache_type, cache_options=cache_options
             )
         if mode in ("wb", "ab", "xb"):
             if mode == "xb" and self.exists(path):
