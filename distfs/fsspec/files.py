@@ -172,7 +172,15 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
         driver = self.fs.driver
         with self.fs._errors():
             self._writer = driver.writer(self.path)  # a fresh upload: never a suspended one
-            if self._append:
+            if self._append and self.fs._native is not None:
+                # An object store continues the committed object inside the store (copied
+                # parts): the fresh upload only discarded a suspended one of the path.
+                self._writer.cancel()
+                try:
+                    self._writer = driver.writer(self.path, append=True)
+                except PathNotFoundError:
+                    self._writer = driver.writer(self.path)
+            elif self._append:
                 try:
                     with driver.reader(self.path) as committed:
                         while block := committed.read(COPY_BLOCK):
