@@ -265,8 +265,19 @@ def test_mkdir_is_remembered_by_the_instance_only(pair: Pair) -> None:
 
 
 def test_duckdb_copy_partition_by(pair: Pair) -> None:
+    _copy_partition_by(pair.dist.fs, pair.dist.root)
+
+
+@pytest.mark.parametrize("driver", ["gcs", "azure", "oss"])
+def test_duckdb_copy_partition_by_on_the_other_object_stores(
+    driver: str, store_parameters: Callable[[str], dict[str, Any]]
+) -> None:
+    fs = fsspec.filesystem("distfs", driver=driver, skip_instance_cache=True, **store_parameters(driver))
+    _copy_partition_by(fs, "/duck")
+
+
+def _copy_partition_by(fs: AbstractFileSystem, root: str) -> None:
     duckdb = pytest.importorskip("duckdb")
-    fs, root = pair.dist.fs, pair.dist.root
     con = duckdb.connect()
     con.register_filesystem(fs)
     query = "SELECT i, i % 3 AS part FROM range(30) t(i)"
