@@ -11,6 +11,7 @@ docs/dataframes.md ("fsspec semantics").
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import time
@@ -254,6 +255,7 @@ def test_mkdir_is_remembered_by_the_instance_only(pair: Pair) -> None:
     assert fs.ls(root, detail=False) == [f"{root}/made"]
     assert fs.ls(f"{root}/made/deeper") == []
     assert f"{root}/made/deeper" in fs.find(root, withdirs=True)
+    assert asyncio.run(fs._isdir(f"{root}/made"))  # the coroutine twins (zarr, asynchronous=True) too
     other = type(fs)(**fs.storage_options)  # nothing was stored
     assert not other.exists(f"{root}/made")
     fs.pipe(f"{root}/made/deeper/f", b"1")

@@ -74,6 +74,16 @@ class Names(DriverFileSystem):
         """Files were removed: their directories stay on this instance (as on a local filesystem)."""
         self._made.update(parent for parent in map(paths.parent, removed) if parent != paths.ROOT)
 
+    async def _native_info(self, path: str) -> dict[str, Any]:
+        """The coroutine ``info`` (``_info``, ``_exists``, ``_isdir``) sees remembered directories too."""
+        try:
+            return await super()._native_info(path)
+        except FileNotFoundError:
+            made = self._made_dir(path)
+            if made is None:
+                raise
+            return made
+
     def _forget(self, path: str) -> None:
         below = path.rstrip("/") + "/"
         self._made.difference_update({made for made in self._made if made == path or made.startswith(below)})
