@@ -19,7 +19,7 @@ from conftest import new_bucket, s3_parameters_for
 
 from distfs.fsspec import DistFileSystem
 from distfs.tools.delayproxy import DelayProxy
-from distfs.tools.fetching import Meter, footer_bytes, metered, s3fs_for
+from distfs.tools.fetching import Meter, duckdb_count_bytes, footer_bytes, metered, s3fs_for
 
 pytest.importorskip("s3fs")
 
@@ -79,6 +79,9 @@ def test_parquet_footer_moves_what_s3fs_moves(sides: Sides) -> None:
     pytest.importorskip("pyarrow")
     moved, reference, size = footer_bytes(sides.ours, sides.theirs, sides.root)
     assert 0 < moved <= 1.2 * reference, (moved, reference, size)  # today the whole read block (the file here)
+    pytest.importorskip("duckdb")
+    moved, reference = duckdb_count_bytes(sides.ours, sides.theirs, sides.root)
+    assert 0 < moved <= 1.2 * reference, (moved, reference, size)
 
 
 def _partitions(fs: Any, root: str, partitions: int, files: int) -> None:

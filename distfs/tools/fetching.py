@@ -23,7 +23,7 @@ from .bench import s3_events
 from .delayproxy import DelayProxy
 from .local import LocalStores
 
-__all__ = ["Meter", "footer_bytes", "in_flight", "listing_requests", "main", "s3fs_for"]
+__all__ = ["Meter", "duckdb_count_bytes", "footer_bytes", "in_flight", "listing_requests", "main", "s3fs_for"]
 
 
 @dataclass(eq=False)  # hashable: botocore keeps its handlers in a mapping
@@ -86,6 +86,19 @@ def footer_bytes(ours: DistFileSystem, theirs: Any, bucket: str, rows: int = 200
     with theirs.open(f"{bucket}/footer.parquet", "rb") as f:
         pq.read_metadata(f)
     return sum(mine.got), sum(raw.got), len(payload)
+
+
+def duckdb_count_bytes(ours: DistFileSystem, theirs: Any, bucket: str) -> tuple[int, int]:
+    """Bytes each side's GETs move for duckdb's ``count(*)`` of the file :func:`footer_bytes` wrote."""
+    import duckdb
+
+    mine, raw = metered(ours, theirs)
+    for fs, url in ((ours, "distfs:///footer.parquet"), (theirs, f"s3://{bucket}/footer.parquet")):
+        con = duckdb.connect()
+        con.register_filesystem(fs)
+        con.sql(f"SELECT count(*) FROM read_parquet('{url}')").fetchall()
+        con.close()
+    return sum(mine.got), sum(raw.got)
 
 
 def listing_requests(
@@ -156,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("| parquet metadata read (`pq.read_metadata`) | distfs | s3fs | distfs / s3fs |")
         print("|---|---|---|---|")
         print(f"| bytes moved by GETs (file of {size:,} B) | {moved:,} | {raw:,} | {moved / raw:.2f} |")
+        moved, raw = duckdb_count_bytes(ours, theirs, bucket)
+        print(f"| duckdb `count(*)` of the same file: bytes | {moved:,} | {raw:,} | {moved / raw:.2f} |")
         print()
         print(f"| listing 8 partitions x {options.files:,} files | distfs requests | s3fs requests |")
         print("|---|---|---|")
