@@ -10,11 +10,13 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import fsspec
 import pytest
@@ -99,6 +101,46 @@ def test_chained_write_lands_at_the_plain_key(target: Target) -> None:
         fs.info(target.name("b.bin"))
     assert isinstance(missing.value, PathNotFoundError)
     assert missing.value.path == target.name("b.bin")  # the caller's name, not the driver path
+
+
+def test_fsspec_semantics_take_and_give_the_targets_names(target: Target) -> None:
+    """mkdir, ls, find, mv, cp, "ab", open, info, touch, rm, rmdir and sign of a chained URL:
+    each takes the target's names (``bucket/pre/...``) and lists them back."""
+    fs, _ = fsspec.core.url_to_fs(target.url("a.bin"), **target.kwargs())
+    n = target.name
+    fs.pipe(n("a.bin"), b"abc")
+    fs.mkdir(n("made/sub"))  # remembered by the instance
+    assert fs.isdir(n("made/sub"))
+    assert fs.ls(target.base, detail=False) == [n("a.bin"), n("made")]
+    assert fs.find(n("made"), withdirs=True) == [n("made"), n("made/sub")]
+    fs.mv(n("a.bin"), n("made/sub/"))  # into the directory
+    assert target.plain.cat_file(n("made/sub/a.bin")) == b"abc"
+    assert not target.plain.exists(n("a.bin"))
+    fs.cp_file(n("made/sub/a.bin"), n("copy.bin"))
+    with fs.open(n("copy.bin"), "ab") as f:
+        f.write(b"def")
+    assert target.plain.cat_file(n("copy.bin")) == b"abcdef"
+    with fs.open(n("copy.bin"), "rb") as f:
+        assert (f.path, f.read()) == (n("copy.bin"), b"abcdef")
+    info = fs.info(n("copy.bin"))
+    assert info["name"] == n("copy.bin")
+    fs.touch(n("copy.bin"), truncate=False)  # existing: left as it is
+    assert fs.cat_file(n("copy.bin")) == b"abcdef"
+    fs.rm(n("made/sub/a.bin"))
+    assert fs.ls(n("made/sub"), detail=False) == []  # the emptied directory stays on the instance
+    fs.rmdir(n("made/sub"))
+    assert not fs.exists(n("made/sub"))
+    with pytest.raises(FileNotFoundError) as missing:
+        fs.mv(n("nothing.bin"), n("made/"))
+    assert isinstance(missing.value, PathNotFoundError)
+    assert missing.value.path == n("nothing.bin")  # the caller's name; nothing moved
+    if target.protocol == "s3":
+        assert info["version"]  # the ETag: ukey and checksum follow the content
+        url = urlsplit(fs.sign(n("copy.bin"), expiration=60))
+        assert url.path == "/" + n("copy.bin")  # the object the name names
+        query = parse_qs(url.query)
+        expires = int(query["Expires"][0]) - time.time() if "Expires" in query else int(query["X-Amz-Expires"][0])
+        assert 30 < expires <= 61  # expiration honoured, not the driver's default
 
 
 def test_chained_filesystem_pickles_and_rebuilds(target: Target) -> None:

@@ -244,6 +244,24 @@ class Engine:
         base = "" if path == paths.ROOT else path
         return sorted(base + "/" + name for name in found)
 
+    async def children(self, path: str) -> builtins.list[FileInfo]:
+        """The direct children of ``path`` with what one delimiter listing says of them (key order).
+
+        Objects are files (size, time, version); common prefixes are directories (size 0, the
+        epoch). A name that is both an object and a prefix comes twice, file first. Hidden
+        state and directory markers are left out; a missing directory is PathNotFoundError.
+        """
+        prefix = self.prefix(path)
+        base = "" if path == paths.ROOT else path
+        infos: builtins.list[FileInfo] = []
+        async for page in self.pages(path, prefix, delimiter=True):
+            infos += [self.file_info(o) for o in page.objects if self._visible_key(o.key)]
+            names = (p[len(prefix) :].rstrip("/") for p in page.prefixes)
+            infos += [FileInfo(base + "/" + n, 0, EPOCH, True) for n in names if n and n != paths.HIDDEN]
+        if not infos and path != paths.ROOT:
+            raise PathNotFoundError(path, self.name)
+        return infos
+
     async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
         """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.
 
@@ -286,6 +304,16 @@ class Engine:
             self._raise_failures(failures)
 
         await _bounded([move_one(info) for info in objects])
+
+    async def copy(self, source: str, dest: str) -> None:
+        """Copy the object at ``source`` to ``dest`` inside the store: no byte passes the client.
+
+        Not part of the driver contract: what ``distfs://``'s ``cp`` uses. One HEAD (a missing
+        ``source`` is PathNotFoundError, a directory too) and the store's copy.
+        """
+        info = await self.head(source)
+        async with self.errors(source, "copying"):
+            await self.call(lambda: self.store.copy(info, self.key(dest)))
 
     async def delete(self, path: str) -> None:
         """Remove ``path``, everything below it and the suspended uploads there.
@@ -428,12 +456,13 @@ class Engine:
             lines = "\n".join(f"{self.path(k)}: {error}" for k, error in failures)
             raise DriverError("errors:\n" + lines + "\n", self.name)
 
-    async def redirect_url(self, path: str, method: str) -> str | None:
+    async def redirect_url(self, path: str, method: str, expires: int | None = None) -> str | None:
+        """A URL signed for ``method`` (GET, HEAD), valid ``expires`` seconds (default REDIRECT_SECONDS)."""
         if method not in ("GET", "HEAD"):
             return None
         key = self.key(path)
         async with self.errors(path, "signing"):
-            return await self.store.sign(key, method, REDIRECT_SECONDS)
+            return await self.store.sign(key, method, expires or REDIRECT_SECONDS)
 
     async def close(self) -> None:
         await self.store.close()

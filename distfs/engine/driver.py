@@ -79,8 +79,8 @@ class ObjectStoreDriver(StorageDriver):
     def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
         run(self.engine.delete_many(paths, files_only=files_only))
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        return run(self.engine.redirect_url(path, method))
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        return run(self.engine.redirect_url(path, method, expires))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         walk(self.engine, path, fn, start_after_hint, run)

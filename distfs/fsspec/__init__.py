@@ -33,11 +33,15 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   and every batch on other drivers run on a pool of :meth:`DistFileSystem.concurrency`
   threads (the driver's ``max_concurrency``, else :data:`DEFAULT_CONCURRENCY`); ``rm`` is
   one ``delete_many`` of the driver; ``find``, ``du`` and glob expansion use one walk;
-  ``ls`` uses one walk that does not descend;
+  ``ls`` is one delimiter listing on an object store, a walk that does not descend
+  elsewhere; ``cp`` on an object store copies inside the store;
 * ``asynchronous=True`` (or fsspec's async callers): the coroutine methods ``_cat_file``,
   ``_pipe_file``, ``_info``, ... (:data:`ASYNC_MIRRORS`) work on any running loop; on an
   object store those of :data:`NATIVE_COROUTINES` await the engine with no thread;
-* a file opened for reading holds one driver reader for its whole life, so it reads one
+* on an object store a file opened for reading fetches nothing at open (one ``stat``) and
+  each fetch of its cache (``cache_type``, ``block_size``) is one ranged read pinned to the
+  version seen at open (:mod:`distfs.fsspec.reads`); elsewhere it holds one driver reader
+  for its whole life, so it reads one
   version of the object: the driver's reader pins it, and where the stream cannot seek,
   a re-opened reader is checked against the size and time seen at open (a change raises
   :class:`~distfs.errors.ObjectChangedError`, chained under an ``OSError``); on the
@@ -48,7 +52,8 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   being handled (``fsspec.open``'s block, its text and compression wrappers, pandas),
   and a file dropped without ``close()`` (garbage collected), cancel the upload.
   ``"ab"`` appends to the committed object: it starts a fresh upload that continues the
-  committed content, discarding any suspended upload of the path;
+  committed content (on an object store inside the store, by copied parts), discarding
+  any suspended upload of the path;
 * ``with fs.transaction:`` publishes every file written inside when the block ends
   (except one discarded or never closed), and cancels all of them when it raises;
 * errors: not-found is ``FileNotFoundError`` (``exists``/``isfile``/``isdir`` are False
@@ -61,8 +66,10 @@ Pickling: an instance pickles as its constructor arguments and rebuilds on dask 
 Credentials given inline as parameters travel with it; credentials from the environment,
 a config file or the SDK's credential chain are not pickled (each process resolves its
 own). ``created`` reports the modification time (drivers keep no creation time); ``sign``
-is the driver's ``redirect_url`` (20 minutes, whatever ``expiration`` says) and raises
-``NotImplementedError`` where the driver cannot redirect.
+is the driver's ``redirect_url(path, "GET", expires=expiration)`` and raises
+``NotImplementedError`` where the driver cannot redirect. Names and directories follow
+fsspec's own backends (:mod:`distfs.fsspec.names`: ``mv``, ``rmdir``, ``touch``,
+``modified``; ``mkdir`` remembered by the instance).
 """
 
 from .batches import DEFAULT_CONCURRENCY

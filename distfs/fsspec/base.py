@@ -162,13 +162,18 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
         return [(self._strip_protocol(p), s, e) for p, s, e in zip(paths, first, last, strict=True)]
 
     def _entry(self, info: FileInfo) -> dict[str, Any]:
-        """fsspec's info dictionary of ``info``."""
-        return {
+        """fsspec's info dictionary of ``info``, named as this filesystem names it; ``version``
+        (ETag, generation, inode and mtime_ns) where the driver has one, so fsspec's ``ukey``
+        and ``checksum`` change whenever the content does."""
+        entry = {
             "name": self._name(info.path),
             "size": info.size,
             "type": "directory" if info.is_dir else "file",
             "mtime": info.mod_time,
         }
+        if info.version:
+            entry["version"] = info.version
+        return entry
 
     # -- object stores: coroutines on the engine's loop ------------------------------
 

@@ -190,25 +190,3 @@ class Batches(DriverFileSystem):
     ) -> None:
         pairs = self._pairs(lambda: super(Batches, self).put(lpath, rpath, recursive=recursive, **kwargs))
         self._run_pairs(self.put_file, pairs, callback, "raise")
-
-    def mv(self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:
-        """Move files: one path, a list or a glob, to the targets fsspec's ``copy`` names.
-
-        One path to a path that is not a directory is one driver ``move``. Otherwise (a
-        list, a glob, a ``"dir/"`` or existing directory as ``path2``) the sources expand
-        as for ``copy`` (``"dir/"``: below it) and each file is one driver ``move``, run as
-        one batch; directories are implicit and go with their last file.
-        """
-        single = isinstance(path1, str) and isinstance(path2, str) and not is_glob(path1)
-        if single and not path2.endswith("/") and not self.isdir(path2):
-            with self._errors():
-                self.driver.move(self._key(path1), self._key(path2))
-            return
-        pairs = self._pairs(lambda: super(Batches, self).copy(path1, path2, recursive, maxdepth, "raise"))
-        self._run_pairs(self._move_file, pairs, DEFAULT_CALLBACK, "raise")
-
-    def _move_file(self, path1: str, path2: str) -> None:
-        with self._errors():
-            source = self._key(path1)
-            if not self.driver.stat(source).is_dir:
-                self.driver.move(source, self._key(path2))

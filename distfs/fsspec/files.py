@@ -60,6 +60,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
         stream: BinaryIO,
         *,
         block_size: int | None,
+        cache_type: str = "readahead",
         cache_options: dict[str, Any] | None,
     ) -> None:
         self._info = info
@@ -76,7 +77,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
             path,
             mode="rb",
             block_size=block_size or "default",
-            cache_type="readahead",
+            cache_type=cache_type,
             cache_options=cache_options,
             size=size,
         )
@@ -178,10 +179,21 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
         self._handled_at_open = sys.exc_info()[1]
 
     def _initiate_upload(self) -> None:
+        """Nothing yet: the writer starts with the first block that does not end the file."""
+
+    def _start(self) -> None:
         driver = self.fs.driver
         with self.fs._errors():
             self._writer = driver.writer(self._key)  # a fresh upload: never a suspended one
-            if self._append:
+            if self._append and self.fs._native is not None:
+                # An object store continues the committed object inside the store (copied
+                # parts): the fresh upload only discarded a suspended one of the path.
+                self._writer.cancel()
+                try:
+                    self._writer = driver.writer(self._key, append=True)
+                except PathNotFoundError:
+                    self._writer = driver.writer(self._key)
+            elif self._append:
                 try:
                     with driver.reader(self._key) as committed:
                         while block := committed.read(COPY_BLOCK):
@@ -193,8 +205,13 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
                     raise
 
     def _upload_chunk(self, final: bool = False) -> bool:
+        if final and self._writer is None and self.autocommit and not self._append:
+            # Everything fits in one block: one put, no upload state (one request on a store).
+            with self.fs._errors():
+                self.fs.driver.put_content(self._key, bytes(self.buffer.getbuffer()))
+            return True
         if self._writer is None:
-            self._initiate_upload()
+            self._start()
         assert self._writer is not None
         with self.fs._errors():
             self._writer.write(self.buffer.getbuffer())
@@ -218,7 +235,7 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
             self.discard()
             return
         if self._writer is None:
-            self._initiate_upload()
+            self._start()
         assert self._writer is not None
         with self.fs._errors():
             self._writer.commit()

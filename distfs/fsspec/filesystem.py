@@ -6,7 +6,6 @@ import contextlib
 import io
 import os
 import threading
-from datetime import datetime
 from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
@@ -24,6 +23,8 @@ from .batches import Batches, is_glob
 from .chain import ChainRoot, open_chain
 from .coroutines import Coroutines
 from .files import COPY_BLOCK, Compressed, LocalFile, ReadFile, WriteFile, read_exactly
+from .names import Names
+from .reads import ObjectFile
 from .store import open_store
 
 __all__ = ["DistFileSystem"]
@@ -33,7 +34,7 @@ _FSSPEC_OPTIONS = {"skip_instance_cache", "use_listings_cache", "listings_expiry
 _SHOWN = ("bucket", "container", "rootdirectory", "root", "rootdir", "region", "regionendpoint", "endpoint")
 
 
-class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot):  # type: ignore[misc]
+class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot):  # type: ignore[misc]
     """An fsspec filesystem over one distfs driver (see :mod:`distfs.fsspec`).
 
     Chained (``distfs::<url>``, see :mod:`distfs.fsspec.chain`): fsspec passes the URL's
@@ -103,6 +104,34 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
     # -- metadata ---------------------------------------------------------------------
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
+        """The entries of directory ``path`` (a file lists as itself), each name once, sorted.
+
+        On an object store one delimiter listing (its pages); a name that is both an object
+        and a prefix lists once, as the file (what ``info`` says of it). Directories made by
+        this instance's ``mkdir`` are listed too.
+        """
+        entries: dict[str, dict[str, Any]] = {}  # by driver path
+        with self._errors():
+            key = self._key(path)
+            try:
+                for info in self._children(key):
+                    if info.path not in entries or entries[info.path]["type"] == "directory":
+                        entries[info.path] = self._entry(info)
+            except PathNotFoundError:
+                made = list(self._made_below(key, 1))
+                if not made and self._made_dir(key) is None:
+                    info = self.driver.stat(key)  # a file lists as itself; missing raises
+                    entries = {} if info.is_dir else {info.path: self._entry(info)}
+        for made_key in self._made_below(key, 1):
+            entries.setdefault(made_key, self._made_entry(made_key))
+        ordered = [entries[k] for k in sorted(entries)]
+        return ordered if detail else [e["name"] for e in ordered]
+
+    def _children(self, key: str) -> list[FileInfo]:
+        """The direct children of driver path ``key``: one delimiter listing, or a walk that does not descend."""
+        native = self._native
+        if native is not None:
+            return run(native.children(key))
         infos: list[FileInfo] = []
 
         def visit(info: FileInfo) -> None:
@@ -110,20 +139,20 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
             if info.is_dir:
                 raise SkipDir
 
-        with self._errors():
-            key = self._key(path)
-            try:
-                self.driver.walk(key, visit)
-            except PathNotFoundError:
-                info = self.driver.stat(key)  # a file lists as itself; missing raises
-                infos = [info] if not info.is_dir else []
-        infos.sort(key=lambda i: i.path)
-        entries = [self._entry(i) for i in infos]
-        return entries if detail else [e["name"] for e in entries]
+        self.driver.walk(key, visit)
+        return infos
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         with self._errors():
-            return self._entry(self.driver.stat(self._key(path)))
+            key = self._key(path)
+        try:
+            with self._errors():
+                return self._entry(self.driver.stat(key))
+        except FileNotFoundError:
+            made = self._made_dir(key)  # made by mkdir on this instance
+            if made is None:
+                raise
+            return made
 
     def exists(self, path: str, **kwargs: Any) -> bool:
         """True if ``path`` exists; False only when the driver says not found (other errors raise)."""
@@ -145,12 +174,6 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
         except FileNotFoundError:
             return False
 
-    def modified(self, path: str) -> datetime:
-        mtime: datetime = self.info(path)["mtime"]
-        return mtime
-
-    created = modified
-
     def find(
         self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False, **kwargs: Any
     ) -> Any:
@@ -171,17 +194,19 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
         with self._errors():
             try:
                 self.driver.walk(key, visit)
+                is_dir = True
             except PathNotFoundError:
+                is_dir = self._made_dir(key) is not None
                 with contextlib.suppress(PathNotFoundError):
                     info = self.driver.stat(key)
                     if not info.is_dir:
                         found[key] = self._entry(info)
-            if withdirs and key != "/" and key not in found:  # the directory itself, as fsspec's finds
-                with contextlib.suppress(PathNotFoundError):
-                    info = self.driver.stat(key)
-                    if info.is_dir:
-                        found[key] = self._entry(info)
-        ordered = {self._name(key): found[key] for key in sorted(found)}
+        if withdirs:
+            for made_key in self._made_below(key, maxdepth):
+                found.setdefault(made_key, self._made_entry(made_key))
+            if is_dir and key != paths.ROOT:  # as fsspec's find: the directory itself too (not the root)
+                found.setdefault(key, self._made_entry(key))
+        ordered = {self._name(k): found[k] for k in sorted(found)}
         return ordered if detail else list(ordered)
 
     def du(
@@ -221,6 +246,15 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
             return
         with self._errors():
             source, dest = self._key(path1), self._key(path2)
+        if self._native is not None:  # the store copies: one HEAD and one copy request
+            try:
+                with self._errors():
+                    return run(self._native.copy(source, dest))
+            except FileNotFoundError:
+                if self.info(path1)["type"] != "directory":
+                    raise
+                return  # directories are implicit: nothing to copy
+        with self._errors():
             if self.driver.stat(source).is_dir:
                 return  # directories are implicit: nothing to copy
             with self.driver.reader(source) as stream:
@@ -274,6 +308,7 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
             if self.driver.stat(key).is_dir:
                 raise IsADirectoryError(self._strip_protocol(path))
             self.driver.delete_many([key], files_only=True)
+        self._keep_parents([key])
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
         """Remove ``path``: one path, a glob or a list of paths; one ``delete_many`` of the driver.
@@ -289,37 +324,20 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
         one_file = not recursive and isinstance(path, str) and len(given) == 1 and not is_glob(path)
         if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
             raise IsADirectoryError(given[0])
-        if given:
-            with self._errors():
-                self.driver.delete_many([self._key(name) for name in given], files_only=not recursive)
-
-    def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
-        """An empty file at ``path``; ``truncate=False`` of an existing file is NotImplementedError.
-
-        No driver can update a modification time alone (object stores cannot either).
-        """
-        if not truncate and self.exists(path):
-            raise NotImplementedError(
-                f"{self.driver.name}: touch(truncate=False) of the existing {self._strip_protocol(path)}: "
-                "distfs cannot update a modification time alone"
-            )
-        self.pipe_file(path, b"")
-
-    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        """Directories are implicit: nothing to do."""
-
-    def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        """Directories are implicit: nothing to do."""
-
-    def rmdir(self, path: str) -> None:
-        """Directories vanish with their last entry: nothing to do."""
-
-    def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
         with self._errors():
-            url = self.driver.redirect_url(self._key(path), "GET")
-        if url is None:
-            raise NotImplementedError(f"the {self.driver.name} driver cannot sign URLs")
-        return url
+            keys = [self._key(name) for name in given]
+        made = [key for key in keys if recursive and self._made_dir(key) is not None]
+        for key in made:
+            self._forget(key)
+        if keys:
+            try:
+                with self._errors():
+                    self.driver.delete_many(keys, files_only=not recursive)
+            except FileNotFoundError as exc:
+                if getattr(exc, "path", None) not in {self._name(key) for key in made}:
+                    raise  # a remembered directory stores nothing
+        if not recursive:
+            self._keep_parents(keys)
 
     def open(
         self,
@@ -354,6 +372,11 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
         **kwargs: Any,
     ) -> Any:
         path = self._strip_protocol(path)
+        cache_type = str(kwargs.get("cache_type", "readahead"))
+        if mode == "rb" and self._native is not None:  # nothing fetched at open: one HEAD
+            return ObjectFile(
+                self, self._native, path, block_size=block_size, cache_type=cache_type, cache_options=cache_options
+            )
         if mode == "rb":
             with self._errors():
                 key = self._key(path)
@@ -362,7 +385,7 @@ class DistFileSystem(Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot
                     raise IsADirectoryError(path)
                 stream = self.driver.reader(key, 0)
             return LocalFile.of(stream, path, info.size) or ReadFile(
-                self, path, info, stream, block_size=block_size, cache_options=cache_options
+                self, path, info, stream, block_size=block_size, cache_type=cache_type, cache_options=cache_options
             )
         if mode in ("wb", "ab", "xb"):
             if mode == "xb" and self.exists(path):
