@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["awaiting", "in_loop_thread", "run", "track"]
+__all__ = ["awaiting", "in_loop_thread", "run", "run_here", "track"]
 
 T = TypeVar("T")
 
@@ -86,6 +86,37 @@ async def awaiting(coroutine: Coroutine[Any, Any, T]) -> T:
     if threading.current_thread() is _thread:
         return await coroutine
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, _get_loop()))
+
+
+_here = threading.local()
+
+
+class _Own:
+    """This thread's event loop, closed when the thread ends (its thread-local slot is cleared)."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.loop.close()
+
+
+def run_here(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on this thread's own event loop (for stores whose calls never wait).
+
+    Calls from many threads then run at once, with no hand-over to the loop thread. Where
+    this thread runs an event loop already (a synchronous call inside async code), the
+    coroutine goes to the loop thread as with :func:`run`.
+    """
+    own: _Own | None = getattr(_here, "own", None)
+    if asyncio._get_running_loop() is not None:
+        return run(coroutine)
+    if own is None or own.loop.is_closed():
+        own = _here.own = _Own()
+    return own.loop.run_until_complete(coroutine)
 
 
 def in_loop_thread() -> bool:

@@ -999,7 +999,12 @@ def test_errors_name_driver_paths(ctx: Context) -> None:
 def _store_root(driver: StorageDriver) -> str:
     """Where the store keeps driver path ``/`` (a directory, a bucket), where it can be seen."""
     inner = driver.inner if isinstance(driver, Base) else driver
-    root = inner.backend.root if isinstance(inner, FsspecDriver) else ""
+    if isinstance(inner, FsspecDriver):
+        root = inner.backend.root
+    elif inner.capabilities.empty_directories:  # an engine store of real directories: its root directory
+        root = str(getattr(getattr(getattr(inner, "engine", None), "store", None), "bucket", ""))
+    else:
+        root = ""
     return root if len(root) > 1 else ""
 
 
