@@ -78,6 +78,7 @@ from .. import paths
 from ..base import Base
 from ..beneath import PATH, Beneath, EscapeError
 from ..capabilities import Capabilities
+from ..driver import EPOCH
 from ..engine import build
 from ..engine.seam import (
     Busy,
@@ -171,8 +172,8 @@ class LocalStore:
         A key with a ``.`` or ``..`` component is refused first (drivers below
         :class:`~distfs.base.Base`'s path checks see such keys).
         """
-        if "/." in "/" + key and {".", ".."} & set(key.split("/")):
-            raise Invalid(key)
+        if "/." in "/" + key:
+            self._check_dots(key)
         try:
             yield
         except EscapeError:
@@ -180,30 +181,40 @@ class LocalStore:
         except OSError as exc:
             raise _failure(exc, key) from None
 
+    @staticmethod
+    def _check_dots(key: str) -> None:
+        if {".", ".."} & set(key.split("/")):
+            raise Invalid(key)
+
     # -- objects ----------------------------------------------------------------------
 
     async def head(self, key: str) -> ObjectInfo:
-        with self._mapped(key):
+        if "/." in "/" + key:
+            self._check_dots(key)
+        try:  # the hot path of stat: no context manager
             fd = self._beneath.open(key, PATH)
-            try:
-                info = os.fstat(fd)
-                if stat.S_ISDIR(info.st_mode):
-                    missing = NotFound("IsDirectory", key)
-                    missing.directory = datetime.fromtimestamp(info.st_mtime, UTC)
-                    raise missing
-            finally:
-                os.close(fd)
-        return _object(key, info, self._origin(key, info) if stat.S_ISREG(info.st_mode) else "")
-
-    def _origin(self, key: str, info: os.stat_result) -> str:
-        """The upload origin stamped on the file ``info`` at ``key`` (``""``: none, or replaced meanwhile)."""
+        except EscapeError:
+            raise Invalid(key) from None
+        except OSError as exc:
+            raise _failure(exc, key) from None
         try:
-            fd = self._beneath.open(key, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-        except OSError:
+            info = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            missing = NotFound("IsDirectory", key)
+            missing.directory = datetime.fromtimestamp(info.st_mtime, UTC)
+            raise missing
+        return _object(key, info)  # origin: read by ``stamp`` (one more open), where it is needed
+
+    async def stamp(self, info: ObjectInfo) -> str:
+        """The upload origin stamped on the file ``info`` (``""``: none, or replaced since)."""
+        try:
+            fd, found = self._open_file(info.key)
+        except StoreError:
             return ""
         try:
-            same = os.fstat(fd)
-            if (same.st_dev, same.st_ino) != (info.st_dev, info.st_ino):
+            if _object(info.key, found).version != info.version:
                 return ""
             return os.getxattr(fd, _ORIGIN).decode()
         except OSError:
@@ -375,24 +386,41 @@ class LocalStore:
                 fd = self._beneath.open_directory(directory)
                 try:
                     if not part and directory:  # the directory's own key: it exists (Tree)
-                        page.objects.append(_object(prefix, os.fstat(fd)))
-                    entries = self._entries(fd, directory)
+                        page.objects.append(ObjectInfo(prefix, 0, EPOCH, ""))
+                    kinds = self._kinds(fd, directory)
                 finally:
                     os.close(fd)
         except NotFound:
             return page
         base = directory + "/" if directory else ""
-        for name, info in entries:
+        for name, is_dir in kinds:
             key = base + name
             if not name.startswith(part) or key <= start_after:
                 continue
-            if stat.S_ISDIR(info.st_mode):
+            if is_dir:
                 page.prefixes.append(key + "/")
-            else:
-                page.objects.append(_object(key, info))
+            else:  # names and kinds only (see the Tree extension): no stat per file
+                page.objects.append(ObjectInfo(key, 0, EPOCH, ""))
         page.objects.sort(key=_key_of)
         page.prefixes.sort()
         return page
+
+    def _kinds(self, fd: int, directory: str) -> list[tuple[str, bool]]:
+        """The names in directory ``fd`` (relative path ``directory``) and whether each is a
+        directory; links inside the root followed, links out and dangling ones left out."""
+        found = []
+        base = directory + "/" if directory else ""
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_symlink():
+                        is_dir = stat.S_ISDIR(self._beneath.stat(base + entry.name).st_mode)
+                    else:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:  # a link out of the store, a dangling one, or gone
+                    continue
+                found.append((entry.name, is_dir))
+        return found
 
     def _entries(self, fd: int, directory: str) -> list[tuple[str, os.stat_result]]:
         """The names in directory ``fd`` (relative path ``directory``) with their ``stat``;

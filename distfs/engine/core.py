@@ -235,6 +235,8 @@ class Engine:
             directory = getattr(exc.__cause__, "directory", None)
             if directory is not None:  # a Tree store's directory
                 return FileInfo(path, 0, utc(directory), True)
+            if self.tree is not None:  # neither a file nor a directory: nothing to list
+                raise
             page = await self._first_page(path)
             if page.objects or page.prefixes:
                 return FileInfo(path, 0, EPOCH, True)
@@ -412,6 +414,17 @@ class Engine:
         common = _common_parent(ordered)
         keys = [self.key(path) for path in ordered]
         where = ordered[0]
+        tree = self.tree
+        if tree is not None:  # one call per batch and per path, nothing to look up (nor to wait on)
+            batch = self.store.limits.delete_batch
+            async with self.errors(where, "deleting"):
+                failures = []
+                for start in range(0, len(keys), batch):
+                    failures += await self.store.delete_many(keys[start : start + batch])
+                for path in ordered:
+                    await tree.remove_tree(self.key(_UPLOADS + path))
+            self._raise_failures(failures)
+            return
         outcome = await asyncio.gather(
             self._delete_keys(where, keys),
             self._hidden(common),
@@ -552,4 +565,6 @@ def _common_parent(ordered: Sequence[str]) -> str:
 
 def utc(value: datetime) -> datetime:
     """A store's modification time as ``datetime.UTC`` (botocore's ``tzutc()`` is the same instant)."""
+    if value.tzinfo is UTC:
+        return value
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

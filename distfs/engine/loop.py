@@ -88,35 +88,24 @@ async def awaiting(coroutine: Coroutine[Any, Any, T]) -> T:
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, _get_loop()))
 
 
-_here = threading.local()
-
-
-class _Own:
-    """This thread's event loop, closed when the thread ends (its thread-local slot is cleared)."""
-
-    __slots__ = ("loop",)
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.loop.close()
-
-
 def run_here(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` on this thread's own event loop (for stores whose calls never wait).
+    """Run ``coroutine`` to its end on this thread, without an event loop (a ``blocking`` store's).
 
-    Calls from many threads then run at once, with no hand-over to the loop thread. Where
-    this thread runs an event loop already (a synchronous call inside async code), the
-    coroutine goes to the loop thread as with :func:`run`.
+    A blocking store's calls never wait, and the engine's paths for such a store await
+    nothing but the store (no ``gather``, no ``sleep``): the coroutine finishes in one
+    step, with no hand-over to the loop thread, and calls from many threads run at once.
+    Where this thread runs an event loop already (a synchronous call inside async code),
+    the coroutine goes to the loop thread as with :func:`run`. A coroutine that does wait
+    is an error in the engine (RuntimeError), never a hang.
     """
-    own: _Own | None = getattr(_here, "own", None)
     if asyncio._get_running_loop() is not None:
         return run(coroutine)
-    if own is None or own.loop.is_closed():
-        own = _here.own = _Own()
-    return own.loop.run_until_complete(coroutine)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a blocking store's call waited on an event loop")
 
 
 def in_loop_thread() -> bool:

@@ -45,9 +45,12 @@ with ``getattr`` and uses them where present):
 :class:`Tree` (``rename``, ``remove_tree``)
     Directories are real (``capabilities.empty_directories``): a listing with delimiter
     holds the directory's own key (``prefix``, size 0) first while it exists, so an empty
-    one exists too; ``move`` is one ``rename`` and ``delete`` one ``remove_tree``; ``head``
-    of a directory is NotFound with ``directory`` set; ``sign`` is asked for every method
-    (the store refuses a key it cannot use, and returns None for what it cannot sign).
+    one exists too (its objects may carry names only: size 0, no version; the engine
+    reads names and kinds from such listings); ``move`` is one ``rename`` and ``delete`` one ``remove_tree``; ``head``
+    of a directory is NotFound with ``directory`` set; ``head`` may leave ``origin`` out
+    (``""``) where reading it costs a further call, and then ``stamp(info)`` reads it;
+    ``sign`` is asked for every method (the store refuses a key it cannot use, and
+    returns None for what it cannot sign).
 """
 
 from __future__ import annotations
@@ -354,4 +357,8 @@ class Tree(Protocol):
 
     async def remove_tree(self, key: str) -> bool:
         """Remove the object or directory at ``key`` with everything below it; False if nothing was there."""
+        ...
+
+    async def stamp(self, info: ObjectInfo) -> str:
+        """The :func:`origin` stamped on the object ``info`` (``""``: none, or it was replaced since)."""
         ...

@@ -236,11 +236,20 @@ class Session:
 
     async def _committed(self, scratch: str) -> bool:
         """Whether the object at the path is the one the upload with ``scratch`` published."""
+        stamp = origin(scratch)
+        return bool(stamp) and await self._origin() == stamp
+
+    async def _origin(self) -> str:
+        """The origin stamped on the object at the path (``""``: none, or no object)."""
+        engine = self._engine
         try:
-            info = await self._engine.head(self._path)
+            info = await engine.head(self._path)
         except PathNotFoundError:
-            return False
-        return bool(info.origin) and info.origin == origin(scratch)
+            return ""
+        if info.origin or engine.tree is None:
+            return info.origin
+        async with engine.errors(self._path, "reading the origin of"):
+            return await engine.tree.stamp(info)
 
     async def _continue_committed(self) -> None:
         """Start an upload holding the committed object; journal it only once it is complete.
@@ -412,12 +421,8 @@ class Session:
         same size is no proof that the upload completed.
         """
         engine = self._engine
-        try:
-            info: ObjectInfo | None = await engine.head(self._path)
-        except PathNotFoundError:
-            info = None
         stamp = origin(upload.scratch)
-        if info is None or not stamp or info.origin != stamp:
+        if not stamp or await self._origin() != stamp:
             detail = f"upload of {self._path} was lost: the object there (if any) is not the one it published"
             raise DriverError(detail, engine.name) from None
 
