@@ -405,6 +405,19 @@ class LocalStore:
         page.prefixes.sort()
         return page
 
+    async def children(self, prefix: str) -> list[ObjectInfo]:
+        directory = prefix.rstrip("/")
+        with self._mapped(prefix):
+            fd = self._beneath.open_directory(directory)
+            try:
+                entries = self._entries(fd, directory)
+            finally:
+                os.close(fd)
+        return [
+            _object(prefix + name + "/" if stat.S_ISDIR(info.st_mode) else prefix + name, info)
+            for name, info in entries
+        ]
+
     def _kinds(self, fd: int, directory: str) -> list[tuple[str, bool]]:
         """The names in directory ``fd`` (relative path ``directory``) and whether each is a
         directory; links inside the root followed, links out and dangling ones left out."""

@@ -275,6 +275,26 @@ class Engine:
         base = "" if path == paths.ROOT else path
         return sorted(base + "/" + name for name in found)
 
+    async def children(self, path: str) -> builtins.list[FileInfo]:
+        """The infos of the children of directory ``path`` on a Tree store, unsorted, hidden
+        state left out (PathNotFoundError when ``path`` is not a directory)."""
+        tree = self.tree
+        assert tree is not None, "children() lists a Tree store"
+        prefix = self.prefix(path)
+        async with self.errors(path, "listing"):
+            found = await tree.children(prefix)
+        base, cut, hidden = "" if path == paths.ROOT else path, len(prefix), paths.HIDDEN
+        infos = []
+        for info in found:
+            key = info.key
+            if key.endswith("/"):
+                name = key[cut:-1]
+                if name != hidden:
+                    infos.append(FileInfo(base + "/" + name, 0, utc(info.modified), True))
+            else:
+                infos.append(FileInfo(base + "/" + key[cut:], info.size, utc(info.modified), False, info.version))
+        return infos
+
     async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
         """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.
 

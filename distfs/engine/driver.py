@@ -17,6 +17,7 @@ from .. import paths
 from ..capabilities import Capabilities
 from ..driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from ..errors import PathNotFoundError
+from ..walk import walk as walk_tree
 from ..walk import walk_flat
 from ..writers import WriterState
 from .core import Engine
@@ -95,6 +96,10 @@ class ObjectStoreDriver(StorageDriver):
         return self.run(self.engine.redirect_url(path, method))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
+        if self.engine.tree is not None:  # real directories: one listing per directory entered
+            engine = self.engine
+            walk_tree(lambda directory: self.run(engine.children(directory)), path, fn, start_after_hint)
+            return
         walk(self.engine, path, fn, start_after_hint, self.run)
 
 

@@ -42,7 +42,7 @@ with ``getattr`` and uses them where present):
     One writer per path: the engine claims an upload when a writer opens or resumes it
     and releases the claim when the writer suspends, commits or cancels; a claim held by
     another writer (also in another process) is :class:`Busy`, WriterConflictError.
-:class:`Tree` (``rename``, ``remove_tree``)
+:class:`Tree` (``rename``, ``remove_tree``, ``children``, ``stamp``)
     Directories are real (``capabilities.empty_directories``): a listing with delimiter
     holds the directory's own key (``prefix``, size 0) first while it exists, so an empty
     one exists too (its objects may carry names only: size 0, no version; the engine
@@ -357,6 +357,15 @@ class Tree(Protocol):
 
     async def remove_tree(self, key: str) -> bool:
         """Remove the object or directory at ``key`` with everything below it; False if nothing was there."""
+        ...
+
+    async def children(self, prefix: str) -> list[ObjectInfo]:
+        """Every entry directly below directory ``prefix`` (``""`` or ending with ``/``), in no order.
+
+        Files with their full info; directories as keys ending with ``/`` (size 0, no
+        version). NotFound when ``prefix`` is not a directory. The engine walks a Tree one
+        directory at a time with it (a walk's skipped directories are never listed).
+        """
         ...
 
     async def stamp(self, info: ObjectInfo) -> str:
