@@ -551,6 +551,7 @@ class LocalStore:
             try:
                 for name in (_DATA, _PARTS):  # a writer killed before journaling its upload left them: reset
                     os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666, dir_fd=fd))
+                os.fsync(fd)  # their names, once: ``persist_parts`` syncs their contents
             finally:
                 os.close(fd)
         return Upload(key, origin(scratch), scratch)
@@ -609,7 +610,6 @@ class LocalStore:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-            os.fsync(directory)
 
     async def complete_upload(self, upload: Upload, parts: Sequence[Part]) -> None:
         total = sum(part.size for part in parts)
