@@ -36,7 +36,7 @@ from .errors import (
     UnsupportedMethodError,
     WriterConflictError,
 )
-from .factory import create, driver_names, register
+from .factory import create, driver_names, from_filesystem, register
 from .middleware import register_middleware
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "create",
     "driver_names",
     "from_config",
+    "from_filesystem",
     "load_config",
     "register",
     "register_middleware",

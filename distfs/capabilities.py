@@ -27,6 +27,21 @@ they tell *how* a backend keeps it (and so what it costs), not *whether*:
     ``/`` (Azure Blob Storage: ``/a\\b`` would be ``/a/b``, a silent overwrite),
     :data:`NOT_XML` where listings or batch deletes travel as XML (S3, Azure, OSS: such a
     name can be written but then not listed or deleted).
+``pinned_reads``
+    the store tells every replacement of an object apart (an ETag, a generation, an inode
+    with a fine modification time), so a reader that meets a replaced object raises
+    ``ObjectChangedError`` rather than mixing two versions; where it is not declared, a
+    replacement of the same size within the store's time resolution may go unnoticed.
+``atomic_put``
+    ``put_content`` and ``commit`` publish the whole object or nothing (a reader never
+    sees a partial object), natively or through a hidden temporary object and a rename.
+``crash_resume``
+    a suspended upload outlives the process: another process (another machine) resumes
+    it at the size of its last ``close()``; not declared where the store itself lives in
+    the process (``inmemory``).
+``read_only``
+    the backend cannot be written (a zip archive, an HTTP server): reads and listings
+    work, and every write raises ``UnsupportedMethodError`` naming the driver and the path.
 
 ``distfs probe`` derives the same summary from behavioural probes
 (:func:`distfs.tools.probe.report.derive_capabilities`); the test suite checks that every built-in
@@ -58,6 +73,10 @@ class Capabilities:
     empty_directories: bool = False
     listing_consistency: Literal["strong", "stale", "unknown"] = "unknown"
     refused_characters: str = ""
+    pinned_reads: bool = False
+    atomic_put: bool = False
+    crash_resume: bool = False
+    read_only: bool = False
 
 
 #: What the engine's object stores do natively (each store adds its refused characters).
@@ -67,6 +86,9 @@ OBJECT_STORE = Capabilities(
     presign_get=True,
     presign_head=True,
     listing_consistency="strong",
+    pinned_reads=True,
+    atomic_put=True,
+    crash_resume=True,
 )
 
 UNKNOWN = Capabilities()

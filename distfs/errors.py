@@ -157,10 +157,15 @@ class InvalidOffsetError(StorageDriverError, ValueError):
 
 
 class UnsupportedMethodError(StorageDriverError, NotImplementedError):
-    """The driver does not implement this operation."""
+    """The driver does not implement this operation; ``detail`` (optional) says which, on what path."""
+
+    def __init__(self, driver_name: str = "", detail: str = "") -> None:
+        self.detail = detail
+        super().__init__(driver_name)
 
     def message(self) -> str:
-        return f"{self.driver_name}: unsupported method"
+        detail = self.__dict__.get("detail")
+        return f"{self.driver_name}: unsupported method" + (f": {detail}" if detail else "")
 
 
 class DriverError(StorageDriverError):

@@ -19,14 +19,27 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .driver import StorageDriver
 from .errors import DriverNotInstalledError, InvalidParameterError, InvalidStorageDriverError
 from .parameters import brief
 from .paths import PATH_RULES
 
-__all__ = ["BUILTIN_DRIVERS", "Builtin", "Factory", "create", "driver_names", "register"]
+if TYPE_CHECKING:
+    from .backends.options import OptionTable
+
+__all__ = [
+    "BUILTIN_DRIVERS",
+    "GENERIC",
+    "NATIVE_CLASSES",
+    "Builtin",
+    "Factory",
+    "create",
+    "driver_names",
+    "from_filesystem",
+    "register",
+]
 
 Factory = Callable[[Mapping[str, Any]], StorageDriver]
 
@@ -59,6 +72,19 @@ BUILTIN_DRIVERS: dict[str, Builtin] = {
     )
 }
 _BUILTIN = BUILTIN_DRIVERS
+#: The generic driver over any fsspec filesystem: ``fsspec``, and ``fsspec+<protocol>`` for every protocol.
+GENERIC = Builtin("fsspec", "distfs.backends.generic")
+_GENERIC_PREFIX = GENERIC.name + "+"
+#: The fsspec classes of the built-in drivers (``package.Class``, looked up along the MRO),
+#: which :func:`from_filesystem` gives their native store.
+NATIVE_CLASSES = {
+    "s3fs.S3FileSystem": "s3",
+    "gcsfs.GCSFileSystem": "gcs",
+    "adlfs.AzureBlobFileSystem": "azure",
+    "ossfs.OSSFileSystem": "oss",
+    "fsspec.LocalFileSystem": "filesystem",
+    "fsspec.MemoryFileSystem": "inmemory",
+}
 _RETIRED: dict[str, str] = {
     "swift": "the swift driver is no longer supported by distribution; S3-compatible Swift "
     "works through the 's3' driver with 'regionendpoint' set to its S3 endpoint",
@@ -79,14 +105,15 @@ def register(name: str, factory: Factory) -> None:
     if not isinstance(name, str) or not name:
         raise ValueError("StorageDriver name must be a non-empty string")
     with _lock:
-        if name in _registered or name in _BUILTIN or name in _entry_points():
+        taken = name in _BUILTIN or name == GENERIC.name or name.startswith(_GENERIC_PREFIX)
+        if name in _registered or taken or name in _entry_points():
             raise ValueError(f"StorageDriver named {name} already registered")
         _registered[name] = factory
 
 
 def driver_names() -> list[str]:
-    """The sorted names :func:`create` accepts."""
-    return sorted(set(_BUILTIN) | set(_registered) | set(_entry_points()))
+    """The sorted names :func:`create` accepts (and ``fsspec+<protocol>`` for any fsspec protocol)."""
+    return sorted(set(_BUILTIN) | {GENERIC.name} | set(_registered) | set(_entry_points()))
 
 
 def create(name: str, parameters: Mapping[str, Any] | None = None) -> StorageDriver:
@@ -96,23 +123,69 @@ def create(name: str, parameters: Mapping[str, Any] | None = None) -> StorageDri
     pattern) or ``portable`` (any UTF-8 name without control characters; see
     :mod:`distfs.paths`).
     """
-    from .base import Base
-
     build = _factory(name)
     if parameters is not None and not isinstance(parameters, Mapping):
         raise InvalidParameterError(str(name), "parameters", f"must be a mapping, not {type(parameters).__name__}")
     options = dict(parameters or {})
-    rules = options.pop("paths", "registry")
+    rules = _path_rules(name, options.pop("paths", "registry"))
+    kept = dict(parameters or {})  # a copy, held by the driver alone (never shown)
+    return _finish(name, build(options), rules, lambda: create(name, kept))
+
+
+def from_filesystem(
+    fs: Any, root: str = "", *, paths: str = "registry", native: bool = True, **parameters: Any
+) -> StorageDriver:
+    """The driver of the user's fsspec filesystem instance ``fs`` below ``root``, used as it is.
+
+    ``root`` is a path in ``fs`` (``bucket[/prefix]`` on an object store, a directory
+    elsewhere; a protocol prefix is accepted). The classes of the built-in drivers
+    (:data:`NATIVE_CLASSES`: s3fs, gcsfs, adlfs, ossfs, local, memory) get their native store
+    built from ``fs``'s own configuration (credentials, endpoint, session: nothing
+    re-passed); every other filesystem, or any with ``native=False``, the generic store
+    (``fsspec+<protocol>``). ``paths`` is as for :func:`create`; ``parameters`` are the
+    chosen driver's engine settings (``chunksize``, ``maxretries``, ``timeout``...), any
+    other key refused by name. ``driver.reopen()`` gives another driver over the same
+    instance.
+    """
+    from fsspec import AbstractFileSystem
+
+    if not isinstance(fs, AbstractFileSystem):
+        raise TypeError(f"from_filesystem needs an fsspec filesystem, not {type(fs).__name__}")
+    builtin = _native(fs) if native else None
+    name = builtin.name if builtin is not None else GENERIC.name
+    rules = _path_rules(name, paths)
+    module = importlib.import_module((builtin or GENERIC).module)
+    kept = dict(parameters)
+    driver = module.from_filesystem(fs, root, kept)
+    again = dict(parameters)
+    return _finish(name, driver, rules, lambda: from_filesystem(fs, root, paths=paths, native=native, **again))
+
+
+def _native(fs: Any) -> Builtin | None:
+    """The built-in driver of ``fs``'s class (or a base class), if any."""
+    for cls in type(fs).__mro__:
+        name = NATIVE_CLASSES.get(f"{cls.__module__.partition('.')[0]}.{cls.__name__}")
+        if name is not None:
+            return _BUILTIN[name]
+    return None
+
+
+def _path_rules(name: str, rules: object) -> str:
     if rules not in PATH_RULES:
         raise InvalidParameterError(name, "paths", f"must be one of {', '.join(PATH_RULES)}, got {brief(rules)}")
-    driver = build(options)
+    return str(rules)
+
+
+def _finish(name: str, driver: object, rules: str, reopen: Callable[[], StorageDriver]) -> StorageDriver:
+    """``driver`` wrapped in Base (if it is not), with its path rules and how to reopen it."""
+    from .base import Base
+
     if not isinstance(driver, StorageDriver):
         raise TypeError(f"factory of {name!r} returned {type(driver).__name__}, not a StorageDriver")
     if not isinstance(driver, Base):
         driver = Base(driver)
     driver.portable_paths = rules == "portable"
-    kept = dict(parameters or {})  # a copy, held by the driver alone (never shown)
-    driver.reopen_with(lambda: create(name, kept))
+    driver.reopen_with(reopen)
     return driver
 
 
@@ -122,6 +195,12 @@ def _factory(name: str) -> Factory:
             return _registered[name]
     if name in _BUILTIN:
         return _load(_BUILTIN[name])
+    if name == GENERIC.name:
+        return _load(GENERIC)
+    if isinstance(name, str) and name.startswith(_GENERIC_PREFIX) and len(name) > len(_GENERIC_PREFIX):
+        generic = importlib.import_module(GENERIC.module)
+        built: Factory = generic.factory_for(name[len(_GENERIC_PREFIX) :])
+        return built
     entry = _entry_points().get(name)
     if entry is not None:
         loaded = entry.load()
@@ -144,3 +223,19 @@ def _load(builtin: Builtin) -> Factory:
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
     return {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def builtin_options(builtin: Builtin) -> OptionTable:
+    """The ``storage_options`` table of ``builtin`` (``OPTIONS`` of its module or of its ``settings``)."""
+    module = importlib.import_module(builtin.module)
+    table: OptionTable | None = getattr(module, "OPTIONS", None)
+    if table is None:
+        table = importlib.import_module(builtin.module + ".settings").OPTIONS
+    assert table is not None
+    return table
+
+
+def option_table(fs: Any) -> OptionTable | None:
+    """The ``storage_options`` table of the built-in driver of ``fs``'s class, if it has one."""
+    builtin = _native(fs)
+    return None if builtin is None else builtin_options(builtin)

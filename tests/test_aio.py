@@ -93,7 +93,7 @@ def run(local_stores: LocalStores, name: str, body: Callable[[AsyncStorageDriver
 
 def test_create_picks_the_engine_or_threads(local_stores: LocalStores, name: str) -> None:
     async def body(driver: AsyncStorageDriver) -> None:
-        engine = name in ("s3", "gcs", "azure", "oss")
+        engine = name in ("inmemory", "s3", "gcs", "azure", "oss")  # every engine store, the generic one too
         assert isinstance(driver, EngineDriver if engine else ThreadedDriver)
         assert driver.name == name
         assert driver.max_concurrency == {"filesystem": 100, "gcs": 50}.get(name, distfs.aio.DEFAULT_CONCURRENCY)

@@ -87,6 +87,7 @@ def test_public_api_is_curated() -> None:
         "InvalidParameterError",
         "ConfigError",
         "from_config",
+        "from_filesystem",
         "load_config",
         "register_middleware",
     }

@@ -103,7 +103,7 @@ def factory(parameters):
         def name(self):
             return "toy"
 
-    return Toy(inner.backend)
+    return Toy(inner.engine)
 '''
 
 

@@ -8,12 +8,12 @@ inside another root's hidden state is refused. On every built-in driver.
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
 
 import distfs
 from distfs import paths
@@ -52,10 +52,10 @@ def put_hidden(driver: distfs.StorageDriver) -> None:
 
 def nested(name: str, parameters: dict[str, Any], outer: distfs.StorageDriver, child: str) -> distfs.StorageDriver:
     """A driver whose root is ``child`` below ``outer``'s, on the same store."""
-    if name == "inmemory":  # no rootdirectory parameter: share the outer driver's store
-        backend = copy.copy(backend_of(outer))
-        backend.root = backend.root + "/" + child
-        return Base(FsspecDriver(backend))
+    if name == "inmemory":  # no rootdirectory parameter: the outer driver's filesystem, below a root
+        assert isinstance(outer, Base)
+        assert isinstance(outer.inner, ObjectStoreDriver)
+        return distfs.from_filesystem(outer.inner.engine.store.fs, "/" + child)
     return distfs.create(name, below(name, parameters, child))
 
 
@@ -99,12 +99,11 @@ def test_outer_root_never_shows_inner_hidden_state(
 def test_root_inside_hidden_state_is_refused(name: str, store_parameters: Callable[[str], dict[str, Any]]) -> None:
     parameters = store_parameters(name)
     for child in (paths.HIDDEN, paths.HIDDEN + "/uploads", "a/" + paths.HIDDEN + "/b"):
-        if name == "inmemory":  # no rootdirectory parameter: the generic check itself
-            fs = backend_of(distfs.create(name)).fs
+        if name == "inmemory":  # no rootdirectory parameter: from_filesystem's root
             with pytest.raises(distfs.InvalidParameterError) as caught:
-                Backend(name, fs, "/" + child)
+                distfs.from_filesystem(MemoryFileSystem(global_store=False), "/" + child)
         else:
             with pytest.raises(distfs.InvalidParameterError) as caught:
                 distfs.create(name, below(name, parameters, child))
-        assert caught.value.parameter == "rootdirectory"
+        assert caught.value.parameter == ("root" if name == "inmemory" else "rootdirectory")
         assert caught.value.driver == name

@@ -27,8 +27,9 @@ def raw_keys(driver: distfs.StorageDriver) -> list[str]:
     inner = driver.inner
     if isinstance(inner, ObjectStoreDriver):
         store = inner.engine.store
-        assert isinstance(store, filesystem.LocalStore)
-        return sorted(str(path) for path in Path(store.bucket).rglob("*") if path.is_file())
+        if isinstance(store, filesystem.LocalStore):  # filesystem: every file below its root
+            return sorted(str(path) for path in Path(store.bucket).rglob("*") if path.is_file())
+        return sorted(store.fs.find(store.full("")))  # the generic store (inmemory): its filesystem below its root
     assert isinstance(inner, FsspecDriver)
     root = inner.backend.key("/")
     return sorted(inner.fs.find(root))

@@ -99,7 +99,7 @@ from ..errors import InvalidParameterError
 from ..parameters import Parameters
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
-__all__ = ["KNOWN", "OPTIONS", "LocalStore", "driver", "factory", "raw_filesystem"]
+__all__ = ["KNOWN", "OPTIONS", "LocalStore", "driver", "factory", "from_filesystem", "raw_filesystem"]
 
 NAME = "filesystem"
 KNOWN = ("rootdirectory", "maxthreads", "storage_options")
@@ -885,3 +885,13 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[LocalFileSystem, str]
 def _parameters(parameters: Mapping[str, Any]) -> tuple[Parameters, StorageOptions]:
     params = Parameters(NAME, parameters, known=KNOWN, secret=("storage_options",))
     return params, OPTIONS.check(parameters.get("storage_options"))
+
+
+def from_filesystem(fs: LocalFileSystem, root: str, parameters: Mapping[str, Any]) -> Base:
+    """The ``filesystem`` driver of directory ``root`` for the user's ``LocalFileSystem`` ``fs``
+    (which holds no configuration the driver uses); ``parameters``: ``maxthreads`` only."""
+    Parameters(NAME, parameters, known=("maxthreads",))
+    directory = fs._strip_protocol(root) if root else ""
+    if not directory.strip("/"):
+        raise InvalidParameterError(NAME, "root", "must name a directory (the registry's root directory)")
+    return factory({**parameters, "rootdirectory": directory})

@@ -1,36 +1,40 @@
-"""``inmemory``: a private fsspec memory filesystem per driver instance (for tests).
+"""``inmemory``: the generic store over a private fsspec memory filesystem per driver (for tests).
 
 fsspec protocol ``memory`` (``MemoryFileSystem``). Parameters: ``storage_options`` only,
 the filesystem's keywords, checked against :data:`OPTIONS`; none of them changes what the
 driver does (the table says why). Nothing persists beyond the driver object, and two
 drivers never share a store (fsspec's memory filesystem is process-global by default; the
 driver always sets ``global_store=False``), except that ``driver.reopen()`` gives a second
-instance over the same store.
+instance over the same store. :func:`distfs.from_filesystem` gives a user's own
+``MemoryFileSystem`` this driver, over that very instance.
 
-One writer at a time per path: ``writer(path)`` while another writer of ``path`` of the
-same driver is open raises ``WriterConflictError`` (a writer dropped without closing
-releases the path when it is garbage-collected).
+The driver is the object-store engine over :class:`MemoryStore`, the generic store
+(:mod:`distfs.backends.generic`) with the fast paths of a filesystem that is a dict in
+this process: its calls run on the event loop (nothing blocks), an object is read and
+versioned in one look-up (one version, never a mix), and whole reads hand out the stored
+bytes without a copy. Concurrent writers of one path are independent (each publishes
+exactly its own bytes; the last commit wins), as on every engine store.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from collections.abc import Mapping
+from typing import Any
 
 from fsspec.implementations.memory import MemoryFileSystem
 
 from ..base import Base
-from ..capabilities import Capabilities
-from ..fsspec_driver import Backend, FsspecDriver
+from ..engine import seam
 from ..parameters import Parameters
+from .generic import build_driver, check_root
+from .generic.settings import GenericSettings, engine_settings
+from .generic.store import FsspecStore
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
-__all__ = ["KNOWN", "OPTIONS", "MemoryBackend", "factory", "raw_filesystem"]
+__all__ = ["KNOWN", "OPTIONS", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
 
 NAME = "inmemory"
 KNOWN = ("storage_options",)
-_PAGE = 1000
 #: Every keyword of fsspec's ``MemoryFileSystem`` (and ``AbstractFileSystem``).
 OPTIONS = OptionTable(
     NAME,
@@ -43,76 +47,86 @@ OPTIONS = OptionTable(
 )
 
 
-class MemoryBackend(Backend):
-    """fsspec's memory filesystem, never handing out its live file objects."""
+class MemoryStore(FsspecStore):
+    """The generic store over a ``MemoryFileSystem``, reading its dict directly."""
 
-    capabilities = Capabilities(append="native", server_side_copy=True, listing_consistency="strong")
+    def __init__(self, fs: MemoryFileSystem, root: str = "", settings: GenericSettings | None = None) -> None:
+        settings = settings or GenericSettings()
+        super().__init__(fs, root, name=NAME, timeout=settings.timeout, chunk=settings.chunksize, inline=True)
+        self._files: dict[str, Any] = fs.store
+        self._below = self.base + "/"  # the dict's names of keys: "/key", "/root/key"
 
-    def __init__(self, storage_options: Mapping[str, Any] | None = None) -> None:
-        options = OptionTable.merge({}, {"global_store": False}, storage_options or {}, {})
-        fs = MemoryFileSystem(**options, skip_instance_cache=True)
-        super().__init__(NAME, fs, "")
+    def _file(self, key: str) -> Any:
+        found = self._files.get(self.full(key))
+        if found is None:
+            raise seam.NotFound("NotFound", f"{key} does not exist")
+        return found
 
-    def read_all(self, key: str) -> bytes:
-        # getvalue() hands out the stored buffer itself: immutable bytes that the store's
-        # file object shares until its next write (which then copies), where cat_file
-        # copies the object twice. Keys are already in the store's form.
-        try:
-            stored = self.fs.store[key]
-        except KeyError:
-            raise FileNotFoundError(key) from None
-        data: bytes = stored.getvalue()
-        return data
+    @staticmethod
+    def _info(key: str, found: Any) -> seam.ObjectInfo:
+        # the file object is replaced (never changed) by every write: its identity, creation
+        # time and size name one version
+        modified = found.created
+        version = f"mem:{id(found):x}:{modified.timestamp()!r}:{found.size}"
+        return seam.ObjectInfo(key, found.size, modified, version)
 
-    def open_read(self, key: str, offset: int) -> BinaryIO:
-        # Not the store's own file object: it has one cursor shared by every opener. A
-        # BytesIO over the immutable value shares it (no copy) and pins this version.
-        data = self.read_all(key)
-        stream = io.BytesIO(data)
-        stream.seek(min(offset, len(data)))
-        return stream
+    async def info(self, key: str) -> seam.ObjectInfo:
+        return self._info(key, self._file(key))
 
-    def rename(self, source: str, dest: str) -> None:
-        if self.fs.isfile(source):
-            # Through open(), which refuses a file below a file, as put_content does.
-            self.fs.pipe_file(dest, self.read_all(source))
-            self.fs.rm_file(source)
-            return
-        super().rename(source, dest)
+    async def get_range(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, seam.ObjectInfo]:
+        found = self._file(key)  # one look-up: the bytes and the version belong together
+        info = self._info(key, found)
+        if version is not None and info.version != version:
+            raise seam.Changed("Changed", "the object was replaced")
+        return self._slice(found, start, end), info
 
-    def truncate(self, key: str, size: int) -> None:
-        self.fs.open(key, "r+b").truncate(size)
+    async def _read(self, key: str, start: int, end: int) -> bytes:
+        return self._slice(self._file(key), start, end)
 
-    def truncate_upload(self, stream: BinaryIO, key: str, size: int) -> None:
-        # The stream is the store's file object: cut it and keep appending at its new end.
-        stream.truncate(size)
-        stream.seek(size)
+    @staticmethod
+    def _slice(found: Any, start: int, end: int) -> bytes:
+        if start == 0 and end >= found.size:
+            data: bytes = found.getvalue()  # the stored bytes themselves: no copy
+            return data
+        return bytes(found.getbuffer()[start:end])
 
-    # The store is one flat mapping and every ls() or directory stat scans all of it, so
-    # per-directory walks and fsspec's rm are quadratic in a tree; find() is one pass.
-    flat_listing = True
+    async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
+        """One pass over the dict (fsspec's ``ls`` and ``find`` scan it too, more than once)."""
+        below, cut = self._below + prefix, len(self._below)
+        objects, prefixes = [], set()
+        for name, found in list(self._files.items()):
+            if not name.startswith(below):
+                continue
+            key = name[cut:]
+            if key <= start_after:
+                continue
+            rest = key[len(prefix) :]
+            if delimiter and "/" in rest:
+                prefixes.add(prefix + rest.partition("/")[0] + "/")
+            else:
+                objects.append(self._info(key, found))
+        objects.sort(key=lambda o: o.key)
+        return seam.Page(objects, sorted(prefixes))
 
-    def file_pages(self, prefix: str, start_after: str) -> Iterator[list[dict[str, Any]]]:
-        found = self.fs.find(prefix.rstrip("/"), detail=True)
-        entries = [entry for name, entry in found.items() if name.startswith(prefix) and name > start_after]
-        for start in range(0, len(entries), _PAGE):
-            yield entries[start : start + _PAGE]
 
-    def remove(self, key: str, is_dir: bool) -> None:
-        if not is_dir:
-            self.fs.rm_file(key)
-            return
-        for name in self.fs.find(key):
-            self.fs.rm_file(name)
-        if any(d == key or d.startswith(key + "/") for d in self.fs.pseudo_dirs):
-            self.fs.rm(key, recursive=True)  # directories made explicitly (distfs never makes any)
+def _store(fs: MemoryFileSystem, root: str, settings: GenericSettings) -> MemoryStore:
+    check_root(NAME, root)
+    return MemoryStore(fs, root, settings)
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build an ``inmemory`` driver; it takes ``storage_options`` only."""
-    backend = MemoryBackend(_storage_options(parameters))
-    # The store lives in this object: a second instance shares it (and its writer claims).
-    return Base(FsspecDriver(backend), reopen=lambda: Base(FsspecDriver(backend)))
+    options = OptionTable.merge({}, {"global_store": False}, _storage_options(parameters), {})
+    store = _store(MemoryFileSystem(**options, skip_instance_cache=True), "", GenericSettings())
+    # The store lives in this object: a second instance shares it.
+    return build_driver(store, GenericSettings(), reopen=lambda: build_driver(store, GenericSettings()))
+
+
+def from_filesystem(fs: MemoryFileSystem, root: str, parameters: Mapping[str, Any]) -> Base:
+    """The ``inmemory`` driver over the user's ``MemoryFileSystem`` ``fs`` below ``root``: its
+    files are the driver's; ``parameters``: the engine's settings (``chunksize``, ``maxretries``...)."""
+    settings = engine_settings(NAME, parameters)
+    return build_driver(_store(fs, root, settings), settings)
 
 
 def _storage_options(parameters: Mapping[str, Any]) -> StorageOptions:

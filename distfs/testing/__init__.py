@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .context import Case, Context
 from .runner import LONG_ENV, DirtyRootError, Result, long_mode, run
-from .suite import CASES, case_names
+from .suite import CASES, READ_ONLY_TREE, case_names, read_only_tree
 
 if TYPE_CHECKING:
     from .pytest_suite import DriverSuite
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CASES",
     "LONG_ENV",
+    "READ_ONLY_TREE",
     "Case",
     "Context",
     "DirtyRootError",
@@ -28,6 +29,7 @@ __all__ = [
     "Result",
     "case_names",
     "long_mode",
+    "read_only_tree",
     "run",
 ]
 

@@ -164,6 +164,9 @@ class Case:
     #: Capabilities (fields of :class:`~distfs.capabilities.Capabilities`) the case needs
     #: declared true; it is skipped, with the reason, where the driver does not declare them.
     requires: tuple[str, ...] = field(default=())
+    #: The case writes to the store: skipped, with the reason, on a driver that declares
+    #: ``capabilities.read_only`` (the read-only cases, which need one, run there instead).
+    writes: bool = True
 
 
 def check(condition: object, message: str) -> None:

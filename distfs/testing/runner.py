@@ -78,7 +78,13 @@ class Result:
 
 
 def check_empty_root(driver: StorageDriver) -> None:
-    """Refuse to run against a root that already holds something."""
+    """Refuse to run against a root that already holds something.
+
+    A read-only driver (``capabilities.read_only``) is the exception: it is run over a
+    fixture holding :data:`~distfs.testing.suite.READ_ONLY_TREE`, which its cases read.
+    """
+    if driver.capabilities.read_only:
+        return
     entries = driver.list("/")
     if entries:
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
@@ -108,6 +114,8 @@ def skip_reason(case: Case, *, long: bool, capabilities: Capabilities, two_insta
     missing = [name for name in case.requires if not getattr(capabilities, name)]
     if missing:
         return "the driver does not declare " + ", ".join(f"capabilities.{name}" for name in missing)
+    if case.writes and capabilities.read_only:
+        return "the driver declares capabilities.read_only and this case writes"
     return ""
 
 
@@ -144,6 +152,8 @@ def run_case(
         raise failure
 
     def clean() -> None:
+        if driver.capabilities.read_only:
+            return  # a read-only root holds its fixture, and nothing can have changed it
         left = driver.list("/")
         if left:
             raise AssertionError(f"root not clean after the test: {left}")

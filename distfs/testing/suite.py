@@ -21,14 +21,15 @@ from ..driver import FileInfo, SkipDir, StopWalk, StorageDriver
 from ..errors import (
     InvalidOffsetError,
     InvalidPathError,
+    ObjectChangedError,
     PathNotFoundError,
     StorageDriverError,
+    UnsupportedMethodError,
     WriterConflictError,
 )
-from ..fsspec_driver import FsspecDriver
 from .context import Case, Context, check, check_equal, expect_error
 
-__all__ = ["CASES", "case_names"]
+__all__ = ["CASES", "READ_ONLY_TREE", "case_names", "read_only_tree"]
 
 CASES: list[Case] = []
 
@@ -37,12 +38,12 @@ GiB = 1 << 30
 
 
 def case(
-    *, long_only: bool = False, two_instances: bool = False, requires: tuple[str, ...] = ()
+    *, long_only: bool = False, two_instances: bool = False, requires: tuple[str, ...] = (), writes: bool = True
 ) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
     def register(fn: Callable[[Context], None]) -> Callable[[Context], None]:
         name = fn.__name__.removeprefix("test_")
         doc = (fn.__doc__ or "").strip().splitlines()[0]
-        CASES.append(Case(name, fn, doc, long_only, two_instances=two_instances, requires=requires))
+        CASES.append(Case(name, fn, doc, long_only, two_instances=two_instances, requires=requires, writes=writes))
         return fn
 
     return register
@@ -103,7 +104,7 @@ def _file_streams(ctx: Context, size: int) -> None:
 # -- TestRootExists ... TestWriteReadNonUTF8 ------------------------------------------
 
 
-@case()
+@case(writes=False)
 def test_root_exists(ctx: Context) -> None:
     """list("/") succeeds on any store, even an empty one."""
     ctx.driver.list("/")
@@ -139,7 +140,7 @@ def test_valid_paths(ctx: Context) -> None:
 INVALID_PATHS = ["", "/", "abc", "123.abc", "//bcd", "/abc_123/", "/a/../b", "/a/./b", "/..", "/a*b"]
 
 
-@case()
+@case(writes=False)
 def test_invalid_paths(ctx: Context) -> None:
     """Invalid paths are InvalidPathError naming the driver, for put and get."""
     for path in INVALID_PATHS:
@@ -179,7 +180,7 @@ def test_truncate(ctx: Context) -> None:
     _write_read_compare(ctx, path, ctx.random_bytes(1024))
 
 
-@case()
+@case(writes=False)
 def test_read_nonexistent(ctx: Context) -> None:
     """get_content of a missing path is PathNotFoundError naming the driver."""
     path = ctx.random_path(32)
@@ -277,7 +278,7 @@ def test_continue_stream_append_small(ctx: Context) -> None:
     _continue_stream_append(ctx, 32)
 
 
-@case()
+@case(writes=False)
 def test_read_nonexistent_stream(ctx: Context) -> None:
     """reader of a missing path is PathNotFoundError, at offset 0 and 64."""
     path = ctx.random_path(32)
@@ -997,12 +998,14 @@ def test_errors_name_driver_paths(ctx: Context) -> None:
 
 
 def _store_root(driver: StorageDriver) -> str:
-    """Where the store keeps driver path ``/`` (a directory, a bucket), where it can be seen."""
+    """Where the store keeps driver path ``/``, where it can be seen: a directory, or the
+    bucket and root prefix of an engine store (``bucket/prefix``, a generic store's root)."""
     inner = driver.inner if isinstance(driver, Base) else driver
-    if isinstance(inner, FsspecDriver):
-        root = inner.backend.root
-    elif inner.capabilities.empty_directories:  # an engine store of real directories: its root directory
-        root = str(getattr(getattr(getattr(inner, "engine", None), "store", None), "bucket", ""))
+    backend, engine = getattr(inner, "backend", None), getattr(inner, "engine", None)
+    if backend is not None:
+        root = str(getattr(backend, "root", ""))
+    elif engine is not None:
+        root = "/".join(part for part in (str(engine.store.bucket).strip("/"), engine.root) if part)
     else:
         root = ""
     return root if len(root) > 1 else ""
@@ -1200,3 +1203,131 @@ def test_empty_directories_as_declared(ctx: Context) -> None:
     what = "list of the emptied directory (capabilities.empty_directories is not declared)"
     expect_error(PathNotFoundError, partial(ctx.driver.list, top + "/d"), what)
     check_equal(ctx.driver.list(top), [top + "/g"], f"list({top}) after its directory was emptied")
+
+
+@case(requires=("pinned_reads",))
+def test_pinned_reader_sees_one_version(ctx: Context) -> None:
+    """A declared pinned_reads: a reader of an object replaced meanwhile returns its first
+    version whole or raises ObjectChangedError, never bytes of two versions."""
+    path = ctx.cleanup(ctx.random_path(32))
+    size = 17 * MiB  # more than one read block of every built-in driver
+    old, new = ctx.random_bytes(size), ctx.random_bytes(size)
+    ctx.driver.put_content(path, old)
+    with ctx.driver.reader(path, 0) as stream:
+        first = stream.read(1)
+        ctx.driver.put_content(path, new)
+        try:
+            rest = stream.read()
+        except ObjectChangedError as error:
+            _check_name(ctx, error)
+            return
+    what = "content read across a replacement (capabilities.pinned_reads is declared)"
+    check_equal(first + rest, old, what)
+
+
+@case(requires=("atomic_put",))
+def test_puts_are_atomic(ctx: Context) -> None:
+    """A declared atomic_put: readers racing put_content and commit see one whole object each time."""
+    path = ctx.cleanup(ctx.random_path(32))
+    contents = [ctx.random_bytes(MiB + 1), ctx.random_bytes(MiB + 1)]
+    ctx.driver.put_content(path, contents[0])
+    done = threading.Event()
+
+    def replace(_: int) -> None:
+        try:
+            for round_ in range(10):
+                data = contents[round_ % 2]
+                if round_ % 4 == 1:
+                    writer = ctx.driver.writer(path)
+                    writer.write(data)
+                    writer.commit()
+                    writer.close()
+                else:
+                    ctx.driver.put_content(path, data)
+        finally:
+            done.set()
+
+    def read(_: int) -> None:
+        while not done.is_set():
+            seen = ctx.driver.get_content(path)
+            check(seen in contents, f"read {len(seen)} bytes that no put wrote (capabilities.atomic_put is declared)")
+
+    ctx.run_all(lambda i: (replace if i == 0 else read)(i), range(3))
+
+
+@case(requires=("crash_resume",), two_instances=True)
+def test_resume_after_a_crash(ctx: Context) -> None:
+    """A declared crash_resume: after a writer dies unclosed, the other instance resumes at the last close."""
+    path = ctx.cleanup(ctx.random_path(32))
+    kept, lost, more = ctx.random_bytes(3000), ctx.random_bytes(6 * MiB), ctx.random_bytes(50)
+    _suspend(ctx.driver, path, kept)
+    crashed = ctx.driver.writer(path, append=True)
+    crashed.write(lost)  # never closed: its process died here (parts it sent may be in the store)
+    writer = ctx.other.writer(path, append=True)
+    check_equal(writer.size, len(kept), "size when the other instance resumes after a crash")
+    writer.write(more)
+    writer.commit()
+    writer.close()
+    for instance in ctx.instances:
+        check_equal(instance.get_content(path), kept + more, "content after a crash and a resume")
+
+
+# -- a read-only driver ---------------------------------------------------------------
+# A driver that declares capabilities.read_only (a zip archive, an HTTP server) is run
+# over a fixture holding READ_ONLY_TREE; the cases that write are skipped there.
+
+#: What the fixture of a read-only driver holds (build it with :func:`read_only_tree`).
+READ_ONLY_TREE = {
+    "/docker/registry/v2/blobs/sha256/ab/abcdef/data": bytes(range(256)) * 64,
+    "/docker/registry/v2/repositories/r/_layers/link": b"sha256:abcdef",
+    "/docker/registry/v2/repositories/r-x/_manifests/tags/latest/current/link": b"sha256:0123",
+    "/empty": b"",
+    "/top": b"top level",
+}
+
+
+def read_only_tree() -> dict[str, bytes]:
+    """The driver paths and contents a read-only driver's fixture must hold."""
+    return dict(READ_ONLY_TREE)
+
+
+@case(requires=("read_only",), writes=False)
+def test_read_only_reads(ctx: Context) -> None:
+    """A read-only driver reads its fixture: contents, sizes, ranged readers, missing paths."""
+    for path, data in READ_ONLY_TREE.items():
+        check_equal(ctx.driver.get_content(path), data, f"get_content({path})")
+        info = ctx.driver.stat(path)
+        check_equal((info.path, info.size, info.is_dir), (path, len(data), False), f"stat({path})")
+        check_equal(_read_all(ctx, path, len(data) // 2), data[len(data) // 2 :], f"reader({path}, middle)")
+    check(ctx.driver.stat("/docker/registry").is_dir, "stat of a directory")
+    expect_error(PathNotFoundError, partial(ctx.driver.get_content, "/docker/missing"), "get_content(missing)")
+
+
+@case(requires=("read_only",), writes=False)
+def test_read_only_listings(ctx: Context) -> None:
+    """A read-only driver lists and walks its fixture like any other driver."""
+    check_equal(ctx.driver.list("/"), ["/docker", "/empty", "/top"], 'list("/")')
+    repositories = "/docker/registry/v2/repositories"
+    check_equal(ctx.driver.list(repositories), [repositories + "/r", repositories + "/r-x"], "list(repositories)")
+    seen: list[str] = []
+    ctx.driver.walk("/", lambda info: seen.append(info.path) if not info.is_dir else None)
+    check_equal(seen, sorted(READ_ONLY_TREE), "files walked (in key order)")
+
+
+@case(requires=("read_only",), writes=False)
+def test_read_only_refuses_writes(ctx: Context) -> None:
+    """Every write to a read-only driver is UnsupportedMethodError naming the driver and the path."""
+    path = "/top"
+    calls: list[tuple[str, Callable[[], object]]] = [
+        ("put_content", partial(ctx.driver.put_content, path, b"x")),
+        ("writer", partial(ctx.driver.writer, path)),
+        ("writer append", partial(ctx.driver.writer, path, True)),
+        ("move", partial(ctx.driver.move, path, "/moved")),
+        ("delete", partial(ctx.driver.delete, path)),
+        ("delete_many", partial(ctx.driver.delete_many, [path])),
+    ]
+    for what, call in calls:
+        error = expect_error(UnsupportedMethodError, call, what)
+        _check_name(ctx, error)
+        check(path in str(error), f"{what}: error {error} does not name {path}")
+    check_equal(ctx.driver.get_content(path), READ_ONLY_TREE[path], "content after the refused writes")

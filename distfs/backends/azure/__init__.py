@@ -19,10 +19,21 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
+from ..instances import engine_parameters, split_root
 from .settings import BLOCK_SIZE, KNOWN, NAME, OPTIONS, AzureSettings, filesystem_options, settings_from
 from .store import AzureStore
 
-__all__ = ["KNOWN", "NAME", "OPTIONS", "AzureSettings", "AzureStore", "factory", "raw_filesystem", "settings_from"]
+__all__ = [
+    "KNOWN",
+    "NAME",
+    "OPTIONS",
+    "AzureSettings",
+    "AzureStore",
+    "factory",
+    "from_filesystem",
+    "raw_filesystem",
+    "settings_from",
+]
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
@@ -30,6 +41,34 @@ def factory(parameters: Mapping[str, Any]) -> Base:
     settings = settings_from(parameters)
     return build(
         AzureStore.from_settings(settings),
+        root=settings.rootdirectory,
+        retries=max(settings.max_retries, 0),
+        chunk=BLOCK_SIZE,
+        read_block=2 * BLOCK_SIZE,
+    )
+
+
+#: The parameters :func:`from_filesystem` takes with an adlfs instance (which gives the rest).
+INSTANCE_KEYS = ("max_retries",)
+
+
+def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
+    """The ``azure`` driver of the user's ``AzureBlobFileSystem`` ``fs`` below ``root``
+    (``container[/prefix]``): its account, endpoint and credential; ``parameters`` are
+    :data:`INSTANCE_KEYS` only."""
+    import dataclasses
+
+    container, prefix = split_root(fs, root, NAME, "container")
+    params = engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    settings = AzureSettings(
+        accountname=fs.account_name,
+        container=container,
+        credentials="storage_options",
+        max_retries=params.integer("max_retries", 5, -1, 10_000),
+    )
+    settings = dataclasses.replace(settings, rootdirectory=prefix)
+    return build(
+        AzureStore.from_filesystem(fs, settings),
         root=settings.rootdirectory,
         retries=max(settings.max_retries, 0),
         chunk=BLOCK_SIZE,

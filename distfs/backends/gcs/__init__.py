@@ -19,20 +19,47 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
+from ..instances import engine_parameters, split_root
 from .settings import KNOWN, NAME, OPTIONS, GCSSettings, filesystem, settings_from
 from .store import GCSStore
 
-__all__ = ["KNOWN", "OPTIONS", "GCSSettings", "GCSStore", "factory", "raw_filesystem", "settings_from"]
+__all__ = [
+    "KNOWN",
+    "OPTIONS",
+    "GCSSettings",
+    "GCSStore",
+    "factory",
+    "from_filesystem",
+    "raw_filesystem",
+    "settings_from",
+]
 
 #: The largest ranged read of a reader.
 READ_BLOCK = 16 << 20
 
 
+#: The parameters :func:`from_filesystem` takes with a gcsfs instance (which gives the rest).
+INSTANCE_KEYS = ("chunksize", "maxretries", "maxconcurrency")
+
+
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build a ``gcs`` driver from distribution's gcs parameters (plus ``endpoint`` and ``storage_options``)."""
     settings = settings_from(parameters)
+    return _build(GCSStore.from_filesystem(filesystem(settings), settings, NAME), settings)
+
+
+def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
+    """The ``gcs`` driver of the user's ``GCSFileSystem`` ``fs`` below ``root`` (``bucket[/prefix]``),
+    configured by the instance alone; ``parameters`` are :data:`INSTANCE_KEYS` only."""
+    bucket, prefix = split_root(fs, root, NAME)
+    engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    settings = settings_from({**parameters, "bucket": bucket, "rootdirectory": prefix})
+    return _build(GCSStore.from_filesystem(fs, settings, NAME), settings)
+
+
+def _build(store: GCSStore, settings: GCSSettings) -> Base:
     return build(
-        GCSStore.from_filesystem(filesystem(settings), settings, NAME),
+        store,
         root=settings.rootdirectory,
         retries=settings.maxretries,
         chunk=settings.chunksize,

@@ -17,7 +17,10 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
-from .settings import KNOWN, NAME, OPTIONS, SECRET, OSSSettings, settings_from
+from ...parameters import MiB
+from ...retry import retry_parameter
+from ..instances import engine_parameters, split_root
+from .settings import KNOWN, MAX_CHUNK, MIN_CHUNK, NAME, OPTIONS, SECRET, OSSSettings, settings_from
 from .store import OSSStore
 
 __all__ = [
@@ -28,16 +31,41 @@ __all__ = [
     "OSSSettings",
     "OSSStore",
     "factory",
+    "from_filesystem",
     "raw_filesystem",
     "settings_from",
 ]
 
 
+#: The parameters :func:`from_filesystem` takes with an ossfs instance (which gives the rest).
+INSTANCE_KEYS = ("chunksize", "maxretries", "encrypt", "encryptionkeyid")
+
+
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build an ``oss`` driver from distribution's oss parameters and ``storage_options``."""
     settings = settings_from(parameters)
+    return _build(OSSStore.from_filesystem(settings.filesystem(), settings), settings)
+
+
+def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
+    """The ``oss`` driver of the user's ``OSSFileSystem`` ``fs`` below ``root`` (``bucket[/prefix]``),
+    signed with its credentials at its endpoint; ``parameters`` are :data:`INSTANCE_KEYS` only."""
+    bucket, prefix = split_root(fs, root, NAME)
+    params = engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    settings = OSSSettings(
+        bucket=bucket,
+        rootdirectory=prefix,
+        chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
+        maxretries=retry_parameter(params),
+        encrypt=params.boolean("encrypt", False),
+        encryptionkeyid=params.string("encryptionkeyid"),
+    )
+    return _build(OSSStore.from_filesystem(fs, settings), settings)
+
+
+def _build(store: OSSStore, settings: OSSSettings) -> Base:
     return build(
-        OSSStore.from_filesystem(settings.filesystem(), settings),
+        store,
         root=settings.rootdirectory,
         retries=settings.maxretries,
         chunk=settings.chunksize,

@@ -19,6 +19,7 @@ from typing import Any
 from ...base import Base
 from ...engine import ObjectStoreDriver, build
 from ...errors import InvalidParameterError
+from ..instances import engine_parameters, split_root
 from ..options import redact
 from .settings import NAME, OPTIONS, S3Settings, filesystem_kwargs, settings_from
 from .store import S3Store
@@ -31,6 +32,7 @@ __all__ = [
     "factory",
     "factory_s3aws",
     "filesystem",
+    "from_filesystem",
     "raw_filesystem",
     "settings_from",
 ]
@@ -75,9 +77,37 @@ def filesystem(settings: S3Settings) -> Any:
         raise InvalidParameterError(NAME, "storage_options", f"s3fs refused them: {message}") from None
 
 
+#: The parameters :func:`from_filesystem` takes with an s3fs instance (which gives the rest).
+INSTANCE_KEYS = (
+    "chunksize",
+    "maxretries",
+    "multipartcopychunksize",
+    "multipartcopymaxconcurrency",
+    "multipartcopythresholdsize",
+    "redirectendpoint",
+    "loglevel",
+)
+
+
 def _driver(parameters: Mapping[str, Any], name: str) -> Base:
     settings = settings_from(parameters)
-    store = S3Store.from_filesystem(filesystem(settings), settings, name)
+    return _build(S3Store.from_filesystem(filesystem(settings), settings, name), settings)
+
+
+def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
+    """The ``s3`` driver of the user's ``S3FileSystem`` ``fs`` below ``root`` (``bucket[/prefix]``).
+
+    The instance is used as it is (its credentials, endpoint, session, extra arguments);
+    ``parameters`` are :data:`INSTANCE_KEYS` only.
+    """
+    bucket, prefix = split_root(fs, root, NAME)
+    engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    # settings_from wants a region or an endpoint; the store takes both from ``fs``
+    settings = settings_from({"region": "us-east-1", **parameters, "bucket": bucket, "rootdirectory": prefix})
+    return _build(S3Store.from_filesystem(fs, settings, NAME), settings)
+
+
+def _build(store: S3Store, settings: S3Settings) -> Base:
     _REDACT_TOKENS.tokens.update(store.header_secrets())
     return build(
         store,

@@ -31,9 +31,15 @@ from ...base import Base
 from ...driver import FileInfo, StorageDriver
 from ...engine import ObjectStoreDriver
 from ...engine.loop import run
+from ...errors import DriverError
 from ...factory import BUILTIN_DRIVERS
 
+#: fsspec protocols whose directories are real (made and removed apart from the files in
+#: them; ``rm_file`` refuses one): set-up and clean-up walk them as trees, not as keys.
+TREE_PROTOCOLS = frozenset({"file", "local", "memory", "sftp", "ssh"})
+
 __all__ = [
+    "TREE_PROTOCOLS",
     "DistfsTarget",
     "RawTarget",
     "Stat",
@@ -198,7 +204,7 @@ class RawTarget(Target):
         self._build = build
         self._admin = admin if admin is not None else build()
         self._local = "file" in _protocols(fs) or "local" in _protocols(fs)
-        self._tree = self._local or "memory" in _protocols(fs)
+        self._tree = bool(TREE_PROTOCOLS.intersection(_protocols(fs)))
 
     def __repr__(self) -> str:
         return f"RawTarget({self.backend!r})"
@@ -316,10 +322,13 @@ class RawTarget(Target):
 def wipe(fs: AbstractFileSystem, root: str, tree: bool) -> None:
     """Remove everything below ``root`` of ``fs``, directory marker objects included.
 
-    Recursive ``rm`` leaves ``dir/`` marker blobs behind on adlfs, so leftovers are removed
-    one by one, with and without their trailing slash; ``root`` itself stays.
+    Recursive ``rm`` leaves ``dir/`` marker blobs behind on adlfs, and asyncssh's recursive
+    remove (sshfs) refuses a name with a backslash in it, so leftovers are removed one by
+    one, deepest first, with and without their trailing slash (then, in a tree, as emptied
+    directories); ``root`` itself stays. Backends raise their own error types here (an
+    asyncssh ``SFTPError`` is no ``OSError``): a removal that fails is retried, then left.
     """
-    for _ in range(3):
+    for attempt in range(3):
         fs.invalidate_cache()
         if tree and not fs.exists(root):
             fs.makedirs(root, exist_ok=True)
@@ -329,15 +338,19 @@ def wipe(fs: AbstractFileSystem, root: str, tree: bool) -> None:
             found = []
         if not found:
             return
-        if tree:
+        if tree and attempt == 0:
             for entry in fs.ls(root, detail=True):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(Exception):
                     fs.rm(entry["name"], recursive=entry["type"] == "directory")
             continue
         for name in sorted(found, key=len, reverse=True):
             for candidate in (name, name.rstrip("/") + "/"):
-                with contextlib.suppress(OSError, ValueError):
+                with contextlib.suppress(Exception):
                     fs.rm_file(candidate)
+            if tree:  # an emptied directory: rmdir (local), rm (sshfs, whose rmdir does nothing)
+                for remove in (fs.rmdir, fs.rm):
+                    with contextlib.suppress(Exception):
+                        remove(name)
 
 
 def _local_tree(inner: object) -> tuple[AbstractFileSystem, str] | None:
@@ -376,51 +389,54 @@ def raw_target(name: str, parameters: Mapping[str, Any]) -> RawTarget:
 
 
 def backend_raw_target(name: str, driver: StorageDriver) -> RawTarget | None:
-    """The raw counterpart of a driver over an fsspec :class:`~distfs.fsspec_driver.Backend`:
-    that backend's filesystem below its root (None for any other driver).
+    """The raw counterpart of a driver over an fsspec filesystem (the generic store, or an
+    fsspec :class:`~distfs.fsspec_driver.Backend`): that filesystem below the driver's root
+    (None for any other driver).
 
     The second instance is the filesystem of ``driver.reopen()`` (a driver made by
     :func:`distfs.create` builds it like the first, on the same store).
     """
-    from ...fsspec_driver import FsspecDriver
-
-    inner = driver.inner if isinstance(driver, Base) else driver
-    if not isinstance(inner, FsspecDriver):
+    found = _filesystem_of(driver)
+    if found is None:
         return None
-    backend = inner.backend
+    fs, root = found
 
     def build() -> AbstractFileSystem:
         again = driver.reopen() if isinstance(driver, Base) and driver.can_reopen else driver
-        reopened = again.inner if isinstance(again, Base) else again
-        fs: AbstractFileSystem = reopened.backend.fs if isinstance(reopened, FsspecDriver) else backend.fs
-        return fs
+        return (_filesystem_of(again) or (fs, root))[0]
 
-    return RawTarget(name, backend.fs, backend.root, build)
+    return RawTarget(name, fs, root, build)
+
+
+def _filesystem_of(driver: StorageDriver) -> tuple[AbstractFileSystem, str] | None:
+    """The fsspec filesystem and root a driver stands on, where it says."""
+    from ...backends.generic import FsspecStore
+    from ...engine import ObjectStoreDriver
+    from ...fsspec_driver import FsspecDriver
+
+    inner = driver.inner if isinstance(driver, Base) else driver
+    if isinstance(inner, FsspecDriver):
+        return inner.backend.fs, inner.backend.root
+    if isinstance(inner, ObjectStoreDriver) and isinstance(inner.engine.store, FsspecStore):
+        store = inner.engine.store
+        return store.fs, store.full("")
+    return None
 
 
 def url_targets(url: str, options: Mapping[str, Any], raw: bool = True) -> builtins.list[Target]:
     """The targets of fsspec URL ``url`` (``memory://bucket/prefix``, ``file:///tmp/x``...).
 
     The raw target is the URL's own fsspec filesystem (``options``: its storage options);
-    the distfs target is the ``filesystem`` driver for a local URL, ``inmemory``'s backend
-    for a ``memory`` URL, otherwise the generic driver over
-    :class:`~distfs.fsspec_driver.Backend`, each on the URL's filesystem and root.
-    Each :meth:`Target.second` builds a fresh filesystem instance (no shared listing cache).
+    the distfs target is :func:`distfs.from_filesystem` of another instance of it at the
+    URL's root: the ``filesystem`` driver for a local URL, ``inmemory`` for a ``memory``
+    URL, the native store of a built-in backend's class, else the generic store. Each
+    :meth:`Target.second` builds a fresh filesystem instance (no shared listing cache).
     """
     from fsspec.core import url_to_fs
 
-    from ...backends.inmemory import MemoryBackend
-    from ...factory import create
-    from ...fsspec_driver import Backend, FsspecDriver
-
-    class UrlMemoryBackend(MemoryBackend):
-        """``inmemory``'s backend on the URL's (process-global) memory filesystem and root."""
-
-        def __init__(self, fs: AbstractFileSystem, root: str) -> None:
-            Backend.__init__(self, "inmemory", fs, root)
+    from ...factory import create, from_filesystem
 
     fs, root = url_to_fs(url, **options)
-    protocol = _protocols(fs)[0]
 
     def build() -> AbstractFileSystem:
         built: AbstractFileSystem = url_to_fs(url, skip_instance_cache=True, **options)[0]
@@ -429,9 +445,7 @@ def url_targets(url: str, options: Mapping[str, Any], raw: bool = True) -> built
     def make() -> StorageDriver:
         if "file" in _protocols(fs) or "local" in _protocols(fs):
             return create("filesystem", {"rootdirectory": root})
-        if "memory" in _protocols(fs):
-            return Base(FsspecDriver(UrlMemoryBackend(build(), root)))
-        return Base(FsspecDriver(Backend(protocol, build(), root)))
+        return from_filesystem(build(), root)
 
     targets: builtins.list[Target] = [RawTarget(url, fs, root, build)] if raw else []
     return [*targets, DistfsTarget(url, make(), make)]
@@ -549,8 +563,14 @@ class DistfsTarget(Target):
             fs.makedirs(root + self.path(path), exist_ok=True)
             return
         if isinstance(inner, ObjectStoreDriver):  # an object store: the marker is the key ``path/``
+            from ...backends.generic import FsspecStore
+
             engine = inner.engine
-            run(engine.store.put(engine.key(self.path(path)) + "/", b""))
+            store, key = engine.store, engine.key(self.path(path))
+            if isinstance(store, FsspecStore) and (store.traits.directories or store.protocol == "memory"):
+                store.fs.makedirs(store.full(key), exist_ok=True)  # a directory of its own
+                return
+            run(store.put(key + "/", b""))
             return
         backend = getattr(inner, "backend", None)
         if backend is None:
@@ -593,14 +613,17 @@ class DistfsTarget(Target):
         return not [name for name in found if str(name).rstrip("/") != root.rstrip("/")]
 
     def clear(self) -> None:
-        for name in self.driver.list("/"):
-            with contextlib.suppress(FileNotFoundError):  # e.g. a prefix held only by a marker
-                self.driver.delete(name)
         inner = getattr(self.driver, "inner", None)
         local = _local_tree(inner)
         backend = getattr(inner, "backend", None)
+        # FileNotFoundError: e.g. a prefix held only by a marker; DriverError: a backend that
+        # cannot delete what a probe wrote (sshfs and a name with a backslash), wiped below.
+        refused = (FileNotFoundError, DriverError) if backend is not None else (FileNotFoundError,)
+        for name in self.driver.list("/"):
+            with contextlib.suppress(*refused):
+                self.driver.delete(name)
         if local is not None:  # empty directories and hidden state the driver does not show
             wipe(*local, tree=True)
         elif backend is not None:  # markers and empty directories the driver does not show
-            tree = backend.empty_directories or "memory" in _protocols(backend.fs)
+            tree = backend.empty_directories or bool(TREE_PROTOCOLS.intersection(_protocols(backend.fs)))
             wipe(backend.fs, backend.key("/"), tree)
