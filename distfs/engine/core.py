@@ -441,8 +441,8 @@ class Engine:
                 failures = []
                 for start in range(0, len(keys), batch):
                     failures += await self.store.delete_many(keys[start : start + batch])
-                for path in ordered:
-                    await tree.remove_tree(self.key(_UPLOADS + path))
+                for path in ordered:  # the path's own upload only, not those below it
+                    await tree.remove_tree(self.key(self.upload_dir(path)))
             self._raise_failures(failures)
             return
         outcome = await asyncio.gather(
