@@ -70,7 +70,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from fsspec.implementations.local import LocalFileSystem
 
@@ -231,6 +231,17 @@ class LocalStore:
             return _read(fd, start, min(end, info.st_size)), found
         finally:
             os.close(fd)
+
+    async def open_file(self, key: str, offset: int) -> BinaryIO:
+        """The file at ``key`` itself, at ``offset`` (:class:`~distfs.engine.seam.Files`)."""
+        fd, info = self._open_file(key)
+        try:
+            stream = open(fd, "rb")  # noqa: SIM115 - the caller owns the stream
+        except BaseException:
+            os.close(fd)
+            raise
+        stream.seek(min(offset, info.st_size))
+        return stream
 
     def _open_file(self, key: str) -> tuple[int, os.stat_result]:
         """A descriptor of the regular file at ``key`` for reading, and its ``fstat``.

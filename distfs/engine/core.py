@@ -22,7 +22,7 @@ import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from .. import paths
 from ..driver import EPOCH, FileInfo
@@ -43,6 +43,7 @@ from .seam import (
     Busy,
     Changed,
     Denied,
+    Files,
     Invalid,
     NotFound,
     ObjectInfo,
@@ -89,6 +90,8 @@ class Engine:
         self.read_block = read_block
         #: The store's :class:`~distfs.engine.seam.Tree` (real directories), or None.
         self.tree: Tree | None = store if getattr(store, "remove_tree", None) is not None else None  # type: ignore[assignment]
+        #: The store's :class:`~distfs.engine.seam.Files` (readers are local files), or None.
+        self.local_files: Files | None = store if getattr(store, "open_file", None) is not None else None  # type: ignore[assignment]
         track(store)
 
     def __repr__(self) -> str:
@@ -200,6 +203,13 @@ class Engine:
                 raise DriverError(f"reading {path} stopped at byte {position}", self.name)
             await asyncio.sleep(backoff(attempt))
             attempt += 1
+
+    async def open_file(self, path: str, offset: int) -> BinaryIO:
+        """The object at ``path`` as the store's own open file, at ``offset`` (a Files store)."""
+        files = self.local_files
+        assert files is not None, "open_file() reads from a Files store"
+        async with self.errors(path, "reading"):
+            return await files.open_file(self.key(path), offset)
 
     async def _get(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
         """One ranged read; a pinned version that vanished is Changed; past the end is ``b""``."""

@@ -65,6 +65,8 @@ class ObjectStoreDriver(StorageDriver):
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         engine = self.engine
+        if engine.local_files is not None:  # the file itself: it keeps the version it opened
+            return self.run(engine.open_file(path, offset))
         data, info = self.run(engine.read_range(path, offset, offset + engine.read_block, None))
         raw = PinnedReader(engine, path, info, offset, data, runner=self.run)
         # the cursor holds a block already: a blocking store's reads cost no round trip, so

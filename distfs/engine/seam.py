@@ -51,6 +51,11 @@ with ``getattr`` and uses them where present):
     (``""``) where reading it costs a further call, and then ``stamp(info)`` reads it;
     ``sign`` is asked for every method (the store refuses a key it cannot use, and
     returns None for what it cannot sign).
+:class:`Files` (``open_file``)
+    Objects are files of this machine: a reader is the open file itself (no copy through
+    the engine's blocks; an open file keeps reading the version it opened, whatever
+    replaces it meanwhile), so consumers that want a real file (its ``fileno``, a memory
+    map) get one.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from ..capabilities import Capabilities
 
@@ -69,6 +74,7 @@ __all__ = [
     "Claims",
     "Denied",
     "Exists",
+    "Files",
     "Invalid",
     "Limits",
     "NotFound",
@@ -342,6 +348,18 @@ class Claims(Protocol):
 
     async def release_upload(self, claim: object, finished: bool) -> None:
         """Release ``claim``; ``finished``: the upload was committed or cancelled (nothing to keep)."""
+        ...
+
+
+class Files(Protocol):
+    """Optional: objects are local files, read through the open file (see the module docstring)."""
+
+    async def open_file(self, key: str, offset: int) -> BinaryIO:
+        """The regular file at ``key`` opened for reading at ``offset`` (at most its size).
+
+        NotFound for a missing key or a directory; a StoreError, at once, for anything but a
+        regular file (a FIFO never blocks the call).
+        """
         ...
 
 
