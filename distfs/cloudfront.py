@@ -36,7 +36,6 @@ request here.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import ipaddress
 import json
@@ -69,6 +68,8 @@ DEFAULT_IP_RANGES_URL = "https://ip-ranges.amazonaws.com/ip-ranges.json"
 FETCH_TIMEOUT = 30.0
 #: The longest duration accepted (Go's time.Duration holds at most about 292 years).
 MAX_DURATION = float(2**63 // 10**9)
+#: What CloudFront key ids and key pair ids are made of (they go into URLs unescaped).
+_KEY_PAIR_ID = re.compile(r"[A-Za-z0-9]+")
 KNOWN_OPTIONS = frozenset(
     {
         "baseurl",
@@ -88,7 +89,6 @@ logger = logging.getLogger("distfs.cloudfront")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_BASE64_TO_CLOUDFRONT = str.maketrans("+=/", "-_~")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -112,24 +112,20 @@ def parse_duration(value: str) -> float:
 def sign_url(url: str, expires: int, key_pair_id: str, private_key: RSAPrivateKey) -> str:
     """``url`` signed with a CloudFront canned policy that expires at epoch second ``expires``.
 
-    The policy is ``{"Statement":[{"Resource":url,"Condition":{"DateLessThan":
-    {"AWS:EpochTime":expires}}}]}`` without whitespace; the signature is RSA PKCS#1 v1.5
-    with SHA-1 over it, in base64 with ``+=/`` replaced by ``-_~``.
+    botocore's :class:`~botocore.signers.CloudFrontSigner` builds the canned policy and the
+    query (``Expires``, ``Signature``, ``Key-Pair-Id``); distfs supplies the RSA signature
+    (PKCS#1 v1.5 with SHA-1, CloudFront's scheme) from ``cryptography``.
     """
+    from botocore.signers import CloudFrontSigner
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    policy = canned_policy(url, expires)
-    signature = private_key.sign(policy, padding.PKCS1v15(), hashes.SHA1())  # SHA-1: CloudFront's scheme
-    encoded = base64.b64encode(signature).decode("ascii").translate(_BASE64_TO_CLOUDFRONT)
-    query = urllib.parse.urlencode({"Expires": expires, "Signature": encoded, "Key-Pair-Id": key_pair_id}, safe="~")
-    return f"{url}{'&' if '?' in url else '?'}{query}"
+    def rsa_signer(message: bytes) -> bytes:
+        return private_key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # SHA-1: CloudFront's scheme
 
-
-def canned_policy(url: str, expires: int) -> bytes:
-    """The canned policy CloudFront rebuilds from a signed URL (the bytes that are signed)."""
-    statement = {"Resource": url, "Condition": {"DateLessThan": {"AWS:EpochTime": expires}}}
-    return json.dumps({"Statement": [statement]}, separators=(",", ":")).encode()
+    when = datetime.datetime.fromtimestamp(expires, datetime.UTC)
+    signed: str = CloudFrontSigner(key_pair_id, rsa_signer).generate_presigned_url(url, date_less_than=when)
+    return signed
 
 
 class AWSIPRanges:
@@ -234,6 +230,8 @@ class CloudFrontMiddleware(Middleware):
         self.base_url = _base_url(options)
         self._private_key = _private_key(options)
         self.key_pair_id = _required_string(options, "keypairid")
+        if not _KEY_PAIR_ID.fullmatch(self.key_pair_id):
+            raise _error("keypairid", f"not a CloudFront key (pair) id (letters and digits): {brief(self.key_pair_id)}")
         self.duration = _duration_option(options, "duration", DEFAULT_DURATION)
         self._clock = clock
         self.ip_ranges = _ip_ranges(options)

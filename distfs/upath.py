@@ -1,6 +1,6 @@
 """``UPath("distfs:///a/b", driver=...)``: distfs for universal_pathlib (entry point).
 
-Importing this module registers :class:`~distfs.protocol.DistFileSystem` with fsspec's
+Importing this module registers :class:`~distfs.fsspec.DistFileSystem` with fsspec's
 class registry, where universal_pathlib looks for a protocol's path flavour, so the first
 ``UPath("distfs://...")`` of a process finds it instead of warning about an unknown one.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from fsspec.registry import register_implementation
 from upath.core import UPath
 
-from .protocol import DistFileSystem
+from .fsspec import DistFileSystem
 
 __all__ = ["DistPath"]
 

@@ -65,32 +65,41 @@ def walk(list_infos: ListInfos, path: str, fn: WalkFn, start_after_hint: str = "
     """Walk below ``path`` with one ``list_infos`` call per directory visited.
 
     Iterative (any depth): a stack holds, per open directory, the children still to visit.
+    The hot loop of a filesystem walk (a registry's blob directories hold one file each):
+    a listing of one entry is not sorted, and without a hint no key is computed.
     """
     hint = start_after_hint
-    stack = [iter(sorted(list_infos(path), key=key_of))]  # a missing start path raises here
+    stack = [iter(_in_key_order(list_infos(path)))]  # a missing start path raises here
     try:
         while stack:
-            info = next(stack[-1], None)
-            if info is None:
+            for info in stack[-1]:
+                if hint:
+                    key = key_of(info)
+                    if key <= hint and not (info.is_dir and hint.startswith(key)):
+                        continue  # this entry and everything below it sort before the hint
+                    visible = _visible(info, hint)
+                else:
+                    visible = True
+                if visible:
+                    try:
+                        fn(info)
+                    except SkipDir:
+                        continue
+                if info.is_dir:
+                    try:
+                        children = list_infos(info.path)
+                    except PathNotFoundError:
+                        continue  # removed while the walk ran
+                    stack.append(iter(_in_key_order(children)))
+                    break  # into the directory; its parent's iterator resumes when it is done
+            else:
                 stack.pop()
-                continue
-            key = key_of(info)
-            inside = info.is_dir and hint.startswith(key)
-            if hint and key <= hint and not inside:
-                continue  # this entry and everything below it sort before the hint
-            if _visible(info, hint):
-                try:
-                    fn(info)
-                except SkipDir:
-                    continue
-            if info.is_dir:
-                try:
-                    children = list_infos(info.path)
-                except PathNotFoundError:
-                    continue  # removed while the walk ran
-                stack.append(iter(sorted(children, key=key_of)))
     except StopWalk:
         return
+
+
+def _in_key_order(infos: list[FileInfo]) -> list[FileInfo]:
+    return sorted(infos, key=key_of) if len(infos) > 1 else infos
 
 
 def walk_flat(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from stores import Setup
+from zips import build_zip
 
 import distfs
 from distfs.tools.local import LocalStores
@@ -26,7 +27,9 @@ from distfs.tools.servers import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     SECRET_KEY,
+    SFTPEndpoint,
 )
+from distfs.tools.servers import sftp_server as run_sftp_server
 
 DRIVER_NAMES = ["inmemory", "filesystem"]
 
@@ -207,6 +210,32 @@ def gcs_endpoint(local_stores: LocalStores) -> str:
 def unique_name(prefix: str) -> str:
     """A bucket or container name no other test uses."""
     return f"{prefix}-{next(_buckets)}-{os.getpid()}-{int(time.time() * 1000) % 10**8}"
+
+
+# -- SFTP on asyncssh's server --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SFTPEndpoint]:
+    """A local SFTP server (asyncssh's, chrooted to a temporary directory, no shell) for the
+    session, one per xdist worker: ``host``, ``port``, ``username``, ``password``, ``root`` (the
+    served directory on this machine: the client's ``/``) and ``storage_options`` for sshfs
+    (``fsspec.filesystem("sftp", **sftp_server.storage_options)``); ``key_storage_options``
+    log in with the generated ``client_key`` instead of the password. Tests share the server:
+    work under a directory of your own. Never skipped: a server that cannot start is an error.
+    """
+    with run_sftp_server(tmp_path_factory.mktemp("sftp") / "sftp.log") as endpoint:
+        yield endpoint
+
+
+# -- a zip file (fsspec's read-only zip filesystem) --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def zip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real zip holding ``zips.ZIP_CONTENTS`` (nested directories, an empty file, a 5 MiB
+    member; no directory entries): ``fsspec.filesystem("zip", fo=zip_file)``. Read it only."""
+    return build_zip(tmp_path_factory.mktemp("zip") / "fixture.zip")
 
 
 # -- a store behind a fault proxy --------------------------------------------------------

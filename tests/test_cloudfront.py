@@ -371,6 +371,7 @@ INVALID = [
     ("keypairid", _missing("keypairid")),
     ("keypairid", _set(keypairid=" ")),
     ("keypairid", _set(keypairid=7)),
+    ("keypairid", _set(keypairid="K/1&x=2")),
     ("duration", _set(duration="soon")),
     ("duration", _set(duration="20")),
     ("duration", _set(duration="-5m")),

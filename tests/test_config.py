@@ -321,6 +321,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_health(tmp_path: Path) -> None:
     config = tmp_path / "config.yml"
+    (tmp_path / "store").mkdir()
     config.write_text(f"storage:\n  filesystem:\n    rootdirectory: {tmp_path / 'store'}\n")
     result = run_cli("health", "--config", str(config))
     assert (result.returncode, result.stdout.strip()) == (0, "healthy: filesystem")
@@ -332,6 +333,21 @@ def test_health(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     result = run_cli("health", "filesystem", "-p", f"rootdirectory={tmp_path / 'file' / 'below'}")
     assert result.returncode == 1
+
+
+def test_health_never_creates_a_missing_root(tmp_path: Path) -> None:
+    """A mistyped root is unhealthy, named with its parameter, and not created (issue 27)."""
+    missing = tmp_path / "no" / "such" / "store"
+    config = tmp_path / "config.yml"
+    config.write_text(f"storage:\n  filesystem:\n    rootdirectory: {missing}\n")
+    for store in (["filesystem", "-p", f"rootdirectory={missing}"], ["--config", str(config)]):
+        result = run_cli("health", *store)
+        assert result.returncode == 1, result.stdout
+        assert result.stdout.strip() == (
+            f"unhealthy: filesystem: invalid parameter 'rootdirectory': no such directory: {missing} "
+            "(nothing was created)"
+        )
+        assert not (tmp_path / "no").exists()
 
 
 def test_health_of_an_unreachable_s3() -> None:

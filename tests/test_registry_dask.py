@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import subprocess
 import sys
 import time
@@ -213,3 +214,98 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"distfs registry gc: dask scheduler {nowhere}: cannot connect"), err
     assert registry.gc(spec.open(), dry_run=True, grace=PAST).items == before  # nothing deleted
+
+
+def test_migrate_to_an_unreachable_scheduler_is_one_line_and_exit_2(
+    local_stores: LocalStores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As gc and fsck: the scheduler is reached before anything is copied (issue 27)."""
+    from distfs.registry import cluster as dask_cluster
+    from distfs.tools.cli import main
+
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT", 1.0)
+    spec = stored(local_stores, "filesystem")
+    dest = tmp_path / "dest"
+    nowhere = "tcp://127.0.0.1:1"
+    with pytest.raises(dask_cluster.ClusterUnavailableError, match=nowhere):
+        registry.migrate(spec, registry.DriverSpec("filesystem", {"rootdirectory": str(dest)}), dask=nowhere)
+    store = ["-p", f"rootdirectory={spec.parameters['rootdirectory']}", "-q", f"rootdirectory={dest}"]
+    capsys.readouterr()
+    assert main(["registry", "migrate", "filesystem", "filesystem", *store, "--dask", nowhere]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"distfs registry migrate: dask scheduler {nowhere}: cannot connect"), err
+    assert registry.scan(distfs.create("filesystem", {"rootdirectory": str(dest)})).files == 0  # nothing copied
+
+
+def test_the_filter_of_unmarked_digests_goes_to_each_worker_once(
+    cluster: str, local_stores: LocalStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gc's second look reads only the ``_layers`` links of the unmarked digests: that filter
+    (5,000 digests here, about 360 KB pickled) is scattered once, and every task names it by
+    its future instead of carrying it (issue 27)."""
+    from distributed import Future
+
+    from distfs.registry.cluster import connect
+    from distfs.registry.layout import scan_parts
+
+    spec = stored(local_stores, "filesystem")
+    driver = spec.open()
+    linked = sorted(registry.scan(driver).repositories["team/a"].layers)[:2]
+    unmarked = frozenset(linked + [f"sha256:{n:064x}" for n in range(5000)])
+    assert len(pickle.dumps(unmarked)) > 300_000
+    sent: list[int] = []
+    named: list[bool] = []
+    with connect(cluster, spec, driver, 4) as runner:
+        submit = runner.client.submit
+
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            sent.append(len(pickle.dumps((args, kwargs))))
+            named.append(any(isinstance(v, Future) for a in args if isinstance(a, dict) for v in a.values()))
+            return submit(*args, **kwargs)
+
+        monkeypatch.setattr(runner.client, "submit", measured)
+        layout = scan_parts(driver, ("_layers",), blobs=False, layers=unmarked, runner=runner)
+    assert sorted(layout.repositories["team/a"].layers) == linked  # the filter was applied on the workers
+    assert sent  # one task per repository part
+    assert max(sent) < 4096, sent
+    assert all(named)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_key_ranges_of_the_blobs_hold_every_file_once(local_stores: LocalStores, backend: str) -> None:
+    """The cluster lists ``blobs/`` as key ranges (issue 27): together they hold every file
+    of the one flat walk, once, also files of other algorithms and outside the layout."""
+    from distfs.registry.layout import BLOBS, blob_ranges, files_between, scan_files
+
+    driver = stored(local_stores, backend).open()
+    for odd in ("sha512/aa/" + "a" * 128 + "/data", "sha256/ab-x/data", "sha256/data", "zz-stray", "0-first"):
+        driver.put_content(f"{BLOBS}/{odd}", b"odd")
+    everything = sorted(info.path for info in scan_files(driver, BLOBS))
+    assert len(everything) > 45
+    for count in (1, 3, 7, 256):
+        found = [info.path for span in blob_ranges(count) for info in files_between(driver, span)]
+        assert sorted(found) == everything, count
+        assert len(blob_ranges(count)) == count
+
+
+def test_the_cluster_lists_the_blobs_with_a_request_per_key_range(cluster: str, setup: Any) -> None:
+    """Not one listing per two-hex-digit directory (256 and more; issue 27): on s3 one
+    ListObjectsV2 per key range of up to 1000 keys, as many ranges as the cluster has threads."""
+    from distfs.registry.cluster import connect
+    from distfs.registry.layout import BLOBS, list_blobs, scan_files
+
+    stores = setup("s3")
+    fill(stores.clean())
+    spec = registry.DriverSpec("s3", {**stores.parameters, "regionendpoint": stores.proxy.endpoint})
+    expected = sorted(info.path for info in scan_files(stores.clean(), BLOBS))
+    with connect(cluster, spec, spec.open(), 4) as runner:
+        stores.proxy.heard = []
+        files = list_blobs(runner)
+        heard = list(stores.proxy.heard)
+        threads = sum(runner.client.nthreads().values())
+    assert sorted(info.path for info in files) == expected
+    lists = [path for method, path, _ in heard if method == "GET" and "list-type=2" in path]
+    assert threads == 4
+    assert 1 <= len(lists) <= threads, heard
+    assert len(heard) == len(lists)  # nothing else: no directory listings, no stat

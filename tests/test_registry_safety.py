@@ -412,3 +412,52 @@ def test_the_sweep_on_s3_sends_far_fewer_requests_than_blobs(setup: Callable[...
     print(f"gc of 300 garbage blobs on s3: {sent} requests")
     assert sent < 100
     assert not any(exists(clean, blob_data_path(d)) for d in garbage)
+
+
+def test_gc_on_filesystem_reads_no_layer_link_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gc's second look at the ``_layers`` links of the unmarked blobs (issue 27): on a
+    filesystem it lists ``_layers/sha256`` and stats the wanted links instead of reading
+    the directory of every link (one directory read per unmarked blob), a dry run, which
+    deletes nothing, takes no second look at all (a third of its CPU at 8,000 blobs), and
+    the identity recheck stats the candidates instead of reading every blob directory
+    again. The decisions stay the same."""
+    from distfs.tools.registry_store import fill
+
+    root = tmp_path / "store"
+    driver = distfs.create("filesystem", {"rootdirectory": str(root)})
+    repository, dead = fill(driver, 400)
+    for directory, _, files in os.walk(root):
+        for name in files:
+            os.utime(os.path.join(directory, name), (OLD, OLD))
+    read: list[str] = []
+    scandir, listdir = os.scandir, os.listdir
+
+    def where(target: Any) -> str:
+        return os.readlink(f"/proc/self/fd/{target}") if isinstance(target, int) else os.fspath(target)
+
+    def counted_scandir(target: Any = ".") -> Any:
+        read.append(where(target))
+        return scandir(target)
+
+    def counted_listdir(target: Any = ".") -> Any:
+        read.append(where(target))
+        return listdir(target)
+
+    monkeypatch.setattr(os, "scandir", counted_scandir)
+    monkeypatch.setattr(os, "listdir", counted_listdir)
+    layers = str(root) + registry.layout.REPOSITORIES + f"/{repository}/_layers"
+    planned = registry.gc(driver, dry_run=True, grace=OFFLINE)
+    assert [path for path in read if path.startswith(layers)] == []
+    assert any(path.startswith(str(root) + registry.layout.BLOBS) for path in read)  # the spy sees the walk
+    read.clear()
+    done = registry.gc(driver, grace=OFFLINE)
+    monkeypatch.undo()
+    assert [path for path in read if path.startswith(layers)] == [layers, layers + "/sha256"]
+    assert dead == 200
+    assert len(planned.blobs) == dead + 2  # and the deleted manifest and its config
+    assert [item.path for item in done.deleted] == [item.path for item in planned.items]
+    # The identity recheck stats the candidates instead of listing every blob directory again:
+    # a kept blob's directory was read once, by the first walk.
+    kept = [str(root) + blob_path(digest) for digest in registry.scan(driver).blobs]
+    assert len(kept) == 400 - dead + 4  # the live layers, and the two tagged images' configs and manifests
+    assert {read.count(directory) for directory in kept} == {1}

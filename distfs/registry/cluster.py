@@ -5,15 +5,18 @@ scheduler: the items are cut into batches of at most :data:`BATCH_ITEMS`, and in
 least four per worker thread so that every worker gets some; each batch is one dask
 task that opens the store from its :class:`~.spec.DriverSpec` (once per worker
 process, as :mod:`.spread` does for ``migrate``) and runs its items on the worker's own
-thread pool. Results come back to the calling process, which keeps every decision (and
-logs every deletion). Needs ``pip install 'distfs[data]'`` (``distributed``).
+thread pool. What all tasks of a map share (gc's filter of unmarked digests) is
+scattered to the workers once and named by its future in each task. Results come back
+to the calling process, which keeps every decision (and logs every deletion).
+:func:`client` is how every registry tool reaches a scheduler (``migrate`` too). Needs
+``pip install 'distfs[data]'`` (``distributed``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from ..driver import StorageDriver
@@ -22,7 +25,15 @@ from .runner import Runner
 from .spec import DriverSpec
 from .spread import _key, _opened
 
-__all__ = ["BATCH_ITEMS", "CONNECT_TIMEOUT", "ClusterRunner", "ClusterUnavailableError", "connect", "runner_for"]
+__all__ = [
+    "BATCH_ITEMS",
+    "CONNECT_TIMEOUT",
+    "ClusterRunner",
+    "ClusterUnavailableError",
+    "client",
+    "connect",
+    "runner_for",
+]
 
 BATCH_ITEMS = 64
 """Items per dask task, at most."""
@@ -48,12 +59,14 @@ def _portable(result: object) -> object:
     return result
 
 
-def run_batch(key: str, task: Callable[[StorageDriver, Any], Any], batch: list[Any]) -> tuple[str, list[Any]]:
-    """Run on a worker: ``task`` over ``batch``; the worker's address and ``(item, result or error)`` pairs."""
+def run_batch(key: str, task: Callable[..., Any], batch: list[Any], shared: dict[str, Any]) -> tuple[str, list[Any]]:
+    """Run on a worker: ``task(driver, item, **shared)`` over ``batch`` (dask has replaced
+    the futures of ``shared`` by their values); the worker's address and ``(item, result
+    or error)`` pairs."""
     from distributed import get_worker
 
     driver = _opened(key)
-    results = run_all(lambda item: task(driver, item), batch, DEFAULT_WORKERS)
+    results = run_all(lambda item: task(driver, item, **shared), batch, DEFAULT_WORKERS)
     return get_worker().address, [(item, _portable(result)) for item, result in results]
 
 
@@ -72,19 +85,33 @@ class ClusterRunner(Runner):
         self.key = _key(spec)
         self.ran: set[str] = set()
 
+    @property
+    def parallelism(self) -> int:
+        """The threads of the cluster's workers."""
+        threads: dict[str, int] = self.client.nthreads()
+        return max(sum(threads.values()), 1)
+
     def map(
         self,
-        task: Callable[[StorageDriver, T], R],
+        task: Callable[..., R],
         items: Iterable[T],
         on_done: Callable[[T, R], None] | None = None,
+        *,
+        shared: Mapping[str, object] | None = None,
     ) -> list[tuple[T, R | BaseException]]:
-        """As :meth:`Runner.map`; ``on_done`` runs here as each batch comes back. At most two
-        batches per worker thread are in flight; when interrupted (KeyboardInterrupt), no
-        further batch is sent and those in flight finish, called back, before it propagates."""
+        """As :meth:`Runner.map`; ``on_done`` runs here as each batch comes back. Each value
+        of ``shared`` is sent to every worker once (``scatter``), and the tasks name it by
+        its future. At most two batches per worker thread are in flight; when interrupted
+        (KeyboardInterrupt), no further batch is sent and those in flight finish, called
+        back, before it propagates."""
         from distributed import as_completed, wait
 
         todo = list(items)
-        threads = max(sum(self.client.nthreads().values()), 1)
+        handles = {  # (None travels inline)
+            name: None if value is None else self.client.scatter([value], broadcast=True, hash=False)[0]
+            for name, value in (shared or {}).items()
+        }
+        threads = self.parallelism
         size = max(1, min(BATCH_ITEMS, -(-len(todo) // (4 * threads))))
         batches = iter([todo[i : i + size] for i in range(0, len(todo), size)])
         flying: set[Any] = set()
@@ -94,7 +121,7 @@ class ClusterRunner(Runner):
         def send() -> None:
             batch = next(batches, None)
             if batch is not None:
-                future = self.client.submit(run_batch, self.key, task, batch, pure=False)
+                future = self.client.submit(run_batch, self.key, task, batch, handles, pure=False)
                 flying.add(future)
                 arrived.add(future)  # type: ignore[no-untyped-call]
 
@@ -123,18 +150,27 @@ class ClusterRunner(Runner):
 
 
 @contextlib.contextmanager
-def connect(address: str, spec: DriverSpec, driver: StorageDriver, workers: int) -> Iterator[ClusterRunner]:
-    """A :class:`ClusterRunner` on the scheduler at ``address``, for the store of ``spec``."""
+def client(address: str) -> Iterator[Any]:
+    """A dask.distributed ``Client`` of the scheduler at ``address``, closed on exit;
+    :class:`ClusterUnavailableError` naming the address if it cannot be reached within
+    :data:`CONNECT_TIMEOUT` seconds (``gc``, ``fsck`` and ``migrate`` all connect here)."""
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover - depends on the installation
         raise ImportError("registry tools with dask need distributed: pip install 'distfs[data]'") from None
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+        opened = Client(address, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
     except OSError as exc:  # TimeoutError too
         raise ClusterUnavailableError(f"dask scheduler {address}: cannot connect ({exc})") from None
-    with client:
-        yield ClusterRunner(client, spec, driver, workers)
+    with opened:
+        yield opened
+
+
+@contextlib.contextmanager
+def connect(address: str, spec: DriverSpec, driver: StorageDriver, workers: int) -> Iterator[ClusterRunner]:
+    """A :class:`ClusterRunner` on the scheduler at ``address``, for the store of ``spec``."""
+    with client(address) as opened:
+        yield ClusterRunner(opened, spec, driver, workers)
 
 
 @contextlib.contextmanager

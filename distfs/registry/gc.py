@@ -21,7 +21,8 @@ interrupted sweep (KeyboardInterrupt) starts no further batch and raises
 
 Safe while the registry serves pushes, by identity rather than by modification time
 alone: nothing modified at or after the moment the mark phase started (minus ``grace``)
-is deleted; right before the sweep a second look at every repository's ``_manifests``
+is deleted; right before the sweep (not in a dry run, which deletes nothing and reports
+the store as the mark found it) a second look at every repository's ``_manifests``
 and ``_layers`` marks what manifests and tags written since then reference and every
 digest whose ``_layers`` link was written since then (a push links each blob it
 commits: on ``filesystem`` the committed upload is renamed into ``blobs/`` and keeps the
@@ -52,7 +53,7 @@ from ..driver import FileInfo, StorageDriver
 from ..errors import PathNotFoundError
 from .cluster import runner_for
 from .events import record
-from .layout import Layout, blob_path, is_repository, list_blobs, scan_parts
+from .layout import Layout, blob_path, is_repository, list_blobs, scan_parts, stat_files
 from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS
 from .progress import QUIET, Progress
@@ -65,6 +66,8 @@ __all__ = ["BATCH", "DEFAULT_GRACE", "GcError", "GcInterrupted", "GcItem", "GcRe
 BATCH = 1000
 """Paths per :meth:`~distfs.StorageDriver.delete_many` call of the sweep (at most; at least
 a quarter of it unless fewer are left)."""
+STAT_BATCH = 256
+"""Blobs per task of the identity recheck where it stats each candidate (a filesystem)."""
 
 
 #: What is younger than this is kept: the protection of pushes in flight (a push uploads its
@@ -243,12 +246,13 @@ def _collect(
     parts = ("_manifests", "_uploads") if upload_age is not None else ("_manifests",)
     snapshot = read_snapshot(driver, workers, progress, parts=parts, runner=runner)
     marked, doomed = mark(snapshot, delete_untagged)
-    progress.phase("recheck", 0, "files")
-    unmarked = set(snapshot.layout.blobs) - marked  # only their _layers links can spare a blob
-    recent = scan_parts(
-        driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, layers=unmarked, runner=runner
-    )
-    _protect_recent(runner, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed)
+    if not dry_run:  # the second look guards deletions against pushes racing them: a dry run deletes nothing
+        progress.phase("recheck", 0, "files")
+        unmarked = set(snapshot.layout.blobs) - marked  # only their _layers links can spare a blob
+        recent = scan_parts(
+            driver, ("_manifests", "_layers"), lambda _: progress.advance(), blobs=False, layers=unmarked, runner=runner
+        )
+        _protect_recent(runner, snapshot=snapshot, recent=recent, cut=cut, marked=marked, doomed=doomed)
     report = GcReport(dry_run, delete_untagged, marked=len(marked), manifests=doomed)
     layout = snapshot.layout
     for name, digest in doomed:
@@ -346,9 +350,20 @@ def _since(when: datetime, cut: datetime) -> bool:
 
 
 def _recheck_identity(runner: Runner, candidates: dict[str, FileInfo], report: GcReport, progress: Progress) -> None:
-    """Drop from ``candidates`` the blobs a second listing finds replaced or gone since the first."""
+    """Drop from ``candidates`` the blobs a second listing finds replaced or gone since the
+    first: where directories are real (a filesystem: one listing per blob directory) a
+    ``stat`` of each candidate's data instead, in batches."""
     progress.phase("relist blobs", 0, "files")
-    now = {info.path: info for info in list_blobs(runner, lambda _: progress.advance())}
+    if runner.driver.capabilities.empty_directories:
+        paths = sorted(info.path for info in candidates.values())
+        batches = [tuple(paths[i : i + STAT_BATCH]) for i in range(0, len(paths), STAT_BATCH)]
+        now: dict[str, FileInfo] = {}
+        for _, infos in runner.map(stat_files, batches, lambda batch, _: progress.advance(len(batch))):
+            if isinstance(infos, BaseException):
+                raise infos
+            now.update((info.path, info) for info in infos)
+    else:
+        now = {info.path: info for info in list_blobs(runner, lambda _: progress.advance())}
     for digest, before in list(candidates.items()):
         after = now.get(before.path)
         if after is None or _identity(after) != _identity(before):

@@ -19,13 +19,13 @@ file into a :class:`Layout`; it never reads a file's content.
 from __future__ import annotations
 
 import contextlib
-import functools
+import itertools
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..driver import FileInfo, SkipDir, StorageDriver
+from ..driver import FileInfo, SkipDir, StopWalk, StorageDriver
 from ..errors import PathNotFoundError
 from .pool import DEFAULT_WORKERS, run_all
 from .runner import Runner
@@ -39,7 +39,8 @@ __all__ = [
     "Upload",
     "blob_data_path",
     "blob_path",
-    "files_under",
+    "blob_ranges",
+    "files_between",
     "is_repository",
     "layer_link_path",
     "list_blobs",
@@ -51,6 +52,7 @@ __all__ = [
     "scan",
     "scan_files",
     "scan_parts",
+    "stat_files",
     "tag_current_path",
     "tag_index_path",
 ]
@@ -329,8 +331,8 @@ def scan_parts(
             raise infos
         for info in infos:
             layout.add(info)
-    task = functools.partial(part_files, layers=None if layers is None else frozenset(layers))
-    for _, infos in run.map(task, targets):
+    shared = {"layers": None if layers is None else frozenset(layers)}  # sent to a cluster's workers once
+    for _, infos in run.map(part_files, targets, shared=shared):
         if isinstance(infos, BaseException):
             raise infos
         for info in infos:
@@ -342,7 +344,13 @@ def scan_parts(
 
 def part_files(driver: StorageDriver, path: str, layers: Collection[str] | None = None) -> list[FileInfo]:
     """The files of one repository part ``path`` (a task of :func:`scan_parts`): of a
-    ``_layers`` part only the links of ``layers`` (all if None)."""
+    ``_layers`` part only the links of ``layers`` (all if None). Where directories are real
+    (``capabilities.empty_directories``: a filesystem, one listing per directory) those are
+    found by listing ``_layers/<algorithm>`` (names only) and a ``stat`` of each wanted link,
+    not by listing every link's directory; elsewhere by one walk (a flat listing) that skips
+    the others."""
+    if layers is not None and path.endswith("/_layers") and driver.capabilities.empty_directories:
+        return _layer_links(driver, path, layers)
 
     def skip_layers(info: FileInfo) -> None:
         if layers is not None and info.is_dir:
@@ -353,24 +361,29 @@ def part_files(driver: StorageDriver, path: str, layers: Collection[str] | None 
     return scan_files(driver, path, on_dir=skip_layers if path.endswith("/_layers") else None)
 
 
-def list_blobs(runner: Runner, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
-    """Every file below ``blobs/``: one flat walk (one listing per 1000 keys on object
-    stores), or on a ``spread`` runner one task per directory two levels down
-    (``blobs/<algorithm>/<two hex>``: 256 partitions per algorithm)."""
-    if not runner.spread:
-        return scan_files(runner.driver, BLOBS, on_file)
-    partitions: list[str] = []
-    for top in _children(runner.driver, BLOBS):
-        partitions.extend(_children(runner.driver, top) or [top])
-    files: list[FileInfo] = []
-    for _, infos in runner.map(files_under, partitions):
-        if isinstance(infos, BaseException):
-            raise infos
-        files.extend(infos)
-        if on_file is not None:
-            for info in infos:
-                on_file(info)
-    return files
+def _layer_links(driver: StorageDriver, path: str, layers: Collection[str]) -> list[FileInfo]:
+    """The ``link`` files of the ``_layers`` part ``path`` that name a digest of ``layers``."""
+    links: list[FileInfo] = []
+    for directory in _children(driver, path):
+        algorithm = directory.rpartition("/")[2]
+        for linked in _children(driver, directory):
+            if f"{algorithm}:{linked.rpartition('/')[2]}" in layers:
+                with contextlib.suppress(PathNotFoundError):  # unlinked since the listing
+                    info = driver.stat(linked + "/link")
+                    if not info.is_dir:
+                        links.append(info)
+    return links
+
+
+def stat_files(driver: StorageDriver, paths: tuple[str, ...]) -> list[FileInfo]:
+    """The infos of the files among ``paths`` (a task: those missing, or directories, are left out)."""
+    infos: list[FileInfo] = []
+    for path in paths:
+        with contextlib.suppress(PathNotFoundError):
+            info = driver.stat(path)
+            if not info.is_dir:
+                infos.append(info)
+    return infos
 
 
 def _children(driver: StorageDriver, path: str) -> list[str]:
@@ -381,14 +394,51 @@ def _children(driver: StorageDriver, path: str) -> list[str]:
         return []
 
 
-def files_under(driver: StorageDriver, path: str) -> list[FileInfo]:
-    """The files below ``path``, or ``path`` itself if it is a file (none if it is missing)."""
-    files = scan_files(driver, path)
-    if not files:
-        with contextlib.suppress(PathNotFoundError):
-            info = driver.stat(path)
-            if not info.is_dir:
-                return [info]
+def list_blobs(runner: Runner, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
+    """Every file below ``blobs/``: one flat walk (one listing per 1000 keys on object
+    stores), or on a ``spread`` runner one task per key range of :func:`blob_ranges`, as
+    many ranges as the runner has threads (a few listings each, not one per directory)."""
+    if not runner.spread:
+        return scan_files(runner.driver, BLOBS, on_file)
+    files: list[FileInfo] = []
+    for _, infos in runner.map(files_between, blob_ranges(runner.parallelism)):
+        if isinstance(infos, BaseException):
+            raise infos
+        files.extend(infos)
+        if on_file is not None:
+            for info in infos:
+                on_file(info)
+    return files
+
+
+def blob_ranges(count: int) -> list[tuple[str, str]]:
+    """``count`` key ranges ``(after, until)`` (at most 256) that together hold every path
+    below ``blobs/`` exactly once: a path belongs to the range with ``after < path <=
+    until`` (``""``: unbounded). They are cut at the two-hex-digit directories of
+    ``sha256``, so the ranges of a store's (uniformly spread) digests are of one size;
+    other algorithms fall in the first or the last range."""
+    count = max(1, min(count, 256))
+    cuts = [f"{BLOBS}/sha256/{i * 256 // count:02x}" for i in range(1, count)]
+    bounds = ["", *cuts, ""]
+    return list(itertools.pairwise(bounds))
+
+
+def files_between(driver: StorageDriver, span: tuple[str, str]) -> list[FileInfo]:
+    """The files below ``blobs/`` in the key range ``span`` of :func:`blob_ranges` (a task
+    of :func:`list_blobs`): one walk started after ``span[0]`` and stopped at the first
+    entry past ``span[1]`` (walks run in key order): on an object store one listing per
+    1000 keys of the range, on a filesystem the listings of the range's directories."""
+    after, until = span
+    files: list[FileInfo] = []
+
+    def visit(info: FileInfo) -> None:
+        if until and (info.path + "/" if info.is_dir else info.path) > until:
+            raise StopWalk
+        if not info.is_dir and info.path > after:
+            files.append(info)
+
+    with contextlib.suppress(PathNotFoundError):
+        driver.walk(BLOBS, visit, start_after_hint=after)
     return files
 
 

@@ -16,11 +16,14 @@ Nothing is ever deleted at the destination. Each copy is logged once done
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..driver import FileInfo, StorageDriver
 from ..errors import PathNotFoundError
+from .cluster import client
 from .digests import blob_digest
 from .events import record
 from .layout import Layout, scan
@@ -146,6 +149,21 @@ def migrate(
     """
     if dask is not None and not (isinstance(source, DriverSpec) and isinstance(dest, DriverSpec)):
         raise TypeError("migrate with dask needs DriverSpec stores: drivers cannot travel to the workers")
+    with contextlib.nullcontext() if dask is None else client(dask) as cluster:  # unreachable: fails first
+        return _migrate(source, dest, cluster, dry_run=dry_run, workers=workers, progress=progress, overwrite=overwrite)
+
+
+def _migrate(
+    source: StorageDriver | DriverSpec,
+    dest: StorageDriver | DriverSpec,
+    cluster: Any,
+    *,
+    dry_run: bool,
+    workers: int,
+    progress: Progress,
+    overwrite: bool,
+) -> MigrateReport:
+    """:func:`migrate`, its copies on the dask ``cluster`` (a Client) if it is not None."""
     source_driver, dest_driver = open_store(source), open_store(dest)
     started = time.perf_counter()
     planned = plan(source_driver, dest_driver, workers=workers, progress=progress, overwrite=overwrite)
@@ -164,10 +182,10 @@ def migrate(
         return report
     progress.phase("copy", sum(t.size for t in transfers), "bytes")
     for stage in stages:
-        if dask is not None:
+        if cluster is not None:
             from .spread import copy_on_cluster
 
-            results, ran = copy_on_cluster(dask, source, dest, stage, progress)  # type: ignore[arg-type]
+            results, ran = copy_on_cluster(cluster, source, dest, stage, progress)  # type: ignore[arg-type]
             report.dask_workers = max(report.dask_workers, len(ran))
         else:
             results = run_all(lambda t: _copy(source_driver, dest_driver, t, progress), stage, workers)
@@ -179,7 +197,7 @@ def migrate(
             else:
                 report.copied += 1
                 report.copied_bytes += transfer.size
-                if dask is not None:
+                if cluster is not None:
                     _log_copy(transfer)
     report.seconds = time.perf_counter() - started
     return report

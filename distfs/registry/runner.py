@@ -6,12 +6,14 @@ deleting batches) to a :class:`Runner` as ``task(driver, item)`` calls. The base
 runs them on a bounded thread pool over the caller's driver;
 :class:`~distfs.registry.cluster.ClusterRunner` runs the same tasks on dask workers,
 each opening the store itself. A task must be a module-level function (or a
-``functools.partial`` of one) and its items and results picklable.
+``functools.partial`` of one) and its items and results picklable. What every call
+needs alike (a large filter) goes in ``shared``, which a cluster sends to each worker
+once rather than with every task.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from ..driver import StorageDriver
@@ -36,11 +38,20 @@ class Runner:
         self.driver = driver
         self.workers = workers
 
+    @property
+    def parallelism(self) -> int:
+        """How many tasks run at once: the partitions worth cutting a store-sized job into."""
+        return self.workers
+
     def map(
         self,
-        task: Callable[[StorageDriver, T], R],
+        task: Callable[..., R],
         items: Iterable[T],
         on_done: Callable[[T, R], None] | None = None,
+        *,
+        shared: Mapping[str, object] | None = None,
     ) -> list[tuple[T, R | BaseException]]:
-        """``task(driver, item)`` for every item, as :func:`~.pool.run_all` returns and calls back."""
-        return run_all(lambda item: task(self.driver, item), items, self.workers, on_done)
+        """``task(driver, item, **shared)`` for every item, as :func:`~.pool.run_all` returns
+        and calls back."""
+        extra = dict(shared or {})
+        return run_all(lambda item: task(self.driver, item, **extra), items, self.workers, on_done)

@@ -47,35 +47,33 @@ def copy_batch(source: str, dest: str, batch: list[Any]) -> tuple[str, list[tupl
 
 
 def copy_on_cluster(
-    address: str, source: DriverSpec, dest: DriverSpec, transfers: list[Any], progress: Progress
+    client: Any, source: DriverSpec, dest: DriverSpec, transfers: list[Any], progress: Progress
 ) -> tuple[list[tuple[Any, int | BaseException]], set[str]]:
-    """Copy ``transfers`` on the cluster at ``address``: results as :func:`~.pool.run_all`
-    gives them, and the addresses of the workers that copied."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise ImportError("migrate with dask needs distributed: pip install 'distfs[data]'") from None
+    """Copy ``transfers`` on the cluster of ``client`` (a dask.distributed ``Client``, from
+    :func:`~.cluster.client`): results as :func:`~.pool.run_all` gives them, and the
+    addresses of the workers that copied."""
+    from distributed import as_completed
+
     out: list[tuple[Any, int | BaseException]] = []
     ran: set[str] = set()
-    with Client(address) as client:  # type: ignore[no-untyped-call]
-        threads = max(sum(client.nthreads().values()), 1)
-        limit = max(1, min(BATCH_OBJECTS, -(-len(transfers) // (4 * threads))))
-        batches: list[list[Any]] = [[]]
-        size = 0
-        for transfer in transfers:
-            if batches[-1] and (size + transfer.size > BATCH_BYTES or len(batches[-1]) >= limit):
-                batches.append([])
-                size = 0
-            batches[-1].append(transfer)
-            size += transfer.size
-        futures = [client.submit(copy_batch, _key(source), _key(dest), batch, pure=False) for batch in batches if batch]
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            worker, results = future.result()
-            ran.add(worker)
-            for transfer, result in results:
-                if isinstance(result, int):
-                    progress.advance(result)
-                    out.append((transfer, result))
-                else:
-                    out.append((transfer, RuntimeError(result)))
+    threads = max(sum(client.nthreads().values()), 1)
+    limit = max(1, min(BATCH_OBJECTS, -(-len(transfers) // (4 * threads))))
+    batches: list[list[Any]] = [[]]
+    size = 0
+    for transfer in transfers:
+        if batches[-1] and (size + transfer.size > BATCH_BYTES or len(batches[-1]) >= limit):
+            batches.append([])
+            size = 0
+        batches[-1].append(transfer)
+        size += transfer.size
+    futures = [client.submit(copy_batch, _key(source), _key(dest), batch, pure=False) for batch in batches if batch]
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        worker, results = future.result()
+        ran.add(worker)
+        for transfer, result in results:
+            if isinstance(result, int):
+                progress.advance(result)
+                out.append((transfer, result))
+            else:
+                out.append((transfer, RuntimeError(result)))
     return out, ran

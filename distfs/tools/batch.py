@@ -4,7 +4,7 @@ zarr, dask and fsspec's generic copy issue batch calls (``cat``, ``pipe``, ``du`
 of many paths). On loopback without delay their cost hides; behind :class:`DelayProxy`
 every request costs what a remote store's would, so a batch that runs its paths one after
 another shows. Both sides run in the same process, on the same moto server, behind the
-same proxy: ``distfs`` is :class:`~distfs.protocol.DistFileSystem` on the ``s3`` driver,
+same proxy: ``distfs`` is :class:`~distfs.fsspec.DistFileSystem` on the ``s3`` driver,
 ``raw`` is an ``s3fs.S3FileSystem`` with the same credentials and default settings (its
 listings cache emptied before every timed call, so both sides ask the store). Each
 workload runs ``repeats`` times, alternating which side goes first; the figure is the
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .. import aio
-from ..protocol import DistFileSystem
+from ..fsspec import DistFileSystem
 from .delayproxy import DelayProxy
 
 __all__ = ["TARGET", "WORKLOADS", "BatchRow", "print_rows", "run_batch"]

@@ -14,7 +14,9 @@ each call awaited on an event-loop thread).
 
 ``distfs health [DRIVER] [-p key=value ...] [--config FILE]`` is the registry's storage
 health check: ``stat("/")`` succeeds or reports ``PathNotFoundError``. It prints one
-line and exits 0 when healthy, 1 with the reason otherwise.
+line and exits 0 when healthy, 1 with the reason otherwise. It creates nothing: a
+``filesystem`` root that does not exist is unhealthy (an ``InvalidParameterError`` naming
+``rootdirectory``), never created and reported healthy.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from .. import factory
-from ..config import from_config
+from ..config import from_config, load_config
 from ..driver import StorageDriver
 from ..errors import (
     ConfigError,
@@ -224,7 +226,14 @@ def _print_failures(results: list[Result], out: TextIO) -> None:
 
 
 def _health(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    from .registry_open import require_root
+
     try:
+        if args.config:
+            config = load_config(args.config)
+            require_root(config.driver, config.parameters)
+        else:
+            require_root(args.driver, parameters)
         driver = _driver(args, parameters)
         driver.stat("/")
     except PathNotFoundError:

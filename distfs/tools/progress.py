@@ -1,102 +1,100 @@
-"""One-line progress bars for the commands (``check``, ``probe``, ``bench``, ``registry``)."""
+"""Progress bars for the commands (``check``, ``probe``, ``bench``, ``registry``), drawn by tqdm.
+
+Both bars draw one line on a terminal and nothing otherwise (a pipe, a log file, a test's
+captured stream), and remove their line when they finish.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
-from typing import TextIO
+from typing import NoReturn, TextIO
+
+from tqdm import tqdm
 
 from ..testing import Case, Result
 
 __all__ = ["Meter", "Progress"]
 
+#: The cases: ``[#######-----] 3/10, 1 failed test_move_overwrite``.
+_CASES = "[{bar:30}] {n_fmt}/{total_fmt}{postfix} {desc:.40}"
+#: Bytes of known total: ``copy  25%|#######-----| 1.00MiB/4.00MiB 10.0MiB/s ETA 00:03``.
+_BYTES = "{desc:<20.20} {percentage:3.0f}%|{bar:30}| {n_fmt}{unit}/{total_fmt}{unit} {rate_fmt} ETA {remaining}"
+#: Things of known total: ``mark  20%|######------| 2/10 manifests``.
+_THINGS = "{desc:<20.20} {percentage:3.0f}%|{bar:30}| {n_fmt}/{total_fmt} {unit}"
+#: A count with no known end: ``walk                 1234 files``.
+_COUNT = "{desc:<20.20} {n_fmt} {unit}"
+
+
+def _bar(
+    stream: TextIO, total: int | None, description: str, form: str, *, unit: str, interval: float
+) -> tqdm[NoReturn]:
+    data = unit == "bytes"
+    return tqdm(
+        total=total,
+        desc=description,
+        file=stream,
+        disable=not stream.isatty(),
+        leave=False,
+        ascii="-#",
+        mininterval=interval,
+        miniters=1,
+        unit="iB" if data else unit,
+        unit_scale=data,
+        unit_divisor=1024,
+        bar_format=form,
+    )
+
 
 class Progress:
-    """A one-line progress bar on a terminal; silent otherwise."""
+    """The cases of ``check``/``probe``/``bench`` as a bar, with the failures counted."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.stream = stream
-        self.count = 0
         self.failed = 0
-        self.enabled = stream.isatty()
+        self._bar = _bar(stream, total, "", _CASES, unit="cases", interval=0.1)
 
     def start(self, case: Case) -> None:
-        self._draw(case.name)
+        self._bar.set_description_str(case.name, refresh=False)
+        self._bar.refresh()
 
     def done(self, result: Result) -> None:
-        self.count += 1
         self.failed += result.outcome == "failed"
-        self._draw(result.name)
-
-    def _draw(self, name: str) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = width * self.count // max(self.total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        failed = f" {self.failed} failed" if self.failed else ""
-        self.stream.write(f"\r[{bar}] {self.count}/{self.total}{failed} {name[:40]:<40}")
-        self.stream.flush()
+        self._bar.set_postfix_str(f"{self.failed} failed" if self.failed else "", refresh=False)
+        self._bar.update(1)
 
     def finish(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
+        self._bar.close()
 
 
 class Meter:
     """The registry operations' progress (:class:`distfs.registry.Progress`) as a bar.
 
-    One line on a terminal, redrawn at most every ``interval`` seconds: the phase, a bar when
-    the total is known, the count, and for bytes the rate and the time left. Silent when
-    ``stream`` is no terminal. Thread-safe: copies advance it from many threads.
+    One bar per phase, redrawn at most every ``interval`` seconds: the phase, a bar when
+    the total is known, the count, and for bytes the rate and the time left. Thread-safe:
+    copies advance it from many threads.
     """
 
     def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
         self.stream = stream
-        self.enabled = stream.isatty()
         self.interval = interval
         self._lock = threading.Lock()
-        self._name = ""
-        self._unit = ""
-        self._total = 0
-        self._done = 0
-        self._started = time.monotonic()
-        self._drawn = 0.0
+        self._bar: tqdm[NoReturn] | None = None
 
     def phase(self, name: str, total: int, unit: str = "") -> None:
         with self._lock:
-            self._name, self._total, self._unit, self._done = name, total, unit, 0
-            self._started = time.monotonic()
-            self._draw(force=True)
+            if self._bar is not None:
+                self._bar.close()
+            form = (_BYTES if unit == "bytes" else _THINGS) if total else _COUNT
+            self._bar = _bar(self.stream, total or None, name, form, unit=unit, interval=self.interval)
+            self._bar.refresh()
 
     def advance(self, units: int = 1) -> None:
         with self._lock:
-            self._done += units
-            self._draw()
-
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not self.enabled or (not force and now - self._drawn < self.interval):
-            return
-        self._drawn = now
-        elapsed = max(now - self._started, 1e-9)
-        if self._unit == "bytes":
-            rate = self._done / elapsed
-            count = f"{self._done / 2**20:.1f}/{self._total / 2**20:.1f} MiB {rate / 2**20:.1f} MiB/s"
-            if rate > 0 and self._total:
-                count += f" ETA {max(self._total - self._done, 0) / rate:.0f}s"
-        else:
-            count = f"{self._done}/{self._total} {self._unit}" if self._total else f"{self._done} {self._unit}"
-        bar = ""
-        if self._total:
-            filled = 30 * min(self._done, self._total) // self._total
-            bar = "[" + "#" * filled + "-" * (30 - filled) + "] "
-        self.stream.write(f"\r{self._name[:20]:<20} {bar}{count}"[:99].ljust(99))
-        self.stream.flush()
+            if self._bar is None:
+                return
+            self._bar.update(units)
 
     def finish(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 100 + "\r")
-            self.stream.flush()
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -262,15 +263,25 @@ def _du(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     return 0
 
 
+Command = Callable[[argparse.Namespace, dict[str, str]], int]
+
+
+def _cluster_checked(command: Command) -> Command:
+    """``command``, with an unreachable dask scheduler (``--dask``) as one line on stderr and exit 2."""
+
+    @functools.wraps(command)
+    def checked(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+        try:
+            return command(args, parameters)
+        except ClusterUnavailableError as exc:
+            print(f"distfs registry {command.__name__.strip('_')}: {exc}", file=sys.stderr)
+            return 2
+
+    return checked
+
+
+@_cluster_checked
 def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
-    try:
-        return _fsck_report(args, parameters)
-    except ClusterUnavailableError as exc:
-        print(f"distfs registry fsck: {exc}", file=sys.stderr)
-        return 2
-
-
-def _fsck_report(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     report = _run(
         args,
         parameters,
@@ -339,6 +350,7 @@ def _gc_summary(args: argparse.Namespace, report: GcReport) -> str:
     )
 
 
+@_cluster_checked
 def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     refusal = _gc_refusal(args, parameters)
     if refusal:
@@ -360,7 +372,7 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     try:
         with _events(args):
             report = _run(args, parameters, work)
-    except (GcError, ClusterUnavailableError) as exc:
+    except GcError as exc:
         print(f"distfs registry gc: {exc}", file=sys.stderr)
         return 2
     except GcInterrupted as interrupted:
@@ -449,26 +461,28 @@ def _descriptor_cache(config: StorageConfig) -> str:
     return value if value in ("inmemory", "redis") else ""
 
 
+@_cluster_checked
 def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     try:
         source = _spec(args.source, args.parameter)
         dest = _spec(args.dest, args.dest_parameter)
         _require_named(dest, "migrate writes DEST")
         source_driver = open_store(source, announce=sys.stderr)
-        dest_driver = open_store(dest, existing=False, announce=sys.stderr)
+        dest_driver = open_store(dest, existing=False, create=not args.dry_run, announce=sys.stderr)
     except (StoreUnavailable, ValueError) as exc:
         print(f"distfs registry migrate: {exc}", file=sys.stderr)
         return 2
     meter = Meter(sys.stderr)
     try:
         with _events(args):
+            spread = args.dask if not args.dry_run else None  # a dry run copies nothing: no cluster
             report = migrate(
-                source if args.dask else source_driver,
-                dest if args.dask else dest_driver,
+                source if spread else source_driver,
+                dest if spread else dest_driver,
                 dry_run=args.dry_run,
                 workers=args.concurrency,
                 progress=meter,
-                dask=args.dask,
+                dask=spread,
                 overwrite=args.overwrite,
             )
     finally:

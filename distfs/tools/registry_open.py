@@ -5,7 +5,8 @@
 * a store to read (``ls``, ``du``, ``fsck``, ``gc``, the SOURCE of ``migrate``) must exist
   and hold a registry (``/docker/registry/v2``): a filesystem root that does not exist is
   reported, not created (the ``filesystem`` driver creates its root when it is built, so
-  the root is checked first), and a store without ``/docker/registry/v2`` is no registry;
+  the root is checked first: :func:`require_root`, which ``distfs health`` uses too), and a
+  store without ``/docker/registry/v2`` is no registry;
 * a store to write (the DEST of ``migrate``) may be empty, and is created as a driver
   creates it;
 * before any work, one request (``stat``) checks that the store answers. Transient
@@ -47,7 +48,7 @@ from ..registry import DriverSpec
 from ..registry.layout import ROOT
 from ..retry import DEFAULT_RETRIES, backoff
 
-__all__ = ["PROBE_RETRIES", "StoreUnavailable", "Target", "describe", "open_store", "resolve"]
+__all__ = ["PROBE_RETRIES", "StoreUnavailable", "Target", "describe", "open_store", "require_root", "resolve"]
 
 #: Retries of the check request before a store is reported unreachable.
 PROBE_RETRIES = DEFAULT_RETRIES
@@ -136,19 +137,29 @@ def describe(driver: str, parameters: Mapping[str, Any]) -> str:
     return " ".join([driver, ", ".join(parts)]).strip()
 
 
-def open_store(spec: DriverSpec, *, existing: bool = True, announce: TextIO | None = None) -> StorageDriver:
+def open_store(
+    spec: DriverSpec, *, existing: bool = True, create: bool = True, announce: TextIO | None = None
+) -> StorageDriver:
     """A driver on the store of ``spec``, after checking that it answers (module docstring).
 
     ``existing``: the store must exist and hold ``/docker/registry/v2`` (nothing is
-    created); otherwise an empty or missing store is fine. Raises :class:`StoreUnavailable`.
+    created); otherwise an empty or missing store is fine, and is created as its driver
+    creates it unless ``create`` is False: a missing ``filesystem`` root is then read as an
+    empty store (an ``inmemory`` one, said on ``announce``), for a run that only looks
+    (``migrate --dry-run``). Raises :class:`StoreUnavailable`.
     """
     try:
         target = resolve(spec)
     except _SETUP_ERRORS as exc:
         raise StoreUnavailable(spec.driver or str(spec.config), _line(exc)) from None
     label = target.label
-    if existing and target.driver == "filesystem":
-        _require_root(target)
+    cause = _root_problem(target.driver, target.parameters)[1] if existing or not create else ""
+    if cause == "no such directory" and not existing:
+        if announce is not None:
+            print(f"{label}: no such directory yet, taken as empty (nothing was created)", file=announce)
+        return factory.create("inmemory", {})
+    if cause:
+        raise StoreUnavailable(label, f"{cause} (nothing was created)")
     try:
         driver = spec.open()
     except _SETUP_ERRORS as exc:
@@ -165,13 +176,27 @@ def open_store(spec: DriverSpec, *, existing: bool = True, announce: TextIO | No
     return driver
 
 
-def _require_root(target: Target) -> None:
+def require_root(driver: str, parameters: Mapping[str, Any]) -> None:
+    """``InvalidParameterError`` naming ``rootdirectory`` and its value unless the root of a
+    ``filesystem`` store is an existing directory; nothing is created. A command that only
+    inspects calls this before building the driver, which would create a missing root (a
+    mistyped root would then be created and found healthy). Other drivers create nothing.
+    """
+    root, cause = _root_problem(driver, parameters)
+    if cause:
+        raise InvalidParameterError(driver, "rootdirectory", f"{cause}: {_shown(root)} (nothing was created)")
+
+
+def _root_problem(driver: str, parameters: Mapping[str, Any]) -> tuple[object, str]:
+    """The root of a ``filesystem`` store and what is wrong with it ("" if nothing is)."""
+    if driver != "filesystem":
+        return None, ""
     from ..backends.filesystem import DEFAULT_ROOT
 
-    root = target.parameters.get("rootdirectory") or DEFAULT_ROOT
-    if isinstance(root, str) and not os.path.isdir(root):
-        cause = "not a directory" if os.path.exists(root) else "no such directory"
-        raise StoreUnavailable(target.label, f"{cause} (nothing was created)")
+    root = parameters.get("rootdirectory") or DEFAULT_ROOT
+    if not isinstance(root, str) or os.path.isdir(root):
+        return root, ""  # not a path: the driver's own parameter check refuses it
+    return root, "not a directory" if os.path.exists(root) else "no such directory"
 
 
 def _check(driver: StorageDriver, label: str, existing: bool, announce: TextIO | None) -> None:

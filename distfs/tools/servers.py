@@ -1,8 +1,9 @@
 """Local servers for the cloud drivers, started and stopped by whoever needs them.
 
-moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob Storage) and distfs's own OSS
-protocol fake (:mod:`distfs.tools.oss_fake`). Every server binds 127.0.0.1 on a free
-port. A server that cannot start is an error, never a skip.
+moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob Storage), distfs's own OSS
+protocol fake (:mod:`distfs.tools.oss_fake`) and an SFTP server (asyncssh's,
+:mod:`distfs.tools.sftp_server`). Every server binds 127.0.0.1 on a free port. A server
+that cannot start is an error, never a skip.
 
 Azurite is a Node package: it is found through ``$DISTFS_AZURITE`` (the path of its
 ``azurite-blob`` script), then ``tests/emulators`` of a distfs checkout (``npm ci --prefix
@@ -18,14 +19,21 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing-secret"
+SFTP_USERNAME = "distfs"
+SFTP_PASSWORD = "distfs-sftp-test"  # the local SFTP server's public test password, not a secret
+#: The environment variable :mod:`distfs.tools.sftp_server` reads its user's password from.
+PASSWORD_VARIABLE = "DISTFS_SFTP_PASSWORD"
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -241,5 +249,115 @@ def go_registry(storage: dict[str, object], workdir: Path) -> Iterator[str]:
         try:
             wait_http(f"http://127.0.0.1:{port}/v2/", process)
             yield f"127.0.0.1:{port}"
+        finally:
+            stop(process)
+
+
+def wait_ssh(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until 127.0.0.1:``port`` sends an SSH identification line; fail if the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"SSH server exited with {process.returncode} before listening on port {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if sock.recv(4).startswith(b"SSH-"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"SSH server did not answer on port {port} within {timeout:.0f}s")
+
+
+@dataclass(frozen=True)
+class SFTPEndpoint:
+    """What an SFTP client needs to reach :func:`sftp_server` (the password stays out of repr)."""
+
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    root: Path
+    """The server's directory on this machine: the client's ``/`` (and its home directory)."""
+    pid: int
+    """The server's process (tests read its ``/proc/PID/io`` to count the bytes it read)."""
+    client_key: Path
+    """A private key (OpenSSH format, mode 0600, outside ``root``) the server also accepts."""
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """``sshfs.SSHFileSystem`` / ``fsspec.filesystem("sftp", ...)`` keyword arguments (password login)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "known_hosts": None,  # the host key is generated at each start
+        }
+
+    @property
+    def key_storage_options(self) -> dict[str, Any]:
+        """The same, logging in with :attr:`client_key` instead of the password."""
+        options = {key: value for key, value in self.storage_options.items() if key != "password"}
+        return {**options, "client_keys": [str(self.client_key)], "agent_path": None}
+
+    def url(self, path: str = "/") -> str:
+        """``sftp://user@host:port/path`` (without the password: pass ``storage_options``)."""
+        return f"sftp://{self.username}@{self.host}:{self.port}/{path.lstrip('/')}"
+
+
+def _client_key(directory: Path) -> Path:
+    """Write a new client key pair to ``directory``: ``client_key`` (0600) and ``authorized_keys``."""
+    import asyncssh  # the sftp extra: only where an SFTP server is started
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    private = directory / "client_key"
+    private.touch(0o600)
+    private.write_bytes(key.export_private_key())
+    (directory / "authorized_keys").write_bytes(key.export_public_key())
+    return private
+
+
+@contextlib.contextmanager
+def sftp_server(log: Path, root: Path | None = None) -> Iterator[SFTPEndpoint]:
+    """Run :mod:`distfs.tools.sftp_server` on 127.0.0.1, serving ``root`` (default: a new
+    temporary directory, removed at the end).
+
+    Login as :data:`SFTP_USERNAME` with :data:`SFTP_PASSWORD` or with a client key generated
+    for this run (``client_key`` of the endpoint); no shell. Started as root, the server runs as
+    ``nobody`` once listening (so that a mode-000 file is refused, as on a real host) and is
+    given ``root``, which ``nobody`` must then be able to reach (pytest's 0700 temporary
+    directories are not: leave ``root`` out).
+    """
+    with contextlib.ExitStack() as stack:
+        if root is None:
+            root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="distfs-sftp-")))
+        root.mkdir(parents=True, exist_ok=True)
+        keys = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="distfs-sftp-keys-")))
+        client_key = _client_key(keys)
+        user: list[str] = []
+        if os.geteuid() == 0:
+            import pwd
+
+            nobody = pwd.getpwnam("nobody")
+            os.chown(root, nobody.pw_uid, nobody.pw_gid)
+            user = ["--user", "nobody"]
+        port = free_port()
+        output = stack.enter_context(log.open("wb"))
+        process = subprocess.Popen(
+            [
+                *[sys.executable, "-m", "distfs.tools.sftp_server", "--port", str(port), "--root", str(root), *user],
+                *["--authorized-keys", str(keys / "authorized_keys")],
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - servers start before test threads fork
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, PASSWORD_VARIABLE: SFTP_PASSWORD},
+            cwd=Path(__file__).resolve().parents[2],  # so that `-m distfs...` imports this distfs
+        )
+        try:
+            wait_ssh(port, process)
+            yield SFTPEndpoint("127.0.0.1", port, SFTP_USERNAME, SFTP_PASSWORD, root, process.pid, client_key)
         finally:
             stop(process)

@@ -25,10 +25,11 @@ point), then ``distfs probe mydriver -p key=value ... --json out.json``. A drive
 an fsspec :class:`~distfs.fsspec_driver.Backend` has its backend's filesystem as the raw
 column; any other driver that is not built in has no raw column (nothing builds its
 fsspec counterpart), and the command says so on stderr and in the report. An fsspec URL
-(``distfs probe memory://bucket/prefix`` or ``file:///tmp/x``; ``-p`` gives its storage
-options) is probed through its own fsspec filesystem (the raw column) and through distfs
-on the same filesystem and root (the ``filesystem`` driver for a local URL, ``inmemory``'s
-backend for a ``memory`` one, the generic fsspec driver otherwise). From Python::
+(``distfs probe memory://bucket/prefix``, ``file:///tmp/x`` or ``sftp://user@host:22/dir``;
+``-p`` gives its storage options, e.g. ``-p password=...``) is probed through its own
+fsspec filesystem (the raw column) and through distfs on the same filesystem and root
+(the ``filesystem`` driver for a local URL, ``inmemory``'s backend for a ``memory`` one,
+the generic fsspec driver otherwise). From Python::
 
     from distfs.tools.probe import DistfsTarget, run_probes, to_markdown
     records = run_probes([DistfsTarget("mydriver", driver, make=lambda: make_another_driver())])

@@ -31,9 +31,15 @@ from ...base import Base
 from ...driver import FileInfo, StorageDriver
 from ...engine import ObjectStoreDriver
 from ...engine.loop import run
+from ...errors import DriverError
 from ...factory import BUILTIN_DRIVERS
 
+#: fsspec protocols whose directories are real (made and removed apart from the files in
+#: them; ``rm_file`` refuses one): set-up and clean-up walk them as trees, not as keys.
+TREE_PROTOCOLS = frozenset({"file", "local", "memory", "sftp", "ssh"})
+
 __all__ = [
+    "TREE_PROTOCOLS",
     "DistfsTarget",
     "RawTarget",
     "Stat",
@@ -198,7 +204,7 @@ class RawTarget(Target):
         self._build = build
         self._admin = admin if admin is not None else build()
         self._local = "file" in _protocols(fs) or "local" in _protocols(fs)
-        self._tree = self._local or "memory" in _protocols(fs)
+        self._tree = bool(TREE_PROTOCOLS.intersection(_protocols(fs)))
 
     def __repr__(self) -> str:
         return f"RawTarget({self.backend!r})"
@@ -316,10 +322,13 @@ class RawTarget(Target):
 def wipe(fs: AbstractFileSystem, root: str, tree: bool) -> None:
     """Remove everything below ``root`` of ``fs``, directory marker objects included.
 
-    Recursive ``rm`` leaves ``dir/`` marker blobs behind on adlfs, so leftovers are removed
-    one by one, with and without their trailing slash; ``root`` itself stays.
+    Recursive ``rm`` leaves ``dir/`` marker blobs behind on adlfs, and asyncssh's recursive
+    remove (sshfs) refuses a name with a backslash in it, so leftovers are removed one by
+    one, deepest first, with and without their trailing slash (then, in a tree, as emptied
+    directories); ``root`` itself stays. Backends raise their own error types here (an
+    asyncssh ``SFTPError`` is no ``OSError``): a removal that fails is retried, then left.
     """
-    for _ in range(3):
+    for attempt in range(3):
         fs.invalidate_cache()
         if tree and not fs.exists(root):
             fs.makedirs(root, exist_ok=True)
@@ -329,15 +338,19 @@ def wipe(fs: AbstractFileSystem, root: str, tree: bool) -> None:
             found = []
         if not found:
             return
-        if tree:
+        if tree and attempt == 0:
             for entry in fs.ls(root, detail=True):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(Exception):
                     fs.rm(entry["name"], recursive=entry["type"] == "directory")
             continue
         for name in sorted(found, key=len, reverse=True):
             for candidate in (name, name.rstrip("/") + "/"):
-                with contextlib.suppress(OSError, ValueError):
+                with contextlib.suppress(Exception):
                     fs.rm_file(candidate)
+            if tree:  # an emptied directory: rmdir (local), rm (sshfs, whose rmdir does nothing)
+                for remove in (fs.rmdir, fs.rm):
+                    with contextlib.suppress(Exception):
+                        remove(name)
 
 
 def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
@@ -579,10 +592,13 @@ class DistfsTarget(Target):
         return not [name for name in found if str(name).rstrip("/") != root.rstrip("/")]
 
     def clear(self) -> None:
-        for name in self.driver.list("/"):
-            with contextlib.suppress(FileNotFoundError):  # e.g. a prefix held only by a marker
-                self.driver.delete(name)
         backend = getattr(getattr(self.driver, "inner", None), "backend", None)
+        # FileNotFoundError: e.g. a prefix held only by a marker; DriverError: a backend that
+        # cannot delete what a probe wrote (sshfs and a name with a backslash), wiped below.
+        refused = (FileNotFoundError, DriverError) if backend is not None else (FileNotFoundError,)
+        for name in self.driver.list("/"):
+            with contextlib.suppress(*refused):
+                self.driver.delete(name)
         if backend is not None:  # markers and empty directories the driver does not show
-            tree = backend.empty_directories or "memory" in _protocols(backend.fs)
+            tree = backend.empty_directories or bool(TREE_PROTOCOLS.intersection(_protocols(backend.fs)))
             wipe(backend.fs, backend.key("/"), tree)
