@@ -248,13 +248,23 @@ class FsspecStore(Uploads):
                 except seam.NotFound:
                     pass
                 except seam.StoreError as exc:
-                    failures.append((key, str(exc)))
+                    if not await self._no_object(key):  # a directory (sshfs: SFTPFailure) is no object
+                        failures.append((key, str(exc)))
 
         # the origin recorded beside an upload's journal goes with the journal (uploads.origin_key)
         doomed = [*keys, *(key[: -len(_JOURNAL)] + "origin" for key in keys if key.endswith(_JOURNAL))]
         await asyncio.gather(*(remove(key) for key in doomed))
         await self.prune(doomed)
         return failures
+
+    async def _no_object(self, key: str) -> bool:
+        try:
+            await self.info(key)
+        except seam.NotFound:
+            return True
+        except seam.StoreError:
+            return False
+        return False
 
     async def prune(self, keys: Iterable[str]) -> None:
         """Remove the directories ``keys`` left empty, deepest first, never the root."""
