@@ -18,17 +18,20 @@ exactly its own bytes; the last commit wins), as on every engine store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fsspec.implementations.memory import MemoryFileSystem
 
 from ..base import Base
+from ..driver import EPOCH
 from ..engine import seam
 from ..parameters import Parameters
 from .generic import build_driver, check_root
 from .generic.settings import GenericSettings, engine_settings
-from .generic.store import FsspecStore
+from .generic.store import FsspecStore, with_origins
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
 __all__ = ["KNOWN", "OPTIONS", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
@@ -55,6 +58,8 @@ class MemoryStore(FsspecStore):
         super().__init__(fs, root, name=NAME, timeout=settings.timeout, chunk=settings.chunksize, inline=True)
         self._files: dict[str, Any] = fs.store
         self._below = self.base + "/"  # the dict's names of keys: "/key", "/root/key"
+        # a resumed writer sends only its new bytes: the committed object is shared, not copied
+        self.capabilities = dataclasses.replace(self.capabilities, append="native")
 
     def _file(self, key: str) -> Any:
         found = self._files.get(self.full(key))
@@ -65,10 +70,11 @@ class MemoryStore(FsspecStore):
     @staticmethod
     def _info(key: str, found: Any) -> seam.ObjectInfo:
         # the file object is replaced (never changed) by every write: its identity, creation
-        # time and size name one version
-        modified = found.created
-        version = f"mem:{id(found):x}:{modified.timestamp()!r}:{found.size}"
-        return seam.ObjectInfo(key, found.size, modified, version)
+        # time and size name one version; the size is the stored bytes' (``found.size``
+        # exports the buffer, which makes the file copy bytes it shares)
+        modified, size = found.created, len(found.getvalue())
+        version = f"mem:{id(found):x}:{modified.timestamp()!r}:{size}"
+        return seam.ObjectInfo(key, size, modified, version)
 
     async def info(self, key: str) -> seam.ObjectInfo:
         return self._info(key, self._file(key))
@@ -85,10 +91,8 @@ class MemoryStore(FsspecStore):
 
     @staticmethod
     def _slice(found: Any, start: int, end: int) -> bytes:
-        if start == 0 and end >= found.size:
-            data: bytes = found.getvalue()  # the stored bytes themselves: no copy
-            return data
-        return bytes(found.getbuffer()[start:end])
+        data: bytes = found.getvalue()  # the stored bytes themselves: no copy
+        return data if start == 0 and end >= len(data) else data[start:end]
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
         """One pass over the dict (fsspec's ``ls`` and ``find`` scan it too, more than once)."""
@@ -105,8 +109,28 @@ class MemoryStore(FsspecStore):
                 prefixes.add(prefix + rest.partition("/")[0] + "/")
             else:
                 objects.append(self._info(key, found))
+        for directory in list(self.fs.pseudo_dirs):  # made by makedirs: markers, as "d/" on S3
+            key = directory[cut:] + "/"
+            if not (directory + "/").startswith(below) or key <= start_after:
+                continue
+            rest = key[len(prefix) :]
+            if delimiter and "/" in rest[:-1]:
+                prefixes.add(prefix + rest.partition("/")[0] + "/")
+            elif delimiter and rest:
+                prefixes.add(key)
+            else:
+                objects.append(seam.ObjectInfo(key, 0, EPOCH, ""))
         objects.sort(key=lambda o: o.key)
         return seam.Page(objects, sorted(prefixes))
+
+    async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        for key in with_origins(keys):
+            if key.endswith("/"):
+                with contextlib.suppress(ValueError):
+                    self.fs.pseudo_dirs.remove(self.full(key[:-1]))
+            else:
+                self._files.pop(self.full(key), None)
+        return []
 
 
 def _store(fs: MemoryFileSystem, root: str, settings: GenericSettings) -> MemoryStore:
