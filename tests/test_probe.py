@@ -22,7 +22,7 @@ import pytest
 import distfs
 from distfs.base import Base
 from distfs.capabilities import UNKNOWN
-from distfs.fsspec_driver import FsspecDriver
+from distfs.engine import ObjectStoreDriver
 from distfs.tools.cli import main
 from distfs.tools.local import DRIVERS, LocalStores
 from distfs.tools.probe import (
@@ -306,15 +306,15 @@ def test_probe_command_on_an_fsspec_url_has_its_raw_column(
 
 
 def test_probe_lists_declared_capabilities_the_probes_contradict() -> None:
-    class Boasting(FsspecDriver):
+    class Boasting(ObjectStoreDriver):
         @property
         def capabilities(self) -> distfs.Capabilities:
             return dataclasses.replace(super().capabilities, presign_get=True, atomic_move=True)
 
     plain = distfs.create("inmemory")
     assert isinstance(plain, Base)
-    assert isinstance(plain.inner, FsspecDriver)
-    driver = Base(Boasting(plain.inner.backend))
+    assert isinstance(plain.inner, ObjectStoreDriver)
+    driver = Base(Boasting(plain.inner.engine))
     probes = [p for p in PROBES if p.name in ("presign_get", "move_is_rename", "list_missing")]
     records = run_probes([DistfsTarget("boasting", driver)], probes)
     found = contradictions(records, "boasting", driver.capabilities)
