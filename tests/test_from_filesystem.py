@@ -108,3 +108,21 @@ def test_other_filesystems_get_the_generic_store() -> None:
         distfs.from_filesystem(object())
     with pytest.raises(distfs.InvalidParameterError):
         distfs.from_filesystem(fs, "reg", paths="nonsense")
+
+
+def test_adlfs_instance_is_used_as_is(azurite_endpoint: str) -> None:
+    from adlfs import AzureBlobFileSystem
+    from conftest import azurite_connection_string, unique_name
+
+    fs = AzureBlobFileSystem(connection_string=azurite_connection_string(azurite_endpoint), skip_instance_cache=True)
+    container = unique_name("fromfs")
+    fs.mkdir(container)
+    driver = distfs.from_filesystem(fs, f"abfs://{container}/pre", max_retries=2)
+    assert driver.name == "azure"
+    assert _store_of(driver).fs is fs
+    driver.put_content("/a/b", b"blob")
+    fs.invalidate_cache()
+    assert fs.cat_file(f"{container}/pre/a/b") == b"blob"
+    with pytest.raises(distfs.InvalidParameterError) as info:
+        distfs.from_filesystem(fs, container, accountkey="x")
+    assert info.value.parameter == "accountkey"
