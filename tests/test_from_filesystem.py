@@ -126,3 +126,23 @@ def test_adlfs_instance_is_used_as_is(azurite_endpoint: str) -> None:
     with pytest.raises(distfs.InvalidParameterError) as info:
         distfs.from_filesystem(fs, container, accountkey="x")
     assert info.value.parameter == "accountkey"
+
+
+@pytest.mark.parametrize("name", ["gcs", "oss"])
+def test_gcsfs_and_ossfs_instances_get_their_native_store(name: str, local_stores: Any) -> None:
+    """An instance made the way the driver makes its own (on the local fake), then handed over."""
+    parameters = local_stores.parameters(name)
+    if name == "gcs":
+        from distfs.backends.gcs import filesystem, settings_from
+
+        fs = filesystem(settings_from(parameters))
+    else:
+        from distfs.backends.oss import settings_from
+
+        fs = settings_from(parameters).filesystem()
+    driver = distfs.from_filesystem(fs, parameters["bucket"] + "/pre", maxretries=1)
+    assert driver.name == name
+    assert _store_of(driver).fs is fs
+    driver.put_content("/a/b", b"native")
+    assert driver.get_content("/a/b") == b"native"
+    assert fs.cat_file(parameters["bucket"] + "/pre/a/b") == b"native"
