@@ -1,9 +1,9 @@
-"""The generic store: any fsspec filesystem as a driver, conformance on memory, local and s3fs.
+"""The generic store: any fsspec filesystem as a driver, the conformance suite with 0 failures.
 
-The conformance suite runs over the generic store (``fsspec+<protocol>``) on fsspec's
-memory filesystem, on a local directory, and on an s3fs instance on moto (generic with
-``native=False``, and native through ``from_filesystem``); the read-only set runs on a zip
-archive built here.
+The suite runs over the generic store (``fsspec+<protocol>``) on fsspec's memory
+filesystem, on a local directory, on an s3fs instance on moto (``native=False``, and that
+instance's native store through ``from_filesystem``) and on sshfs against the harness's
+SFTP server; the read-only set runs on a zip archive built here.
 """
 
 from __future__ import annotations
