@@ -346,12 +346,16 @@ class Base(StorageDriver):
         with self._call("DeleteMany", checked[0], **attributes):
             self._inner.delete_many(checked, files_only=bool(files_only))
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
         self._path(path)
         if not isinstance(method, str):
             raise DriverError(f"HTTP method must be a string, not {type(method).__name__}", self._name)
+        if expires is not None and (not isinstance(expires, int) or isinstance(expires, bool) or expires <= 0):
+            raise DriverError(f"expires must be a positive number of seconds, not {expires!r}", self._name)
         with self._call("RedirectURL", path):
-            return self._inner.redirect_url(path, method.upper())
+            if expires is None:  # a third-party driver may not know the keyword
+                return self._inner.redirect_url(path, method.upper())
+            return self._inner.redirect_url(path, method.upper(), expires=expires)
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         self._path(path, root_ok=True)

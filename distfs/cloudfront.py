@@ -240,8 +240,10 @@ class CloudFrontMiddleware(Middleware):
     def __repr__(self) -> str:
         return f"<CloudFrontMiddleware {self.base_url!r} key pair {self.key_pair_id!r} over {self.wrapped!r}>"
 
-    def redirect_url(self, path: str, method: str = "GET", *, client_ip: str | None = None) -> str | None:
-        """A CloudFront URL for ``path``, valid for ``duration``, or the wrapped driver's URL.
+    def redirect_url(
+        self, path: str, method: str = "GET", expires: int | None = None, *, client_ip: str | None = None
+    ) -> str | None:
+        """A CloudFront URL for ``path``, valid ``expires`` seconds (else ``duration``), or the wrapped driver's URL.
 
         The wrapped driver answers when it is not s3 (logged once) and when IP filtering
         is on and ``client_ip`` is inside the allowed AWS ranges. ``method`` is not
@@ -253,12 +255,12 @@ class CloudFrontMiddleware(Middleware):
             if not self._warned_not_s3:
                 logger.warning("cloudfront: the wrapped driver %r is not s3; not signing", self.wrapped)
                 self._warned_not_s3 = True
-            return self.wrapped.redirect_url(path, method)
+            return super().redirect_url(path, method, expires)
         if self.ip_ranges is not None and client_ip is not None and self.ip_ranges.contains(client_ip):
-            return self.wrapped.redirect_url(path, method)
-        expires = int(self._clock() + self.duration)
+            return super().redirect_url(path, method, expires)
+        until = int(self._clock() + (expires or self.duration))
         url = self.base_url + urllib.parse.quote(key, safe="/")
-        return sign_url(url, expires, self.key_pair_id, self._private_key)
+        return sign_url(url, until, self.key_pair_id, self._private_key)
 
 
 # -- options --------------------------------------------------------------------------

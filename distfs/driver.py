@@ -235,11 +235,13 @@ class StorageDriver(abc.ABC):
         """
         return UNKNOWN
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
         """A URL from which a client may ``method`` the object directly, or ``None``.
 
         ``None`` means the content must be served through the caller. No existence
-        check is made.
+        check is made. ``expires`` (a distfs extension, not in Go's interface) is how many
+        seconds a signed URL stays valid; ``None`` is the driver's default (20 minutes on
+        the object stores). A driver that signs nothing ignores it.
         """
         return None
 

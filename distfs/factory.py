@@ -19,12 +19,15 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .driver import StorageDriver
 from .errors import DriverNotInstalledError, InvalidParameterError, InvalidStorageDriverError
 from .parameters import brief
 from .paths import PATH_RULES
+
+if TYPE_CHECKING:
+    from .backends.options import OptionTable
 
 __all__ = [
     "BUILTIN_DRIVERS",
@@ -220,3 +223,19 @@ def _load(builtin: Builtin) -> Factory:
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
     return {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def builtin_options(builtin: Builtin) -> OptionTable:
+    """The ``storage_options`` table of ``builtin`` (``OPTIONS`` of its module or of its ``settings``)."""
+    module = importlib.import_module(builtin.module)
+    table: OptionTable | None = getattr(module, "OPTIONS", None)
+    if table is None:
+        table = importlib.import_module(builtin.module + ".settings").OPTIONS
+    assert table is not None
+    return table
+
+
+def option_table(fs: Any) -> OptionTable | None:
+    """The ``storage_options`` table of the built-in driver of ``fs``'s class, if it has one."""
+    builtin = _native(fs)
+    return None if builtin is None else builtin_options(builtin)

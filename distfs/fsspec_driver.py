@@ -445,8 +445,8 @@ class FsspecDriver(StorageDriver):
         if not removed:
             raise PathNotFoundError(path, self.name)
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        return self.backend.redirect_url(self._key(path), method)
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        return self.backend.redirect_url(self._key(path), method)  # no backend signs: expires unused
 
     # -- distfs's own state -----------------------------------------------------------
 

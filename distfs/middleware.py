@@ -148,8 +148,10 @@ class Middleware(StorageDriver):
     def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
         self.wrapped.delete_many(paths, files_only=files_only)
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        return self.wrapped.redirect_url(path, method)
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        if expires is None:
+            return self.wrapped.redirect_url(path, method)
+        return self.wrapped.redirect_url(path, method, expires=expires)
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         self.wrapped.walk(path, fn, start_after_hint=start_after_hint)
@@ -200,8 +202,8 @@ class RedirectMiddleware(Middleware):
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._base_path = parts.path.rstrip("/")
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        self._check(path)
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        self._check(path)  # unsigned: ``expires`` does not apply
         return self._origin + self._base_path + url_path(path)
 
 
@@ -216,8 +218,8 @@ class RewriteMiddleware(Middleware):
         self._host = _string_option(options, "rewrite", "host")
         self._trim = _string_option(options, "rewrite", "trimpathprefix")
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        url = self.wrapped.redirect_url(path, method)
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        url = super().redirect_url(path, method, expires)
         if url is None:
             return None  # Go would return a bogus "https://host" here
         parts = urllib.parse.urlsplit(url)

@@ -168,6 +168,13 @@ def s3_bucket(s3_admin: Any) -> str:
     return new_bucket(s3_admin)
 
 
+def write_then_fail(opened: Any, data: Any) -> None:
+    """Write ``data`` in a ``with opened`` block that raises (a producer that failed)."""
+    with opened as stream:
+        stream.write(data)
+        raise RuntimeError("the producer failed")
+
+
 def s3_parameters_for(endpoint: str, bucket: str) -> dict[str, Any]:
     """Parameters of an s3 driver on ``bucket`` (5 MiB chunks)."""
     return {

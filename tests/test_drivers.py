@@ -11,7 +11,7 @@ import pytest
 
 import distfs
 from distfs.base import Base
-from distfs.fsspec_driver import FsspecDriver
+from distfs.engine import ObjectStoreDriver
 
 
 def test_list_of_a_file_is_not_found(driver: distfs.StorageDriver) -> None:
@@ -182,5 +182,5 @@ def test_filesystem_sees_other_writers_at_once(tmp_path: Path) -> None:
 def test_driver_repr_holds_no_secrets(make_driver: Callable[[str], distfs.StorageDriver]) -> None:
     driver = make_driver("filesystem")
     assert isinstance(driver, Base)
-    assert isinstance(driver.inner, FsspecDriver)
+    assert isinstance(driver.inner, ObjectStoreDriver)
     assert "filesystem" in repr(driver)

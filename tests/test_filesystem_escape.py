@@ -33,9 +33,8 @@ import pytest
 
 import distfs
 from distfs import FileInfo, InvalidPathError, PathNotFoundError, StorageDriver, StorageDriverError
-from distfs.backends.filesystem import LocalBackend
+from distfs.backends import filesystem
 from distfs.base import Base
-from distfs.fsspec_driver import FsspecDriver
 
 SECRET = b"TOP-SECRET bytes that live outside the store 8c1f0e"
 EVIL = b"EVIL bytes written through a planted link"
@@ -113,7 +112,7 @@ def world(tmp_path: Path, request: pytest.FixtureRequest) -> World:
     (root / "inside" / "target").write_bytes(INSIDE)
     driver = distfs.create("filesystem", {"rootdirectory": str(root)})
     if not request.param:  # the resolver used where the kernel has no openat2
-        driver = Base(FsspecDriver(LocalBackend(str(root), use_openat2=False)))
+        driver = filesystem.driver(filesystem.LocalStore(str(root), use_openat2=False))
     return World(root, outside, driver)
 
 

@@ -32,9 +32,7 @@ import pytest
 
 import distfs
 from distfs import FileInfo, InvalidPathError, PathNotFoundError, StorageDriver, StorageDriverError, beneath
-from distfs.backends.filesystem import LocalBackend
-from distfs.base import Base
-from distfs.fsspec_driver import FsspecDriver
+from distfs.backends import filesystem
 
 RACE_SECONDS = 2.0
 LONG_SECONDS = 20.0
@@ -101,7 +99,7 @@ def flipping(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
 def _driver(root: Path, use_openat2: bool) -> StorageDriver:
     if use_openat2:
         return distfs.create("filesystem", {"rootdirectory": str(root)})  # the default resolver
-    return Base(FsspecDriver(LocalBackend(str(root), use_openat2=False)))
+    return filesystem.driver(filesystem.LocalStore(str(root), use_openat2=False))
 
 
 def _read(driver: StorageDriver, path: str) -> bytes:

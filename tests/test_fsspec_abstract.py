@@ -1,9 +1,9 @@
 """fsspec's own abstract test suite (copy, get, put, pipe, open) on DistFileSystem.
 
-It runs over the inmemory, filesystem and s3 (moto) drivers. distfs directories are
-implicit (``mkdir`` does nothing), so the suite runs with ``supports_empty_directories``
-false on every driver. Cases that do not pass are listed in ``EXPECTED_FAILURES`` with
-the reason.
+It runs over the inmemory, filesystem and s3 (moto) drivers, with
+``supports_empty_directories`` true on every driver: ``mkdir`` is remembered by the
+filesystem instance, and removing a directory's last file keeps the directory there
+(distfs.fsspec.names). ``EXPECTED_FAILURES`` stays empty: every case passes.
 """
 
 from __future__ import annotations
@@ -22,17 +22,7 @@ from distfs.protocol import DistFileSystem
 
 DRIVERS = ["inmemory", "filesystem", "s3"]
 
-_EMPTY_DIRECTORIES = (
-    "the filesystem driver keeps a directory after its last file is deleted (as Go's does), while "
-    "distfs's mkdir does nothing (directories are implicit on every driver): the scenario expects "
-    "an earlier test's emptied target directory to be gone"
-)
-EXPECTED_FAILURES = {
-    ("test_copy_directory_to_new_directory", "filesystem"): _EMPTY_DIRECTORIES,
-    ("test_copy_directory_without_files_with_same_name_prefix", "filesystem"): _EMPTY_DIRECTORIES,
-    ("test_put_directory_to_new_directory", "filesystem"): _EMPTY_DIRECTORIES,
-    ("test_put_directory_without_files_with_same_name_prefix", "filesystem"): _EMPTY_DIRECTORIES,
-}
+EXPECTED_FAILURES: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +63,7 @@ class DistFixtures(abstract.AbstractFixtures):  # type: ignore[misc]
 
     @pytest.fixture
     def supports_empty_directories(self) -> bool:
-        return False
+        return True  # mkdir is remembered by the filesystem instance
 
     @pytest.fixture
     def local_path(self, tmp_path: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import pickle
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from typing import Any
 
 import fsspec
 import pytest
+from conftest import write_then_fail
 
 import distfs
 from distfs.protocol import DistFileSystem
@@ -49,13 +52,17 @@ def test_entry_point_registers_the_protocol() -> None:
 def test_urls_map_to_driver_paths() -> None:
     for url in ("distfs:///a/b.csv", "distfs://a/b.csv", "/a/b.csv", "a/b.csv/"):
         assert DistFileSystem._strip_protocol(url) == "/a/b.csv"
-    assert DistFileSystem._strip_protocol("distfs://") == "/"
+    # The bare protocol is no path at all, as fsspec's URL chaining needs (distfs::s3://...);
+    # every method takes it as the root.
+    assert DistFileSystem._strip_protocol("distfs://") == ""
+    assert DistFileSystem._strip_protocol("distfs:///") == "/"
 
 
 def test_listing_and_info(fs: DistFileSystem) -> None:
     fs.pipe("/d/x.bin", b"12345")
     fs.pipe("/d/sub/y.bin", b"1")
     assert fs.ls("/d", detail=False) == ["/d/sub", "/d/x.bin"]
+    assert fs.ls("distfs://", detail=False) == ["/d"]  # the bare URL is the root
     info = fs.info("/d/x.bin")
     assert (info["name"], info["size"], info["type"]) == ("/d/x.bin", 5, "file")
     assert info["mtime"].tzinfo is UTC
@@ -63,7 +70,9 @@ def test_listing_and_info(fs: DistFileSystem) -> None:
     assert (directory["size"], directory["type"]) == (0, "directory")
     assert fs.ls("/d/x.bin", detail=False) == ["/d/x.bin"]
     assert fs.find("/d") == ["/d/sub/y.bin", "/d/x.bin"]
-    assert fs.find("/d", withdirs=True, maxdepth=1) == ["/d/sub", "/d/x.bin"]
+    # with the directory itself, as fsspec's own filesystems find (the root is not listed)
+    assert fs.find("/d", withdirs=True, maxdepth=1) == ["/d", "/d/sub", "/d/x.bin"]
+    assert fs.find("/", withdirs=True) == ["/d", "/d/sub", "/d/sub/y.bin", "/d/x.bin"]
     assert fs.modified("/d/x.bin") == fs.created("/d/x.bin")
     with pytest.raises(FileNotFoundError):
         fs.info("/nope")
@@ -166,6 +175,85 @@ def test_pickle_rebuilds_in_another_process(fs: DistFileSystem, options: dict[st
     script = "import pickle, sys; fs = pickle.loads(sys.stdin.buffer.read()); print(fs.cat('/shared.txt').decode())"
     result = subprocess.run([sys.executable, "-c", script], input=blob, capture_output=True, check=True)
     assert result.stdout.decode().strip() == "visible everywhere"
+
+
+def close_while_failing(stream: Any) -> None:
+    """Write, fail, and close ``stream`` in the ``finally`` clause."""
+    try:
+        stream.write(b"new")
+        raise RuntimeError("the producer failed")
+    finally:
+        stream.close()
+
+
+def test_a_failed_block_publishes_nothing(options: dict[str, Any], fs: DistFileSystem) -> None:
+    """fsspec's OpenFile closes its file, and the text or gzip wrapper, without the exception."""
+    fs.pipe("/kept", b"old")
+    for mode, data, extra in (("wb", b"new", {}), ("w", "new", {}), ("wb", b"new", {"compression": "gzip"})):
+        with pytest.raises(RuntimeError):
+            write_then_fail(fsspec.open("distfs:///kept", mode, **extra, **options), data)
+        assert fs.cat_file("/kept") == b"old", (mode, extra)
+    with pytest.raises(RuntimeError):
+        close_while_failing(fs.open("/kept", "wb"))  # closed while the failure is handled
+    assert fs.cat_file("/kept") == b"old"
+
+
+def test_compressed_and_text_files_publish_on_close(fs: DistFileSystem) -> None:
+    """The codec closes the distfs file under it: published on close, discarded on a failure."""
+    with fs.open("/z.gz", "wb", compression="gzip") as f:
+        f.write(b"zipped" * 100)
+    assert gzip.decompress(fs.cat_file("/z.gz")) == b"zipped" * 100
+    with fs.open("/z.bz2", "wt", compression="infer", encoding="utf-8") as text:
+        text.write("text é")
+    assert bz2.decompress(fs.cat_file("/z.bz2")) == "text é".encode()
+    with fs.open("/z.gz", "rb", compression="gzip") as f:
+        assert f.read() == b"zipped" * 100
+    with fs.open("/z.bz2", "rt", compression="bz2", encoding="utf-8") as text:
+        assert text.read() == "text é"
+    with pytest.raises(RuntimeError):
+        write_then_fail(fs.open("/z.gz", "wb", compression="gzip"), b"new")
+    assert gzip.decompress(fs.cat_file("/z.gz")) == b"zipped" * 100
+
+
+def test_mv_into_a_directory_of_a_list_and_of_a_glob(fs: DistFileSystem) -> None:
+    """As fsspec's own filesystems: ``"dir/"`` is below it; lists and globs move every file."""
+    fs.pipe({"/a": b"a", "/x": b"x", "/y": b"y", "/g1.txt": b"1", "/g2.txt": b"2", "/d/e": b"e"})
+    fs.mv("/a", "/dir/")
+    fs.mv(["/x", "/y"], "/listed/")
+    fs.mv("/g*.txt", "/globbed/")
+    fs.mv("/dir/a", "/d")  # an existing directory: below it
+    assert fs.find("/") == ["/d/a", "/d/e", "/globbed/g1.txt", "/globbed/g2.txt", "/listed/x", "/listed/y"]
+    assert fs.cat(["/d/a", "/listed/y", "/globbed/g2.txt"]) == {
+        "/d/a": b"a",
+        "/listed/y": b"y",
+        "/globbed/g2.txt": b"2",
+    }
+    fs.mv("/d/e", "/renamed")
+    assert fs.cat_file("/renamed") == b"e"
+    with pytest.raises(FileNotFoundError):
+        fs.mv("/missing", "/anywhere")
+
+
+def test_touch(fs: DistFileSystem) -> None:
+    fs.touch("/new", truncate=False)  # missing: created empty
+    assert fs.cat_file("/new") == b""
+    fs.pipe("/full", b"data")
+    fs.touch("/full", truncate=False)  # existing: left as it is (as fsspec's own backends)
+    assert fs.cat_file("/full") == b"data"
+    fs.touch("/full")
+    assert fs.cat_file("/full") == b""
+
+
+def test_a_transaction_publishes_no_failed_or_unclosed_file(fs: DistFileSystem) -> None:
+    fs.pipe({"/failed": b"old", "/unclosed": b"old"})
+    with fs.transaction:
+        with pytest.raises(RuntimeError):
+            write_then_fail(fs.open("/failed", "wb"), b"new")
+        unclosed = fs.open("/unclosed", "wb")
+        unclosed.write(b"new")
+        with fs.open("/written", "wb") as written:
+            written.write(b"new")
+    assert fs.cat(["/failed", "/unclosed", "/written"]) == {"/failed": b"old", "/unclosed": b"old", "/written": b"new"}
 
 
 def test_pandas_csv_and_partitioned_parquet(options: dict[str, Any]) -> None:

@@ -569,6 +569,19 @@ def test_redirect_urls(s3_parameters: dict[str, Any], s3_endpoint: str) -> None:
     assert urllib.request.urlopen(url).read() == b"0123456789"
 
 
+def test_redirect_url_expires(s3_parameters: dict[str, Any]) -> None:
+    """``expires=`` (a distfs extension): seconds the URL is valid; nonsense is a typed error naming the driver."""
+    driver = distfs.create("s3", s3_parameters)
+    driver.put_content("/blob", b"x")
+    url = driver.redirect_url("/blob", "GET", expires=60)
+    assert url is not None
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["X-Amz-Expires"] == ["60"]
+    assert urllib.request.urlopen(url).read() == b"x"
+    for bad in (0, -5, True, "60"):
+        with pytest.raises(distfs.DriverError, match="s3: expires must be a positive number of seconds"):
+            driver.redirect_url("/blob", "GET", expires=bad)  # type: ignore[arg-type]
+
+
 # -- the command line -------------------------------------------------------------------
 
 

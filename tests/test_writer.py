@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import distfs
+from distfs.backends import filesystem
 from distfs.base import Base
 from distfs.engine import ObjectStoreDriver
 from distfs.fsspec_driver import FsspecDriver
@@ -21,12 +22,14 @@ MiB = 1 << 20
 
 
 def raw_keys(driver: distfs.StorageDriver) -> list[str]:
-    """Every object key the backend holds, hidden state included."""
+    """Every object key the backend holds, hidden state included (on filesystem: every file)."""
     assert isinstance(driver, Base)
     inner = driver.inner
-    if isinstance(inner, ObjectStoreDriver):  # the generic store (inmemory): its filesystem below its root
+    if isinstance(inner, ObjectStoreDriver):
         store = inner.engine.store
-        return sorted(store.fs.find(store.full("")))
+        if isinstance(store, filesystem.LocalStore):  # filesystem: every file below its root
+            return sorted(str(path) for path in Path(store.bucket).rglob("*") if path.is_file())
+        return sorted(store.fs.find(store.full("")))  # the generic store (inmemory): its filesystem below its root
     assert isinstance(inner, FsspecDriver)
     root = inner.backend.key("/")
     return sorted(inner.fs.find(root))

@@ -62,6 +62,18 @@ def upload_dir(root: Path, path: str) -> Path:
     return root / ".distfs~" / "uploads" / path.lstrip("/") / ".distfs~"
 
 
+def data_file(root: Path, path: str) -> Path:
+    """The one file of the upload of ``path`` (``<upload dir>/<scratch>/data``)."""
+    (found,) = upload_dir(root, path).glob("*/data")
+    return found
+
+
+def journaled_size(data: bytes) -> int:
+    """The size a writer's journal (``state``) records: its parts and its tail."""
+    header = json.loads(data.partition(b"\n")[0])
+    return sum(size for _, size in header["parts"]) + int(header["tail"][0])
+
+
 def open_driver(root: str) -> distfs.StorageDriver:
     return distfs.create("filesystem", {"rootdirectory": root})
 
@@ -87,7 +99,7 @@ def child_crash_writer(root: str, path: str, seed: int, kill_point: str) -> int:
         writer.close()
     writer = driver.writer(path, append=True)
     threshold = 3 * CHUNK + int(kill_point)
-    data = upload_dir(Path(root), path) / "data"
+    data = data_file(Path(root), path)
     junk = random.Random(f"{seed}-junk").randbytes(CHUNK)
     marked = False
     while True:
@@ -104,20 +116,21 @@ def child_crash_writer(root: str, path: str, seed: int, kill_point: str) -> int:
 def hang_before_recording_size(size: int) -> None:
     """Make ``close()`` stop (and announce it) right before it records ``size``.
 
-    ``close()`` syncs the data, then records the size through ``LocalBackend.put``; the
-    hook stops at that call, so a kill lands inside ``close()`` deterministically.
+    ``close()`` syncs the data, then journals the size through ``LocalStore.put`` of the
+    journal ``state``; the hook stops at that call, so a kill lands inside ``close()``
+    deterministically.
     """
-    from distfs.backends.filesystem import LocalBackend
+    from distfs.backends.filesystem import LocalStore
 
-    original = LocalBackend.put
+    original = LocalStore.put
 
-    def put(self: LocalBackend, key: str, data: bytes) -> None:
-        if key.endswith("/size") and data == str(size).encode():
+    async def put(self: LocalStore, key: str, data: bytes, *, if_absent: bool = False) -> None:
+        if key.endswith("/state") and journaled_size(data) == size:
             print(MARKER, "close", flush=True)
             time.sleep(3600)
-        original(self, key, data)
+        await original(self, key, data, if_absent=if_absent)
 
-    pytest.MonkeyPatch().setattr(LocalBackend, "put", put)
+    pytest.MonkeyPatch().setattr(LocalStore, "put", put)
 
 
 def child_resume(root: str, path: str, seed: int) -> int:
@@ -238,8 +251,8 @@ def test_resume_after_kill(tmp_path: Path, kill_point: str) -> None:
 
     # The kill left an upload whose file holds more than its recorded size.
     upload = upload_dir(root, PATH)
-    recorded = int((upload / "size").read_text())
-    on_disk = (upload / "data").stat().st_size
+    recorded = journaled_size((upload / "state").read_bytes())
+    on_disk = data_file(root, PATH).stat().st_size
     if kill_point == "close3":
         assert marker.split()[1:] == ["close"]
         expected_resume = 2 * CHUNK

@@ -65,11 +65,12 @@ def wrap(driver: StorageDriver) -> AsyncStorageDriver:
     """The async driver over ``driver`` (from :func:`distfs.create` or :func:`distfs.from_config`).
 
     An object store's engine is awaited directly; any other driver (also one wrapped in
-    middleware) runs through threads. Use only the async driver afterwards: a store
-    keeps its SDK clients for one event loop at a time.
+    middleware, and the engine over a ``blocking`` store such as ``filesystem``, whose
+    system calls must not hold up the event loop) runs through threads. Use only the
+    async driver afterwards: a store keeps its SDK clients for one event loop at a time.
     """
     base = driver if isinstance(driver, Base) else Base(driver)
     inner = base.inner
-    if isinstance(inner, ObjectStoreDriver):
+    if isinstance(inner, ObjectStoreDriver) and not getattr(inner.engine.store, "blocking", False):
         return EngineDriver(base, inner.engine)
     return ThreadedDriver(base, inner)

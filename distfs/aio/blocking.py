@@ -94,8 +94,8 @@ class BlockingDriver(StorageDriver):
     def delete(self, path: str) -> None:
         self._run(self.driver.delete(path))
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        return self._run(self.driver.redirect_url(path, method))
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        return self._run(self.driver.redirect_url(path, method, expires))
 
     def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
         self._run(self.driver.delete_many(paths, files_only=files_only))

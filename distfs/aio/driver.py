@@ -169,13 +169,13 @@ class AsyncStorageDriver(abc.ABC):
         if checked:
             await self.bound(lambda: self._delete_many(checked, files_only))
 
-    async def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        """A URL from which a client may ``method`` the object directly, or ``None``."""
+    async def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        """A URL from which a client may ``method`` the object directly (signed ``expires`` seconds), or None."""
         self._base.check_path(path)
         if not isinstance(method, str):
             raise DriverError(f"HTTP method must be a string, not {type(method).__name__}", self.name)
         upper = method.upper()
-        return await self.bound(lambda: self._redirect_url(path, upper))
+        return await self.bound(lambda: self._redirect_url(path, upper, expires))
 
     def iter_walk(self, path: str, *, start_after_hint: str = "") -> WalkIterator:
         """The walk below ``path`` as an async iterator (see :mod:`distfs.aio.walking`)."""
@@ -228,7 +228,7 @@ class AsyncStorageDriver(abc.ABC):
     async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None: ...
 
     @abc.abstractmethod
-    async def _redirect_url(self, path: str, method: str) -> str | None: ...
+    async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None: ...
 
     @abc.abstractmethod
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart: ...
@@ -262,14 +262,28 @@ class EngineDriver(AsyncStorageDriver):
         super().__init__(base)
         self.engine = engine
 
-    async def read_range(self, path: str, start: int, end: int) -> bytes:
+    async def read_range(self, path: str, start: int, end: int, version: str | None = None) -> bytes:
         """Bytes ``[start, end)`` of ``path`` in one ranged read: fewer at the object's end, none
-        past it (a missing path is PathNotFoundError). Not part of the contract: what
-        ``distfs://`` uses for byte ranges (zarr's partial reads), where :meth:`reader` would
-        fetch a whole read block."""
+        past it (a missing path is PathNotFoundError). With ``version`` (a ``stat``'s
+        ``FileInfo.version``) the read is pinned to it: another version is ObjectChangedError.
+        Not part of the contract: what ``distfs://`` uses for byte ranges (zarr's partial
+        reads) and for the blocks of its files, where :meth:`reader` would fetch a whole read
+        block."""
         self._base.check_path(path)
-        data, _ = await self.bound(lambda: self.engine.read_range(path, start, end, None))
+        data, _ = await self.bound(lambda: self.engine.read_range(path, start, end, version or None))
         return data
+
+    async def copy(self, source: str, dest: str) -> None:
+        """``source``'s object copied to ``dest`` by the store (see :meth:`Engine.copy`); not in the contract."""
+        self._base.check_path(source)
+        self._base.check_path(dest)
+        await self.bound(lambda: self.engine.copy(source, dest))
+
+    async def children(self, path: str) -> builtins.list[FileInfo]:
+        """The direct children of directory ``path`` from one delimiter listing (its pages).
+        Not part of the contract: what ``distfs://``'s ``ls`` uses (see :meth:`Engine.children`)."""
+        self._base.check_path(path, root_ok=True)
+        return await self.bound(lambda: self.engine.children(path))
 
     async def _get_content(self, path: str) -> bytes:
         return await self.engine.get_content(path)
@@ -302,8 +316,8 @@ class EngineDriver(AsyncStorageDriver):
     async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None:
         await self.engine.delete_many(paths, files_only=files_only)
 
-    async def _redirect_url(self, path: str, method: str) -> str | None:
-        return await self.engine.redirect_url(path, method)
+    async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None:
+        return await self.engine.redirect_url(path, method, expires)
 
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart:
         engine = self.engine

@@ -68,8 +68,9 @@ class ThreadedDriver(AsyncStorageDriver):
     async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None:
         await self.offload(functools.partial(self._inner.delete_many, paths, files_only=files_only))
 
-    async def _redirect_url(self, path: str, method: str) -> str | None:
-        return await self.offload(self._inner.redirect_url, path, method)
+    async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None:
+        keywords = {} if expires is None else {"expires": expires}  # a third-party driver may not know it
+        return await self.offload(functools.partial(self._inner.redirect_url, path, method, **keywords))
 
     def _walk_start(self, path: str, start_after_hint: str) -> WalkStart:
         inner = self._inner

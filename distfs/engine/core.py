@@ -30,14 +30,30 @@ from ..errors import (
     AccessDeniedError,
     DriverError,
     InvalidParameterError,
+    InvalidPathError,
     ObjectChangedError,
     PathNotFoundError,
     StorageDriverError,
     StoreNotFoundError,
+    WriterConflictError,
 )
 from ..retry import backoff
 from .loop import track
-from .seam import Changed, Denied, NotFound, ObjectInfo, Page, Store, StoreError, StoreMissing, Transient, Upload
+from .seam import (
+    Busy,
+    Changed,
+    Denied,
+    Invalid,
+    NotFound,
+    ObjectInfo,
+    Page,
+    Store,
+    StoreError,
+    StoreMissing,
+    Transient,
+    Tree,
+    Upload,
+)
 
 __all__ = ["REDIRECT_SECONDS", "Engine"]
 
@@ -71,6 +87,8 @@ class Engine:
         self.retries = retries
         self.chunk = chunk
         self.read_block = read_block
+        #: The store's :class:`~distfs.engine.seam.Tree` (real directories), or None.
+        self.tree: Tree | None = store if getattr(store, "remove_tree", None) is not None else None  # type: ignore[assignment]
         track(store)
 
     def __repr__(self) -> str:
@@ -109,6 +127,12 @@ class Engine:
             return AccessDeniedError(detail, self.name)
         if isinstance(exc, Changed):
             return ObjectChangedError(path, self.name)
+        if isinstance(exc, Busy):
+            return WriterConflictError(path, self.name)
+        if isinstance(exc, Invalid):  # a key of distfs's own state stands for the caller's path
+            key = exc.key.rstrip("/")
+            own = paths.HIDDEN in key.split("/") or key == self.key(path).rstrip("/") or not key.startswith(self.root)
+            return InvalidPathError(path if own else self.path(key), self.name)
         what = f"{doing} {path}".strip()
         return DriverError(f"{what} failed: {exc}", self.name)
 
@@ -207,7 +231,12 @@ class Engine:
             async with self.errors(path):
                 info = await self.call(lambda: self.store.head(key))
             return FileInfo(path, info.size, utc(info.modified), False, info.version)
-        except PathNotFoundError:
+        except PathNotFoundError as exc:
+            directory = getattr(exc.__cause__, "directory", None)
+            if directory is not None:  # a Tree store's directory
+                return FileInfo(path, 0, utc(directory), True)
+            if self.tree is not None:  # neither a file nor a directory: nothing to list
+                raise
             page = await self._first_page(path)
             if page.objects or page.prefixes:
                 return FileInfo(path, 0, EPOCH, True)
@@ -235,14 +264,57 @@ class Engine:
         """Sorted children of ``path`` (files and directories), without markers or hidden state."""
         prefix = self.prefix(path)
         found: set[str] = set()
+        exists = False  # a Tree store lists a directory's own key: an empty one exists
         async for page in self.pages(path, prefix, delimiter=True):
             names = [o.key[len(prefix) :] for o in page.objects]
             names += [p[len(prefix) :].rstrip("/") for p in page.prefixes]
+            exists = exists or bool(names)
             found.update(name for name in names if name and "/" not in name and name != paths.HIDDEN)
-        if not found and path != paths.ROOT:
+        if not found and path != paths.ROOT and not (exists and self.tree is not None):
             raise PathNotFoundError(path, self.name)
         base = "" if path == paths.ROOT else path
         return sorted(base + "/" + name for name in found)
+
+    async def children(self, path: str) -> builtins.list[FileInfo]:
+        """The direct children of ``path`` with what one delimiter listing says of them (key order).
+
+        Objects are files (size, time, version); common prefixes are directories (size 0, the
+        epoch). A name that is both an object and a prefix comes twice, file first. Hidden
+        state and directory markers are left out; a missing directory is PathNotFoundError.
+        On a Tree store: :meth:`tree_children` (real directories with their times, unsorted).
+        """
+        if self.tree is not None:
+            return await self.tree_children(path)
+        prefix = self.prefix(path)
+        base = "" if path == paths.ROOT else path
+        infos: builtins.list[FileInfo] = []
+        async for page in self.pages(path, prefix, delimiter=True):
+            infos += [self.file_info(o) for o in page.objects if self._visible_key(o.key)]
+            names = (p[len(prefix) :].rstrip("/") for p in page.prefixes)
+            infos += [FileInfo(base + "/" + n, 0, EPOCH, True) for n in names if n and n != paths.HIDDEN]
+        if not infos and path != paths.ROOT:
+            raise PathNotFoundError(path, self.name)
+        return infos
+
+    async def tree_children(self, path: str) -> builtins.list[FileInfo]:
+        """The infos of the children of directory ``path`` on a Tree store, unsorted, hidden
+        state left out (PathNotFoundError when ``path`` is not a directory)."""
+        tree = self.tree
+        assert tree is not None, "tree_children() lists a Tree store"
+        prefix = self.prefix(path)
+        async with self.errors(path, "listing"):
+            found = await tree.children(prefix)
+        base, cut, hidden = "" if path == paths.ROOT else path, len(prefix), paths.HIDDEN
+        infos = []
+        for info in found:
+            key = info.key
+            if key.endswith("/"):
+                name = key[cut:-1]
+                if name != hidden:
+                    infos.append(FileInfo(base + "/" + name, 0, utc(info.modified), True))
+            else:
+                infos.append(FileInfo(base + "/" + key[cut:], info.size, utc(info.modified), False, info.version))
+        return infos
 
     async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
         """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.
@@ -268,6 +340,15 @@ class Engine:
         if source == dest:
             await self.stat(source)
             return
+        tree = self.tree
+        if tree is not None:
+            await self.stat(source)
+            if dest.startswith(source + "/"):
+                raise DriverError(f"cannot move {source} into itself ({dest})", self.name)
+            source_key, dest_key = self.key(source), self.key(dest)
+            async with self.errors(source, "moving"):
+                await self.call(lambda: tree.rename(source_key, dest_key))
+            return
         try:
             objects = [await self.head(source)]
         except PathNotFoundError:
@@ -287,6 +368,16 @@ class Engine:
 
         await _bounded([move_one(info) for info in objects])
 
+    async def copy(self, source: str, dest: str) -> None:
+        """Copy the object at ``source`` to ``dest`` inside the store: no byte passes the client.
+
+        Not part of the driver contract: what ``distfs://``'s ``cp`` uses. One HEAD (a missing
+        ``source`` is PathNotFoundError, a directory too) and the store's copy.
+        """
+        info = await self.head(source)
+        async with self.errors(source, "copying"):
+            await self.call(lambda: self.store.copy(info, self.key(dest)))
+
     async def delete(self, path: str) -> None:
         """Remove ``path``, everything below it and the suspended uploads there.
 
@@ -295,6 +386,15 @@ class Engine:
         in concurrent batches (one more).
         """
         key = self.key(path)
+        tree = self.tree
+        if tree is not None:
+            state = self.key(_UPLOADS + path)
+            async with self.errors(path, "deleting"):
+                await self.call(lambda: tree.remove_tree(state))
+                found = await self.call(lambda: tree.remove_tree(key))
+            if not found:
+                raise PathNotFoundError(path, self.name)
+            return
 
         async def exact() -> builtins.list[str]:
             try:
@@ -323,8 +423,15 @@ class Engine:
         if files_only:
             await self.delete_files(targets)
             return
-        if len(targets) == 1:
-            await self.delete(targets[0])
+        if len(targets) == 1 or self.tree is not None:
+            missing: PathNotFoundError | None = None
+            for target in sorted(set(targets)):  # a Tree removes a whole directory in one call: no listing to share
+                try:
+                    await self.delete(target)
+                except PathNotFoundError as exc:
+                    missing = missing or exc
+            if missing is not None:
+                raise missing
             return
         ordered = sorted(set(targets))
         common = _common_parent(ordered)
@@ -358,6 +465,17 @@ class Engine:
         common = _common_parent(ordered)
         keys = [self.key(path) for path in ordered]
         where = ordered[0]
+        tree = self.tree
+        if tree is not None:  # one call per batch and per path, nothing to look up (nor to wait on)
+            batch = self.store.limits.delete_batch
+            async with self.errors(where, "deleting"):
+                failures = []
+                for start in range(0, len(keys), batch):
+                    failures += await self.store.delete_many(keys[start : start + batch])
+                for path in ordered:  # the path's own upload only, not those below it
+                    await tree.remove_tree(self.key(self.upload_dir(path)))
+            self._raise_failures(failures)
+            return
         outcome = await asyncio.gather(
             self._delete_keys(where, keys),
             self._hidden(common),
@@ -428,12 +546,13 @@ class Engine:
             lines = "\n".join(f"{self.path(k)}: {error}" for k, error in failures)
             raise DriverError("errors:\n" + lines + "\n", self.name)
 
-    async def redirect_url(self, path: str, method: str) -> str | None:
-        if method not in ("GET", "HEAD"):
+    async def redirect_url(self, path: str, method: str, expires: int | None = None) -> str | None:
+        """A URL signed for ``method`` (GET, HEAD), valid ``expires`` seconds (default REDIRECT_SECONDS)."""
+        if method not in ("GET", "HEAD") and self.tree is None:  # a Tree store is asked for every method
             return None
         key = self.key(path)
         async with self.errors(path, "signing"):
-            return await self.store.sign(key, method, REDIRECT_SECONDS)
+            return await self.store.sign(key, method, expires or REDIRECT_SECONDS)
 
     async def close(self) -> None:
         await self.store.close()
@@ -498,4 +617,6 @@ def _common_parent(ordered: Sequence[str]) -> str:
 
 def utc(value: datetime) -> datetime:
     """A store's modification time as ``datetime.UTC`` (botocore's ``tzutc()`` is the same instant)."""
+    if value.tzinfo is UTC:
+        return value
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

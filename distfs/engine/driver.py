@@ -2,7 +2,8 @@
 
 :class:`ObjectStoreDriver` is a thin delegation (as fsspec's ``dirfs`` is): each method
 runs the :class:`~distfs.engine.core.Engine` coroutine of the same name through
-:func:`distfs.engine.loop.run`. Its reader and writer are the two stream adapters below.
+:func:`distfs.engine.loop.run` (or, for a ``blocking`` store, on the calling thread through
+:func:`distfs.engine.loop.run_here`). Its reader and writer are the two stream adapters below.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import builtins
 import io
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from .. import paths
 from ..capabilities import Capabilities
 from ..driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from ..errors import PathNotFoundError
+from ..walk import walk as walk_tree
 from ..walk import walk_flat
 from ..writers import WriterState
 from .core import Engine
-from .loop import run
+from .loop import run, run_here
 from .seam import ObjectInfo
 from .writer import Session
 
@@ -30,11 +32,19 @@ T = TypeVar("T")
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]
 
 
+class Run(Protocol):
+    """:func:`~distfs.engine.loop.run` or :func:`~distfs.engine.loop.run_here` (typed)."""
+
+    def __call__(self, coroutine: Coroutine[Any, Any, T], /) -> T: ...
+
+
 class ObjectStoreDriver(StorageDriver):
     """The StorageDriver contract over an :class:`Engine` (see :mod:`distfs.engine.core`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: How a call runs: on the loop thread, or on the caller's (a ``blocking`` store).
+        self.run: Run = run_here if getattr(engine.store, "blocking", False) else run
 
     @property
     def name(self) -> str:
@@ -48,42 +58,49 @@ class ObjectStoreDriver(StorageDriver):
         return repr(self.engine)
 
     def get_content(self, path: str) -> bytes:
-        return run(self.engine.get_content(path))
+        return self.run(self.engine.get_content(path))
 
     def put_content(self, path: str, content: bytes) -> None:
-        run(self.engine.put_content(path, content))
+        self.run(self.engine.put_content(path, content))
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         engine = self.engine
-        data, info = run(engine.read_range(path, offset, offset + engine.read_block, None))
-        raw = PinnedReader(engine, path, info, offset, data)
-        return io.BufferedReader(raw, buffer_size=engine.read_block)
+        data, info = self.run(engine.read_range(path, offset, offset + engine.read_block, None))
+        raw = PinnedReader(engine, path, info, offset, data, runner=self.run)
+        # the cursor holds a block already: a blocking store's reads cost no round trip, so
+        # its buffer stays small (one copy of a block in memory, not two)
+        buffer = engine.read_block if self.run is run else min(engine.read_block, 1 << 16)
+        return io.BufferedReader(raw, buffer_size=buffer)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
         session = Session(self.engine, path)
-        run(session.open(append))
-        return SessionWriter(session, path, self.name)
+        self.run(session.open(append))
+        return SessionWriter(session, path, self.name, self.run)
 
     def stat(self, path: str) -> FileInfo:
-        return run(self.engine.stat(path))
+        return self.run(self.engine.stat(path))
 
     def list(self, path: str) -> builtins.list[str]:
-        return run(self.engine.list(path))
+        return self.run(self.engine.list(path))
 
     def move(self, source: str, dest: str) -> None:
-        run(self.engine.move(source, dest))
+        self.run(self.engine.move(source, dest))
 
     def delete(self, path: str) -> None:
-        run(self.engine.delete(path))
+        self.run(self.engine.delete(path))
 
     def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
-        run(self.engine.delete_many(paths, files_only=files_only))
+        self.run(self.engine.delete_many(paths, files_only=files_only))
 
-    def redirect_url(self, path: str, method: str = "GET") -> str | None:
-        return run(self.engine.redirect_url(path, method))
+    def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
+        return self.run(self.engine.redirect_url(path, method, expires))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
-        walk(self.engine, path, fn, start_after_hint, run)
+        if self.engine.tree is not None:  # real directories: one listing per directory entered
+            engine = self.engine
+            walk_tree(lambda directory: self.run(engine.children(directory)), path, fn, start_after_hint)
+            return
+        walk(self.engine, path, fn, start_after_hint, self.run)
 
 
 def walk(engine: Engine, path: str, fn: WalkFn, start_after_hint: str, runner: Runner) -> None:
@@ -169,9 +186,12 @@ class Cursor:
 class PinnedReader(io.RawIOBase):
     """A seekable raw stream of one version of an object (a :class:`Cursor`, run on the loop thread)."""
 
-    def __init__(self, engine: Engine, path: str, info: ObjectInfo, offset: int, first: bytes) -> None:
+    def __init__(
+        self, engine: Engine, path: str, info: ObjectInfo, offset: int, first: bytes, *, runner: Run = run
+    ) -> None:
         super().__init__()
         self._cursor = Cursor(engine, path, info, offset, first)
+        self._run = runner
 
     def readable(self) -> bool:
         return True
@@ -189,7 +209,7 @@ class PinnedReader(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         count = self._cursor.take(view)
         if count is None:
-            run(self._cursor.fill(len(view)))
+            self._run(self._cursor.fill(len(view)))
             count = self._cursor.take(view)
         return count or 0
 
@@ -201,9 +221,10 @@ class PinnedReader(io.RawIOBase):
 class SessionWriter(WriterState):
     """The FileWriter of an engine :class:`Session` (state rules from :class:`WriterState`)."""
 
-    def __init__(self, session: Session, path: str, driver_name: str) -> None:
+    def __init__(self, session: Session, path: str, driver_name: str, runner: Run = run) -> None:
         super().__init__(path, driver_name)
         self._session = session
+        self._run = runner
 
     @property
     def size(self) -> int:
@@ -211,18 +232,18 @@ class SessionWriter(WriterState):
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         self._require_open()
-        return run(self._session.write(data))
+        return self._run(self._session.write(data))
 
     def _suspend(self) -> None:
-        run(self._session.close())
+        self._run(self._session.close())
 
     def commit(self) -> None:
         self._require_open()
         self._state = "closed"  # a failed commit leaves the upload suspended, not lost
-        run(self._session.commit())
+        self._run(self._session.commit())
         self._state = "committed"
 
     def cancel(self) -> None:
         self._require_open()
         self._state = "cancelled"
-        run(self._session.cancel())
+        self._run(self._session.cancel())

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["awaiting", "in_loop_thread", "run", "track"]
+__all__ = ["awaiting", "in_loop_thread", "run", "run_here", "track"]
 
 T = TypeVar("T")
 
@@ -86,6 +86,26 @@ async def awaiting(coroutine: Coroutine[Any, Any, T]) -> T:
     if threading.current_thread() is _thread:
         return await coroutine
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, _get_loop()))
+
+
+def run_here(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end on this thread, without an event loop (a ``blocking`` store's).
+
+    A blocking store's calls never wait, and the engine's paths for such a store await
+    nothing but the store (no ``gather``, no ``sleep``): the coroutine finishes in one
+    step, with no hand-over to the loop thread, and calls from many threads run at once.
+    Where this thread runs an event loop already (a synchronous call inside async code),
+    the coroutine goes to the loop thread as with :func:`run`. A coroutine that does wait
+    is an error in the engine (RuntimeError), never a hang.
+    """
+    if asyncio._get_running_loop() is not None:
+        return run(coroutine)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a blocking store's call waited on an event loop")
 
 
 def in_loop_thread() -> bool:

@@ -28,6 +28,29 @@ Uploads follow the multipart model (OpenDAL's ``MultipartWrite``): ``create_uplo
 multipart uploads emulate it on their own primitives (compose of part objects, staged
 blocks); ``scratch`` is a hidden key prefix the engine reserves for each upload, which a
 store may use for such objects (and which ``delete`` of the path removes).
+
+Optional extensions (a store without them is an object store; the engine looks them up
+with ``getattr`` and uses them where present):
+
+``blocking = True``
+    Every coroutine of the store finishes without waiting on the event loop (direct
+    system calls, as on a local filesystem): the synchronous driver then runs the engine
+    on the calling thread (one event loop per thread) rather than handing every call to
+    the loop thread, so calls from many threads run at once, as they would without
+    distfs.
+:class:`Claims` (``claim_upload``, ``release_upload``)
+    One writer per path: the engine claims an upload when a writer opens or resumes it
+    and releases the claim when the writer suspends, commits or cancels; a claim held by
+    another writer (also in another process) is :class:`Busy`, WriterConflictError.
+:class:`Tree` (``rename``, ``remove_tree``, ``children``, ``stamp``)
+    Directories are real (``capabilities.empty_directories``): a listing with delimiter
+    holds the directory's own key (``prefix``, size 0) first while it exists, so an empty
+    one exists too (its objects may carry names only: size 0, no version; the engine
+    reads names and kinds from such listings); ``move`` is one ``rename`` and ``delete`` one ``remove_tree``; ``head``
+    of a directory is NotFound with ``directory`` set; ``head`` may leave ``origin`` out
+    (``""``) where reading it costs a further call, and then ``stamp(info)`` reads it;
+    ``sign`` is asked for every method (the store refuses a key it cannot use, and
+    returns None for what it cannot sign).
 """
 
 from __future__ import annotations
@@ -41,9 +64,12 @@ from ..capabilities import Capabilities
 
 __all__ = [
     "ORIGIN",
+    "Busy",
     "Changed",
+    "Claims",
     "Denied",
     "Exists",
+    "Invalid",
     "Limits",
     "NotFound",
     "ObjectInfo",
@@ -53,6 +79,7 @@ __all__ = [
     "StoreError",
     "StoreMissing",
     "Transient",
+    "Tree",
     "Upload",
     "origin",
 ]
@@ -71,7 +98,13 @@ class StoreError(Exception):
 
 
 class NotFound(StoreError):
-    """No object at the key (or no such upload)."""
+    """No object at the key (or no such upload).
+
+    ``directory``: a :class:`Tree` store's ``head`` of a directory sets it to the
+    directory's modification time (a directory is not an object, but it exists).
+    """
+
+    directory: datetime | None = None
 
 
 class Changed(StoreError):
@@ -97,6 +130,18 @@ class StoreMissing(StoreError):
 
 class Transient(StoreError):
     """A failure worth retrying that no layer below the engine retried already."""
+
+
+class Busy(StoreError):
+    """Another writer holds the upload (:class:`Claims`)."""
+
+
+class Invalid(StoreError):
+    """``key`` cannot be used (on a filesystem: it leads out of the store through a link)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__("Invalid", f"{key} leads out of the store")
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,4 +323,51 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Release the store's connections (the store is not used afterwards)."""
+        ...
+
+
+class Claims(Protocol):
+    """Optional: one writer per upload (see the module docstring)."""
+
+    async def claim_upload(self, key: str, state: str) -> object:
+        """Claim the upload of ``key`` (its journal: key ``state``) for one writer; Busy while another holds it.
+
+        Called before anything of the upload is stored: a store refuses a ``key`` it cannot
+        write here.
+
+        The claim is held until :meth:`release_upload` (or until the returned object is
+        dropped, or its process ends).
+        """
+        ...
+
+    async def release_upload(self, claim: object, finished: bool) -> None:
+        """Release ``claim``; ``finished``: the upload was committed or cancelled (nothing to keep)."""
+        ...
+
+
+class Tree(Protocol):
+    """Optional: real directories, renamed and removed whole (see the module docstring)."""
+
+    async def rename(self, source: str, dest: str) -> None:
+        """Move the object or directory ``source`` onto ``dest`` in one step (parents made).
+
+        NotFound when ``source`` is gone.
+        """
+        ...
+
+    async def remove_tree(self, key: str) -> bool:
+        """Remove the object or directory at ``key`` with everything below it; False if nothing was there."""
+        ...
+
+    async def children(self, prefix: str) -> list[ObjectInfo]:
+        """Every entry directly below directory ``prefix`` (``""`` or ending with ``/``), in no order.
+
+        Files with their full info; directories as keys ending with ``/`` (size 0, no
+        version). NotFound when ``prefix`` is not a directory. The engine walks a Tree one
+        directory at a time with it (a walk's skipped directories are never listed).
+        """
+        ...
+
+    async def stamp(self, info: ObjectInfo) -> str:
+        """The :func:`origin` stamped on the object ``info`` (``""``: none, or it was replaced since)."""
         ...

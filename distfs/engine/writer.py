@@ -41,8 +41,17 @@ The rules, each of which a crash test checks by killing a process at random poin
   ``put``, the ``put`` of the object and the deletion of the journal. A process killed
   between the last two leaves the object published and the journal of its last
   ``close()`` behind (as Go's drivers leave their upload state).
+* On a store with real directories (:class:`~distfs.engine.seam.Tree`), where a commit
+  is one rename, a commit leaves no stale journal behind either: the journal names the
+  writer's scratch prefix from the start, every commit goes through an upload (so the
+  object carries the writer's origin), and a resumed writer first asks whether the
+  object at the path carries its journal's origin (then the commit happened and the
+  writer continues from the committed object).
 * Concurrent writers of one path each have their own store upload: whichever publishes
-  last publishes exactly its own bytes.
+  last publishes exactly its own bytes. A store with :class:`~distfs.engine.seam.Claims`
+  allows one writer per path instead: a writer claims the upload when it opens (before
+  anything else) and releases it when it suspends, commits or cancels; a second writer
+  of the path meanwhile gets WriterConflictError.
 """
 
 from __future__ import annotations
@@ -52,11 +61,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from ..errors import DriverError, PathNotFoundError
+from ..errors import DriverError, ObjectChangedError, PathNotFoundError
 from .core import Engine
 from .seam import Exists, ObjectInfo, Part, Upload, origin
 
 __all__ = ["Session"]
+
+#: How often an append copies a committed object that keeps being replaced meanwhile.
+_COPY_ATTEMPTS = 5
 
 
 @dataclass
@@ -66,11 +78,13 @@ class _Journal:
     upload: Upload | None
     parts: list[Part] = field(default_factory=list)
     tail: bytes = b""
+    #: The writer's scratch prefix, also before its upload exists (Tree stores journal it).
+    scratch: str = ""
 
     def dump(self) -> bytes:
         header = {
             "upload": self.upload.id if self.upload else "",
-            "scratch": self.upload.scratch if self.upload else "",
+            "scratch": self.upload.scratch if self.upload else self.scratch,
             "parts": [[p.token, p.size] for p in self.parts],
             "tail": [len(self.tail), hashlib.sha256(self.tail).hexdigest()],
         }
@@ -85,7 +99,7 @@ class _Journal:
         length, digest = value["tail"]
         if len(tail) != length or hashlib.sha256(tail).hexdigest() != digest:
             raise ValueError("the journal's tail is torn")
-        return cls(upload, parts, tail)
+        return cls(upload, parts, tail, str(value["scratch"]))
 
 
 class _Damaged(DriverError):
@@ -119,6 +133,7 @@ class Session:
         self._journaled = False  # a journal of this upload exists in the store
         self._dirty = False  # accepted bytes since the last journal
         self._published: int | None = None  # the size committed
+        self._claim: object | None = None  # the store's claim on the upload (Claims stores)
 
     @property
     def size(self) -> int:
@@ -129,6 +144,17 @@ class Session:
     # -- opening ----------------------------------------------------------------------
 
     async def open(self, append: bool) -> None:
+        claims = getattr(self._store, "claim_upload", None)
+        if claims is not None:
+            async with self._engine.errors(self._path, "opening a writer of"):
+                self._claim = await claims(self._key, self._state_key)
+        try:
+            await self._open(append)
+        except BaseException:
+            await self._release(finished=True)  # nothing of this writer to keep (a journal stays)
+            raise
+
+    async def _open(self, append: bool) -> None:
         if not append:
             await self._start()
             return
@@ -137,6 +163,13 @@ class Session:
             return
         await self._continue_committed()
 
+    async def _release(self, *, finished: bool) -> None:
+        """Release the claim on the upload, if this writer holds one."""
+        claim, self._claim = self._claim, None
+        if claim is not None:
+            async with self._engine.errors(self._path, "releasing the writer of"):
+                await self._store.release_upload(claim, finished)  # type: ignore[attr-defined]
+
     async def _start(self) -> None:
         """Journal a new, empty upload (resumable at 0 at once), replacing an earlier one.
 
@@ -144,7 +177,7 @@ class Session:
         journal is read, replaced and its store upload aborted.
         """
         engine = self._engine
-        data = _Journal(None).dump()
+        data = _Journal(None, scratch=self._scratch if engine.tree is not None else "").dump()
         try:
             async with engine.errors(self._path, "starting an upload of"):
                 await engine.call(lambda: self._store.put(self._state_key, data, if_absent=True))
@@ -177,6 +210,11 @@ class Session:
     async def _resume(self, journal: _Journal) -> bool:
         """Continue the journaled upload; False when the journal is stale (its upload is gone)."""
         engine = self._engine
+        if engine.tree is not None and journal.scratch:
+            if await self._committed(journal.scratch):  # a commit died before dropping the journal
+                await self._discard(journal, journal_too=True)
+                return False
+            self._scratch = journal.scratch  # this writer's upload will carry the journal's origin
         if journal.upload is not None and journal.parts:
             upload = journal.upload
             try:
@@ -196,8 +234,40 @@ class Session:
         self._journaled = True
         return True
 
+    async def _committed(self, scratch: str) -> bool:
+        """Whether the object at the path is the one the upload with ``scratch`` published."""
+        stamp = origin(scratch)
+        return bool(stamp) and await self._origin() == stamp
+
+    async def _origin(self) -> str:
+        """The origin stamped on the object at the path (``""``: none, or no object)."""
+        engine = self._engine
+        try:
+            info = await engine.head(self._path)
+        except PathNotFoundError:
+            return ""
+        if info.origin or engine.tree is None:
+            return info.origin
+        async with engine.errors(self._path, "reading the origin of"):
+            return await engine.tree.stamp(info)
+
     async def _continue_committed(self) -> None:
-        """Start an upload holding the committed object; journal it only once it is complete."""
+        """Start an upload holding the committed object; journal it only once it is complete.
+
+        An object replaced while it is copied is copied again (its new version), a few times.
+        """
+        for attempt in range(_COPY_ATTEMPTS):
+            try:
+                await self._copy_committed()
+                return
+            except ObjectChangedError:
+                if attempt == _COPY_ATTEMPTS - 1:
+                    raise
+                if self._upload is not None:
+                    await self._abort(self._upload)
+                self._upload, self._parts, self._buffer = None, [], bytearray()
+
+    async def _copy_committed(self) -> None:
         engine = self._engine
         source = await engine.head(self._path)
         if not source.size:
@@ -277,8 +347,11 @@ class Session:
 
     async def close(self) -> None:
         """Suspend: journal everything accepted so far."""
-        if self._dirty or not self._journaled:
-            await self._save()
+        try:
+            if self._dirty or not self._journaled:
+                await self._save()
+        finally:
+            await self._release(finished=False)
 
     async def _save(self) -> None:
         engine = self._engine
@@ -286,7 +359,8 @@ class Session:
             upload, parts = self._upload, list(self._parts)
             async with engine.errors(self._path, "suspending"):
                 await engine.call(lambda: self._store.persist_parts(upload, parts))
-        data = _Journal(self._upload, self._parts, bytes(self._buffer)).dump()
+        scratch = self._scratch if engine.tree is not None else ""
+        data = _Journal(self._upload, self._parts, bytes(self._buffer), scratch).dump()
         async with engine.errors(self._path, "suspending"):
             await engine.call(lambda: self._store.put(self._state_key, data))
         self._journaled = True
@@ -294,18 +368,26 @@ class Session:
 
     async def commit(self) -> None:
         """Publish everything written; on failure the upload stays suspended, nothing lost."""
+        finished = False
+        try:
+            await self._commit()
+            finished = True
+        finally:
+            await self._release(finished=finished)
+
+    async def _commit(self) -> None:
         engine = self._engine
         count = len(self._parts)
         size, tail = self.size, bytes(self._buffer)
         try:
-            if self._upload is None:
+            if self._upload is None and engine.tree is None:
                 async with engine.errors(self._path, "committing"):
                     await engine.call(lambda: self._store.put(self._key, tail))
             else:
                 if tail or not self._parts:
                     await self._upload_part(tail)
                     self._buffer = bytearray()  # now the last part (``size`` counts it once)
-                await self._complete(self._upload)
+                await self._complete(await self._create_upload())
         except BaseException:
             del self._parts[count:]
             self._buffer = bytearray(tail)
@@ -339,22 +421,23 @@ class Session:
         same size is no proof that the upload completed.
         """
         engine = self._engine
-        try:
-            info: ObjectInfo | None = await engine.head(self._path)
-        except PathNotFoundError:
-            info = None
         stamp = origin(upload.scratch)
-        if info is None or not stamp or info.origin != stamp:
+        if not stamp or await self._origin() != stamp:
             detail = f"upload of {self._path} was lost: the object there (if any) is not the one it published"
             raise DriverError(detail, engine.name) from None
 
     async def cancel(self) -> None:
         """Remove the upload and its journal."""
-        if self._upload is not None:
-            await self._abort(self._upload)
-        self._buffer = bytearray()
-        if self._journaled:
-            await self._delete_journal()
+        finished = False
+        try:
+            if self._upload is not None:
+                await self._abort(self._upload)
+            self._buffer = bytearray()
+            if self._journaled:
+                await self._delete_journal()
+            finished = True
+        finally:
+            await self._release(finished=finished)
 
     # -- clean-up ---------------------------------------------------------------------
 

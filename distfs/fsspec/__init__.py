@@ -17,6 +17,10 @@ object of the driver's parameters). With nothing configured, construction raises
 ``InvalidParameterError`` naming these ways; a keyword that is neither a driver parameter
 nor an fsspec option is named in the error. ``inmemory`` is used only when asked for.
 
+Chained, ``distfs::s3://bucket/key`` (any fsspec URL after ``::``, its options under its
+protocol name) is the driver :func:`distfs.from_filesystem` makes of the target's own
+fsspec instance, rooted at the bucket, with the target's names (:mod:`.chain`).
+
 Paths: ``distfs:///a/b.csv`` and ``distfs://a/b.csv`` are the driver path ``/a/b.csv``.
 Unless ``paths`` is given, ``distfs://`` applies the ``portable`` path rules (hive
 partitions such as ``year=2024``, names with spaces); a registry config keeps its own.
@@ -29,22 +33,29 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   and every batch on other drivers run on a pool of :meth:`DistFileSystem.concurrency`
   threads (the driver's ``max_concurrency``, else :data:`DEFAULT_CONCURRENCY`); ``rm`` is
   one ``delete_many`` of the driver; ``find``, ``du`` and glob expansion use one walk;
-  ``ls`` uses one walk that does not descend;
+  ``ls`` is one delimiter listing on an object store, a walk that does not descend
+  elsewhere; ``cp`` on an object store copies inside the store;
 * ``asynchronous=True`` (or fsspec's async callers): the coroutine methods ``_cat_file``,
   ``_pipe_file``, ``_info``, ... (:data:`ASYNC_MIRRORS`) work on any running loop; on an
   object store those of :data:`NATIVE_COROUTINES` await the engine with no thread;
-* a file opened for reading holds one driver reader for its whole life, so it reads one
+* on an object store a file opened for reading fetches nothing at open (one ``stat``) and
+  each fetch of its cache (``cache_type``, ``block_size``) is one ranged read pinned to the
+  version seen at open (:mod:`distfs.fsspec.reads`); elsewhere it holds one driver reader
+  for its whole life, so it reads one
   version of the object: the driver's reader pins it, and where the stream cannot seek,
   a re-opened reader is checked against the size and time seen at open (a change raises
   :class:`~distfs.errors.ObjectChangedError`, chained under an ``OSError``); on the
   ``filesystem`` driver the file handed out is the local file itself (its reader,
   opened confined to the root), read at local speed;
 * a file opened for writing is published only when it is closed normally: a ``with``
-  block that raises, and a file dropped without ``close()`` (garbage collected), cancel
-  the upload. ``"ab"`` appends to the committed object: it starts a fresh upload that
-  continues the committed content, discarding any suspended upload of the path;
-* ``with fs.transaction:`` publishes every file written inside when the block ends, and
-  cancels all of them when it raises;
+  block that raises, a close while an exception raised after the file's ``open()`` is
+  being handled (``fsspec.open``'s block, its text and compression wrappers, pandas),
+  and a file dropped without ``close()`` (garbage collected), cancel the upload.
+  ``"ab"`` appends to the committed object: it starts a fresh upload that continues the
+  committed content (on an object store inside the store, by copied parts), discarding
+  any suspended upload of the path;
+* ``with fs.transaction:`` publishes every file written inside when the block ends
+  (except one discarded or never closed), and cancels all of them when it raises;
 * errors: not-found is ``FileNotFoundError`` (``exists``/``isfile``/``isdir`` are False
   only then), invalid paths ``ValueError`` naming the rule and the ``paths=`` option,
   refused credentials ``PermissionError`` (:class:`~distfs.errors.AccessDeniedError`),
@@ -55,8 +66,10 @@ Pickling: an instance pickles as its constructor arguments and rebuilds on dask 
 Credentials given inline as parameters travel with it; credentials from the environment,
 a config file or the SDK's credential chain are not pickled (each process resolves its
 own). ``created`` reports the modification time (drivers keep no creation time); ``sign``
-is the driver's ``redirect_url`` (20 minutes, whatever ``expiration`` says) and raises
-``NotImplementedError`` where the driver cannot redirect.
+is the driver's ``redirect_url(path, "GET", expires=expiration)`` and raises
+``NotImplementedError`` where the driver cannot redirect. Names and directories follow
+fsspec's own backends (:mod:`distfs.fsspec.names`: ``mv``, ``rmdir``, ``touch``,
+``modified``; ``mkdir`` remembered by the instance).
 """
 
 from .batches import DEFAULT_CONCURRENCY

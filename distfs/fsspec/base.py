@@ -29,6 +29,7 @@ from ..errors import (
     StorageDriverError,
     UnsupportedMethodError,
 )
+from .chain import Chain
 from .store import explain
 
 __all__ = ["DriverFileSystem", "found", "gather", "size_of", "span"]
@@ -74,6 +75,8 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     root_marker = "/"
     driver: StorageDriver
+    #: The target of a chained filesystem (``distfs::<url>``), else None.
+    _chain: Chain | None = None
     _native_pid = 0  # the process that made _native_driver (made again after a fork)
     _native_driver: EngineDriver | None = None
 
@@ -81,18 +84,38 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> Any:
+        """``path`` as this filesystem names it: ``/a/b`` (a chained filesystem: its target's names).
+
+        The bare ``distfs://`` is no path at all (``""``, the root to every method), as fsspec's
+        URL chaining needs of a chained filesystem's own part of ``distfs::s3://bucket/key``.
+        """
         if isinstance(path, list):
             return [cls._strip_protocol(p) for p in path]
         text = str(path)
-        for prefix in ("distfs://", "distfs:"):
+        for prefix in ("distfs://", "distfs::", "distfs:"):
             if text.startswith(prefix):
                 text = text[len(prefix) :]
+                if not text:
+                    return ""
                 break
         return "/" + text.strip("/")
 
     @classmethod
     def _parent(cls, path: str) -> str:
-        return paths.parent(cls._strip_protocol(path))
+        return paths.parent(cls._strip_protocol(path) or "/")
+
+    def _key(self, path: str) -> str:
+        """The driver path of ``path`` (a URL or a name of this filesystem)."""
+        name: str = self._strip_protocol(path)
+        return (name or "/") if self._chain is None else self._chain.key(name)
+
+    def _name(self, key: str) -> str:
+        """The name this filesystem gives the driver path ``key``."""
+        return key if self._chain is None else self._chain.name(key)
+
+    def _named(self, path: str) -> str:
+        """The path of a driver's error as the caller named it (a chained filesystem: the target's name)."""
+        return self._name(path) if path.startswith("/") else path
 
     # -- errors and metadata ----------------------------------------------------------
 
@@ -105,8 +128,12 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if exc.__dict__.get("reason"):
                 raise
             portable = bool(getattr(self.driver, "portable_paths", False))
-            raise InvalidPathError(exc.path, exc.driver_name, explain(exc.path, portable)) from exc
-        except (PathNotFoundError, AccessDeniedError, UnsupportedMethodError):
+            raise InvalidPathError(self._named(exc.path), exc.driver_name, explain(exc.path, portable)) from exc
+        except PathNotFoundError as exc:
+            if self._chain is None:
+                raise
+            raise PathNotFoundError(self._named(exc.path), exc.driver_name) from exc
+        except (AccessDeniedError, UnsupportedMethodError):
             raise
         except DriverError as exc:
             raise OSError(str(exc)) from exc
@@ -134,14 +161,19 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise ValueError("distfs: cat_ranges needs as many starts and ends as paths")
         return [(self._strip_protocol(p), s, e) for p, s, e in zip(paths, first, last, strict=True)]
 
-    @staticmethod
-    def _info_dict(info: FileInfo) -> dict[str, Any]:
-        return {
-            "name": info.path,
+    def _entry(self, info: FileInfo) -> dict[str, Any]:
+        """fsspec's info dictionary of ``info``, named as this filesystem names it; ``version``
+        (ETag, generation, inode and mtime_ns) where the driver has one, so fsspec's ``ukey``
+        and ``checksum`` change whenever the content does."""
+        entry = {
+            "name": self._name(info.path),
             "size": info.size,
             "type": "directory" if info.is_dir else "file",
             "mtime": info.mod_time,
         }
+        if info.version:
+            entry["version"] = info.version
+        return entry
 
     # -- object stores: coroutines on the engine's loop ------------------------------
 
@@ -159,6 +191,7 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
         native = self._native
         assert native is not None
         with self._errors():
+            path = self._key(path)
             if start is None and end is None:
                 return await native.get_content(path)
             if start is not None and start >= 0 and end is not None and end >= 0:
@@ -173,11 +206,11 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     async def _native_info(self, path: str) -> dict[str, Any]:
         assert self._native is not None
         with self._errors():
-            return self._info_dict(await self._native.stat(path))
+            return self._entry(await self._native.stat(self._key(path)))
 
     async def _native_pipe_file(self, path: str, value: bytes, mode: str) -> None:
         assert self._native is not None
         if mode == "create" and await found(self._native_info(path)):
             raise FileExistsError(path)
         with self._errors():
-            await self._native.put_content(path, bytes(value))
+            await self._native.put_content(self._key(path), bytes(value))

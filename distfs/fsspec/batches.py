@@ -18,13 +18,18 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from ..engine.loop import run
 from .base import DriverFileSystem, gather, size_of
 
-__all__ = ["DEFAULT_CONCURRENCY", "Batches", "by_name"]
+__all__ = ["DEFAULT_CONCURRENCY", "Batches", "by_name", "is_glob"]
 
 #: Threads of a batch call when the driver states no ``max_concurrency``.
 DEFAULT_CONCURRENCY = 32
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def is_glob(path: str) -> bool:
+    """Whether fsspec expands ``path`` as a glob."""
+    return any(char in path for char in "*?[")
 
 
 def by_name(found: list[str], results: Sequence[object], on_error: str) -> dict[str, Any]:

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import threading
-from datetime import datetime
 from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+from fsspec.compression import compr
+from fsspec.core import get_compression
+from fsspec.implementations.chained import ChainedFileSystem
 
 from .. import paths
 from ..driver import FileInfo, SkipDir, StorageDriver
 from ..engine.loop import run
-from ..errors import PathNotFoundError
+from ..errors import InvalidParameterError, PathNotFoundError
+from ..factory import from_filesystem
 from .base import span
-from .batches import Batches
+from .batches import Batches, is_glob
+from .chain import ChainRoot, open_chain
 from .coroutines import Coroutines
-from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
+from .files import COPY_BLOCK, Compressed, LocalFile, ReadFile, WriteFile, read_exactly
+from .names import Names
+from .reads import ObjectFile
 from .store import open_store
 
 __all__ = ["DistFileSystem"]
@@ -27,12 +34,15 @@ _FSSPEC_OPTIONS = {"skip_instance_cache", "use_listings_cache", "listings_expiry
 _SHOWN = ("bucket", "container", "rootdirectory", "root", "rootdir", "region", "regionendpoint", "endpoint")
 
 
-def _is_glob(path: str) -> bool:
-    return any(char in path for char in "*?[")
+class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=ChainRoot):  # type: ignore[misc]
+    """An fsspec filesystem over one distfs driver (see :mod:`distfs.fsspec`).
 
-
-class DistFileSystem(Coroutines, Batches):
-    """An fsspec filesystem over one distfs driver (see :mod:`distfs.fsspec`)."""
+    Chained (``distfs::<url>``, see :mod:`distfs.fsspec.chain`): fsspec passes the URL's
+    protocol as ``target_protocol``, its options as ``target_options`` and its path as
+    ``fo``; the driver is :func:`distfs.from_filesystem` of the target filesystem below
+    ``root`` (default: ``fo``'s first component), and every other keyword is one of that
+    driver's parameters (``paths`` defaults to ``portable``).
+    """
 
     protocol = ("distfs",)
     #: Coroutine mirrors exist (``_cat_file``, ``_find``, ...; see :data:`ASYNC_MIRRORS`), but
@@ -40,7 +50,16 @@ class DistFileSystem(Coroutines, Batches):
     async_impl = True
     mirror_sync_methods = False
 
-    def __init__(self, driver: str | None = None, config: str | None = None, **parameters: Any) -> None:
+    def __init__(
+        self,
+        driver: str | None = None,
+        config: str | None = None,
+        *,
+        target_protocol: str | None = None,
+        target_options: dict[str, Any] | None = None,
+        fo: str | None = None,
+        **parameters: Any,
+    ) -> None:
         options = {k: v for k, v in parameters.items() if k not in _FSSPEC_OPTIONS}
         arguments: dict[str, Any] = dict(parameters)
         if driver is not None:
@@ -48,13 +67,33 @@ class DistFileSystem(Coroutines, Batches):
         if config is not None:
             arguments["config"] = config
         super().__init__(**arguments)
-        self.driver: StorageDriver = open_store(driver, config, options)
-        self._shown = {k: options[k] for k in _SHOWN if k in options}
-        self._source = config if config is not None else ("" if driver is not None else "environment")
+        if target_protocol is None:
+            self.driver: StorageDriver = open_store(driver, config, options)
+            self._shown = {k: options[k] for k in _SHOWN if k in options}
+            self._source = config if config is not None else ("" if driver is not None else "environment")
+        else:
+            for given, key in ((driver, "driver"), (config, "config")):
+                if given is not None:
+                    reason = f"a distfs:: URL's store is the URL after '::', not {key}="
+                    raise InvalidParameterError("distfs", key, reason)
+            self.driver = self._chained(target_protocol, target_options, fo, options)
         self._pool = None
         self._pool_lock = threading.Lock()
         self._local = threading.local()
         self.asynchronous = bool(parameters.get("asynchronous", False))
+
+    def _chained(
+        self, protocol: str, target_options: dict[str, Any] | None, fo: str | None, options: dict[str, Any]
+    ) -> StorageDriver:
+        """The driver of ``distfs::<protocol>://<fo>``; this instance takes the target's names."""
+        chain = open_chain(protocol, target_options or {}, fo or "", options.pop("root", None))
+        self._chain = chain
+        self._strip_protocol = chain.strip  # type: ignore[method-assign]
+        self._parent = chain.parent  # type: ignore[method-assign]
+        self._shown = {"root": f"{protocol}://{chain.root}"}
+        self._source = ""
+        paths_rule = options.pop("paths", "portable")
+        return from_filesystem(chain.target, chain.root, paths=paths_rule, **options)
 
     def __repr__(self) -> str:
         where = ", ".join(f"{k}={v!r}" for k, v in self._shown.items())
@@ -65,7 +104,34 @@ class DistFileSystem(Coroutines, Batches):
     # -- metadata ---------------------------------------------------------------------
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
-        path = self._strip_protocol(path)
+        """The entries of directory ``path`` (a file lists as itself), each name once, sorted.
+
+        On an object store one delimiter listing (its pages); a name that is both an object
+        and a prefix lists once, as the file (what ``info`` says of it). Directories made by
+        this instance's ``mkdir`` are listed too.
+        """
+        entries: dict[str, dict[str, Any]] = {}  # by driver path
+        with self._errors():
+            key = self._key(path)
+            try:
+                for info in self._children(key):
+                    if info.path not in entries or entries[info.path]["type"] == "directory":
+                        entries[info.path] = self._entry(info)
+            except PathNotFoundError:
+                made = list(self._made_below(key, 1))
+                if not made and self._made_dir(key) is None:
+                    info = self.driver.stat(key)  # a file lists as itself; missing raises
+                    entries = {} if info.is_dir else {info.path: self._entry(info)}
+        for made_key in self._made_below(key, 1):
+            entries.setdefault(made_key, self._made_entry(made_key))
+        ordered = [entries[k] for k in sorted(entries)]
+        return ordered if detail else [e["name"] for e in ordered]
+
+    def _children(self, key: str) -> list[FileInfo]:
+        """The direct children of driver path ``key``: one delimiter listing, or a walk that does not descend."""
+        native = self._native
+        if native is not None:
+            return run(native.children(key))
         infos: list[FileInfo] = []
 
         def visit(info: FileInfo) -> None:
@@ -73,20 +139,20 @@ class DistFileSystem(Coroutines, Batches):
             if info.is_dir:
                 raise SkipDir
 
-        with self._errors():
-            try:
-                self.driver.walk(path, visit)
-            except PathNotFoundError:
-                info = self.driver.stat(path)  # a file lists as itself; missing raises
-                infos = [info] if not info.is_dir else []
-        infos.sort(key=lambda i: i.path)
-        entries = [self._info_dict(i) for i in infos]
-        return entries if detail else [e["name"] for e in entries]
+        self.driver.walk(key, visit)
+        return infos
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        path = self._strip_protocol(path)
         with self._errors():
-            return self._info_dict(self.driver.stat(path))
+            key = self._key(path)
+        try:
+            with self._errors():
+                return self._entry(self.driver.stat(key))
+        except FileNotFoundError:
+            made = self._made_dir(key)  # made by mkdir on this instance
+            if made is None:
+                raise
+            return made
 
     def exists(self, path: str, **kwargs: Any) -> bool:
         """True if ``path`` exists; False only when the driver says not found (other errors raise)."""
@@ -108,37 +174,39 @@ class DistFileSystem(Coroutines, Batches):
         except FileNotFoundError:
             return False
 
-    def modified(self, path: str) -> datetime:
-        mtime: datetime = self.info(path)["mtime"]
-        return mtime
-
-    created = modified
-
     def find(
         self, path: str, maxdepth: int | None = None, withdirs: bool = False, detail: bool = False, **kwargs: Any
     ) -> Any:
-        path = self._strip_protocol(path)
+        with self._errors():
+            key = self._key(path)
         found: dict[str, dict[str, Any]] = {}
-        base_depth = len(paths.split(path))
+        base_depth = len(paths.split(key))
 
         def visit(info: FileInfo) -> None:
             depth = len(paths.split(info.path)) - base_depth
             if maxdepth is not None and depth > maxdepth:
                 raise SkipDir
             if withdirs or not info.is_dir:
-                found[info.path] = self._info_dict(info)
+                found[info.path] = self._entry(info)
             if info.is_dir and maxdepth is not None and depth >= maxdepth:
                 raise SkipDir
 
         with self._errors():
             try:
-                self.driver.walk(path, visit)
+                self.driver.walk(key, visit)
+                is_dir = True
             except PathNotFoundError:
+                is_dir = self._made_dir(key) is not None
                 with contextlib.suppress(PathNotFoundError):
-                    info = self.driver.stat(path)
+                    info = self.driver.stat(key)
                     if not info.is_dir:
-                        found[path] = self._info_dict(info)
-        ordered = {name: found[name] for name in sorted(found)}
+                        found[key] = self._entry(info)
+        if withdirs:
+            for made_key in self._made_below(key, maxdepth):
+                found.setdefault(made_key, self._made_entry(made_key))
+            if is_dir and key != paths.ROOT:  # as fsspec's find: the directory itself too (not the root)
+                found.setdefault(key, self._made_entry(key))
+        ordered = {self._name(k): found[k] for k in sorted(found)}
         return ordered if detail else list(ordered)
 
     def du(
@@ -150,10 +218,10 @@ class DistFileSystem(Coroutines, Batches):
     # -- content ----------------------------------------------------------------------
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
-        path = self._strip_protocol(path)
         if self._native is not None and (start is not None or end is not None):
             return run(self._native_cat_file(path, start, end))  # one ranged read
         with self._errors():
+            path = self._key(path)
             if start is None and end is None:
                 return self.driver.get_content(path)
             first, last = span(self.driver.stat(path).size, start, end)
@@ -171,12 +239,21 @@ class DistFileSystem(Coroutines, Batches):
                 stream.write(value)
             return
         with self._errors():
-            self.driver.put_content(path, bytes(value))
+            self.driver.put_content(self._key(path), bytes(value))
 
     def cp_file(self, path1: str, path2: str, **kwargs: Any) -> None:
         if self._collected(path1, path2):
             return
-        source, dest = self._strip_protocol(path1), self._strip_protocol(path2)
+        with self._errors():
+            source, dest = self._key(path1), self._key(path2)
+        if self._native is not None:  # the store copies: one HEAD and one copy request
+            try:
+                with self._errors():
+                    return run(self._native.copy(source, dest))
+            except FileNotFoundError:
+                if self.info(path1)["type"] != "directory":
+                    raise
+                return  # directories are implicit: nothing to copy
         with self._errors():
             if self.driver.stat(source).is_dir:
                 return  # directories are implicit: nothing to copy
@@ -200,8 +277,8 @@ class DistFileSystem(Coroutines, Batches):
         """Copy ``rpath`` to local ``lpath``; ``callback`` gets the size, then each block."""
         if self._collected(rpath, lpath):
             return
-        source = self._strip_protocol(rpath)
         with self._errors():
+            source = self._key(rpath)
             info = self.driver.stat(source)
             if info.is_dir:
                 os.makedirs(lpath, exist_ok=True)
@@ -221,20 +298,17 @@ class DistFileSystem(Coroutines, Batches):
             return  # directories are implicit
         with self._errors(), open(lpath, "rb") as local:
             callback.set_size(os.fstat(local.fileno()).st_size)
-            self._write_stream(self._strip_protocol(rpath), local, callback)
+            self._write_stream(self._key(rpath), local, callback)
 
     # -- names ------------------------------------------------------------------------
 
-    def mv(self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:
-        with self._errors():
-            self.driver.move(self._strip_protocol(path1), self._strip_protocol(path2))
-
     def rm_file(self, path: str) -> None:
-        path = self._strip_protocol(path)
         with self._errors():
-            if self.driver.stat(path).is_dir:
-                raise IsADirectoryError(path)
-            self.driver.delete_many([path], files_only=True)
+            key = self._key(path)
+            if self.driver.stat(key).is_dir:
+                raise IsADirectoryError(self._strip_protocol(path))
+            self.driver.delete_many([key], files_only=True)
+        self._keep_parents([key])
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
         """Remove ``path``: one path, a glob or a list of paths; one ``delete_many`` of the driver.
@@ -247,28 +321,46 @@ class DistFileSystem(Coroutines, Batches):
         object store removes them in one round of batch requests, with no lookup first.
         """
         given = self.expand_path(path)
-        one_file = not recursive and isinstance(path, str) and len(given) == 1 and not _is_glob(path)
+        one_file = not recursive and isinstance(path, str) and len(given) == 1 and not is_glob(path)
         if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
             raise IsADirectoryError(given[0])
-        if given:
-            with self._errors():
-                self.driver.delete_many(given, files_only=not recursive)
-
-    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
-        """Directories are implicit: nothing to do."""
-
-    def makedirs(self, path: str, exist_ok: bool = False) -> None:
-        """Directories are implicit: nothing to do."""
-
-    def rmdir(self, path: str) -> None:
-        """Directories vanish with their last entry: nothing to do."""
-
-    def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
         with self._errors():
-            url = self.driver.redirect_url(self._strip_protocol(path), "GET")
-        if url is None:
-            raise NotImplementedError(f"the {self.driver.name} driver cannot sign URLs")
-        return url
+            keys = [self._key(name) for name in given]
+        made = [key for key in keys if recursive and self._made_dir(key) is not None]
+        for key in made:
+            self._forget(key)
+        if keys:
+            try:
+                with self._errors():
+                    self.driver.delete_many(keys, files_only=not recursive)
+            except FileNotFoundError as exc:
+                if getattr(exc, "path", None) not in {self._name(key) for key in made}:
+                    raise  # a remembered directory stores nothing
+        if not recursive:
+            self._keep_parents(keys)
+
+    def open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        cache_options: dict[str, Any] | None = None,
+        compression: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """fsspec's ``open``, whose compression and text wrappers also close the file under them.
+
+        fsspec's codecs leave the distfs file open when they close, so it was never
+        published; here closing the outermost object writes the codec's trailer, then
+        publishes the file, or discards it when the close runs while a failure is handled.
+        """
+        if "b" not in mode:
+            text = {key: kwargs.pop(key) for key in ("encoding", "errors", "newline") if key in kwargs}
+            binary = self.open(path, mode.replace("t", "") + "b", block_size, cache_options, compression, **kwargs)
+            return io.TextIOWrapper(binary, **text)
+        file = super().open(path, mode, block_size=block_size, cache_options=cache_options, **kwargs)
+        codec = get_compression(self._strip_protocol(path), compression) if compression is not None else None
+        return file if codec is None else Compressed(compr[codec](file, mode=mode[0]), file)
 
     def _open(
         self,
@@ -280,14 +372,20 @@ class DistFileSystem(Coroutines, Batches):
         **kwargs: Any,
     ) -> Any:
         path = self._strip_protocol(path)
+        cache_type = str(kwargs.get("cache_type", "readahead"))
+        if mode == "rb" and self._native is not None:  # nothing fetched at open: one HEAD
+            return ObjectFile(
+                self, self._native, path, block_size=block_size, cache_type=cache_type, cache_options=cache_options
+            )
         if mode == "rb":
             with self._errors():
-                info = self.driver.stat(path)
+                key = self._key(path)
+                info = self.driver.stat(key)
                 if info.is_dir:
                     raise IsADirectoryError(path)
-                stream = self.driver.reader(path, 0)
+                stream = self.driver.reader(key, 0)
             return LocalFile.of(stream, path, info.size) or ReadFile(
-                self, path, info, stream, block_size=block_size, cache_options=cache_options
+                self, path, info, stream, block_size=block_size, cache_type=cache_type, cache_options=cache_options
             )
         if mode in ("wb", "ab", "xb"):
             if mode == "xb" and self.exists(path):

@@ -315,7 +315,10 @@ def raw_of(driver: StorageDriver, parameters: dict[str, Any]) -> Raw | None:
         if not type(fs).__module__.startswith("ossfs"):  # ossfs reads its own listings back from the cache
             fs.dircache = DirCache(use_listings_cache=False)  # as the driver: no stale listings
         prefix = root.rstrip("/")
-        return Raw(fs, lambda path: prefix + path, lambda key: None, inner.engine.chunk)
+        make_parents: Callable[[str], None] = lambda key: None  # noqa: E731 - object stores have no directories
+        if inner.capabilities.empty_directories:  # real directories (filesystem): made as the driver makes them
+            make_parents = lambda key: fs.makedirs(fs._parent(key), exist_ok=True)  # noqa: E731
+        return Raw(fs, lambda path: prefix + path, make_parents, inner.engine.chunk)
     return None
 
 

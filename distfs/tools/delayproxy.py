@@ -33,6 +33,9 @@ class DelayProxy:
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.delay = delay
         self.requests = 0
+        #: Requests being served now, and the most ever served at once (concurrency reached).
+        self.in_flight = 0
+        self.peak = 0
         self._lock = threading.Lock()
         proxy = self
 
@@ -45,6 +48,15 @@ class DelayProxy:
             def _forward(self) -> None:
                 with proxy._lock:
                     proxy.requests += 1
+                    proxy.in_flight += 1
+                    proxy.peak = max(proxy.peak, proxy.in_flight)
+                try:
+                    self._relay()
+                finally:
+                    with proxy._lock:
+                        proxy.in_flight -= 1
+
+            def _relay(self) -> None:
                 time.sleep(proxy.delay)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None

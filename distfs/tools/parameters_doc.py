@@ -10,12 +10,11 @@ Each built-in driver declares every constructor keyword of its fsspec backend in
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
 from ..backends.options import OptionTable
-from ..factory import BUILTIN_DRIVERS
+from ..factory import BUILTIN_DRIVERS, builtin_options
 
 __all__ = ["BEGIN", "END", "render", "tables", "update"]
 
@@ -27,11 +26,8 @@ def tables() -> list[OptionTable]:
     """The option table of every built-in driver (an alias such as ``s3aws`` shares its driver's)."""
     found: dict[str, OptionTable] = {}
     for builtin in BUILTIN_DRIVERS.values():
-        module = importlib.import_module(builtin.module)
-        table = getattr(module, "OPTIONS", None)
-        if table is None:
-            table = importlib.import_module(builtin.module + ".settings").OPTIONS
-        found.setdefault(builtin.module, table)
+        if builtin.module not in found:
+            found[builtin.module] = builtin_options(builtin)
     return list(found.values())
 
 

@@ -334,6 +334,11 @@ class S3Store:
                 arguments["UploadIdMarker"] = listing.get("NextUploadIdMarker", "")
 
 
+#: Connections of the client's pool unless ``config_kwargs`` names ``max_pool_connections``:
+#: the requests in flight the async driver allows (:data:`distfs.aio.driver.DEFAULT_CONCURRENCY`).
+POOL_CONNECTIONS = 64
+
+
 def client_arguments(fs: Any) -> dict[str, Any]:
     """The arguments of aiobotocore's ``create_client("s3", ...)`` for ``fs``'s configuration.
 
@@ -354,6 +359,8 @@ def client_arguments(fs: Any) -> dict[str, Any]:
     }
     init = {key: value for key, value in init.items() if value is not None}
     client_kwargs.setdefault("use_ssl", fs.use_ssl)
+    # botocore's pool holds 10 connections: sized to the requests the engine runs at once.
+    config_kwargs.setdefault("max_pool_connections", POOL_CONNECTIONS)
     if fs.anon:
         from botocore import UNSIGNED
 

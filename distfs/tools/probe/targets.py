@@ -353,6 +353,17 @@ def wipe(fs: AbstractFileSystem, root: str, tree: bool) -> None:
                         remove(name)
 
 
+def _local_tree(inner: object) -> tuple[AbstractFileSystem, str] | None:
+    """For the ``filesystem`` driver: fsspec's local filesystem and the store's root directory."""
+    from ...backends.filesystem import LocalStore
+
+    if isinstance(inner, ObjectStoreDriver) and isinstance(inner.engine.store, LocalStore):
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem(), inner.engine.store.bucket
+    return None
+
+
 def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
     protocol = fs.protocol
     return (protocol,) if isinstance(protocol, str) else tuple(protocol)
@@ -546,6 +557,11 @@ class DistfsTarget(Target):
 
     def mark_directory(self, path: str) -> None:
         inner = getattr(self.driver, "inner", None)
+        local = _local_tree(inner)
+        if local is not None:  # real directories: the marker is an empty directory
+            fs, root = local
+            fs.makedirs(root + self.path(path), exist_ok=True)
+            return
         if isinstance(inner, ObjectStoreDriver):  # an object store: the marker is the key ``path/``
             from ...backends.generic import FsspecStore
 
@@ -581,24 +597,33 @@ class DistfsTarget(Target):
     def is_empty(self) -> bool:
         if self.driver.list("/"):
             return False
-        backend = getattr(getattr(self.driver, "inner", None), "backend", None)
-        if backend is None:
+        inner = getattr(self.driver, "inner", None)
+        local = _local_tree(inner)
+        backend = getattr(inner, "backend", None)
+        if local is not None:
+            fs, root = local
+        elif backend is None:
             return True
-        root = backend.key("/")
+        else:
+            fs, root = backend.fs, backend.key("/")
         try:  # distfs's hidden state (suspended uploads) and markers count too
-            found = backend.fs.find(root, withdirs=True)
+            found = fs.find(root, withdirs=True)
         except FileNotFoundError:
             return True
         return not [name for name in found if str(name).rstrip("/") != root.rstrip("/")]
 
     def clear(self) -> None:
-        backend = getattr(getattr(self.driver, "inner", None), "backend", None)
+        inner = getattr(self.driver, "inner", None)
+        local = _local_tree(inner)
+        backend = getattr(inner, "backend", None)
         # FileNotFoundError: e.g. a prefix held only by a marker; DriverError: a backend that
         # cannot delete what a probe wrote (sshfs and a name with a backslash), wiped below.
         refused = (FileNotFoundError, DriverError) if backend is not None else (FileNotFoundError,)
         for name in self.driver.list("/"):
             with contextlib.suppress(*refused):
                 self.driver.delete(name)
-        if backend is not None:  # markers and empty directories the driver does not show
+        if local is not None:  # empty directories and hidden state the driver does not show
+            wipe(*local, tree=True)
+        elif backend is not None:  # markers and empty directories the driver does not show
             tree = backend.empty_directories or bool(TREE_PROTOCOLS.intersection(_protocols(backend.fs)))
             wipe(backend.fs, backend.key("/"), tree)
