@@ -4,9 +4,8 @@
 ``write`` and ``commit`` need an open writer, ``close`` after ``commit`` succeeds, every
 other repeat is a ``DriverError`` saying what already happened. :class:`WriterState` is
 the synchronous FileWriter built on them; the writers of the object stores
-(:mod:`distfs.engine.writer`), of the fsspec driver
-(:class:`distfs.fsspec_driver.StagedWriter`) and the asynchronous writers of
-:mod:`distfs.aio` all build on them.
+(:mod:`distfs.engine.writer`; every built-in driver is one) and the asynchronous
+writers of :mod:`distfs.aio` build on them.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ import pytest
 import distfs
 from distfs import DriverError, FileInfo, InvalidParameterError, PathNotFoundError, StorageDriver
 from distfs.engine.loop import run
-from distfs.fsspec_driver import FsspecDriver
 
 ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
 
@@ -169,13 +168,9 @@ def test_walk_of_a_file_is_path_not_found(store: StorageDriver) -> None:
 def damage_journal(driver: StorageDriver, path: str, data: bytes) -> None:
     """Replace the hidden record of ``path``'s suspended upload with ``data``.
 
-    Object stores: the journal (``state``); ``inmemory`` and ``filesystem``: the recorded size.
+    Every driver is an engine driver: the journal (``state``).
     """
-    inner = driver.inner  # type: ignore[attr-defined]
-    if isinstance(inner, FsspecDriver):
-        inner.backend.put(inner.upload_keys(path)[2], data)
-        return
-    engine = inner.engine
+    engine = driver.inner.engine  # type: ignore[attr-defined]
     run(engine.store.put(engine.key(engine.upload_dir(path) + "/state"), data))
 
 

@@ -20,7 +20,6 @@ from distfs import paths
 from distfs.base import Base
 from distfs.engine import ObjectStoreDriver
 from distfs.engine.loop import run
-from distfs.fsspec_driver import Backend, FsspecDriver
 
 ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
 
@@ -31,23 +30,13 @@ def below(name: str, parameters: dict[str, Any], child: str) -> dict[str, Any]:
     return {**parameters, "rootdirectory": os.path.join(root, child) if name == "filesystem" else f"{root}/{child}"}
 
 
-def backend_of(driver: distfs.StorageDriver) -> Backend:
-    assert isinstance(driver, Base)
-    inner = driver.inner
-    assert isinstance(inner, FsspecDriver)
-    return inner.backend
-
-
 def put_hidden(driver: distfs.StorageDriver) -> None:
     """Store an object at the driver's hidden ``/.distfs~/state`` (as its own state would be)."""
     assert isinstance(driver, Base)
     inner = driver.inner
     hidden = "/" + paths.HIDDEN + "/state"
-    if isinstance(inner, ObjectStoreDriver):
-        run(inner.engine.store.put(inner.engine.key(hidden), b"h"))
-    else:
-        backend = backend_of(driver)
-        backend.put(backend.key(hidden), b"h")
+    assert isinstance(inner, ObjectStoreDriver)
+    run(inner.engine.store.put(inner.engine.key(hidden), b"h"))
 
 
 def nested(name: str, parameters: dict[str, Any], outer: distfs.StorageDriver, child: str) -> distfs.StorageDriver:

@@ -266,7 +266,7 @@ def test_probe_command_on_a_registered_third_party_driver(tmp_path: Path, capsys
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert [(r["backend"], r["kind"], r["value"]) for r in report["records"]] == [(name, "distfs", "PathNotFoundError")]
-    assert f"{name}: no raw column: it is neither a built-in driver nor one over an fsspec Backend" in captured.err
+    assert f"{name}: no raw column: it is neither a built-in driver nor one over the generic" in captured.err
     assert main([*argv, "--markdown", "-"]) == 0
     assert f"- {name}: no raw column" in capsys.readouterr().out  # the report says why too
 

@@ -22,7 +22,7 @@ empty is refused, exit code 2). The table goes to stdout; exit 0.
 
 Probing your own driver: register it (``distfs.register`` or the ``distfs.drivers`` entry
 point), then ``distfs probe mydriver -p key=value ... --json out.json``. A driver over
-an fsspec :class:`~distfs.fsspec_driver.Backend` has its backend's filesystem as the raw
+the generic store (:mod:`distfs.backends.generic`) has its fsspec filesystem as the raw
 column; any other driver that is not built in has no raw column (nothing builds its
 fsspec counterpart), and the command says so on stderr and in the report. An fsspec URL
 (``distfs probe memory://bucket/prefix``, ``file:///tmp/x`` or ``sftp://user@host:22/dir``;
@@ -38,10 +38,11 @@ the generic fsspec driver otherwise). From Python::
 ``make`` builds a second, independent driver on the same store (the listing staleness
 probes need one); without it a driver made by :func:`distfs.create` uses
 ``driver.reopen()``. Directory-marker probes need a driver over
-:class:`~distfs.fsspec_driver.Backend`; for other drivers they report ``not supported``.
-A raw counterpart is a :class:`RawTarget` (:func:`backend_raw_target` builds the one of a
-driver over a Backend; a ``raw_filesystem(parameters) -> (fs, root)`` function like the
-built-in backend modules have gives the others).
+the object-store engine (every built-in one and the generic store); for other drivers
+they report ``not supported``. A raw counterpart is a :class:`RawTarget`
+(:func:`backend_raw_target` builds the one of a driver over the generic store; a
+``raw_filesystem(parameters) -> (fs, root)`` function like the built-in backend modules
+have gives the others).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ __all__ = [
 
 #: Why a registered driver that is not built in has no raw column.
 NO_RAW = (
-    "no raw column: it is neither a built-in driver nor one over an fsspec Backend, so nothing "
+    "no raw column: it is neither a built-in driver nor one over the generic fsspec store, so nothing "
     "builds its fsspec counterpart (probe an fsspec URL for a raw column)"
 )
 

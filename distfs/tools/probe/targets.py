@@ -390,7 +390,7 @@ def raw_target(name: str, parameters: Mapping[str, Any]) -> RawTarget:
 
 def backend_raw_target(name: str, driver: StorageDriver) -> RawTarget | None:
     """The raw counterpart of a driver over an fsspec filesystem (the generic store, or an
-    fsspec :class:`~distfs.fsspec_driver.Backend`): that filesystem below the driver's root
+    :mod:`distfs.backends.generic`): that filesystem below the driver's root
     (None for any other driver).
 
     The second instance is the filesystem of ``driver.reopen()`` (a driver made by
@@ -412,11 +412,8 @@ def _filesystem_of(driver: StorageDriver) -> tuple[AbstractFileSystem, str] | No
     """The fsspec filesystem and root a driver stands on, where it says."""
     from ...backends.generic import FsspecStore
     from ...engine import ObjectStoreDriver
-    from ...fsspec_driver import FsspecDriver
 
     inner = driver.inner if isinstance(driver, Base) else driver
-    if isinstance(inner, FsspecDriver):
-        return inner.backend.fs, inner.backend.root
     if isinstance(inner, ObjectStoreDriver) and isinstance(inner.engine.store, FsspecStore):
         store = inner.engine.store
         return store.fs, store.full("")
@@ -455,9 +452,8 @@ class DistfsTarget(Target):
     """A distfs driver; ``make`` builds another driver on the same store (for :meth:`second`).
 
     Set-up and inspection go through the driver too, except directory markers, which only
-    the store underneath can hold: they need a driver over :class:`~distfs.fsspec_driver.Backend`
-    or over the object-store engine (every built-in one); for others ``mark_directory``
-    raises NotImplementedError.
+    the store underneath can hold: they need a driver over the object-store engine (every
+    built-in one); for others ``mark_directory`` raises NotImplementedError.
     """
 
     kind = "distfs"
@@ -572,14 +568,7 @@ class DistfsTarget(Target):
                 return
             run(store.put(key + "/", b""))
             return
-        backend = getattr(inner, "backend", None)
-        if backend is None:
-            raise Unsupported("directory markers need a driver over an fsspec Backend")
-        key = backend.key(self.path(path))
-        if backend.empty_directories or "memory" in _protocols(backend.fs):
-            backend.fs.makedirs(key, exist_ok=True)
-        else:
-            backend.fs.pipe_file(key + "/", b"")
+        raise Unsupported("directory markers need a driver over the object-store engine")
 
     def files(self, path: str) -> builtins.list[str]:
         found: builtins.list[str] = []
