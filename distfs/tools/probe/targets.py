@@ -586,33 +586,36 @@ class DistfsTarget(Target):
     def is_empty(self) -> bool:
         if self.driver.list("/"):
             return False
-        inner = getattr(self.driver, "inner", None)
-        local = _local_tree(inner)
-        backend = getattr(inner, "backend", None)
-        if local is not None:
-            fs, root = local
-        elif backend is None:
+        found = self._underneath()
+        if found is None:
             return True
-        else:
-            fs, root = backend.fs, backend.key("/")
+        fs, root, _ = found
         try:  # distfs's hidden state (suspended uploads) and markers count too
-            found = fs.find(root, withdirs=True)
+            names = fs.find(root, withdirs=True)
         except FileNotFoundError:
             return True
-        return not [name for name in found if str(name).rstrip("/") != root.rstrip("/")]
+        return not [name for name in names if str(name).rstrip("/") != root.rstrip("/")]
+
+    def _underneath(self) -> tuple[AbstractFileSystem, str, bool] | None:
+        """The fsspec filesystem the driver stands on, its root, and whether it has real
+        directories (the ``filesystem`` driver, the generic store), else None."""
+        local = _local_tree(getattr(self.driver, "inner", None))
+        if local is not None:
+            return *local, True
+        found = _filesystem_of(self.driver)
+        if found is None:
+            return None
+        fs, root = found
+        tree = self.driver.capabilities.empty_directories or bool(TREE_PROTOCOLS.intersection(_protocols(fs)))
+        return fs, root, tree
 
     def clear(self) -> None:
-        inner = getattr(self.driver, "inner", None)
-        local = _local_tree(inner)
-        backend = getattr(inner, "backend", None)
+        underneath = self._underneath()
         # FileNotFoundError: e.g. a prefix held only by a marker; DriverError: a backend that
         # cannot delete what a probe wrote (sshfs and a name with a backslash), wiped below.
-        refused = (FileNotFoundError, DriverError) if backend is not None else (FileNotFoundError,)
+        refused = (FileNotFoundError, DriverError) if underneath is not None else (FileNotFoundError,)
         for name in self.driver.list("/"):
             with contextlib.suppress(*refused):
                 self.driver.delete(name)
-        if local is not None:  # empty directories and hidden state the driver does not show
-            wipe(*local, tree=True)
-        elif backend is not None:  # markers and empty directories the driver does not show
-            tree = backend.empty_directories or bool(TREE_PROTOCOLS.intersection(_protocols(backend.fs)))
-            wipe(backend.fs, backend.key("/"), tree)
+        if underneath is not None:  # empty directories, markers and hidden state the driver does not show
+            wipe(*underneath)
