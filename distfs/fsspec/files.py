@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import stat
+import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -151,10 +152,16 @@ class LocalFile(io.BufferedReader):
 
 
 class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
-    """Writes through a distfs writer: committed on a normal close, cancelled otherwise.
+    """Writes through a distfs writer; the publish rule of every distfs file object.
 
-    With ``autocommit=False`` (inside ``fs.transaction``) a normal close only flushes;
-    the transaction calls :meth:`commit` or :meth:`discard`.
+    The bytes become visible only when the file is closed without an exception: ``close()``
+    running while an exception raised after this file was opened is being handled (a
+    ``with`` block, a ``finally``, an ``except`` clause, fsspec's ``OpenFile`` or pandas
+    closing it on the way out), an upload that fails, and a file dropped without
+    ``close()`` (garbage collected) cancel the upload, and the old object stays intact.
+    With ``autocommit=False`` (inside ``fs.transaction``) a normal close only marks the
+    file complete; the transaction publishes complete files (:meth:`commit`) and cancels
+    the others (:meth:`discard`).
     """
 
     fs: DriverFileSystem
@@ -163,6 +170,14 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
         super().__init__(fs, path, mode="wb", block_size=block_size or "default", autocommit=autocommit)
         self._append = mode == "ab"
         self._writer: FileWriter | None = None
+        self._handled = sys.exc_info()[1]  # an exception already handled at open is not this file's
+        #: Closed without an exception: what a transaction may publish.
+        self.complete = False
+
+    def failing(self) -> bool:
+        """True while an exception raised after this file was opened is being handled."""
+        current = sys.exc_info()[1]
+        return current is not None and current is not self._handled
 
     def _initiate_upload(self) -> None:
         driver = self.fs.driver
@@ -190,14 +205,34 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
                 self._writer.close()
         return True
 
+    def close(self) -> None:
+        """Publish (or, in a transaction, mark complete); cancel instead while an exception is handled."""
+        if self.closed:
+            return
+        if self.failing():
+            self.abandon()
+            return
+        try:
+            super().close()
+        except BaseException:
+            self.discard()
+            raise
+        self.complete, self._handled = True, None
+
     def commit(self) -> None:
-        """Publish (a transaction's end)."""
+        """Publish a file closed without an exception (a transaction's end)."""
+        if not self.complete:
+            raise ValueError(f"distfs: {self.path} was not closed normally: nothing to publish")
         if self._writer is None:
             self._initiate_upload()
         assert self._writer is not None
-        with self.fs._errors():
-            self._writer.commit()
-            self._writer.close()
+        try:
+            with self.fs._errors():
+                self._writer.commit()
+                self._writer.close()
+        except BaseException:
+            self.discard()
+            raise
 
     def discard(self) -> None:
         """Cancel the upload: nothing is published."""
@@ -206,18 +241,23 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
                 self._writer.cancel()
         self._writer = None
 
+    def abandon(self) -> None:
+        """Cancel the upload and close the file without publishing anything."""
+        self.discard()
+        self.buffer = io.BytesIO()
+        self.closed = True
+        self._handled = None
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is None:
             self.close()
-            return
-        self.discard()  # a failed block publishes nothing
-        self.closed = True
+        else:
+            self.abandon()  # a failed block publishes nothing
 
     def __del__(self) -> None:
         # Dropped without close() (a producer raised outside a with block): never publish.
         if not self.closed:
             with contextlib.suppress(Exception):  # also at interpreter exit: best effort
-                self.discard()
-            self.closed = True
+                self.abandon()

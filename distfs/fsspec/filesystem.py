@@ -18,7 +18,9 @@ from .base import span
 from .batches import Batches
 from .coroutines import Coroutines
 from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
+from .layers import TEXT_KEYWORDS, layered
 from .store import open_store
+from .transactions import DistTransaction
 
 __all__ = ["DistFileSystem"]
 
@@ -39,6 +41,7 @@ class DistFileSystem(Coroutines, Batches):
     #: the synchronous methods are the implementation: fsspec must not generate its own.
     async_impl = True
     mirror_sync_methods = False
+    transaction_type = DistTransaction
 
     def __init__(self, driver: str | None = None, config: str | None = None, **parameters: Any) -> None:
         options = {k: v for k, v in parameters.items() if k not in _FSSPEC_OPTIONS}
@@ -269,6 +272,21 @@ class DistFileSystem(Coroutines, Batches):
         if url is None:
             raise NotImplementedError(f"the {self.driver.name} driver cannot sign URLs")
         return url
+
+    def open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        cache_options: dict[str, Any] | None = None,
+        compression: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """fsspec's ``open``, with layers that keep the publish rule (:mod:`distfs.fsspec.layers`)."""
+        text = {k: kwargs.pop(k) for k in TEXT_KEYWORDS if k in kwargs}
+        binary = mode if "b" in mode else mode.replace("t", "") + "b"
+        file = super().open(path, binary, block_size, cache_options, **kwargs)
+        return layered(file, self._strip_protocol(path), mode, compression, text)
 
     def _open(
         self,
