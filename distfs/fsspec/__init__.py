@@ -39,12 +39,16 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   :class:`~distfs.errors.ObjectChangedError`, chained under an ``OSError``); on the
   ``filesystem`` driver the file handed out is the local file itself (its reader,
   opened confined to the root), read at local speed;
-* a file opened for writing is published only when it is closed normally: a ``with``
-  block that raises, and a file dropped without ``close()`` (garbage collected), cancel
-  the upload. ``"ab"`` appends to the committed object: it starts a fresh upload that
-  continues the committed content, discarding any suspended upload of the path;
-* ``with fs.transaction:`` publishes every file written inside when the block ends, and
-  cancels all of them when it raises;
+* a file opened for writing is published only when it is closed without an exception:
+  ``close()`` while an exception raised after its ``open()`` is being handled (a ``with``
+  block, fsspec's ``OpenFile``, pandas), a failed upload, and a file dropped without
+  ``close()`` cancel the upload; compression and text layers keep that rule
+  (:mod:`~distfs.fsspec.layers`). ``"ab"`` appends to the committed object: it starts a
+  fresh upload that continues the committed content, discarding any suspended upload of
+  the path;
+* ``with fs.transaction:`` publishes the files written inside and closed normally, one
+  after another, when the block ends, and cancels all of them when it raises
+  (:mod:`~distfs.fsspec.transactions`);
 * errors: not-found is ``FileNotFoundError`` (``exists``/``isfile``/``isdir`` are False
   only then), invalid paths ``ValueError`` naming the rule and the ``paths=`` option,
   refused credentials ``PermissionError`` (:class:`~distfs.errors.AccessDeniedError`),
