@@ -166,7 +166,12 @@ class UnsupportedMethodError(StorageDriverError, NotImplementedError):
 
 
 class DriverError(StorageDriverError):
-    """Any other failure; ``detail`` says what went wrong (the original exception is chained)."""
+    """Any other failure; ``detail`` says what went wrong (the original exception is chained).
+
+    ``path``, when known, is the driver path of the call that failed (never a backend key).
+    """
+
+    path: str | None = None
 
     def __init__(self, detail: str, driver_name: str = "") -> None:
         self.detail = detail

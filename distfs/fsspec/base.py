@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -23,12 +24,12 @@ from ..driver import FileInfo, StorageDriver
 from ..engine.driver import ObjectStoreDriver
 from ..errors import (
     AccessDeniedError,
-    DriverError,
     InvalidPathError,
     PathNotFoundError,
     StorageDriverError,
     UnsupportedMethodError,
 )
+from .oserrors import as_os_error, os_error
 from .store import explain
 
 __all__ = ["DriverFileSystem", "found", "gather", "size_of", "span"]
@@ -97,8 +98,11 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     # -- errors and metadata ----------------------------------------------------------
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """One mapping of distfs errors onto the builtins fsspec callers catch."""
+    def _errors(self, path: str | None = None) -> Iterator[None]:
+        """One mapping of distfs errors onto the builtins fsspec callers catch (see :mod:`.oserrors`).
+
+        ``path``: the caller's path, named by the error (else the path of the driver call).
+        """
         try:
             yield
         except InvalidPathError as exc:
@@ -108,10 +112,8 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise InvalidPathError(exc.path, exc.driver_name, explain(exc.path, portable)) from exc
         except (PathNotFoundError, AccessDeniedError, UnsupportedMethodError):
             raise
-        except DriverError as exc:
-            raise OSError(str(exc)) from exc
-        except StorageDriverError as exc:  # a third-party subclass: keep the message
-            raise OSError(str(exc)) from exc
+        except StorageDriverError as exc:  # DriverError, or a third-party subclass
+            raise as_os_error(exc, path) from exc
 
     @staticmethod
     def _first_error(results: Sequence[object]) -> None:
@@ -178,6 +180,6 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     async def _native_pipe_file(self, path: str, value: bytes, mode: str) -> None:
         assert self._native is not None
         if mode == "create" and await found(self._native_info(path)):
-            raise FileExistsError(path)
+            raise os_error(errno.EEXIST, path, self.driver.name)
         with self._errors():
             await self._native.put_content(path, bytes(value))

@@ -97,7 +97,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
                 stream.close()
                 stream = None
         if stream is None:
-            with self.fs._errors():
+            with self.fs._errors(self.path):
                 stream = self.fs.driver.reader(self.path, start)
                 now = self.fs.driver.stat(self.path)
             if (now.size, now.mod_time) != (self._info.size, self._info.mod_time):
@@ -110,7 +110,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
         end = min(end, self.size)
         if end <= start:
             return b""
-        with self.fs._errors():
+        with self.fs._errors(self.path):
             stream = self._at(start)
             data = read_exactly(stream, end - start)
             extra = stream.read(1) if end == self.size and not self._seekable else b""
@@ -181,7 +181,7 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
 
     def _initiate_upload(self) -> None:
         driver = self.fs.driver
-        with self.fs._errors():
+        with self.fs._errors(self.path):
             self._writer = driver.writer(self.path)  # a fresh upload: never a suspended one
             if self._append:
                 try:
@@ -198,7 +198,7 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
         if self._writer is None:
             self._initiate_upload()
         assert self._writer is not None
-        with self.fs._errors():
+        with self.fs._errors(self.path):
             self._writer.write(self.buffer.getbuffer())
             if final and self.autocommit:
                 self._writer.commit()
@@ -227,7 +227,7 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
             self._initiate_upload()
         assert self._writer is not None
         try:
-            with self.fs._errors():
+            with self.fs._errors(self.path):
                 self._writer.commit()
                 self._writer.close()
         except BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 from datetime import datetime
@@ -19,6 +20,7 @@ from .batches import Batches
 from .coroutines import Coroutines
 from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
 from .layers import TEXT_KEYWORDS, layered
+from .oserrors import os_error
 from .store import open_store
 from .transactions import DistTransaction
 
@@ -168,7 +170,7 @@ class DistFileSystem(Coroutines, Batches):
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         path = self._strip_protocol(path)
         if mode == "create" and self.exists(path):
-            raise FileExistsError(path)
+            raise os_error(errno.EEXIST, path, self.driver.name)
         if self._intrans:
             with self.open(path, "wb") as stream:  # published with the transaction
                 stream.write(value)
@@ -236,7 +238,7 @@ class DistFileSystem(Coroutines, Batches):
         path = self._strip_protocol(path)
         with self._errors():
             if self.driver.stat(path).is_dir:
-                raise IsADirectoryError(path)
+                raise os_error(errno.EISDIR, path, self.driver.name)
             self.driver.delete_many([path], files_only=True)
 
     def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
@@ -252,7 +254,7 @@ class DistFileSystem(Coroutines, Batches):
         given = self.expand_path(path)
         one_file = not recursive and isinstance(path, str) and len(given) == 1 and not _is_glob(path)
         if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
-            raise IsADirectoryError(given[0])
+            raise os_error(errno.EISDIR, given[0], self.driver.name)
         if given:
             with self._errors():
                 self.driver.delete_many(given, files_only=not recursive)
@@ -302,13 +304,13 @@ class DistFileSystem(Coroutines, Batches):
             with self._errors():
                 info = self.driver.stat(path)
                 if info.is_dir:
-                    raise IsADirectoryError(path)
+                    raise os_error(errno.EISDIR, path, self.driver.name)
                 stream = self.driver.reader(path, 0)
             return LocalFile.of(stream, path, info.size) or ReadFile(
                 self, path, info, stream, block_size=block_size, cache_options=cache_options
             )
         if mode in ("wb", "ab", "xb"):
             if mode == "xb" and self.exists(path):
-                raise FileExistsError(path)
+                raise os_error(errno.EEXIST, path, self.driver.name)
             return WriteFile(self, path, mode, block_size, autocommit)
         raise ValueError(f"distfs: unsupported file mode {mode!r}")
