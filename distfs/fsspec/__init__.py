@@ -52,8 +52,11 @@ Guarantees (every call goes through the driver's public contract, nothing else):
 * errors: not-found is ``FileNotFoundError`` (``exists``/``isfile``/``isdir`` are False
   only then), invalid paths ``ValueError`` naming the rule and the ``paths=`` option,
   refused credentials ``PermissionError`` (:class:`~distfs.errors.AccessDeniedError`),
-  unsupported calls ``NotImplementedError``, anything else an ``OSError`` whose message
-  is the driver's (a missing bucket says so) and whose ``__cause__`` is the typed error.
+  unsupported calls ``NotImplementedError``; a failure with an ``errno`` (a local
+  ``ENOTDIR``, ``EISDIR``, ``ENOSPC``...) its ``OSError`` kind naming the caller's path
+  (a read-only store ``PermissionError``, see :mod:`~distfs.fsspec.oserrors`); anything
+  else an ``OSError`` (``EIO``) whose message is the driver's (a missing bucket says so).
+  ``__cause__`` is the typed error.
 
 Pickling: an instance pickles as its constructor arguments and rebuilds on dask workers.
 Credentials given inline as parameters travel with it; credentials from the environment,
