@@ -37,8 +37,9 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   version of the object: the driver's reader pins it, and where the stream cannot seek,
   a re-opened reader is checked against the size and time seen at open (a change raises
   :class:`~distfs.errors.ObjectChangedError`, chained under an ``OSError``); on the
-  ``filesystem`` driver the file handed out is the local file itself (its reader,
-  opened confined to the root), read at local speed;
+  ``filesystem`` driver the file reads the local file itself (its reader, opened confined
+  to the root) with ``pread``, at local speed (:mod:`~distfs.fsspec.local`); every file
+  is an fsspec file object (``name`` the path, cache chains work);
 * a file opened for writing is published only when it is closed without an exception:
   ``close()`` while an exception raised after its ``open()`` is being handled (a ``with``
   block, fsspec's ``OpenFile``, pandas), a failed upload, and a file dropped without

@@ -1,11 +1,10 @@
-"""The file objects of the fsspec face: a pinned reader, the local file itself, a publish-on-close writer."""
+"""The file objects of the fsspec face: a pinned reader and a publish-on-close writer (local reads: :mod:`.local`)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
-import stat
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -18,12 +17,10 @@ from ..errors import ObjectChangedError, PathNotFoundError, StorageDriverError
 if TYPE_CHECKING:
     from .base import DriverFileSystem
 
-__all__ = ["COPY_BLOCK", "LocalFile", "ReadFile", "WriteFile", "read_exactly"]
+__all__ = ["COPY_BLOCK", "Named", "ReadFile", "WriteFile", "read_exactly"]
 
 #: Bytes moved per read when a stream is copied.
 COPY_BLOCK = 8 << 20
-#: The buffer of a local file handed to the caller (as ``open()``'s on most filesystems).
-_LOCAL_BUFFER = 1 << 17
 #: A forward seek of a non-seekable reader up to this many bytes reads on instead of re-opening.
 _SKIP_LIMIT = 4 << 20
 
@@ -47,7 +44,17 @@ def _seekable(stream: Any) -> bool:
         return False
 
 
-class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
+class Named:
+    """``name`` is the driver path, as a local file's name is its path (pandas, pyarrow and zipfile read it)."""
+
+    path: str
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+class ReadFile(Named, AbstractBufferedFile):  # type: ignore[misc]
     """One driver reader for the file's whole life: the bytes of one version of the object."""
 
     fs: DriverFileSystem
@@ -127,31 +134,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
         super().close()
 
 
-class LocalFile(io.BufferedReader):
-    """The driver's own local file, handed to the caller: read at local speed.
-
-    A ``filesystem`` driver's reader is the file itself, opened confined to its root
-    (``openat2`` beneath the root, no symlink out); an open descriptor keeps reading the
-    version it opened, since the driver only ever replaces files atomically. ``path`` and
-    ``size`` are the driver path and the size at open, as fsspec files have them.
-    """
-
-    path: str
-    size: int
-
-    @classmethod
-    def of(cls, stream: BinaryIO, path: str, size: int) -> LocalFile | None:
-        """``stream`` as a local file, or None when it is not a plain local file at offset 0."""
-        if type(stream) is not io.BufferedReader or not isinstance(stream.raw, io.FileIO) or stream.tell() != 0:
-            return None
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            return None
-        local = cls(stream.detach(), buffer_size=_LOCAL_BUFFER)
-        local.path, local.size = path, size
-        return local
-
-
-class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
+class WriteFile(Named, AbstractBufferedFile):  # type: ignore[misc]
     """Writes through a distfs writer; the publish rule of every distfs file object.
 
     The bytes become visible only when the file is closed without an exception: ``close()``

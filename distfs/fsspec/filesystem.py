@@ -18,8 +18,9 @@ from ..errors import PathNotFoundError
 from .base import span
 from .batches import Batches
 from .coroutines import Coroutines
-from .files import COPY_BLOCK, LocalFile, ReadFile, WriteFile, read_exactly
+from .files import COPY_BLOCK, ReadFile, WriteFile, read_exactly
 from .layers import TEXT_KEYWORDS, layered
+from .local import LocalFile
 from .oserrors import os_error
 from .store import open_store
 from .transactions import DistTransaction
@@ -306,9 +307,16 @@ class DistFileSystem(Coroutines, Batches):
                 if info.is_dir:
                     raise os_error(errno.EISDIR, path, self.driver.name)
                 stream = self.driver.reader(path, 0)
-            return LocalFile.of(stream, path, info.size) or ReadFile(
-                self, path, info, stream, block_size=block_size, cache_options=cache_options
+            local = LocalFile.of(
+                self,
+                stream,
+                path,
+                info.size,
+                block_size=block_size,
+                cache_type=kwargs.get("cache_type"),
+                cache_options=cache_options,
             )
+            return local or ReadFile(self, path, info, stream, block_size=block_size, cache_options=cache_options)
         if mode in ("wb", "ab", "xb"):
             if mode == "xb" and self.exists(path):
                 raise os_error(errno.EEXIST, path, self.driver.name)
