@@ -23,6 +23,7 @@ import base64
 import contextlib
 import dataclasses
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -63,6 +64,25 @@ _WRITES = {
 _SSE_C = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
 
 
+async def _exit(contexts: list[Any]) -> None:
+    for context in contexts:
+        await context.__aexit__(None, None, None)
+
+
+def _release(contexts: list[Any], loop: asyncio.AbstractEventLoop) -> None:
+    """Close the clients of a store dropped without ``close()`` on their ``loop`` (waits when off it)."""
+    if loop.is_closed() or not loop.is_running():
+        return
+    done = asyncio.run_coroutine_threadsafe(_exit(contexts), loop)
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not loop:
+        with contextlib.suppress(Exception):  # a finalizer: best effort, never raise
+            done.result(timeout=5)
+
+
 class S3Store:
     """One S3 bucket (see the module docstring)."""
 
@@ -86,6 +106,7 @@ class S3Store:
         self._presigner: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._contexts: list[Any] = []
+        self._release: weakref.finalize[Any, Any] | None = None
         self._opening: asyncio.Task[None] | None = None
 
     @classmethod
@@ -140,6 +161,8 @@ class S3Store:
             if settings.loglevel != "off":
                 clients[0].meta.events.register("after-call.s3", _log_call)
             self._contexts, self._client, self._presigner, self._loop = contexts, clients[0], clients[-1], loop
+            # Dropped without close(): the clients' connections close on their loop, not in a warning.
+            self._release = weakref.finalize(self, _release, contexts, loop)
             self._per_method = {}
         finally:
             self._opening = None
@@ -162,9 +185,11 @@ class S3Store:
             return await getattr(client, method)(Bucket=self.bucket, **(extras | arguments))
 
     async def close(self) -> None:
+        if self._release is not None:
+            self._release.detach()
+            self._release = None
         if self._loop is asyncio.get_running_loop():
-            for context in self._contexts:
-                await context.__aexit__(None, None, None)
+            await _exit(self._contexts)
         self._client = self._presigner = None
         self._contexts = []
 
