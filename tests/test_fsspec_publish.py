@@ -7,6 +7,7 @@ never closed, a transaction whose file failed: nothing published, the old object
 
 from __future__ import annotations
 
+import asyncio
 import bz2
 import gc
 import gzip
@@ -176,3 +177,38 @@ def test_a_half_failed_commit_names_what_was_and_was_not_published(tmp_path: Pat
     assert "published /first; not published /blocked/second, /third" in str(error)
     assert fs.cat("/first") == b"1"
     assert not fs.exists("/third")
+
+
+def test_open_async_reads_and_writes_with_the_publish_rule(fs: DistFileSystem) -> None:
+    async def scenario() -> None:
+        async with await fs.open_async("/d/new.bin", "wb") as stream:
+            await stream.write(b"written ")
+            await stream.write(b"async")
+        reading = await fs.open_async("/d/new.bin", "rb")
+        assert reading.size == 13
+        assert await reading.read(7) == b"written"
+        assert await reading.read() == b" async"
+        await reading.close()
+
+        async def failing() -> None:
+            async with await fs.open_async("/d/old.bin", "wb") as stream:
+                await stream.write(b"partial")
+                raise RuntimeError("the producer failed")
+
+        with pytest.raises(RuntimeError):
+            await failing()
+
+        async def slow() -> None:
+            async with await fs.open_async("/d/old.bin", "wb") as stream:
+                await stream.write(b"partial")
+                await asyncio.sleep(30)
+
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert fs.cat("/d/new.bin") == b"written async"
+    assert fs.cat("/d/old.bin") == OLD

@@ -15,6 +15,7 @@ from .. import paths
 from ..driver import FileInfo, SkipDir, StorageDriver
 from ..engine.loop import run
 from ..errors import PathNotFoundError
+from .asyncfiles import open_async
 from .base import span
 from .batches import Batches
 from .coroutines import Coroutines
@@ -290,6 +291,10 @@ class DistFileSystem(Coroutines, Batches):
         binary = mode if "b" in mode else mode.replace("t", "") + "b"
         file = super().open(path, binary, block_size, cache_options, **kwargs)
         return layered(file, self._strip_protocol(path), mode, compression, text)
+
+    async def open_async(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        """fsspec's async file object (``rb``, ``wb``) with the publish rule (:mod:`.asyncfiles`)."""
+        return await open_async(self, path, mode, **kwargs)
 
     def _open(
         self,
