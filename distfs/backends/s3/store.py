@@ -29,6 +29,7 @@ from typing import Any
 
 from ...capabilities import NOT_XML, OBJECT_STORE
 from ...engine import seam
+from ...engine.loop import exit_all, release_on
 from ...engine.strategies import copy_in_parts
 from ..options import redact
 from .settings import CONTENT_TYPE, NAME, S3Settings
@@ -62,25 +63,6 @@ _WRITES = {
 }
 #: SSE-C arguments and their copy-source counterparts (copies read a source written with the same key).
 _SSE_C = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
-
-
-async def _exit(contexts: list[Any]) -> None:
-    for context in contexts:
-        await context.__aexit__(None, None, None)
-
-
-def _release(contexts: list[Any], loop: asyncio.AbstractEventLoop) -> None:
-    """Close the clients of a store dropped without ``close()`` on their ``loop`` (waits when off it)."""
-    if loop.is_closed() or not loop.is_running():
-        return
-    done = asyncio.run_coroutine_threadsafe(_exit(contexts), loop)
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is not loop:
-        with contextlib.suppress(Exception):  # a finalizer: best effort, never raise
-            done.result(timeout=5)
 
 
 class S3Store:
@@ -161,8 +143,7 @@ class S3Store:
             if settings.loglevel != "off":
                 clients[0].meta.events.register("after-call.s3", _log_call)
             self._contexts, self._client, self._presigner, self._loop = contexts, clients[0], clients[-1], loop
-            # Dropped without close(): the clients' connections close on their loop, not in a warning.
-            self._release = weakref.finalize(self, _release, contexts, loop)
+            self._release = weakref.finalize(self, release_on, loop, contexts)
             self._per_method = {}
         finally:
             self._opening = None
@@ -185,11 +166,10 @@ class S3Store:
             return await getattr(client, method)(Bucket=self.bucket, **(extras | arguments))
 
     async def close(self) -> None:
-        if self._release is not None:
+        if self._release is not None:  # the finalizer of a store dropped without close()
             self._release.detach()
-            self._release = None
         if self._loop is asyncio.get_running_loop():
-            await _exit(self._contexts)
+            await exit_all(self._contexts)
         self._client = self._presigner = None
         self._contexts = []
 
