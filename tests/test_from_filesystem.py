@@ -108,3 +108,41 @@ def test_other_filesystems_get_the_generic_store() -> None:
         distfs.from_filesystem(object())
     with pytest.raises(distfs.InvalidParameterError):
         distfs.from_filesystem(fs, "reg", paths="nonsense")
+
+
+def test_adlfs_instance_is_used_as_is(azurite_endpoint: str) -> None:
+    from adlfs import AzureBlobFileSystem
+    from conftest import azurite_connection_string, unique_name
+
+    fs = AzureBlobFileSystem(connection_string=azurite_connection_string(azurite_endpoint), skip_instance_cache=True)
+    container = unique_name("fromfs")
+    fs.mkdir(container)
+    driver = distfs.from_filesystem(fs, f"abfs://{container}/pre", max_retries=2)
+    assert driver.name == "azure"
+    assert _store_of(driver).fs is fs
+    driver.put_content("/a/b", b"blob")
+    fs.invalidate_cache()
+    assert fs.cat_file(f"{container}/pre/a/b") == b"blob"
+    with pytest.raises(distfs.InvalidParameterError) as info:
+        distfs.from_filesystem(fs, container, accountkey="x")
+    assert info.value.parameter == "accountkey"
+
+
+@pytest.mark.parametrize("name", ["gcs", "oss"])
+def test_gcsfs_and_ossfs_instances_get_their_native_store(name: str, local_stores: Any) -> None:
+    """An instance made the way the driver makes its own (on the local fake), then handed over."""
+    parameters = local_stores.parameters(name)
+    if name == "gcs":
+        from distfs.backends.gcs import filesystem, settings_from
+
+        fs = filesystem(settings_from(parameters))
+    else:
+        from distfs.backends.oss import settings_from
+
+        fs = settings_from(parameters).filesystem()
+    driver = distfs.from_filesystem(fs, parameters["bucket"] + "/pre", maxretries=1)
+    assert driver.name == name
+    assert _store_of(driver).fs is fs
+    driver.put_content("/a/b", b"native")
+    assert driver.get_content("/a/b") == b"native"
+    assert fs.cat_file(parameters["bucket"] + "/pre/a/b") == b"native"

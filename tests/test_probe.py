@@ -22,7 +22,7 @@ import pytest
 import distfs
 from distfs.base import Base
 from distfs.capabilities import UNKNOWN
-from distfs.fsspec_driver import FsspecDriver
+from distfs.engine import ObjectStoreDriver
 from distfs.tools.cli import main
 from distfs.tools.local import DRIVERS, LocalStores
 from distfs.tools.probe import (
@@ -37,6 +37,7 @@ from distfs.tools.probe import (
     to_markdown,
 )
 from distfs.tools.probe.catalogue import GROUPS
+from distfs.tools.probe.report import DECLARED_ONLY
 
 SQLITE_EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sqlite_driver.py"
 SEMANTICS = Path(__file__).resolve().parent.parent / "docs" / "semantics.md"
@@ -142,13 +143,10 @@ def test_committed_semantics_table_matches_a_fresh_run(matrix: list[Record]) -> 
 
 
 def test_declared_capabilities_match_the_probes(matrix: list[Record], local_stores: LocalStores) -> None:
-    # pinned_reads, atomic_put, crash_resume and read_only are declared by each store (and
-    # checked by the conformance suite's capability cases), not derived from these probes.
-    declared_only = ("pinned_reads", "atomic_put", "crash_resume", "read_only")
     for name in DRIVERS:
         driver = distfs.create(name, local_stores.parameters(name))
-        derived = derive_capabilities(matrix, name)
-        derived = dataclasses.replace(derived, **{f: getattr(driver.capabilities, f) for f in declared_only})
+        derived = derive_capabilities(matrix, name)  # but the fields the suite checks (DECLARED_ONLY)
+        derived = dataclasses.replace(derived, **{f: getattr(driver.capabilities, f) for f in DECLARED_ONLY})
         assert driver.capabilities == derived, name
 
 
@@ -308,15 +306,15 @@ def test_probe_command_on_an_fsspec_url_has_its_raw_column(
 
 
 def test_probe_lists_declared_capabilities_the_probes_contradict() -> None:
-    class Boasting(FsspecDriver):
+    class Boasting(ObjectStoreDriver):
         @property
         def capabilities(self) -> distfs.Capabilities:
             return dataclasses.replace(super().capabilities, presign_get=True, atomic_move=True)
 
     plain = distfs.create("inmemory")
     assert isinstance(plain, Base)
-    assert isinstance(plain.inner, FsspecDriver)
-    driver = Base(Boasting(plain.inner.backend))
+    assert isinstance(plain.inner, ObjectStoreDriver)
+    driver = Base(Boasting(plain.inner.engine))
     probes = [p for p in PROBES if p.name in ("presign_get", "move_is_rename", "list_missing")]
     records = run_probes([DistfsTarget("boasting", driver)], probes)
     found = contradictions(records, "boasting", driver.capabilities)

@@ -79,9 +79,16 @@ def test_the_toy_driver_passes_the_whole_suite_from_python(store: str) -> None:
     results = run(distfs.create("sqlite", {"file": store}))
     assert {r.name for r in results} == {case.name for case in CASES}
     skipped = {r.name: r.message for r in results if r.outcome == "skipped"}
+    read_only = "the driver does not declare capabilities.read_only"
     assert skipped == {
         "write_read_large_streams": "long mode only (DISTFS_TEST_LONG=1 or --long)",
         "presigned_urls": "the driver does not declare capabilities.presign_get",
+        "pinned_reader_sees_one_version": "the driver does not declare capabilities.pinned_reads",
+        "puts_are_atomic": "the driver does not declare capabilities.atomic_put",
+        "resume_after_a_crash": "the driver does not declare capabilities.crash_resume",
+        "read_only_reads": read_only,
+        "read_only_listings": read_only,
+        "read_only_refuses_writes": read_only,
     }
     assert [(r.name, r.message) for r in results if r.outcome not in ("passed", "skipped")] == []
 

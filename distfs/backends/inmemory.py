@@ -12,26 +12,33 @@ The driver is the object-store engine over :class:`MemoryStore`, the generic sto
 (:mod:`distfs.backends.generic`) with the fast paths of a filesystem that is a dict in
 this process: its calls run on the event loop (nothing blocks), an object is read and
 versioned in one look-up (one version, never a mix), and whole reads hand out the stored
-bytes without a copy. Concurrent writers of one path are independent (each publishes
-exactly its own bytes; the last commit wins), as on every engine store.
+bytes without a copy. One writer at a time per path: ``writer(path)`` while another
+writer of ``path`` on the same store is open raises ``WriterConflictError`` (a writer
+dropped without closing releases the path when it is garbage-collected).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import dataclasses
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fsspec.implementations.memory import MemoryFileSystem
 
 from ..base import Base
-from ..engine import seam
+from ..driver import EPOCH, FileWriter
+from ..engine import ObjectStoreDriver, seam
+from ..errors import WriterConflictError
 from ..parameters import Parameters
 from .generic import build_driver, check_root
 from .generic.settings import GenericSettings, engine_settings
-from .generic.store import FsspecStore
+from .generic.store import FsspecStore, with_origins
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
-__all__ = ["KNOWN", "OPTIONS", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
+__all__ = ["KNOWN", "OPTIONS", "MemoryDriver", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
 
 NAME = "inmemory"
 KNOWN = ("storage_options",)
@@ -55,6 +62,17 @@ class MemoryStore(FsspecStore):
         super().__init__(fs, root, name=NAME, timeout=settings.timeout, chunk=settings.chunksize, inline=True)
         self._files: dict[str, Any] = fs.store
         self._below = self.base + "/"  # the dict's names of keys: "/key", "/root/key"
+        #: The paths of open writers (see :class:`MemoryDriver`), shared by reopened drivers.
+        self.claims: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+        self.claims_lock = threading.Lock()
+        # a resumed writer sends only its new bytes: the committed object is shared, not copied
+        self.capabilities = dataclasses.replace(self.capabilities, append="native")
+
+    def release(self, path: str, claim: Any) -> None:
+        """Free ``path`` if ``claim`` is what claims it."""
+        with self.claims_lock:
+            if self.claims.get(path) is claim:
+                del self.claims[path]
 
     def _file(self, key: str) -> Any:
         found = self._files.get(self.full(key))
@@ -65,10 +83,11 @@ class MemoryStore(FsspecStore):
     @staticmethod
     def _info(key: str, found: Any) -> seam.ObjectInfo:
         # the file object is replaced (never changed) by every write: its identity, creation
-        # time and size name one version
-        modified = found.created
-        version = f"mem:{id(found):x}:{modified.timestamp()!r}:{found.size}"
-        return seam.ObjectInfo(key, found.size, modified, version)
+        # time and size name one version; the size is the stored bytes' (``found.size``
+        # exports the buffer, which makes the file copy bytes it shares)
+        modified, size = found.created, len(found.getvalue())
+        version = f"mem:{id(found):x}:{modified.timestamp()!r}:{size}"
+        return seam.ObjectInfo(key, size, modified, version)
 
     async def info(self, key: str) -> seam.ObjectInfo:
         return self._info(key, self._file(key))
@@ -85,10 +104,8 @@ class MemoryStore(FsspecStore):
 
     @staticmethod
     def _slice(found: Any, start: int, end: int) -> bytes:
-        if start == 0 and end >= found.size:
-            data: bytes = found.getvalue()  # the stored bytes themselves: no copy
-            return data
-        return bytes(found.getbuffer()[start:end])
+        data: bytes = found.getvalue()  # the stored bytes themselves: no copy
+        return data if start == 0 and end >= len(data) else data[start:end]
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> seam.Page:
         """One pass over the dict (fsspec's ``ls`` and ``find`` scan it too, more than once)."""
@@ -105,8 +122,91 @@ class MemoryStore(FsspecStore):
                 prefixes.add(prefix + rest.partition("/")[0] + "/")
             else:
                 objects.append(self._info(key, found))
+        for directory in list(self.fs.pseudo_dirs):  # made by makedirs: markers, as "d/" on S3
+            key = directory[cut:] + "/"
+            if not (directory + "/").startswith(below) or key <= start_after:
+                continue
+            rest = key[len(prefix) :]
+            if delimiter and "/" in rest[:-1]:
+                prefixes.add(prefix + rest.partition("/")[0] + "/")
+            elif delimiter and rest:
+                prefixes.add(key)
+            else:
+                objects.append(seam.ObjectInfo(key, 0, EPOCH, ""))
         objects.sort(key=lambda o: o.key)
         return seam.Page(objects, sorted(prefixes))
+
+    async def delete_many(self, keys: Sequence[str]) -> list[tuple[str, str]]:
+        for key in with_origins(keys):
+            if key.endswith("/"):
+                with contextlib.suppress(ValueError):
+                    self.fs.pseudo_dirs.remove(self.full(key[:-1]))
+            else:
+                self._files.pop(self.full(key), None)
+        return []
+
+
+class _Claim:
+    """What an open writer holds: its path is claimed while the claim lives."""
+
+    __slots__ = ("__weakref__",)
+
+
+class MemoryDriver(ObjectStoreDriver):
+    """The engine's driver over a :class:`MemoryStore`, one open writer per path.
+
+    ``writer(path)`` while another writer of ``path`` on the same store is open raises
+    ``WriterConflictError``; a writer holds its claim until it is closed, committed or
+    cancelled, or garbage-collected (a dropped writer frees its path).
+    """
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        store = self.engine.store
+        assert isinstance(store, MemoryStore)
+        claim = _Claim()
+        with store.claims_lock:
+            if store.claims.get(path) is not None:
+                raise WriterConflictError(path, self.name)
+            store.claims[path] = claim
+        try:
+            inner = super().writer(path, append)
+        except BaseException:
+            store.release(path, claim)
+            raise
+        return _ClaimedWriter(inner, store, path, claim)
+
+
+class _ClaimedWriter(FileWriter):
+    """A writer that frees its path's claim when it finishes (close, commit, cancel)."""
+
+    def __init__(self, inner: FileWriter, store: MemoryStore, path: str, claim: _Claim) -> None:
+        self._inner, self._store, self._path, self._claim = inner, store, path, claim
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return self._inner.write(data)
+
+    @property
+    def size(self) -> int:
+        return self._inner.size
+
+    @property
+    def closed(self) -> bool:
+        return self._inner.closed
+
+    def _finish(self, method: Any) -> None:
+        try:
+            method()
+        finally:
+            self._store.release(self._path, self._claim)
+
+    def close(self) -> None:
+        self._finish(self._inner.close)
+
+    def commit(self) -> None:
+        self._finish(self._inner.commit)
+
+    def cancel(self) -> None:
+        self._finish(self._inner.cancel)
 
 
 def _store(fs: MemoryFileSystem, root: str, settings: GenericSettings) -> MemoryStore:
@@ -119,14 +219,15 @@ def factory(parameters: Mapping[str, Any]) -> Base:
     options = OptionTable.merge({}, {"global_store": False}, _storage_options(parameters), {})
     store = _store(MemoryFileSystem(**options, skip_instance_cache=True), "", GenericSettings())
     # The store lives in this object: a second instance shares it.
-    return build_driver(store, GenericSettings(), reopen=lambda: build_driver(store, GenericSettings()))
+    settings = GenericSettings()
+    return build_driver(store, settings, MemoryDriver, reopen=lambda: build_driver(store, settings, MemoryDriver))
 
 
 def from_filesystem(fs: MemoryFileSystem, root: str, parameters: Mapping[str, Any]) -> Base:
     """The ``inmemory`` driver over the user's ``MemoryFileSystem`` ``fs`` below ``root``: its
     files are the driver's; ``parameters``: the engine's settings (``chunksize``, ``maxretries``...)."""
     settings = engine_settings(NAME, parameters)
-    return build_driver(_store(fs, root, settings), settings)
+    return build_driver(_store(fs, root, settings), settings, MemoryDriver)
 
 
 def _storage_options(parameters: Mapping[str, Any]) -> StorageOptions:

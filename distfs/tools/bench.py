@@ -28,7 +28,7 @@ fallback walk of the registry tree on ``s3``, and the bytes a 100-chunk resumabl
 sends per byte of object.
 
 Any registered driver can be benched (``-p`` gives its store). A driver without a raw
-fsspec counterpart (not built in, and not over :class:`~distfs.fsspec_driver.FsspecDriver`)
+fsspec counterpart (not built in, and not over the generic store)
 gets distfs's own figures only: its raw column and ratio read ``n/a``, and the checks whose
 bounds come from the raw side (peak RSS, resumable upload bytes) are left out; the report
 says why (:data:`NO_RAW`).
@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from .. import factory
+from ..backends.generic import FsspecStore
 from ..base import Base
 from ..driver import FileInfo, StorageDriver
 from ..engine import ObjectStoreDriver
@@ -74,7 +75,6 @@ from ..errors import (
     PathNotFoundError,
     StorageDriverError,
 )
-from ..fsspec_driver import FsspecDriver
 from ..parameters import GiB, KiB, MiB
 from ..walk import list_then_stat, walk
 
@@ -102,7 +102,7 @@ REPRODUCE = "distfs bench --json bench.json --plot docs/performance.png --markdo
 
 #: Why a driver's raw column reads ``n/a``.
 NO_RAW = (
-    "no raw fsspec counterpart (not a built-in driver, nor one over FsspecDriver): "
+    "no raw fsspec counterpart (not a built-in driver, nor one over the generic store): "
     "raw column and ratios not available; peak RSS and resumable upload bytes, whose bounds "
     "come from the raw side, not measured"
 )
@@ -298,13 +298,14 @@ class Raw:
 def raw_of(driver: StorageDriver, parameters: dict[str, Any]) -> Raw | None:
     """The raw side of a driver from :func:`distfs.create` (``parameters``: the driver's).
 
-    None where there is none: a driver neither over an fsspec Backend nor built in.
+    None where there is none: a driver neither over the generic store nor built in.
     """
     inner = driver.inner if isinstance(driver, Base) else driver
-    if isinstance(inner, FsspecDriver):
-        backend = inner.backend
-        chunk = next((v for a in ("chunksize", "block_size") if isinstance(v := getattr(backend, a, None), int)), 0)
-        return Raw(backend.fs, backend.key, backend.make_parents, chunk or backend.read_block)
+    if isinstance(inner, ObjectStoreDriver) and isinstance(inner.engine.store, FsspecStore):
+        # the generic store (inmemory among them): its own filesystem instance, which may be
+        # private to the driver (inmemory's), so the raw side sees what the driver wrote
+        engine, store = inner.engine, inner.engine.store
+        return Raw(store.fs, lambda path: store.full(engine.key(path)), lambda key: None, engine.chunk)
     if isinstance(inner, ObjectStoreDriver):
         from fsspec.dircache import DirCache
 

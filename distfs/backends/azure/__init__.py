@@ -60,8 +60,9 @@ def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
 
     container, prefix = split_root(fs, root, NAME, "container")
     params = engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    fields = dict(part.split("=", 1) for part in (fs.connection_string or "").split(";") if "=" in part)
     settings = AzureSettings(
-        accountname=fs.account_name,
+        accountname=fs.account_name or fields.get("AccountName", ""),
         container=container,
         credentials="storage_options",
         max_retries=params.integer("max_retries", 5, -1, 10_000),

@@ -89,10 +89,12 @@ def driver_over(fs: Any, root: str, settings: GenericSettings, name: str = "", t
     return build_driver(store, settings)
 
 
-def build_driver(store: FsspecStore, settings: GenericSettings, reopen: Any = None) -> Base:
-    """The engine's driver over ``store`` (read-only where the store is), in Base."""
+def build_driver(
+    store: FsspecStore, settings: GenericSettings, kind: type[ObjectStoreDriver] = ObjectStoreDriver, reopen: Any = None
+) -> Base:
+    """The engine's driver (``kind``; read-only where the store is) over ``store``, in Base."""
     engine = Engine(store, retries=settings.maxretries, chunk=settings.chunksize, read_block=settings.chunksize)
-    kind = ReadOnlyDriver if store.traits.read_only else ObjectStoreDriver
+    kind = ReadOnlyDriver if store.traits.read_only else kind
     return Base(kind(engine), max_concurrency=settings.maxconcurrency, reopen=reopen)
 
 

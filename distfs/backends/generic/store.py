@@ -41,7 +41,7 @@ from .calls import Caller
 from .traits import Traits, protocol_of, traits_of
 from .uploads import Uploads
 
-__all__ = ["FsspecStore"]
+__all__ = ["FsspecStore", "with_origins"]
 
 #: Keys deleted per ``delete_many`` call, and backend calls in flight within one.
 DELETE_BATCH = 256
@@ -49,6 +49,12 @@ FANOUT = 16
 _TMP = paths.HIDDEN + "/tmp/"
 #: The engine's journal of an upload (its name in the path's upload directory).
 _JOURNAL = "/" + paths.HIDDEN + "/state"
+
+
+def with_origins(keys: Sequence[str]) -> list[str]:
+    """``keys`` and, beside each upload journal among them, the origin recorded there (it
+    goes with the journal: see :func:`.uploads.origin_key`)."""
+    return [*keys, *(key[: -len("state")] + "origin" for key in keys if key.endswith(_JOURNAL))]
 
 
 class FsspecStore(Uploads):
@@ -248,13 +254,22 @@ class FsspecStore(Uploads):
                 except seam.NotFound:
                     pass
                 except seam.StoreError as exc:
-                    failures.append((key, str(exc)))
+                    if not await self._no_object(key):  # a directory (sshfs: SFTPFailure) is no object
+                        failures.append((key, str(exc)))
 
-        # the origin recorded beside an upload's journal goes with the journal (uploads.origin_key)
-        doomed = [*keys, *(key[: -len(_JOURNAL)] + "origin" for key in keys if key.endswith(_JOURNAL))]
+        doomed = with_origins(keys)
         await asyncio.gather(*(remove(key) for key in doomed))
         await self.prune(doomed)
         return failures
+
+    async def _no_object(self, key: str) -> bool:
+        try:
+            await self.info(key)
+        except seam.NotFound:
+            return True
+        except seam.StoreError:
+            return False
+        return False
 
     async def prune(self, keys: Iterable[str]) -> None:
         """Remove the directories ``keys`` left empty, deepest first, never the root."""

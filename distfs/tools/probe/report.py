@@ -152,6 +152,11 @@ _SOURCES = {
 }
 
 
+#: Capabilities each store declares and the conformance suite's capability cases check
+#: (pinned reads, atomic puts, resume after a crash, read-only): no probe derives them.
+DECLARED_ONLY = ("pinned_reads", "atomic_put", "crash_resume", "read_only")
+
+
 def contradictions(records: Iterable[Record], backend: str, declared: Capabilities) -> list[str]:
     """The capabilities ``backend`` declares that its probes contradict, one sentence each.
 
@@ -289,7 +294,7 @@ def to_markdown(
                     cells.append(f"**{_cell(value)}**" if bad else _cell(value))
             lines.append(f"| `{p.name}`: {_cell(p.description)} | " + " | ".join(cells) + " |")
         lines.append("")
-    fields = list(Capabilities.__dataclass_fields__)
+    fields = [f for f in Capabilities.__dataclass_fields__ if f not in DECLARED_ONLY]
     compared = (
         "every driver declares the same at runtime as `driver.capabilities` (checked by `tests/test_probe.py`)."
         if local
