@@ -72,13 +72,23 @@ def _tracing() -> bool:
 _PROVIDER_FROM_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 
-def _as_driver_error(exc: BaseException, name: str) -> StorageDriverError:
+def _as_driver_error(exc: BaseException, name: str, path: str | None = None) -> StorageDriverError:
+    """``exc`` as a typed error naming the driver (and, for a new ``DriverError``, the call's ``path``)."""
     if isinstance(exc, StorageDriverError):
         return exc.with_driver_name(name)
     detail = str(exc) or type(exc).__name__
     error = DriverError(detail, name)
+    error.path = path
     error.__cause__ = exc
     return error
+
+
+def _raise_named(exc: Exception, name: str) -> None:
+    """Raise ``exc`` as a typed error naming the driver; a typed error keeps its own cause
+    (raising it ``from`` itself would lose the chain, and the ``errno`` found in it)."""
+    error = _as_driver_error(exc, name)
+    if error is not exc:
+        raise error from exc
 
 
 class _Slots:
@@ -160,7 +170,8 @@ class _Call:
                 (time.perf_counter() - self._start) * 1000,
                 f" error: {exc_type.__name__}" if exc_type is not None else "",
             )
-        error = _as_driver_error(exc, base.name) if isinstance(exc, Exception) else None
+        path = self._attributes.get("storage.path")
+        error = _as_driver_error(exc, base.name, path) if isinstance(exc, Exception) else None
         if self._span is not None:
             span = _otel.get_current_span()
             if error is not None:
@@ -184,7 +195,8 @@ class _Writer(FileWriter):
         try:
             return self._inner.write(data)
         except Exception as exc:
-            raise _as_driver_error(exc, self._name) from exc
+            _raise_named(exc, self._name)
+            raise
 
     @property
     def size(self) -> int:
@@ -207,7 +219,8 @@ class _Writer(FileWriter):
         try:
             method()
         except Exception as exc:
-            raise _as_driver_error(exc, self._name) from exc
+            _raise_named(exc, self._name)
+            raise
 
 
 class Base(StorageDriver):

@@ -13,6 +13,7 @@ registry (``"s3: Path not found: /a/b"``)::
           +-- StoreNotFoundError                             .store  the bucket/container is missing
           +-- ObjectChangedError                             .path  replaced while it was read
           +-- WriterConflictError                            .path  another writer of the path is open
+          +-- PartialCommitError(.., OSError)               .published .unpublished  a transaction half committed
     InvalidStorageDriverError(LookupError)                   .name
      +-- DriverNotInstalledError                             .extra  (pip install 'distfs[extra]')
     InvalidParameterError(ValueError)                        .driver .parameter
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidPathError",
     "InvalidStorageDriverError",
     "ObjectChangedError",
+    "PartialCommitError",
     "PathNotFoundError",
     "StorageDriverError",
     "StoreNotFoundError",
@@ -169,7 +171,12 @@ class UnsupportedMethodError(StorageDriverError, NotImplementedError):
 
 
 class DriverError(StorageDriverError):
-    """Any other failure; ``detail`` says what went wrong (the original exception is chained)."""
+    """Any other failure; ``detail`` says what went wrong (the original exception is chained).
+
+    ``path``, when known, is the driver path of the call that failed (never a backend key).
+    """
+
+    path: str | None = None
 
     def __init__(self, detail: str, driver_name: str = "") -> None:
         self.detail = detail
@@ -220,6 +227,25 @@ class WriterConflictError(DriverError):
     def __init__(self, path: str, driver_name: str = "") -> None:
         self.path = path
         super().__init__(f"another writer of {path} is open", driver_name)
+
+
+class PartialCommitError(DriverError, OSError):
+    """A transaction's commit failed part-way: ``published`` paths are visible, ``unpublished`` are not.
+
+    The files of a transaction are published one after another, not atomically as a group;
+    the first failure stops the commit, and its error is chained (``__cause__``).
+    """
+
+    os_errno = _errno.EIO
+
+    def __init__(self, published: list[str], unpublished: list[str], driver_name: str = "") -> None:
+        self.published = list(published)
+        self.unpublished = list(unpublished)
+        done = ", ".join(self.published) or "nothing"
+        super().__init__(
+            f"transaction commit failed part-way: published {done}; not published {', '.join(self.unpublished)}",
+            driver_name,
+        )
 
 
 class InvalidStorageDriverError(_Portable, LookupError):

@@ -82,6 +82,7 @@ def test_public_api_is_curated() -> None:
         "StoreNotFoundError",
         "ObjectChangedError",
         "WriterConflictError",
+        "PartialCommitError",
         "DriverNotInstalledError",
         "InvalidStorageDriverError",
         "InvalidParameterError",

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..base import Base
 from ..driver import FileInfo, StorageDriver
+from ..errors import WriterConflictError
 from .driver import AsyncStorageDriver
 from .streams import AsyncReader, AsyncWriter, ThreadedReader, ThreadedWriter
 from .walking import WalkStart
@@ -25,6 +28,22 @@ from .walking import WalkStart
 __all__ = ["ThreadedDriver"]
 
 T = TypeVar("T")
+
+
+async def _finished(done: asyncio.Future[bool]) -> bool:
+    """Wait for ``done`` through further cancellations; True (the cancellations withdrawn) if it returned True."""
+    withdrawn = 1
+    while not done.done():
+        try:
+            await asyncio.wait({done})
+        except asyncio.CancelledError:
+            withdrawn += 1
+    if done.cancelled() or done.exception() is not None or not done.result():
+        return False
+    task = asyncio.current_task()
+    for _ in range(withdrawn if task is not None else 0):
+        task.uncancel()  # type: ignore[union-attr]
+    return True
 
 
 class ThreadedDriver(AsyncStorageDriver):
@@ -43,7 +62,45 @@ class ThreadedDriver(AsyncStorageDriver):
         return await self.offload(self._inner.get_content, path)
 
     async def _put_content(self, path: str, content: bytes) -> None:
-        await self.offload(self._inner.put_content, path, content)
+        """Through a writer, committed only if the awaiting task was not cancelled meanwhile.
+
+        A thread cannot be stopped: cancelling the task marks the put, whose thread then
+        cancels the upload instead of committing, and the task waits for the thread. A task
+        that ends cancelled published nothing; a cancellation that arrives once the commit
+        has begun is too late, and the put returns normally (the cancellation withdrawn).
+        While another writer of the path is open (a second concurrent put), the driver's
+        own ``put_content`` runs, unless cancelled before it starts.
+        """
+        cancelled = threading.Event()
+
+        def put() -> bool:
+            try:
+                writer = self._inner.writer(path)
+            except WriterConflictError:
+                if cancelled.is_set():
+                    return False
+                self._inner.put_content(path, content)
+                return True
+            try:
+                writer.write(content)
+                if cancelled.is_set():
+                    writer.cancel()
+                    return False
+                writer.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.cancel()
+                raise
+            writer.close()
+            return True
+
+        done = asyncio.get_running_loop().run_in_executor(self._pool, put)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            cancelled.set()
+            if not await _finished(done):
+                raise
 
     async def _reader(self, path: str, offset: int) -> AsyncReader:
         stream = await self.offload(self._inner.reader, path, offset)

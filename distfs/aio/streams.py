@@ -24,6 +24,8 @@ streams (see :mod:`distfs.aio.offload`).
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextlib
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
@@ -214,29 +216,66 @@ Offload = Callable[..., Awaitable[Any]]
 
 
 class ThreadedReader(AsyncReader):
-    """A synchronous driver's reader, each call run in the driver's threads under ``bound``."""
+    """A synchronous driver's reader, each call run in the driver's threads under ``bound``.
+
+    A read cancelled while its thread is reading loses nothing: the thread finishes, and
+    the bytes it took from the stream are the start of the next read.
+    """
 
     def __init__(self, stream: BinaryIO, bound: Bound, offload: Offload) -> None:
         self._stream = stream
         self._bound = bound
         self._offload = offload
+        self._pending: asyncio.Future[bytes] | None = None  # a cancelled read still running
+        self._carry = b""  # bytes read from the stream, not yet returned
+
+    async def _settle(self) -> None:
+        """Wait for a cancelled read's thread; its bytes join :attr:`_carry` (its error is raised)."""
+        if self._pending is not None:
+            data = await asyncio.shield(self._pending)  # cancelled again: still pending
+            self._pending = None
+            self._carry += data
+
+    async def _fetch(self, size: int) -> bytes:
+        fetch = asyncio.ensure_future(self._bound(lambda: self._offload(self._stream.read, size)))
+        try:
+            data: bytes = await asyncio.shield(fetch)
+        except asyncio.CancelledError:
+            self._pending = fetch
+            raise
+        return data
 
     async def readinto(self, buffer: Any) -> int:
-        count: int = await self._bound(lambda: self._offload(self._stream.readinto, buffer))  # type: ignore[attr-defined]
-        return count
+        data = await self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
     async def read(self, size: int = -1) -> bytes:
-        data: bytes = await self._bound(lambda: self._offload(self._stream.read, size))
+        await self._settle()
+        if self._carry and size >= 0:
+            data, self._carry = self._carry[:size], self._carry[size:]
+            return data
+        data = await self._fetch(size)
+        if self._carry:  # size < 0: everything left, after what a cancelled read took
+            data, self._carry = self._carry + data, b""
         return data
 
     async def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        await self._settle()
+        if whence == io.SEEK_CUR:
+            offset -= len(self._carry)
+        self._carry = b""
         position: int = await self._bound(lambda: self._offload(self._stream.seek, offset, whence))
         return position
 
     def tell(self) -> int:
-        return self._stream.tell()
+        return self._stream.tell() - len(self._carry)
 
     async def close(self) -> None:
+        if self._pending is not None:
+            with contextlib.suppress(BaseException):
+                await self._pending
+            self._pending = None
         await self._offload(self._stream.close)
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import errno
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
@@ -137,7 +139,9 @@ class Engine:
             own = paths.HIDDEN in key.split("/") or key == self.key(path).rstrip("/") or not key.startswith(self.root)
             return InvalidPathError(path if own else self.path(key), self.name)
         what = f"{doing} {path}".strip()
-        return DriverError(f"{what} failed: {exc}", self.name)
+        error = DriverError(f"{what} failed: {exc}", self.name)
+        error.path = path  # the driver path of the call (the fsspec face names it, with errno)
+        return error
 
     def errors(self, path: str, doing: str = "") -> _Mapped:
         """``async with``/``with`` block turning store errors into distfs errors about ``path``."""
@@ -552,9 +556,17 @@ class Engine:
         await _bounded([abort(upload) for upload in uploads])
 
     def _raise_failures(self, failures: builtins.list[tuple[str, str]]) -> None:
+        """One DriverError for a batch's ``(key, error)`` failures; failures with one errno code
+        (a local store's ``EROFS: ...``) chain that ``OSError``, so its kind is not lost."""
         if failures:
             lines = "\n".join(f"{self.path(k)}: {error}" for k, error in failures)
-            raise DriverError("errors:\n" + lines + "\n", self.name)
+            error = DriverError("errors:\n" + lines + "\n", self.name)
+            error.path = self.path(failures[0][0])
+            codes = {text.partition(":")[0] for _, text in failures}
+            number = getattr(errno, codes.pop(), None) if len(codes) == 1 else None
+            if isinstance(number, int):
+                raise error from OSError(number, os.strerror(number))
+            raise error
 
     async def redirect_url(self, path: str, method: str, expires: int | None = None) -> str | None:
         """A URL signed for ``method`` (GET, HEAD), valid ``expires`` seconds (default REDIRECT_SECONDS)."""

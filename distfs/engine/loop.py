@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
-__all__ = ["awaiting", "in_loop_thread", "run", "run_here", "track"]
+__all__ = ["awaiting", "exit_all", "in_loop_thread", "release_on", "run", "run_here", "track"]
 
 T = TypeVar("T")
 
@@ -111,3 +111,19 @@ def run_here(coroutine: Coroutine[Any, Any, T]) -> T:
 def in_loop_thread() -> bool:
     """True when called on the loop thread (where :func:`run` must not be used)."""
     return threading.current_thread() is _thread
+
+
+async def exit_all(contexts: list[Any]) -> None:
+    """Exit the async context managers ``contexts`` (SDK clients), in order."""
+    for context in contexts:
+        await context.__aexit__(None, None, None)
+
+
+def release_on(loop: asyncio.AbstractEventLoop, contexts: list[Any]) -> None:
+    """Exit ``contexts`` on their ``loop`` (a finalizer of a store dropped unclosed; waits when off the loop)."""
+    if loop.is_closed() or not loop.is_running():
+        return
+    done = asyncio.run_coroutine_threadsafe(exit_all(contexts), loop)
+    if threading.current_thread() is not _thread:
+        with contextlib.suppress(Exception):  # a finalizer: best effort, never raise
+            done.result(timeout=5)

@@ -45,22 +45,27 @@ Guarantees (every call goes through the driver's public contract, nothing else):
   version of the object: the driver's reader pins it, and where the stream cannot seek,
   a re-opened reader is checked against the size and time seen at open (a change raises
   :class:`~distfs.errors.ObjectChangedError`, chained under an ``OSError``); on the
-  ``filesystem`` driver the file handed out is the local file itself (its reader,
-  opened confined to the root), read at local speed;
-* a file opened for writing is published only when it is closed normally: a ``with``
-  block that raises, a close while an exception raised after the file's ``open()`` is
-  being handled (``fsspec.open``'s block, its text and compression wrappers, pandas),
-  and a file dropped without ``close()`` (garbage collected), cancel the upload.
-  ``"ab"`` appends to the committed object: it starts a fresh upload that continues the
-  committed content (on an object store inside the store, by copied parts), discarding
-  any suspended upload of the path;
-* ``with fs.transaction:`` publishes every file written inside when the block ends
-  (except one discarded or never closed), and cancels all of them when it raises;
+  ``filesystem`` driver the file reads the local file itself (its reader, opened confined
+  to the root) with ``pread``, at local speed (:mod:`~distfs.fsspec.local`); every file
+  is an fsspec file object (``name`` the path, cache chains work);
+* a file opened for writing is published only when it is closed without an exception:
+  ``close()`` while an exception raised after its ``open()`` is being handled (a ``with``
+  block, fsspec's ``OpenFile``, pandas), a failed upload, and a file dropped without
+  ``close()`` cancel the upload; compression and text layers keep that rule
+  (:mod:`~distfs.fsspec.layers`). ``"ab"`` appends to the committed object: it starts a
+  fresh upload that continues the committed content (on an object store inside the
+  store, by copied parts), discarding any suspended upload of the path;
+* ``with fs.transaction:`` publishes the files written inside and closed normally, one
+  after another, when the block ends, and cancels all of them when it raises
+  (:mod:`~distfs.fsspec.transactions`);
 * errors: not-found is ``FileNotFoundError`` (``exists``/``isfile``/``isdir`` are False
   only then), invalid paths ``ValueError`` naming the rule and the ``paths=`` option,
   refused credentials ``PermissionError`` (:class:`~distfs.errors.AccessDeniedError`),
-  unsupported calls ``NotImplementedError``, anything else an ``OSError`` whose message
-  is the driver's (a missing bucket says so) and whose ``__cause__`` is the typed error.
+  unsupported calls ``NotImplementedError``; a failure with an ``errno`` (a local
+  ``ENOTDIR``, ``EISDIR``, ``ENOSPC``...) its ``OSError`` kind naming the caller's path
+  (a read-only store ``PermissionError``, see :mod:`~distfs.fsspec.oserrors`); anything
+  else an ``OSError`` (``EIO``) whose message is the driver's (a missing bucket says so).
+  ``__cause__`` is the typed error.
 
 Pickling: an instance pickles as its constructor arguments and rebuilds on dask workers.
 Credentials given inline as parameters travel with it; credentials from the environment,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from ..errors import (
     UnsupportedMethodError,
 )
 from .chain import Chain
+from .oserrors import as_os_error, os_error
 from .store import explain
 
 __all__ = ["DriverFileSystem", "found", "gather", "size_of", "span"]
@@ -120,8 +122,11 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     # -- errors and metadata ----------------------------------------------------------
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        """One mapping of distfs errors onto the builtins fsspec callers catch."""
+    def _errors(self, path: str | None = None) -> Iterator[None]:
+        """One mapping of distfs errors onto the builtins fsspec callers catch (see :mod:`.oserrors`).
+
+        ``path``: the caller's path, named by the error (else the path of the driver call).
+        """
         try:
             yield
         except InvalidPathError as exc:
@@ -135,10 +140,11 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise PathNotFoundError(self._named(exc.path), exc.driver_name) from exc
         except (AccessDeniedError, UnsupportedMethodError):
             raise
-        except DriverError as exc:
-            raise OSError(str(exc)) from exc
-        except StorageDriverError as exc:  # a third-party subclass: keep the message
-            raise OSError(str(exc)) from exc
+        except StorageDriverError as exc:  # DriverError, or a third-party subclass
+            where = path
+            if where is None and isinstance(exc, DriverError) and exc.path:
+                where = self._named(exc.path)  # a chained filesystem: the target's name
+            raise as_os_error(exc, where) from exc
 
     @staticmethod
     def _first_error(results: Sequence[object]) -> None:
@@ -211,6 +217,6 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     async def _native_pipe_file(self, path: str, value: bytes, mode: str) -> None:
         assert self._native is not None
         if mode == "create" and await found(self._native_info(path)):
-            raise FileExistsError(path)
+            raise os_error(errno.EEXIST, self._strip_protocol(path), self.driver.name)
         with self._errors():
             await self._native.put_content(self._key(path), bytes(value))

@@ -1,11 +1,10 @@
-"""The file objects of the fsspec face: a pinned reader, the local file itself, a publish-on-close writer."""
+"""The file objects of the fsspec face: a pinned reader and a publish-on-close writer (local reads: :mod:`.local`)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
-import stat
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -18,12 +17,10 @@ from ..errors import ObjectChangedError, PathNotFoundError, StorageDriverError
 if TYPE_CHECKING:
     from .base import DriverFileSystem
 
-__all__ = ["COPY_BLOCK", "Compressed", "LocalFile", "ReadFile", "WriteFile", "read_exactly"]
+__all__ = ["COPY_BLOCK", "Named", "ReadFile", "WriteFile", "read_exactly"]
 
 #: Bytes moved per read when a stream is copied.
 COPY_BLOCK = 8 << 20
-#: The buffer of a local file handed to the caller (as ``open()``'s on most filesystems).
-_LOCAL_BUFFER = 1 << 17
 #: A forward seek of a non-seekable reader up to this many bytes reads on instead of re-opening.
 _SKIP_LIMIT = 4 << 20
 
@@ -47,7 +44,17 @@ def _seekable(stream: Any) -> bool:
         return False
 
 
-class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
+class Named:
+    """``name`` is the driver path, as a local file's name is its path (pandas, pyarrow and zipfile read it)."""
+
+    path: str
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+class ReadFile(Named, AbstractBufferedFile):  # type: ignore[misc]
     """One driver reader for the file's whole life: the bytes of one version of the object."""
 
     fs: DriverFileSystem
@@ -99,7 +106,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
                 stream.close()
                 stream = None
         if stream is None:
-            with self.fs._errors():
+            with self.fs._errors(self.path):
                 stream = self.fs.driver.reader(self._key, start)
                 now = self.fs.driver.stat(self._key)
             if (now.size, now.mod_time) != (self._info.size, self._info.mod_time):
@@ -112,7 +119,7 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
         end = min(end, self.size)
         if end <= start:
             return b""
-        with self.fs._errors():
+        with self.fs._errors(self.path):
             stream = self._at(start)
             data = read_exactly(stream, end - start)
             extra = stream.read(1) if end == self.size and not self._seekable else b""
@@ -129,61 +136,41 @@ class ReadFile(AbstractBufferedFile):  # type: ignore[misc]
         super().close()
 
 
-class LocalFile(io.BufferedReader):
-    """The driver's own local file, handed to the caller: read at local speed.
+class WriteFile(Named, AbstractBufferedFile):  # type: ignore[misc]
+    """Writes through a distfs writer; the publish rule of every distfs file object.
 
-    A ``filesystem`` driver's reader is the file itself, opened confined to its root
-    (``openat2`` beneath the root, no symlink out); an open descriptor keeps reading the
-    version it opened, since the driver only ever replaces files atomically. ``path`` and
-    ``size`` are the driver path and the size at open, as fsspec files have them.
-    """
-
-    path: str
-    size: int
-
-    @classmethod
-    def of(cls, stream: BinaryIO, path: str, size: int) -> LocalFile | None:
-        """``stream`` as a local file, or None when it is not a plain local file at offset 0."""
-        if type(stream) is not io.BufferedReader or not isinstance(stream.raw, io.FileIO) or stream.tell() != 0:
-            return None
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            return None
-        local = cls(stream.detach(), buffer_size=_LOCAL_BUFFER)
-        local.path, local.size = path, size
-        return local
-
-
-class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
-    """Writes through a distfs writer: committed on a normal close, cancelled otherwise.
-
-    A close is normal unless an exception raised after this file was opened is being
-    handled while it runs: a ``with`` block around the file, or around fsspec's
-    ``OpenFile`` (whose ``__exit__`` closes the file, and its text or compression wrapper,
-    without the exception), a ``finally`` clause, pandas' handles. Then the upload is
-    cancelled and nothing is published; the previous object stays. With ``autocommit=False``
-    (inside ``fs.transaction``) a normal close only flushes; the transaction calls
-    :meth:`commit` or :meth:`discard`, and a file discarded already, or never closed, stays
-    unpublished.
+    The bytes become visible only when the file is closed without an exception: ``close()``
+    running while an exception raised after this file was opened is being handled (a
+    ``with`` block, a ``finally``, an ``except`` clause, fsspec's ``OpenFile`` or pandas
+    closing it on the way out), an upload that fails, and a file dropped without
+    ``close()`` (garbage collected) cancel the upload, and the old object stays intact.
+    With ``autocommit=False`` (inside ``fs.transaction``) a normal close only marks the
+    file complete; the transaction publishes complete files (:meth:`commit`) and cancels
+    the others (:meth:`discard`).
     """
 
     fs: DriverFileSystem
-    closed: bool
 
     def __init__(self, fs: DriverFileSystem, path: str, mode: str, block_size: int | None, autocommit: bool) -> None:
         super().__init__(fs, path, mode="wb", block_size=block_size or "default", autocommit=autocommit)
         self._append = mode == "ab"
         self._key = fs._key(path)
         self._writer: FileWriter | None = None
-        self._discarded = False
-        #: An exception already being handled when the file was opened is none of its failures.
-        self._handled_at_open = sys.exc_info()[1]
+        self._handled = sys.exc_info()[1]  # an exception already handled at open is not this file's
+        #: Closed without an exception: what a transaction may publish.
+        self.complete = False
+
+    def failing(self) -> bool:
+        """True while an exception raised after this file was opened is being handled."""
+        current = sys.exc_info()[1]
+        return current is not None and current is not self._handled
 
     def _initiate_upload(self) -> None:
         """Nothing yet: the writer starts with the first block that does not end the file."""
 
     def _start(self) -> None:
         driver = self.fs.driver
-        with self.fs._errors():
+        with self.fs._errors(self.path):
             self._writer = driver.writer(self._key)  # a fresh upload: never a suspended one
             if self._append and self.fs._native is not None:
                 # An object store continues the committed object inside the store (copied
@@ -207,13 +194,13 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
     def _upload_chunk(self, final: bool = False) -> bool:
         if final and self._writer is None and self.autocommit and not self._append:
             # Everything fits in one block: one put, no upload state (one request on a store).
-            with self.fs._errors():
+            with self.fs._errors(self.path):
                 self.fs.driver.put_content(self._key, bytes(self.buffer.getbuffer()))
             return True
         if self._writer is None:
             self._start()
         assert self._writer is not None
-        with self.fs._errors():
+        with self.fs._errors(self.path):
             self._writer.write(self.buffer.getbuffer())
             if final and self.autocommit:
                 self._writer.commit()
@@ -221,105 +208,58 @@ class WriteFile(AbstractBufferedFile):  # type: ignore[misc]
         return True
 
     def close(self) -> None:
-        """Publish (flush, in a transaction); discard instead while a later exception is handled."""
-        failure = sys.exc_info()[1]
-        if not self.closed and failure is not None and failure is not self._handled_at_open:
-            self.discard()
-            self.closed = True
+        """Publish (or, in a transaction, mark complete); cancel instead while an exception is handled."""
+        if self.closed:
             return
-        super().close()
+        if self.failing():
+            self.abandon()
+            return
+        try:
+            super().close()
+        except BaseException:
+            self.discard()
+            raise
+        self.complete, self._handled = True, None
 
     def commit(self) -> None:
-        """Publish (a transaction's end); nothing for a file discarded, or never closed (discarded now)."""
-        if self._discarded or not self.closed:
-            self.discard()
-            return
+        """Publish a file closed without an exception (a transaction's end)."""
+        if not self.complete:
+            raise ValueError(f"distfs: {self.path} was not closed normally: nothing to publish")
         if self._writer is None:
             self._start()
         assert self._writer is not None
-        with self.fs._errors():
-            self._writer.commit()
-            self._writer.close()
+        try:
+            with self.fs._errors(self.path):
+                self._writer.commit()
+                self._writer.close()
+        except BaseException:
+            self.discard()
+            raise
 
     def discard(self) -> None:
         """Cancel the upload: nothing is published."""
-        self._discarded = True
         if self._writer is not None and not self._writer.closed:
             with contextlib.suppress(StorageDriverError):
                 self._writer.cancel()
         self._writer = None
+
+    def abandon(self) -> None:
+        """Cancel the upload and close the file without publishing anything."""
+        self.discard()
+        self.buffer = io.BytesIO()
+        self.closed = True
+        self._handled = None
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is None:
             self.close()
-            return
-        self.discard()  # a failed block publishes nothing
-        self.closed = True
+        else:
+            self.abandon()  # a failed block publishes nothing
 
     def __del__(self) -> None:
         # Dropped without close() (a producer raised outside a with block): never publish.
         if not self.closed:
             with contextlib.suppress(Exception):  # also at interpreter exit: best effort
-                self.discard()
-            self.closed = True
-
-
-class Compressed(io.BufferedIOBase):
-    """A codec's file (gzip, bz2, ...) over a distfs file, closing both.
-
-    The codecs leave the file under them open when they close; this closes it after the
-    codec wrote its trailer, so a written file is published (or discarded, when the close
-    runs while a failure is handled: :class:`WriteFile`), and a read one released.
-    """
-
-    def __init__(self, codec: Any, file: Any) -> None:
-        super().__init__()
-        self._codec = codec
-        self._file = file
-        self.path = getattr(file, "path", None)
-
-    def readable(self) -> bool:
-        return bool(self._codec.readable())
-
-    def writable(self) -> bool:
-        return bool(self._codec.writable())
-
-    def seekable(self) -> bool:
-        return bool(self._codec.seekable())
-
-    def read(self, size: int | None = -1) -> bytes:
-        data: bytes = self._codec.read(-1 if size is None else size)
-        return data
-
-    def read1(self, size: int = -1) -> bytes:
-        data: bytes = self._codec.read1(size)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        return int(self._codec.readinto(buffer))
-
-    def write(self, data: Any) -> int:
-        return int(self._codec.write(data))
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        return int(self._codec.seek(offset, whence))
-
-    def tell(self) -> int:
-        return int(self._codec.tell())
-
-    def flush(self) -> None:
-        if not self._codec.closed:
-            self._codec.flush()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            self._codec.close()
-        finally:
-            try:
-                self._file.close()
-            finally:
-                super().close()
+                self.abandon()

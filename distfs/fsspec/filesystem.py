@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import io
+import errno
 import os
 import threading
 from typing import Any
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-from fsspec.compression import compr
-from fsspec.core import get_compression
 from fsspec.implementations.chained import ChainedFileSystem
 
 from .. import paths
@@ -18,14 +16,19 @@ from ..driver import FileInfo, SkipDir, StorageDriver
 from ..engine.loop import run
 from ..errors import InvalidParameterError, PathNotFoundError
 from ..factory import from_filesystem
+from .asyncfiles import open_async
 from .base import span
 from .batches import Batches, is_glob
 from .chain import ChainRoot, open_chain
 from .coroutines import Coroutines
-from .files import COPY_BLOCK, Compressed, LocalFile, ReadFile, WriteFile, read_exactly
+from .files import COPY_BLOCK, ReadFile, WriteFile, read_exactly
+from .layers import TEXT_KEYWORDS, layered
+from .local import LocalFile
 from .names import Names
+from .oserrors import os_error
 from .reads import ObjectFile
 from .store import open_store
+from .transactions import DistTransaction
 
 __all__ = ["DistFileSystem"]
 
@@ -49,6 +52,7 @@ class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=Ch
     #: the synchronous methods are the implementation: fsspec must not generate its own.
     async_impl = True
     mirror_sync_methods = False
+    transaction_type = DistTransaction
 
     def __init__(
         self,
@@ -233,7 +237,7 @@ class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=Ch
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         path = self._strip_protocol(path)
         if mode == "create" and self.exists(path):
-            raise FileExistsError(path)
+            raise os_error(errno.EEXIST, path, self.driver.name)
         if self._intrans:
             with self.open(path, "wb") as stream:  # published with the transaction
                 stream.write(value)
@@ -306,7 +310,7 @@ class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=Ch
         with self._errors():
             key = self._key(path)
             if self.driver.stat(key).is_dir:
-                raise IsADirectoryError(self._strip_protocol(path))
+                raise os_error(errno.EISDIR, self._strip_protocol(path), self.driver.name)
             self.driver.delete_many([key], files_only=True)
         self._keep_parents([key])
 
@@ -323,7 +327,7 @@ class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=Ch
         given = self.expand_path(path)
         one_file = not recursive and isinstance(path, str) and len(given) == 1 and not is_glob(path)
         if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
-            raise IsADirectoryError(given[0])
+            raise os_error(errno.EISDIR, given[0], self.driver.name)
         with self._errors():
             keys = [self._key(name) for name in given]
         made = [key for key in keys if recursive and self._made_dir(key) is not None]
@@ -348,19 +352,15 @@ class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=Ch
         compression: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """fsspec's ``open``, whose compression and text wrappers also close the file under them.
+        """fsspec's ``open``, with layers that keep the publish rule (:mod:`distfs.fsspec.layers`)."""
+        text = {k: kwargs.pop(k) for k in TEXT_KEYWORDS if k in kwargs}
+        binary = mode if "b" in mode else mode.replace("t", "") + "b"
+        file = super().open(path, binary, block_size, cache_options, **kwargs)
+        return layered(file, self._strip_protocol(path), mode, compression, text)
 
-        fsspec's codecs leave the distfs file open when they close, so it was never
-        published; here closing the outermost object writes the codec's trailer, then
-        publishes the file, or discards it when the close runs while a failure is handled.
-        """
-        if "b" not in mode:
-            text = {key: kwargs.pop(key) for key in ("encoding", "errors", "newline") if key in kwargs}
-            binary = self.open(path, mode.replace("t", "") + "b", block_size, cache_options, compression, **kwargs)
-            return io.TextIOWrapper(binary, **text)
-        file = super().open(path, mode, block_size=block_size, cache_options=cache_options, **kwargs)
-        codec = get_compression(self._strip_protocol(path), compression) if compression is not None else None
-        return file if codec is None else Compressed(compr[codec](file, mode=mode[0]), file)
+    async def open_async(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+        """fsspec's async file object (``rb``, ``wb``) with the publish rule (:mod:`.asyncfiles`)."""
+        return await open_async(self, path, mode, **kwargs)
 
     def _open(
         self,
@@ -382,13 +382,20 @@ class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=Ch
                 key = self._key(path)
                 info = self.driver.stat(key)
                 if info.is_dir:
-                    raise IsADirectoryError(path)
+                    raise os_error(errno.EISDIR, path, self.driver.name)
                 stream = self.driver.reader(key, 0)
-            return LocalFile.of(stream, path, info.size) or ReadFile(
-                self, path, info, stream, block_size=block_size, cache_type=cache_type, cache_options=cache_options
+            local = LocalFile.of(
+                self,
+                stream,
+                path,
+                info.size,
+                block_size=block_size,
+                cache_type=kwargs.get("cache_type"),
+                cache_options=cache_options,
             )
+            return local or ReadFile(self, path, info, stream, block_size=block_size, cache_options=cache_options)
         if mode in ("wb", "ab", "xb"):
             if mode == "xb" and self.exists(path):
-                raise FileExistsError(path)
+                raise os_error(errno.EEXIST, path, self.driver.name)
             return WriteFile(self, path, mode, block_size, autocommit)
         raise ValueError(f"distfs: unsupported file mode {mode!r}")

@@ -10,12 +10,15 @@ parquet footer moves the footer, not a read block.
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
 
 from ..engine.loop import run
 from ..errors import ObjectChangedError
+from .files import Named
+from .oserrors import os_error
 
 if TYPE_CHECKING:
     from ..aio.driver import EngineDriver
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["ObjectFile"]
 
 
-class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
+class ObjectFile(Named, AbstractBufferedFile):  # type: ignore[misc]
     """A read-only fsspec file of one version of an object, fetched block by block."""
 
     fs: DriverFileSystem
@@ -39,11 +42,11 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
         cache_type: str,
         cache_options: dict[str, Any] | None,
     ) -> None:
-        with fs._errors():
+        with fs._errors(path):
             key = fs._key(path)  # the driver path of the name ``path``
             info = run(native.stat(key))
         if info.is_dir:
-            raise IsADirectoryError(path)
+            raise os_error(errno.EISDIR, path, fs.driver.name)
         self._native = native
         self._key = key
         self.version = info.version
@@ -62,7 +65,7 @@ class ObjectFile(AbstractBufferedFile):  # type: ignore[misc]
         end = min(end, self.size)
         if end <= start:
             return b""
-        with self.fs._errors():
+        with self.fs._errors(self.path):
             data: bytes = run(self._native.read_range(self._key, start, end, self.version))
         if len(data) != end - start:  # shorter than the version opened: it changed
             error = ObjectChangedError(self.path, self.fs.driver.name)

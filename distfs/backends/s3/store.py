@@ -23,11 +23,13 @@ import base64
 import contextlib
 import dataclasses
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from ...capabilities import NOT_XML, OBJECT_STORE
 from ...engine import seam
+from ...engine.loop import exit_all, release_on
 from ...engine.strategies import copy_in_parts
 from ..options import redact
 from .settings import CONTENT_TYPE, NAME, S3Settings
@@ -86,6 +88,7 @@ class S3Store:
         self._presigner: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._contexts: list[Any] = []
+        self._release: weakref.finalize[Any, Any] | None = None
         self._opening: asyncio.Task[None] | None = None
 
     @classmethod
@@ -140,6 +143,7 @@ class S3Store:
             if settings.loglevel != "off":
                 clients[0].meta.events.register("after-call.s3", _log_call)
             self._contexts, self._client, self._presigner, self._loop = contexts, clients[0], clients[-1], loop
+            self._release = weakref.finalize(self, release_on, loop, contexts)
             self._per_method = {}
         finally:
             self._opening = None
@@ -162,9 +166,10 @@ class S3Store:
             return await getattr(client, method)(Bucket=self.bucket, **(extras | arguments))
 
     async def close(self) -> None:
+        if self._release is not None:  # the finalizer of a store dropped without close()
+            self._release.detach()
         if self._loop is asyncio.get_running_loop():
-            for context in self._contexts:
-                await context.__aexit__(None, None, None)
+            await exit_all(self._contexts)
         self._client = self._presigner = None
         self._contexts = []
 
