@@ -1,23 +1,6 @@
 """The old name of :mod:`distfs.fsspec`, kept for imports and for filesystems pickled under it."""
 
-from .fsspec import (
-    ASYNC_MIRRORS,
-    DEFAULT_CONCURRENCY,
-    ENV_CONFIG,
-    ENV_DRIVER,
-    ENV_PARAMETERS,
-    NATIVE_COROUTINES,
-    DistFileSystem,
-    store_from_environment,
-)
+from . import fsspec as _fsspec
+from .fsspec import *  # noqa: F403 - the same names, under the old module
 
-__all__ = [
-    "ASYNC_MIRRORS",
-    "DEFAULT_CONCURRENCY",
-    "ENV_CONFIG",
-    "ENV_DRIVER",
-    "ENV_PARAMETERS",
-    "NATIVE_COROUTINES",
-    "DistFileSystem",
-    "store_from_environment",
-]
+__all__ = _fsspec.__all__

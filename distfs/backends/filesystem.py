@@ -417,13 +417,7 @@ class LocalStore:
         return page
 
     async def children(self, prefix: str) -> list[ObjectInfo]:
-        directory = prefix.rstrip("/")
-        with self._mapped(prefix):
-            fd = self._beneath.open_directory(directory)
-            try:
-                entries = self._entries(fd, directory)
-            finally:
-                os.close(fd)
+        entries = self._directory(prefix.rstrip("/"))
         return [
             _object(prefix + name + "/" if stat.S_ISDIR(info.st_mode) else prefix + name, info)
             for name, info in entries
@@ -445,6 +439,15 @@ class LocalStore:
                     continue
                 found.append((entry.name, is_dir))
         return found
+
+    def _directory(self, directory: str) -> list[tuple[str, os.stat_result]]:
+        """The entries of ``directory`` (``""``: the root) with their stat results."""
+        with self._mapped(directory):
+            fd = self._beneath.open_directory(directory)
+            try:
+                return self._entries(fd, directory)
+            finally:
+                os.close(fd)
 
     def _entries(self, fd: int, directory: str) -> list[tuple[str, os.stat_result]]:
         """The names in directory ``fd`` (relative path ``directory``) with their ``stat``;
@@ -489,12 +492,7 @@ class LocalStore:
 
     def _files_in(self, directory: str, part: str, start_after: str, hide: bool) -> Iterator[ObjectInfo]:
         try:
-            with self._mapped(directory):
-                fd = self._beneath.open_directory(directory)
-                try:
-                    entries = self._entries(fd, directory)
-                finally:
-                    os.close(fd)
+            entries = self._directory(directory)
         except NotFound:
             return
         base = directory + "/" if directory else ""
