@@ -119,9 +119,13 @@ async def exit_all(contexts: list[Any]) -> None:
         await context.__aexit__(None, None, None)
 
 
-def release_on(loop: asyncio.AbstractEventLoop, contexts: list[Any]) -> None:
-    """Exit ``contexts`` on their ``loop`` (a finalizer of a store dropped unclosed; waits when off the loop)."""
-    if loop.is_closed() or not loop.is_running():
+def release_on(loop: asyncio.AbstractEventLoop, contexts: list[Any], pid: int) -> None:
+    """Exit ``contexts`` on their ``loop`` (a finalizer of a store dropped unclosed; waits when off the loop).
+
+    Only in process ``pid``, the one that runs ``loop``: a forked child inherits the loop
+    as running but not its thread, so nothing would ever answer there.
+    """
+    if os.getpid() != pid or loop.is_closed() or not loop.is_running():
         return
     done = asyncio.run_coroutine_threadsafe(exit_all(contexts), loop)
     if threading.current_thread() is not _thread:

@@ -23,6 +23,7 @@ import base64
 import contextlib
 import dataclasses
 import logging
+import os
 import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -143,7 +144,7 @@ class S3Store:
             if settings.loglevel != "off":
                 clients[0].meta.events.register("after-call.s3", _log_call)
             self._contexts, self._client, self._presigner, self._loop = contexts, clients[0], clients[-1], loop
-            self._release = weakref.finalize(self, release_on, loop, contexts)
+            self._release = weakref.finalize(self, release_on, loop, contexts, os.getpid())
             self._per_method = {}
         finally:
             self._opening = None
