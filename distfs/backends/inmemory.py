@@ -29,16 +29,15 @@ from typing import Any
 from fsspec.implementations.memory import MemoryFileSystem
 
 from ..base import Base
-from ..driver import EPOCH, FileWriter
-from ..engine import ObjectStoreDriver, seam
-from ..errors import WriterConflictError
+from ..driver import EPOCH
+from ..engine import seam
 from ..parameters import Parameters
 from .generic import build_driver, check_root
 from .generic.settings import GenericSettings, engine_settings
 from .generic.store import FsspecStore, with_origins
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
-__all__ = ["KNOWN", "OPTIONS", "MemoryDriver", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
+__all__ = ["KNOWN", "OPTIONS", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
 
 NAME = "inmemory"
 KNOWN = ("storage_options",)
@@ -62,17 +61,27 @@ class MemoryStore(FsspecStore):
         super().__init__(fs, root, name=NAME, timeout=settings.timeout, chunk=settings.chunksize, inline=True)
         self._files: dict[str, Any] = fs.store
         self._below = self.base + "/"  # the dict's names of keys: "/key", "/root/key"
-        #: The paths of open writers (see :class:`MemoryDriver`), shared by reopened drivers.
-        self.claims: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+        #: The keys of open writers (:meth:`claim_upload`), shared by reopened drivers.
+        self.claims: weakref.WeakValueDictionary[str, _Claim] = weakref.WeakValueDictionary()
         self.claims_lock = threading.Lock()
         # a resumed writer sends only its new bytes: the committed object is shared, not copied
         self.capabilities = dataclasses.replace(self.capabilities, append="native")
 
-    def release(self, path: str, claim: Any) -> None:
-        """Free ``path`` if ``claim`` is what claims it."""
+    async def claim_upload(self, key: str, state: str) -> object:
+        """One writer per key (:class:`~distfs.engine.seam.Claims`): Busy while another holds
+        it; a writer dropped unclosed frees its key with its claim (a weak mapping)."""
+        claim = _Claim(key)
         with self.claims_lock:
-            if self.claims.get(path) is claim:
-                del self.claims[path]
+            if self.claims.get(key) is not None:
+                raise seam.Busy("Busy", f"{key} has an open writer")
+            self.claims[key] = claim
+        return claim
+
+    async def release_upload(self, claim: object, finished: bool) -> None:
+        assert isinstance(claim, _Claim)
+        with self.claims_lock:
+            if self.claims.get(claim.key) is claim:
+                del self.claims[claim.key]
 
     def _file(self, key: str) -> Any:
         found = self._files.get(self.full(key))
@@ -147,66 +156,12 @@ class MemoryStore(FsspecStore):
 
 
 class _Claim:
-    """What an open writer holds: its path is claimed while the claim lives."""
+    """What an open writer holds: its key is claimed while the claim lives."""
 
-    __slots__ = ("__weakref__",)
+    __slots__ = ("__weakref__", "key")
 
-
-class MemoryDriver(ObjectStoreDriver):
-    """The engine's driver over a :class:`MemoryStore`, one open writer per path.
-
-    ``writer(path)`` while another writer of ``path`` on the same store is open raises
-    ``WriterConflictError``; a writer holds its claim until it is closed, committed or
-    cancelled, or garbage-collected (a dropped writer frees its path).
-    """
-
-    def writer(self, path: str, append: bool = False) -> FileWriter:
-        store = self.engine.store
-        assert isinstance(store, MemoryStore)
-        claim = _Claim()
-        with store.claims_lock:
-            if store.claims.get(path) is not None:
-                raise WriterConflictError(path, self.name)
-            store.claims[path] = claim
-        try:
-            inner = super().writer(path, append)
-        except BaseException:
-            store.release(path, claim)
-            raise
-        return _ClaimedWriter(inner, store, path, claim)
-
-
-class _ClaimedWriter(FileWriter):
-    """A writer that frees its path's claim when it finishes (close, commit, cancel)."""
-
-    def __init__(self, inner: FileWriter, store: MemoryStore, path: str, claim: _Claim) -> None:
-        self._inner, self._store, self._path, self._claim = inner, store, path, claim
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        return self._inner.write(data)
-
-    @property
-    def size(self) -> int:
-        return self._inner.size
-
-    @property
-    def closed(self) -> bool:
-        return self._inner.closed
-
-    def _finish(self, method: Any) -> None:
-        try:
-            method()
-        finally:
-            self._store.release(self._path, self._claim)
-
-    def close(self) -> None:
-        self._finish(self._inner.close)
-
-    def commit(self) -> None:
-        self._finish(self._inner.commit)
-
-    def cancel(self) -> None:
-        self._finish(self._inner.cancel)
+    def __init__(self, key: str) -> None:
+        self.key = key
 
 
 def _store(fs: MemoryFileSystem, root: str, settings: GenericSettings) -> MemoryStore:
@@ -220,14 +175,14 @@ def factory(parameters: Mapping[str, Any]) -> Base:
     store = _store(MemoryFileSystem(**options, skip_instance_cache=True), "", GenericSettings())
     # The store lives in this object: a second instance shares it.
     settings = GenericSettings()
-    return build_driver(store, settings, MemoryDriver, reopen=lambda: build_driver(store, settings, MemoryDriver))
+    return build_driver(store, settings, reopen=lambda: build_driver(store, settings))
 
 
 def from_filesystem(fs: MemoryFileSystem, root: str, parameters: Mapping[str, Any]) -> Base:
     """The ``inmemory`` driver over the user's ``MemoryFileSystem`` ``fs`` below ``root``: its
     files are the driver's; ``parameters``: the engine's settings (``chunksize``, ``maxretries``...)."""
     settings = engine_settings(NAME, parameters)
-    return build_driver(_store(fs, root, settings), settings, MemoryDriver)
+    return build_driver(_store(fs, root, settings), settings)
 
 
 def _storage_options(parameters: Mapping[str, Any]) -> StorageOptions:
