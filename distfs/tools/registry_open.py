@@ -43,12 +43,21 @@ from ..errors import (
     StorageDriverError,
     StoreNotFoundError,
 )
-from ..parameters import brief
+from ..parameters import DEFAULT_ROOT, brief
 from ..registry import DriverSpec
 from ..registry.layout import ROOT
 from ..retry import DEFAULT_RETRIES, backoff
 
-__all__ = ["PROBE_RETRIES", "StoreUnavailable", "Target", "describe", "open_store", "require_root", "resolve"]
+__all__ = [
+    "PROBE_RETRIES",
+    "StoreUnavailable",
+    "Target",
+    "describe",
+    "open_store",
+    "parse_parameters",
+    "require_root",
+    "resolve",
+]
 
 #: Retries of the check request before a store is reported unreachable.
 PROBE_RETRIES = DEFAULT_RETRIES
@@ -110,6 +119,17 @@ class Target:
         return bool(self.spec.config) or not keys or any(key in self.parameters for key in keys)
 
 
+def parse_parameters(items: list[str]) -> dict[str, str]:
+    """The command line's ``-p KEY=VALUE`` items as a mapping (ValueError naming a malformed one)."""
+    parameters = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"parameter {item.split('=')[0]!r} must be given as KEY=VALUE")
+        parameters[key] = value
+    return parameters
+
+
 def resolve(spec: DriverSpec) -> Target:
     """The driver and parameters ``spec`` names (a config's after its environment overrides)."""
     if spec.config:
@@ -122,8 +142,6 @@ def describe(driver: str, parameters: Mapping[str, Any]) -> str:
     """``driver`` and where its store is (``s3 at http://host:9000, bucket b``): location
     parameters only, an endpoint without its user information, never a credential."""
     if driver == "filesystem":
-        from ..backends.filesystem import DEFAULT_ROOT
-
         return f"filesystem at {_shown(parameters.get('rootdirectory') or DEFAULT_ROOT)}"
     parts: list[str] = []
     for key in LOCATION.get(driver, ()):
@@ -191,8 +209,6 @@ def _root_problem(driver: str, parameters: Mapping[str, Any]) -> tuple[object, s
     """The root of a ``filesystem`` store and what is wrong with it ("" if nothing is)."""
     if driver != "filesystem":
         return None, ""
-    from ..backends.filesystem import DEFAULT_ROOT
-
     root = parameters.get("rootdirectory") or DEFAULT_ROOT
     if not isinstance(root, str) or os.path.isdir(root):
         return root, ""  # not a path: the driver's own parameter check refuses it
