@@ -39,7 +39,7 @@ from ..errors import (
     StoreNotFoundError,
     WriterConflictError,
 )
-from ..retry import backoff
+from ..retry import again
 from .loop import track
 from .seam import (
     Busy,
@@ -68,6 +68,19 @@ REDIRECT_SECONDS = 20 * 60
 FANOUT = 16
 _HIDDEN_PART = "/" + paths.HIDDEN + "/"
 _UPLOADS = "/" + paths.HIDDEN + "/uploads"
+
+
+class _Cut(Exception):
+    """A read's answer that brought no byte before the end asked for (retried like a Transient failure)."""
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, Transient)
+
+
+def _broken_read(exc: BaseException) -> bool:
+    """A read to retry: an empty answer, or a Transient failure (mapped to DriverError by ``errors``)."""
+    return isinstance(exc, _Cut) or (isinstance(exc, DriverError) and isinstance(exc.__cause__, Transient))
 
 
 class Engine:
@@ -148,16 +161,13 @@ class Engine:
         return _Mapped(self, path, doing)
 
     async def call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Await ``make()``, retrying Transient failures ``retries`` times with backoff."""
-        attempt = 0
-        while True:
-            try:
-                return await make()
-            except Transient:
-                if attempt >= self.retries:
-                    raise
-            await asyncio.sleep(backoff(attempt))
-            attempt += 1
+        """Await ``make()``, retrying Transient failures ``retries`` times with backoff (:mod:`distfs.retry`)."""
+        try:
+            return await make()  # the first attempt: no retry machinery unless it fails
+        except Transient:
+            if not self.retries:
+                raise
+        return await again(make, self.retries, _transient)
 
     # -- content ----------------------------------------------------------------------
 
@@ -186,27 +196,32 @@ class Engine:
         """
         chunks: list[bytes] = []
         position = start
-        attempt = 0
-        while True:
-            try:
+
+        async def rest() -> ObjectInfo:
+            """Reads from ``position`` to the end asked for (or the object's); _Cut on an empty answer."""
+            nonlocal position, version
+            while True:
                 async with self.errors(path, "reading"):
                     data, info = await self._get(self.key(path), position, end, version)
-            except DriverError as exc:
-                if not isinstance(exc.__cause__, Transient) or attempt >= self.retries:
-                    raise
-                data, info = b"", None
-            if info is not None:
                 version = info.version
                 chunks.append(data)
                 position += len(data)
                 if position >= min(end, info.size):
-                    return b"".join(chunks), info
-                if data:
-                    continue  # a short answer: ask for the rest
-            if attempt >= self.retries:
-                raise DriverError(f"reading {path} stopped at byte {position}", self.name)
-            await asyncio.sleep(backoff(attempt))
-            attempt += 1
+                    return info
+                if not data:
+                    raise _Cut
+                # a short answer: ask for the rest
+
+        try:
+            try:
+                info = await rest()  # the first attempt: no retry machinery unless it fails
+            except (DriverError, _Cut) as exc:
+                if not self.retries or not _broken_read(exc):
+                    raise
+                info = await again(rest, self.retries, _broken_read)
+        except _Cut:
+            raise DriverError(f"reading {path} stopped at byte {position}", self.name) from None
+        return b"".join(chunks), info
 
     async def open_file(self, path: str, offset: int) -> BinaryIO:
         """The object at ``path`` as the store's own open file, at ``offset`` (a Files store)."""
