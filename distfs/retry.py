@@ -4,8 +4,8 @@ Every cloud driver retries transient failures (HTTP 5xx, throttling such as S3
 ``SlowDown``/GCS 429/Azure ``ServerBusy``, connection resets, truncated bodies) with
 exponential backoff and full jitter, in exactly one layer: the SDK's own where it has
 one (botocore for s3, azure-storage-blob for azure, configured from the driver's retry
-parameter), else the engine's (:meth:`distfs.engine.core.Engine.call` and the pinned
-reads of :meth:`~distfs.engine.core.Engine.read_range`, for gcs and oss, and for bodies
+parameter), else the engine's (:meth:`distfs.engine.policy.EnginePolicy.call` and the pinned
+reads of :meth:`~distfs.engine.reads.EngineReads.read_range`, for gcs and oss, and for bodies
 cut short after an SDK handed them over). A failure is never retried by two layers.
 
 * :func:`backoff`: the delay before retry ``attempt`` (``base * 2**attempt``, full
