@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from distfs.aio.driver import EngineDriver
 from distfs.aio.offload import ThreadedDriver
 from distfs.base import Base
 from distfs.driver import FileInfo, SkipDir, StopWalk
+from distfs.middleware import Middleware
 from distfs.protocol import DistFileSystem
 from distfs.testing import DriverSuite
 from distfs.tools.local import LocalStores
@@ -99,6 +101,22 @@ def test_create_picks_the_engine_or_threads(local_stores: LocalStores, name: str
         assert driver.max_concurrency == {"filesystem": 100, "gcs": 50}.get(name, distfs.aio.DEFAULT_CONCURRENCY)
 
     run(local_stores, name, body)
+
+
+def test_engine_driver_is_the_faces_way_to_the_engine(tmp_path: Path) -> None:
+    """docs/extension.md: distfs.aio.engine_driver, run and awaiting (what distfs:// uses)."""
+    memory = distfs.create("inmemory")
+    native = distfs.aio.engine_driver(memory)
+    assert isinstance(native, EngineDriver)
+    assert distfs.aio.engine_driver(distfs.create("filesystem", {"rootdirectory": str(tmp_path)})) is None  # blocking
+    assert distfs.aio.engine_driver(Middleware(memory)) is None  # aio.wrap would use threads too
+    distfs.aio.run(native.put_content("/a", b"on the loop"))
+    assert memory.get_content("/a") == b"on the loop"
+
+    async def elsewhere() -> bytes:  # another event loop than the engine's
+        return await distfs.aio.awaiting(native.get_content("/a"))
+
+    assert asyncio.run(elsewhere()) == b"on the loop"
 
 
 def test_create_errors_as_the_sync_api() -> None:
