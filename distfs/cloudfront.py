@@ -48,9 +48,8 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .backends.s3 import bucket_key
 from .driver import StorageDriver
 from .errors import InvalidParameterError
 from .middleware import SCHEMES, Middleware, split_url
@@ -59,7 +58,15 @@ from .parameters import brief
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-__all__ = ["AWSIPRanges", "CloudFrontMiddleware", "init", "parse_duration", "sign_url"]
+__all__ = [
+    "AWSIPRanges",
+    "CloudFrontMiddleware",
+    "S3BucketKeyer",
+    "init",
+    "parse_duration",
+    "s3_bucket_keyer",
+    "sign_url",
+]
 
 NAME = "cloudfront"
 DEFAULT_DURATION = 20 * 60.0
@@ -91,6 +98,23 @@ _DURATION = re.compile(r"[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class S3BucketKeyer(Protocol):
+    """Go's ``S3BucketKeyer``: a driver that names the S3 object key of a path (the s3 driver)."""
+
+    def s3_bucket_key(self, path: str) -> str: ...
+
+
+def s3_bucket_keyer(driver: object) -> S3BucketKeyer | None:
+    """The driver below ``driver``'s middleware (``wrapped``) and base wrapper (``inner``) that
+    names S3 keys (Go's type assertion on the driver), or None where it is not s3."""
+    seen: object | None = driver
+    while seen is not None:
+        if callable(getattr(seen, "s3_bucket_key", None)):
+            return seen  # type: ignore[return-value]
+        seen = getattr(seen, "wrapped", None) or getattr(seen, "inner", None)
+    return None
 
 
 def init(driver: StorageDriver, options: Mapping[str, Any]) -> StorageDriver:
@@ -250,8 +274,8 @@ class CloudFrontMiddleware(Middleware):
         checked (as in Go). An invalid ``path`` is an ``InvalidPathError``.
         """
         self._check(path)
-        key = bucket_key(self.wrapped, path)
-        if key is None:
+        keyer = s3_bucket_keyer(self.wrapped)
+        if keyer is None:
             if not self._warned_not_s3:
                 logger.warning("cloudfront: the wrapped driver %r is not s3; not signing", self.wrapped)
                 self._warned_not_s3 = True
@@ -259,7 +283,7 @@ class CloudFrontMiddleware(Middleware):
         if self.ip_ranges is not None and client_ip is not None and self.ip_ranges.contains(client_ip):
             return super().redirect_url(path, method, expires)
         until = int(self._clock() + (expires or self.duration))
-        url = self.base_url + urllib.parse.quote(key, safe="/")
+        url = self.base_url + urllib.parse.quote(keyer.s3_bucket_key(path), safe="/")
         return sign_url(url, until, self.key_pair_id, self._private_key)
 
 

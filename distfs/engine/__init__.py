@@ -30,7 +30,12 @@ def build(
     chunk: int,
     read_block: int = 8 << 20,
     max_concurrency: int | None = None,
+    kind: type[ObjectStoreDriver] = ObjectStoreDriver,
 ) -> Base:
-    """The driver ``distfs.create`` returns for ``store``: the engine, wrapped in :class:`~distfs.base.Base`."""
+    """The driver ``distfs.create`` returns for ``store``: the engine, wrapped in :class:`~distfs.base.Base`.
+
+    ``kind`` is a store's own subclass of the engine's driver, where it adds a documented
+    extension (the s3 driver's ``s3_bucket_key``, docs/extension.md).
+    """
     engine = Engine(store, root=root, retries=retries, chunk=chunk, read_block=read_block)
-    return Base(ObjectStoreDriver(engine), max_concurrency=max_concurrency)
+    return Base(kind(engine), max_concurrency=max_concurrency)

@@ -26,9 +26,9 @@ from .store import S3Store
 
 __all__ = [
     "OPTIONS",
+    "S3Driver",
     "S3Settings",
     "S3Store",
-    "bucket_key",
     "factory",
     "factory_s3aws",
     "filesystem",
@@ -107,6 +107,14 @@ def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
     return _build(S3Store.from_filesystem(fs, settings, NAME), settings)
 
 
+class S3Driver(ObjectStoreDriver):
+    """The engine's driver over an :class:`S3Store`, with Go's ``S3BucketKeyer`` (docs/extension.md)."""
+
+    def s3_bucket_key(self, path: str) -> str:
+        """The S3 object key of driver path ``path`` (Go's ``S3BucketKey``): what CloudFront URLs name."""
+        return self.engine.key(path)
+
+
 def _build(store: S3Store, settings: S3Settings) -> Base:
     _REDACT_TOKENS.tokens.update(store.header_secrets())
     return build(
@@ -115,6 +123,7 @@ def _build(store: S3Store, settings: S3Settings) -> Base:
         retries=settings.maxretries,
         chunk=settings.chunksize,
         read_block=min(settings.chunksize, 16 << 20),
+        kind=S3Driver,
     )
 
 
@@ -137,19 +146,3 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
     settings = settings_from(parameters)
     fs = filesystem(settings)
     return fs, settings.bucket + ("/" + settings.rootdirectory if settings.rootdirectory else "")
-
-
-def bucket_key(driver: Any, path: str) -> str | None:
-    """The S3 object key of driver path ``path``, or ``None`` if ``driver`` is not s3.
-
-    Looks through middleware (``.wrapped``) and the base wrapper (``.inner``); this is
-    Go's ``S3BucketKey``, which the cloudfront middleware signs URLs for.
-    """
-    seen = driver
-    while not isinstance(seen, ObjectStoreDriver):
-        seen = getattr(seen, "wrapped", None) or getattr(seen, "inner", None)
-        if seen is None:
-            return None
-    if not isinstance(seen.engine.store, S3Store):
-        return None
-    return seen.engine.key(path)
