@@ -258,6 +258,10 @@ class Base(StorageDriver):
         """The wrapped driver (no validation, no error naming)."""
         return self._inner
 
+    def unwrap(self) -> StorageDriver:
+        """The wrapped driver (:attr:`inner`)."""
+        return self._inner
+
     def __repr__(self) -> str:
         return f"<distfs driver {self._name!r} {self._inner!r}>"
 

@@ -106,14 +106,14 @@ class S3BucketKeyer(Protocol):
     def s3_bucket_key(self, path: str) -> str: ...
 
 
-def s3_bucket_keyer(driver: object) -> S3BucketKeyer | None:
-    """The driver below ``driver``'s middleware (``wrapped``) and base wrapper (``inner``) that
-    names S3 keys (Go's type assertion on the driver), or None where it is not s3."""
-    seen: object | None = driver
+def s3_bucket_keyer(driver: StorageDriver) -> S3BucketKeyer | None:
+    """The driver below ``driver``'s middleware and base wrapper (``unwrap()``) that names S3
+    keys (Go's type assertion on the driver), or None where it is not s3."""
+    seen: StorageDriver | None = driver
     while seen is not None:
         if callable(getattr(seen, "s3_bucket_key", None)):
             return seen  # type: ignore[return-value]
-        seen = getattr(seen, "wrapped", None) or getattr(seen, "inner", None)
+        seen = seen.unwrap()
     return None
 
 

@@ -245,6 +245,15 @@ class StorageDriver(abc.ABC):
         """
         return None
 
+    def unwrap(self) -> StorageDriver | None:
+        """The driver this one wraps, or ``None`` (a distfs extension, not in Go's interface).
+
+        Middleware and :class:`~distfs.base.Base` (the checks around every driver
+        :func:`distfs.create` returns) wrap another driver. What Go finds by a type assertion
+        on the driver below (cloudfront's ``S3BucketKeyer``) a face finds by unwrapping.
+        """
+        return None
+
     @abc.abstractmethod
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         """Call ``fn`` for every file and directory below ``path`` (not ``path`` itself).

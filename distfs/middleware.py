@@ -105,6 +105,10 @@ class Middleware(StorageDriver):
     def __init__(self, wrapped: StorageDriver) -> None:
         self.wrapped = wrapped
 
+    def unwrap(self) -> StorageDriver:
+        """The wrapped driver."""
+        return self.wrapped
+
     @property
     def name(self) -> str:
         return self.wrapped.name

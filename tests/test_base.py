@@ -323,3 +323,18 @@ def test_spans_use_go_names_and_attributes() -> None:
     assert move["attributes"][prefix + "dest.path"] == "/a/d"
     assert spans[-1]["status"] == "ERROR"
     assert spans[0]["status"] == "UNSET"
+
+
+def test_unwrap_reaches_the_driver_below_middleware_and_base(inner: Recorder) -> None:
+    """docs/extension.md: ``unwrap()`` walks down middleware and Base; a driver that wraps none says None."""
+    from distfs.middleware import Middleware
+
+    base = Base(inner)
+    stack = Middleware(Middleware(base))
+    seen: list[distfs.StorageDriver] = []
+    below: distfs.StorageDriver | None = stack
+    while below is not None:
+        seen.append(below)
+        below = below.unwrap()
+    assert seen[2:] == [base, inner]
+    assert [type(driver).__name__ for driver in seen[:2]] == ["Middleware", "Middleware"]
