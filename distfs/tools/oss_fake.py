@@ -4,7 +4,7 @@ This is a small, in-memory OSS-protocol server written for distfs's tests from t
 public OSS API documentation (PutObject, GetObject, ListObjects, multipart uploads, V1
 signatures, ...). It checks our reading of the protocol; it makes no claim about how the
 real service behaves beyond what that documentation says, and tests that pass against
-it are "tests against an in-repo OSS fake". The live mode of ``tests/test_oss.py`` runs
+it are "tests against an in-repo OSS fake". The live mode of ``tests/drivers/test_oss.py`` runs
 the same suite against a real bucket.
 
 Served (path-style addressing only, ``http://127.0.0.1:<port>/<bucket>/<key>``, which is

@@ -296,7 +296,7 @@ def to_markdown(
         lines.append("")
     fields = [f for f in Capabilities.__dataclass_fields__ if f not in DECLARED_ONLY]
     compared = (
-        "every driver declares the same at runtime as `driver.capabilities` (checked by `tests/test_probe.py`)."
+        "every driver declares the same at runtime as `driver.capabilities` (checked by `tests/tools/test_probe.py`)."
         if local
         else "a declared `driver.capabilities` the probes contradict is listed below them."
     )

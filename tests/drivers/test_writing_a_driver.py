@@ -34,7 +34,7 @@ from distfs.testing import CASES, DriverSuite, run
 from distfs.tools.cli import main
 from distfs.walk import key_of
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sqlite_driver.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "sqlite_driver.py"
 
 
 def _load() -> ModuleType:

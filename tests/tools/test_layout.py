@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "distfs"
+PACKAGE = Path(__file__).resolve().parents[2] / "distfs"
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -29,7 +29,7 @@ from distfs import factory
 from distfs.errors import InvalidParameterError
 from distfs.tools import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PARAMETERS_PAGE = DOCS / "parameters.md"
 UNKNOWN_KEY = "no-such-parameter"

@@ -32,7 +32,7 @@ def test_probe_prints_the_semantics_matrix_of_an_sftp_url(
     values = {(r["probe"], r["kind"]): r["value"] for r in records}
     assert set(values) == {(p.name, kind) for p in PROBES for kind in ("raw", "distfs")}
     assert {r["backend"] for r in records} == {url}
-    # sshfs, as measured in tests/test_sftp_backend.py
+    # sshfs, as measured in tests/drivers/test_sftp_backend.py
     assert values[("read_range_end", "raw")] == "'world!'"  # ranged cat_file: the whole file
     assert values[("read_negative_offset", "raw")] == "'world!'"
     assert values[("move_overwrite", "raw")] == "overwrites"  # posix-rename

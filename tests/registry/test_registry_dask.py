@@ -30,7 +30,7 @@ from distfs.tools.registry_store import put_blob, put_image
 BACKENDS = ["filesystem", "s3"]
 #: Everything written by the test counts as old (object stores list times in whole seconds).
 PAST = timedelta(seconds=-3)
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ Each test names the defect it guards against (issue 14): a reader of a replaced 
 mixing two versions or coming back short, a failed ``write`` dropping bytes accepted before
 it, a health check passing on a missing bucket or refused credentials, and the round trips
 a small writer and a one-file delete cost. The crash (SIGKILL) harness is
-``tests/test_crash.py``, the fault-injection suite ``tests/test_faults.py``, the model state
-machine ``tests/test_model.py``: all three run on every driver as well.
+``tests/engine/test_crash.py``, the fault-injection suite ``tests/engine/test_faults.py``, the model state
+machine ``tests/contract/test_model.py``: all three run on every driver as well.
 """
 
 from __future__ import annotations

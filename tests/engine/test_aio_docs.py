@@ -13,7 +13,7 @@ from aiohttp import ClientSession, web
 import distfs.aio
 from distfs.tools.local import LocalStores
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "async.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "async.md"
 
 
 def example() -> str:

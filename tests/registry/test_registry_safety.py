@@ -331,7 +331,7 @@ def cli(*argv: str) -> list[str]:
     return [sys.executable, "-c", "import sys; from distfs.tools.cli import main; sys.exit(main(sys.argv[1:]))", *argv]
 
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def garbage_store(root: Path, count: int) -> list[str]:

@@ -1,6 +1,6 @@
 """Named regressions from the model-based, hostile-input and secrets tests.
 
-The model-based tests (tests/test_model.py) found no divergence between any driver and
+The model-based tests (tests/contract/test_model.py) found no divergence between any driver and
 the model; the collisions they exercise most are pinned here as plain tests on every
 driver, so a regression shows up by name and without hypothesis. The bugs the hostile
 input and secrets tests did find are pinned below them:
@@ -111,7 +111,7 @@ def test_append_continues_the_committed_object_after_cancel(store: StorageDriver
     assert store.get_content("/c") == b"base-kept"
 
 
-# -- bugs found by tests/test_hostile.py and tests/test_secrets.py ---------------------
+# -- bugs found by tests/contract/test_hostile.py and tests/contract/test_secrets.py ---------------------
 
 
 def test_filesystem_rootdirectory_with_nul_is_an_invalid_parameter() -> None:

@@ -2,8 +2,8 @@
 
 The fake is OUR OWN reading of the public OSS API documentation, not the real service:
 these tests check the driver against that reading. The generic contract (conformance,
-crashes, faults, pinned reads) runs on every object store in tests/test_objectstores.py
-and tests/test_engine_*.py. With DISTFS_OSS_ACCESS_KEY_ID, DISTFS_OSS_ACCESS_KEY_SECRET,
+crashes, faults, pinned reads) runs on every object store in tests/drivers/test_objectstores.py
+and tests/engine/. With DISTFS_OSS_ACCESS_KEY_ID, DISTFS_OSS_ACCESS_KEY_SECRET,
 DISTFS_OSS_REGION and DISTFS_OSS_BUCKET set (and optionally DISTFS_OSS_ENDPOINT), the
 conformance suite also runs against a real bucket, below a fresh root directory (see
 docs/oss.md).

@@ -160,7 +160,7 @@ def test_the_progress_bar_shows_rate_and_eta_on_a_terminal() -> None:
 
 
 def test_every_registry_command_is_documented() -> None:
-    text = (Path(__file__).resolve().parents[1] / "docs" / "registry-tools.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "docs" / "registry-tools.md").read_text(encoding="utf-8")
     for command in COMMANDS:
         assert f"distfs registry {command}" in text, command
 
@@ -189,7 +189,7 @@ def test_migrate_on_a_dask_cluster(root: Path, tmp_path: Path, capsys: pytest.Ca
     report = json.loads(out)
     assert report["errors"] == []
     assert report["copied"] > 5
-    assert report["dask_workers"] >= 1  # (two workers sharing the work: tests/test_registry_migrate.py)
+    assert report["dask_workers"] >= 1  # (two workers sharing the work: tests/registry/test_registry_migrate.py)
     assert registry.fsck(distfs.create("filesystem", {"rootdirectory": str(dest)}), verify_digests=True).ok
 
 
@@ -318,7 +318,7 @@ def test_gc_warns_about_the_blob_descriptor_cache(
     config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}\n")
     code, _, err = run(capsys, "gc", "--dry-run", "--config", str(config))
     assert "cache" not in err
-    docs = (Path(__file__).resolve().parents[1] / "docs" / "registry-tools.md").read_text(encoding="utf-8")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "registry-tools.md").read_text(encoding="utf-8")
     assert "blobdescriptor" in docs
     assert "restart the registry" in docs
 
@@ -462,7 +462,7 @@ def test_a_missing_bucket_is_one_line_at_once(s3_endpoint: str) -> None:
         check=False,
         text=True,
         timeout=60,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert time.monotonic() - start < 10  # no retries: the interpreter's start is most of it
     assert done.returncode == 2

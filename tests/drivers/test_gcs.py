@@ -1,7 +1,7 @@
 """What is specific to the gcs driver, against fake-gcs-server (started by the harness).
 
 Generic behaviour (the contract, crashes, faults, pinned reads) is tested on every object
-store in tests/test_objectstores.py and tests/test_engine_*.py; here: parameters,
+store in tests/drivers/test_objectstores.py and tests/engine/; here: parameters,
 credentials and signing, the JSON API requests the store sends (through a counting proxy),
 compose-emulated uploads (marker, rounds of 32, clean-up order), and emulator quirks.
 """
@@ -364,7 +364,7 @@ def test_parts_are_objects_with_a_marker(gcs: distfs.StorageDriver, gcs_endpoint
 
 def test_an_upload_without_its_marker_is_gone(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
     """An upload whose marker went is gone: an append continues only from an object the
-    upload published (its origin; tests/test_writer_identity.py), never from another one,
+    upload published (its origin; tests/engine/test_writer_identity.py), never from another one,
     nor from nothing (issue 27: this append used to continue from "committed")."""
     w = gcs.writer("/g")
     w.write(os.urandom(2 * CHUNK))

@@ -23,7 +23,7 @@ import distfs
 from distfs.tools import bench, cli
 from distfs.tools.local import DRIVERS
 
-SQLITE_EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sqlite_driver.py"
+SQLITE_EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "sqlite_driver.py"
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -39,8 +39,8 @@ from distfs.tools.probe import (
 from distfs.tools.probe.catalogue import GROUPS
 from distfs.tools.probe.report import DECLARED_ONLY
 
-SQLITE_EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "sqlite_driver.py"
-SEMANTICS = Path(__file__).resolve().parent.parent / "docs" / "semantics.md"
+SQLITE_EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "sqlite_driver.py"
+SEMANTICS = Path(__file__).resolve().parents[2] / "docs" / "semantics.md"
 REGENERATE = "distfs probe --local --markdown docs/semantics.md"
 
 #: Where a distfs driver is known to break DESIGN §3 today: (probe, backend) -> observed value.

@@ -1,6 +1,6 @@
 """An audit hook proves the ``filesystem`` driver touches nothing outside its root.
 
-tests/test_filesystem_escape.py compares snapshots of an outside directory around each
+tests/drivers/test_filesystem_escape.py compares snapshots of an outside directory around each
 call. This test watches the calls themselves: in a subprocess (audit hooks cannot be
 removed), with symbolic links planted inside the root that lead out (to a directory, to a
 file, relative and absolute, inside a directory that gets deleted), it installs
@@ -16,7 +16,7 @@ Python raises no audit event for ``os.stat``/``os.lstat``/``os.readlink``, so me
 reads are not seen, nor for ``openat2`` (called through ctypes); and the ``open`` event
 carries no ``dir_fd``, so opens relative to a descriptor are only counted (the
 descriptors themselves come from resolutions beneath the root, which
-tests/test_filesystem_race.py attacks). Every listing (by descriptor, resolved through
+tests/drivers/test_filesystem_race.py attacks). Every listing (by descriptor, resolved through
 ``/proc/self/fd``), creation, rename, removal, link and mode change is checked.
 """
 

@@ -1,6 +1,6 @@
 """The registry toolkit's Python API on stores written in the Go layout by distfs itself.
 
-(The same operations against the real Go registry: tests/test_registry_go.py.)
+(The same operations against the real Go registry: tests/registry/test_registry_go.py.)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import yaml
 import distfs
 from distfs.middleware import RedirectMiddleware, RewriteMiddleware, apply_middleware, middleware_names
 
-CONFIGS = Path(__file__).parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 # -- the documented examples ------------------------------------------------------------

@@ -24,7 +24,7 @@ percent-encoded: zero occurrences.
 moto accepts any S3 credentials, so there is no wrong-credentials run for ``s3``.
 
 Signed URLs: the servers that verify signatures refuse expired and tampered ones. The
-account-key and OSS cases are in tests/test_azure.py and tests/test_oss.py; here the
+account-key and OSS cases are in tests/drivers/test_azure.py and tests/drivers/test_oss.py; here the
 Azure connection-string configuration (the key comes from the string) is checked. moto
 and fake-gcs-server do not verify signatures, so nothing can be proven there.
 """

@@ -2,7 +2,7 @@
 
 Both drivers come from one user's s3fs instance on moto (``from_filesystem``, with and without
 ``native=False``); every S3 request each sends is counted through botocore's event hooks, as
-``tests/test_hot_paths.py`` counts the native store's. The goal (issue 25): the generic store
+``tests/engine/test_hot_paths.py`` counts the native store's. The goal (issue 25): the generic store
 needs at most twice the native store's requests for every operation. ``pytest -s`` prints the
 table docs/performance.md shows; memory and local calls are counted at the store's caller.
 """
