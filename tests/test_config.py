@@ -280,6 +280,7 @@ def test_middleware_passes_other_calls_through() -> None:
 
 def test_register_middleware() -> None:
     from distfs import middleware
+    from distfs.middleware import registry
 
     def upper(driver: distfs.StorageDriver, options: Any) -> distfs.StorageDriver:
         class Upper(middleware.Middleware):
@@ -298,7 +299,7 @@ def test_register_middleware() -> None:
         text = "storage: inmemory\nmiddleware:\n  storage:\n    - name: upper-test\n"
         assert distfs.from_config(text, environ={}).redirect_url("/a") == "HTTPS:///A"
     finally:
-        middleware._registered.pop("upper-test")
+        registry._registered.pop("upper-test")
 
 
 def test_disabled_middleware_is_skipped() -> None:
