@@ -19,6 +19,10 @@ class Middleware(StorageDriver):
     def __init__(self, wrapped: StorageDriver) -> None:
         self.wrapped = wrapped
 
+    def unwrap(self) -> StorageDriver:
+        """The driver this middleware wraps (one layer down: itself middleware when several are stacked)."""
+        return self.wrapped
+
     @property
     def name(self) -> str:
         return self.wrapped.name
