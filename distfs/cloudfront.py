@@ -53,7 +53,8 @@ from typing import TYPE_CHECKING, Any
 from .backends.s3 import bucket_key
 from .driver import StorageDriver
 from .errors import InvalidParameterError
-from .middleware import SCHEMES, Middleware, split_url
+from .middleware import Middleware
+from .middleware.redirect import SCHEMES, split_url
 from .parameters import brief
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import distfs
-from distfs.middleware import RedirectMiddleware, RewriteMiddleware, apply_middleware, middleware_names
+from distfs.middleware import Middleware, RedirectMiddleware, RewriteMiddleware, apply_middleware, middleware_names
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -278,8 +278,27 @@ def test_middleware_passes_other_calls_through() -> None:
     assert driver.name == "inmemory"
 
 
+def test_every_middleware_unwraps_to_the_driver_it_wraps() -> None:
+    """Issue 28: each wrapper, stacked as a registry config stacks them, unwraps one layer at a time."""
+    text = (
+        "storage: inmemory\nmiddleware:\n  storage:\n"
+        "    - name: redirect\n      options: {baseurl: 'https://a.example'}\n"
+        "    - name: rewrite\n      options: {host: cdn.example}\n"
+    )
+    driver = distfs.from_config(text, environ={})
+    assert isinstance(driver, RewriteMiddleware)
+    inner = driver.unwrap()
+    assert isinstance(inner, RedirectMiddleware)
+    assert driver.redirect_url("/x") == "https://cdn.example/x"
+    base = inner.unwrap()
+    assert not isinstance(base, Middleware)
+    base.put_content("/a", b"v")  # the very driver the middleware delegates to
+    assert driver.get_content("/a") == b"v"
+
+
 def test_register_middleware() -> None:
     from distfs import middleware
+    from distfs.middleware import registry
 
     def upper(driver: distfs.StorageDriver, options: Any) -> distfs.StorageDriver:
         class Upper(middleware.Middleware):
@@ -298,7 +317,7 @@ def test_register_middleware() -> None:
         text = "storage: inmemory\nmiddleware:\n  storage:\n    - name: upper-test\n"
         assert distfs.from_config(text, environ={}).redirect_url("/a") == "HTTPS:///A"
     finally:
-        middleware._registered.pop("upper-test")
+        registry._registered.pop("upper-test")
 
 
 def test_disabled_middleware_is_skipped() -> None:

@@ -142,7 +142,10 @@ def test_method_is_not_checked(cloudfront: Callable[..., CloudFrontMiddleware], 
 def test_resource_without_rootdirectory(
     s3_parameters: dict[str, Any], options: dict[str, Any], private_key: rsa.RSAPrivateKey
 ) -> None:
-    driver = apply_middleware(distfs.create("s3", s3_parameters), "cloudfront", options)
+    inner = distfs.create("s3", s3_parameters)
+    driver = apply_middleware(inner, "cloudfront", options)
+    assert isinstance(driver, CloudFrontMiddleware)
+    assert driver.unwrap() is inner
     url = driver.redirect_url("/a/b")
     assert url is not None
     assert verify(url, private_key.public_key())[0] == "https://cdn.example.com/a/b"
