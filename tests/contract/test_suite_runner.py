@@ -91,7 +91,7 @@ def test_a_barrier_partner_that_fails_does_not_hang_the_case() -> None:
     assert result.outcome == "failed"
     assert result.error_type == "DriverError from RuntimeError"
     assert "ctx.driver.put_content(sources[i], contents[i])" in result.call
-    assert "suite.py:" in result.call
+    assert "concurrency.py:" in result.call
     assert "x" * 200 in result.message  # the whole message, not a cut line
     assert "RuntimeError: put_content broken on purpose" in result.traceback
 
