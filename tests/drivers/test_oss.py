@@ -1,4 +1,4 @@
-"""What is specific to the oss driver, against our in-repo OSS protocol fake (distfs/tools/oss_fake.py).
+"""What is specific to the oss driver, against our in-repo OSS protocol fake (distfs/tools/oss_fake/).
 
 The fake is OUR OWN reading of the public OSS API documentation, not the real service:
 these tests check the driver against that reading. The generic contract (conformance,

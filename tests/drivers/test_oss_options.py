@@ -1,6 +1,6 @@
 """``oss`` on ossfs: ``storage_options`` (STS token, anonymous access, ...) against our OSS fake.
 
-The fake (distfs/tools/oss_fake.py, OUR OWN reading of the OSS API) verifies V1 signatures,
+The fake (distfs/tools/oss_fake/, OUR OWN reading of the OSS API) verifies V1 signatures,
 the security token of temporary (STS) credentials and public-read bucket ACLs, so every
 option here is proven by what the fake accepts or refuses on the wire.
 """
