@@ -10,12 +10,12 @@ default.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .errors import InvalidParameterError
 
-__all__ = ["MAX_LIMIT", "Parameters", "brief"]
+__all__ = ["DEFAULT_ROOT", "MAX_LIMIT", "Parameters", "brief", "redact"]
 
 _TRUE = {"1", "t", "true"}
 _FALSE = {"0", "f", "false"}
@@ -24,6 +24,9 @@ _GO_UINT = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9
 
 #: Byte units for parameter defaults and limits.
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+
+#: The ``filesystem`` driver's default ``rootdirectory`` (Go's).
+DEFAULT_ROOT = "/var/lib/registry"
 
 #: The largest concurrency limit a driver accepts (threads or requests in flight at once).
 MAX_LIMIT = 4096
@@ -142,3 +145,20 @@ class Parameters:
         if number > maximum:
             raise self.error(key, f"must be at most {maximum}")
         return max(number, minimum)
+
+
+def redact(text: str, values: Iterable[Any]) -> str:
+    """``text`` with every string value of ``values`` (at any depth) replaced by ``***``."""
+    for secret in sorted(_strings(values), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _strings(values: Iterable[Any]) -> Iterator[str]:
+    for value in values:
+        if isinstance(value, str) and len(value) >= 4:
+            yield value
+        elif isinstance(value, Mapping):
+            yield from _strings(value.values())
+        elif isinstance(value, list | tuple):
+            yield from _strings(value)

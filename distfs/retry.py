@@ -4,23 +4,36 @@ Every cloud driver retries transient failures (HTTP 5xx, throttling such as S3
 ``SlowDown``/GCS 429/Azure ``ServerBusy``, connection resets, truncated bodies) with
 exponential backoff and full jitter, in exactly one layer: the SDK's own where it has
 one (botocore for s3, azure-storage-blob for azure, configured from the driver's retry
-parameter), else the engine's (:meth:`distfs.engine.core.Engine.call` and the pinned
-reads of :meth:`~distfs.engine.core.Engine.read_range`, for gcs and oss, and for bodies
+parameter), else the engine's (:meth:`distfs.engine.policy.EnginePolicy.call` and the pinned
+reads of :meth:`~distfs.engine.reads.EngineReads.read_range`, for gcs and oss, and for bodies
 cut short after an SDK handed them over). A failure is never retried by two layers.
 
 * :func:`backoff`: the delay before retry ``attempt`` (``base * 2**attempt``, full
   jitter, capped);
+* :func:`again`: the engine's retries of a coroutine whose first attempt failed, and
+  :func:`retrying`, a synchronous loop of the same policy (tenacity carries out both);
 * :func:`retry_parameter`: the ``maxretries`` parameter of the s3, gcs and oss drivers
   (default :data:`DEFAULT_RETRIES`, ``0``: no retries).
+
+A call that succeeds the first time never meets tenacity: callers make the first attempt
+themselves and hand over to :func:`again` only after a retryable failure (building
+tenacity's loop costs about a hundred times the await of a call that needs none).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .parameters import Parameters
 
-__all__ = ["DEFAULT_RETRIES", "MAX_RETRIES", "backoff", "retry_parameter"]
+__all__ = ["DEFAULT_RETRIES", "MAX_RETRIES", "again", "backoff", "retry_parameter", "retrying"]
+
+T = TypeVar("T")
 
 #: Retries of one request after its first attempt, unless configured otherwise.
 DEFAULT_RETRIES = 5
@@ -39,3 +52,42 @@ def backoff(attempt: int, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> f
 def retry_parameter(params: Parameters, key: str = "maxretries") -> int:
     """The retry count parameter ``key``: an integer from 0 (no retries) to :data:`MAX_RETRIES`."""
     return params.integer(key, DEFAULT_RETRIES, 0, MAX_RETRIES)
+
+
+async def again(make: Callable[[], Awaitable[T]], retries: int, retryable: Callable[[BaseException], bool]) -> T:
+    """``make()`` once its first attempt failed with a ``retryable`` error: at most ``retries`` more
+    attempts, retry ``n`` (0 for the first) after :func:`backoff` ``(n)``. The last failure is raised
+    as it is; a failure that is not ``retryable`` at once."""
+    await asyncio.sleep(backoff(0))
+
+    async def attempt() -> T:  # tenacity awaits what a coroutine function returns, not any awaitable
+        return await make()
+
+    loop = AsyncRetrying(
+        retry=retry_if_exception(retryable),
+        stop=stop_after_attempt(retries),
+        wait=lambda state: backoff(state.attempt_number),
+        sleep=asyncio.sleep,
+        reraise=True,
+    )
+    return await loop(attempt)
+
+
+def retrying(
+    retries: int,
+    retryable: Callable[[BaseException], bool],
+    *,
+    base: float = BASE_DELAY,
+    cap: float = MAX_DELAY,
+    before_sleep: Callable[[RetryCallState], None] | None = None,
+) -> Retrying:
+    """A synchronous loop of the policy (``loop(fn)``): the first attempt and at most ``retries``
+    retries of a ``retryable`` failure, retry ``n`` after ``backoff(n, base, cap)``; ``before_sleep``
+    sees each failure about to be retried. The last failure is raised as it is."""
+    return Retrying(
+        retry=retry_if_exception(retryable),
+        stop=stop_after_attempt(retries + 1),
+        wait=lambda state: backoff(state.attempt_number - 1, base, cap),
+        before_sleep=before_sleep,
+        reraise=True,
+    )

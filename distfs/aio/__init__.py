@@ -21,6 +21,11 @@ threads (:class:`~.offload.ThreadedDriver`). Either way at most
 ``driver.max_concurrency`` requests run at once (see :mod:`distfs.aio.driver`).
 :func:`blocking` turns an async driver back into a synchronous one (each call run on an
 event-loop thread of its own): that is how the conformance suite tests this package.
+
+The faces over the engine (``distfs://``, docs/extension.md) reach it only through this
+module: :func:`engine_driver` (the engine's async driver of an object store, else None),
+:func:`run` (a coroutine run on the engine's loop thread, from synchronous code) and
+:func:`awaiting` (the same from any other event loop).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 from ..base import Base
 from ..driver import StorageDriver
 from ..engine.driver import ObjectStoreDriver
+from ..engine.loop import awaiting, run
 from ..factory import create as create_sync
 from .blocking import BlockingDriver, blocking
 from .driver import DEFAULT_CONCURRENCY, AsyncStorageDriver, EngineDriver
@@ -45,9 +51,13 @@ __all__ = [
     "AsyncStorageDriver",
     "AsyncWriter",
     "BlockingDriver",
+    "EngineDriver",
     "WalkIterator",
+    "awaiting",
     "blocking",
     "create",
+    "engine_driver",
+    "run",
     "wrap",
 ]
 
@@ -70,7 +80,20 @@ def wrap(driver: StorageDriver) -> AsyncStorageDriver:
     async driver afterwards: a store keeps its SDK clients for one event loop at a time.
     """
     base = driver if isinstance(driver, Base) else Base(driver)
+    return _engine_driver(base) or ThreadedDriver(base, base.inner)
+
+
+def engine_driver(driver: StorageDriver) -> EngineDriver | None:
+    """The async driver awaiting ``driver``'s engine directly, or None when :func:`wrap` would use threads.
+
+    None for a driver that is not an object store's (``filesystem``, ``inmemory``, third-party
+    drivers, middleware) and for the engine over a ``blocking`` store.
+    """
+    return _engine_driver(driver if isinstance(driver, Base) else Base(driver))
+
+
+def _engine_driver(base: Base) -> EngineDriver | None:
     inner = base.inner
     if isinstance(inner, ObjectStoreDriver) and not getattr(inner.engine.store, "blocking", False):
         return EngineDriver(base, inner.engine)
-    return ThreadedDriver(base, inner)
+    return None

@@ -96,7 +96,7 @@ from ..engine.seam import (
     origin,
 )
 from ..errors import InvalidParameterError
-from ..parameters import Parameters
+from ..parameters import DEFAULT_ROOT, Parameters
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
 __all__ = ["KNOWN", "OPTIONS", "LocalStore", "driver", "factory", "from_filesystem", "raw_filesystem"]
@@ -117,7 +117,6 @@ OPTIONS = OptionTable(
         *synchronous_base_options("LocalFileSystem"),
     ),
 )
-DEFAULT_ROOT = "/var/lib/registry"
 TEMP_MAX_AGE = 24 * 3600.0
 #: The writers' part size: what a writer holds in memory, and journals at most on ``close()``.
 CHUNK = 256 << 10

@@ -23,12 +23,12 @@ Values of ``storage_options`` are secret: never in ``repr``, logs or error messa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import InvalidParameterError
-from ..parameters import BRIEF
+from ..parameters import BRIEF, redact
 
 __all__ = ["Option", "OptionTable", "StorageOptions", "redact", "synchronous_base_options"]
 
@@ -176,23 +176,6 @@ class OptionTable:
                 distribution = f"`{row.distribution}`" if row.distribution else ""
                 rows.append(f"| `{key}` | {distribution} | {row.use} | {why} |")
         return "\n".join(rows) + "\n"
-
-
-def redact(text: str, values: Iterable[Any]) -> str:
-    """``text`` with every string value of ``values`` (at any depth) replaced by ``***``."""
-    for secret in sorted(_strings(values), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-def _strings(values: Iterable[Any]) -> Iterator[str]:
-    for value in values:
-        if isinstance(value, str) and len(value) >= 4:
-            yield value
-        elif isinstance(value, Mapping):
-            yield from _strings(value.values())
-        elif isinstance(value, list | tuple):
-            yield from _strings(value)
 
 
 def synchronous_base_options(cls: str) -> tuple[Option, ...]:

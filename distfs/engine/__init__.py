@@ -4,7 +4,9 @@ Layers, each importing only the ones below it::
 
     driver.py   ObjectStoreDriver: the synchronous StorageDriver (runs the coroutines on loop.py)
     writer.py   Session: the journaled resumable writer
-    core.py     Engine: keys, listings, stat, pinned reads, delete, move, retries, error mapping
+    core.py     Engine: delete, move, copy, redirects (the namespace changes), over
+    reads.py    EngineReads: content, pinned reads, stat, listings, over
+    policy.py   EnginePolicy: keys below the root, the one error mapping, retries
     seam.py     Store: the typed primitives one backend module supplies (its only import from here)
 
 A backend module builds its :class:`~distfs.engine.seam.Store` and hands it to :func:`build`.

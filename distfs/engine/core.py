@@ -21,42 +21,14 @@ import asyncio
 import builtins
 import errno
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import BinaryIO, TypeVar
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 from .. import paths
-from ..driver import EPOCH, FileInfo
-from ..errors import (
-    AccessDeniedError,
-    DriverError,
-    InvalidParameterError,
-    InvalidPathError,
-    ObjectChangedError,
-    PathNotFoundError,
-    StorageDriverError,
-    StoreNotFoundError,
-    WriterConflictError,
-)
-from ..retry import backoff
-from .loop import track
-from .seam import (
-    Busy,
-    Changed,
-    Denied,
-    Files,
-    Invalid,
-    NotFound,
-    ObjectInfo,
-    Page,
-    Store,
-    StoreError,
-    StoreMissing,
-    Transient,
-    Tree,
-    Upload,
-)
+from ..errors import DriverError, PathNotFoundError
+from .policy import _HIDDEN_PART, _UPLOADS
+from .reads import EngineReads
+from .seam import ObjectInfo, Upload
 
 __all__ = ["REDIRECT_SECONDS", "Engine"]
 
@@ -66,287 +38,16 @@ T = TypeVar("T")
 REDIRECT_SECONDS = 20 * 60
 #: Requests in flight at once within one operation (deletes, copies of a tree).
 FANOUT = 16
-_HIDDEN_PART = "/" + paths.HIDDEN + "/"
-_UPLOADS = "/" + paths.HIDDEN + "/uploads"
 
 
-class Engine:
+class Engine(EngineReads):
     """The contract over ``store``: ``root`` is the key prefix of driver path ``/`` (``""`` or ``"a/b"``).
 
     ``retries`` is how often the engine retries a :class:`~distfs.engine.seam.Transient`
     failure (with exponential backoff and jitter); ``read_block`` is the size of one ranged
-    read; ``chunk`` the part size of writers.
+    read; ``chunk`` the part size of writers. Keys, errors and retries: :mod:`distfs.engine.policy`;
+    reads and listings: :mod:`distfs.engine.reads`; here, the namespace changes.
     """
-
-    def __init__(
-        self, store: Store, *, root: str = "", retries: int = 5, chunk: int, read_block: int = 8 << 20
-    ) -> None:
-        self.store = store
-        self.name = store.name
-        self.root = root.strip("/")
-        if paths.HIDDEN in self.root.split("/"):
-            reason = f"must not lie inside another root's {paths.HIDDEN} (distfs's own state)"
-            raise InvalidParameterError(self.name, "rootdirectory", reason)
-        self.retries = retries
-        self.chunk = chunk
-        self.read_block = read_block
-        #: The store's :class:`~distfs.engine.seam.Tree` (real directories), or None.
-        self.tree: Tree | None = store if getattr(store, "remove_tree", None) is not None else None  # type: ignore[assignment]
-        #: The store's :class:`~distfs.engine.seam.Files` (readers are local files), or None.
-        self.local_files: Files | None = store if getattr(store, "open_file", None) is not None else None  # type: ignore[assignment]
-        track(store)
-
-    def __repr__(self) -> str:
-        return f"Engine({self.name}, bucket={self.store.bucket!r}, root={self.root!r})"
-
-    # -- keys -------------------------------------------------------------------------
-
-    def key(self, path: str) -> str:
-        """The store key of driver path ``path`` (``/`` is the root's prefix, ``""`` or ``"a/b/"``)."""
-        if path == paths.ROOT:
-            return self.root + "/" if self.root else ""
-        return self.root + path if self.root else path[1:]
-
-    def path(self, key: str) -> str:
-        """The driver path of a store key below the root."""
-        return "/" + key[len(self.root) + 1 :] if self.root else "/" + key
-
-    def prefix(self, path: str) -> str:
-        """The key prefix of everything below directory ``path``."""
-        return self.key(path) if path == paths.ROOT else self.key(path) + "/"
-
-    def upload_dir(self, path: str) -> str:
-        """The hidden directory of ``path``'s suspended upload (a driver path)."""
-        return _UPLOADS + path + "/" + paths.HIDDEN
-
-    # -- errors and retries -----------------------------------------------------------
-
-    def failure(self, exc: StoreError, path: str, doing: str = "") -> StorageDriverError:
-        """The distfs error for store error ``exc`` met while working on ``path``."""
-        if isinstance(exc, NotFound):
-            return PathNotFoundError(path, self.name)
-        if isinstance(exc, StoreMissing):
-            return StoreNotFoundError(exc.store, self.name, exc.kind)
-        if isinstance(exc, Denied):
-            detail = f"access denied ({exc.code})" + (f": {exc.message}" if exc.message else "")
-            return AccessDeniedError(detail, self.name)
-        if isinstance(exc, Changed):
-            return ObjectChangedError(path, self.name)
-        if isinstance(exc, Busy):
-            return WriterConflictError(path, self.name)
-        if isinstance(exc, Invalid):  # a key of distfs's own state stands for the caller's path
-            key = exc.key.rstrip("/")
-            own = paths.HIDDEN in key.split("/") or key == self.key(path).rstrip("/") or not key.startswith(self.root)
-            return InvalidPathError(path if own else self.path(key), self.name)
-        what = f"{doing} {path}".strip()
-        error = DriverError(f"{what} failed: {exc}", self.name)
-        error.path = path  # the driver path of the call (the fsspec face names it, with errno)
-        return error
-
-    def errors(self, path: str, doing: str = "") -> _Mapped:
-        """``async with``/``with`` block turning store errors into distfs errors about ``path``."""
-        return _Mapped(self, path, doing)
-
-    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Await ``make()``, retrying Transient failures ``retries`` times with backoff."""
-        attempt = 0
-        while True:
-            try:
-                return await make()
-            except Transient:
-                if attempt >= self.retries:
-                    raise
-            await asyncio.sleep(backoff(attempt))
-            attempt += 1
-
-    # -- content ----------------------------------------------------------------------
-
-    async def head(self, path: str) -> ObjectInfo:
-        """The object at ``path`` (PathNotFoundError if there is none)."""
-        key = self.key(path)
-        async with self.errors(path):
-            return await self.call(lambda: self.store.head(key))
-
-    async def get_content(self, path: str) -> bytes:
-        data, _ = await self.read_range(path, 0, 1 << 62, None)
-        return data
-
-    async def put_content(self, path: str, content: bytes) -> None:
-        key = self.key(path)
-        async with self.errors(path, "writing"):
-            await self.call(lambda: self.store.put(key, content))
-
-    async def read_range(self, path: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
-        """Bytes ``[start, end)`` of ``path``, pinned to ``version`` when given, never short.
-
-        The first answer pins the version when none is given. A failed or cut-short body is
-        retried from the byte it reached, with the same pin, ``retries`` times; past the end
-        of the object the result is ``b""``. A pinned version that is gone (replaced or
-        deleted) is ObjectChangedError.
-        """
-        chunks: list[bytes] = []
-        position = start
-        attempt = 0
-        while True:
-            try:
-                async with self.errors(path, "reading"):
-                    data, info = await self._get(self.key(path), position, end, version)
-            except DriverError as exc:
-                if not isinstance(exc.__cause__, Transient) or attempt >= self.retries:
-                    raise
-                data, info = b"", None
-            if info is not None:
-                version = info.version
-                chunks.append(data)
-                position += len(data)
-                if position >= min(end, info.size):
-                    return b"".join(chunks), info
-                if data:
-                    continue  # a short answer: ask for the rest
-            if attempt >= self.retries:
-                raise DriverError(f"reading {path} stopped at byte {position}", self.name)
-            await asyncio.sleep(backoff(attempt))
-            attempt += 1
-
-    async def open_file(self, path: str, offset: int) -> BinaryIO:
-        """The object at ``path`` as the store's own open file, at ``offset`` (a Files store)."""
-        files = self.local_files
-        assert files is not None, "open_file() reads from a Files store"
-        async with self.errors(path, "reading"):
-            return await files.open_file(self.key(path), offset)
-
-    async def _get(self, key: str, start: int, end: int, version: str | None) -> tuple[bytes, ObjectInfo]:
-        """One ranged read; a pinned version that vanished is Changed; past the end is ``b""``."""
-        try:
-            return await self.store.get_range(key, start, end, version)
-        except NotFound:
-            if version is not None:
-                raise Changed("NotFound", "the object is gone") from None
-            raise
-        except StoreError as exc:
-            if exc.code != "InvalidRange":
-                raise
-        info = await self.call(lambda: self.store.head(key))
-        if version is not None and info.version != version:
-            raise Changed("InvalidRange", "the object changed")
-        if start < info.size:
-            raise StoreError("InvalidRange", f"bytes from {start} of {info.size}")
-        return b"", info
-
-    # -- metadata ---------------------------------------------------------------------
-
-    async def stat(self, path: str) -> FileInfo:
-        if path == paths.ROOT:
-            # The root always exists, but ask the store: the health check relies on it.
-            await self._first_page(paths.ROOT)
-            return FileInfo(path, 0, EPOCH, True)
-        key = self.key(path)
-        try:
-            async with self.errors(path):
-                info = await self.call(lambda: self.store.head(key))
-            return FileInfo(path, info.size, utc(info.modified), False, info.version)
-        except PathNotFoundError as exc:
-            directory = getattr(exc.__cause__, "directory", None)
-            if directory is not None:  # a Tree store's directory
-                return FileInfo(path, 0, utc(directory), True)
-            if self.tree is not None:  # neither a file nor a directory: nothing to list
-                raise
-            page = await self._first_page(path)
-            if page.objects or page.prefixes:
-                return FileInfo(path, 0, EPOCH, True)
-            raise
-
-    async def _first_page(self, path: str) -> Page:
-        async for page in self.pages(path, self.prefix(path), delimiter=True):
-            return page
-        raise AssertionError("pages() yields at least one page")  # pragma: no cover
-
-    async def pages(self, path: str, prefix: str, *, delimiter: bool, start_after: str = "") -> AsyncIterator[Page]:
-        """Every page of the listing of ``prefix`` (errors name ``path``)."""
-        token: str | None = None
-        while True:
-            async with self.errors(path, "listing"):
-                page = await self.call(
-                    lambda t=token: self.store.list_page(prefix, delimiter=delimiter, start_after=start_after, token=t)  # type: ignore[misc]
-                )
-            yield page
-            token = page.token
-            if token is None:
-                return
-
-    async def list(self, path: str) -> builtins.list[str]:
-        """Sorted children of ``path`` (files and directories), without markers or hidden state."""
-        prefix = self.prefix(path)
-        found: set[str] = set()
-        exists = False  # a Tree store lists a directory's own key: an empty one exists
-        async for page in self.pages(path, prefix, delimiter=True):
-            names = [o.key[len(prefix) :] for o in page.objects]
-            names += [p[len(prefix) :].rstrip("/") for p in page.prefixes]
-            exists = exists or bool(names)
-            found.update(name for name in names if name and "/" not in name and name != paths.HIDDEN)
-        if not found and path != paths.ROOT and not (exists and self.tree is not None):
-            raise PathNotFoundError(path, self.name)
-        base = "" if path == paths.ROOT else path
-        return sorted(base + "/" + name for name in found)
-
-    async def children(self, path: str) -> builtins.list[FileInfo]:
-        """The direct children of ``path`` with what one delimiter listing says of them (key order).
-
-        Objects are files (size, time, version); common prefixes are directories (size 0, the
-        epoch). A name that is both an object and a prefix comes twice, file first. Hidden
-        state and directory markers are left out; a missing directory is PathNotFoundError.
-        On a Tree store: :meth:`tree_children` (real directories with their times, unsorted).
-        """
-        if self.tree is not None:
-            return await self.tree_children(path)
-        prefix = self.prefix(path)
-        base = "" if path == paths.ROOT else path
-        infos: builtins.list[FileInfo] = []
-        async for page in self.pages(path, prefix, delimiter=True):
-            infos += [self.file_info(o) for o in page.objects if self._visible_key(o.key)]
-            names = (p[len(prefix) :].rstrip("/") for p in page.prefixes)
-            infos += [FileInfo(base + "/" + n, 0, EPOCH, True) for n in names if n and n != paths.HIDDEN]
-        if not infos and path != paths.ROOT:
-            raise PathNotFoundError(path, self.name)
-        return infos
-
-    async def tree_children(self, path: str) -> builtins.list[FileInfo]:
-        """The infos of the children of directory ``path`` on a Tree store, unsorted, hidden
-        state left out (PathNotFoundError when ``path`` is not a directory)."""
-        tree = self.tree
-        assert tree is not None, "tree_children() lists a Tree store"
-        prefix = self.prefix(path)
-        async with self.errors(path, "listing"):
-            found = await tree.children(prefix)
-        base, cut, hidden = "" if path == paths.ROOT else path, len(prefix), paths.HIDDEN
-        infos = []
-        for info in found:
-            key = info.key
-            if key.endswith("/"):
-                name = key[cut:-1]
-                if name != hidden:
-                    infos.append(FileInfo(base + "/" + name, 0, utc(info.modified), True))
-            else:
-                infos.append(FileInfo(base + "/" + key[cut:], info.size, utc(info.modified), False, info.version))
-        return infos
-
-    async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
-        """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.
-
-        Hidden state (any key with a ``.distfs~`` component) and directory markers are left out.
-        """
-        after = self.key(start_after) if start_after else ""
-        async for page in self.pages(path, self.prefix(path), delimiter=False, start_after=after):
-            yield [o for o in page.objects if self._visible_key(o.key)]
-
-    def _visible_key(self, key: str) -> bool:
-        return not key.endswith("/") and _HIDDEN_PART not in "/" + key and not key.endswith("/" + paths.HIDDEN)
-
-    def file_info(self, info: ObjectInfo) -> FileInfo:
-        return FileInfo(self.path(info.key), info.size, utc(info.modified), False, info.version)
-
-    async def _all_keys(self, path: str, prefix: str) -> builtins.list[str]:
-        return [o.key async for page in self.pages(path, prefix, delimiter=False) for o in page.objects]
 
     # -- namespace changes ------------------------------------------------------------
 
@@ -580,32 +281,6 @@ class Engine:
         await self.store.close()
 
 
-class _Mapped:
-    """The ``with`` block of :meth:`Engine.errors` (sync and async)."""
-
-    __slots__ = ("_doing", "_engine", "_path")
-
-    def __init__(self, engine: Engine, path: str, doing: str) -> None:
-        self._engine = engine
-        self._path = path
-        self._doing = doing
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if isinstance(exc, StoreError):
-            raise self._engine.failure(exc, self._path, self._doing) from exc
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(kind, exc, tb)
-
-
 async def _bounded(coroutines: Sequence[Awaitable[T]], limit: int = FANOUT) -> list[T]:
     """Await ``coroutines`` with at most ``limit`` in flight; the first error is raised after all ended."""
     slots = asyncio.Semaphore(limit)
@@ -635,10 +310,3 @@ def _common_parent(ordered: Sequence[str]) -> str:
         while not (path + "/").startswith(common + "/") and common != paths.ROOT:
             common = paths.parent(common)
     return common
-
-
-def utc(value: datetime) -> datetime:
-    """A store's modification time as ``datetime.UTC`` (botocore's ``tzutc()`` is the same instant)."""
-    if value.tzinfo is UTC:
-        return value
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -18,10 +18,7 @@ from typing import Any, TypeVar
 from fsspec import AbstractFileSystem
 
 from .. import aio, paths
-from ..aio.driver import EngineDriver
-from ..base import Base
 from ..driver import FileInfo, StorageDriver
-from ..engine.driver import ObjectStoreDriver
 from ..errors import (
     AccessDeniedError,
     DriverError,
@@ -65,13 +62,6 @@ def span(size: int, start: int | None, end: int | None) -> tuple[int, int]:
     return first, last
 
 
-def _native_of(driver: StorageDriver) -> EngineDriver | None:
-    """The async driver over ``driver``'s engine (object stores), else None."""
-    inner = driver.inner if isinstance(driver, Base) else driver
-    native = aio.wrap(driver) if isinstance(inner, ObjectStoreDriver) else None
-    return native if isinstance(native, EngineDriver) else None
-
-
 class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     """The driver, its paths and errors as fsspec has them; subclasses set :attr:`driver`."""
 
@@ -80,7 +70,7 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     #: The target of a chained filesystem (``distfs::<url>``), else None.
     _chain: Chain | None = None
     _native_pid = 0  # the process that made _native_driver (made again after a fork)
-    _native_driver: EngineDriver | None = None
+    _native_driver: aio.EngineDriver | None = None
 
     # -- paths ------------------------------------------------------------------------
 
@@ -184,13 +174,13 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
     # -- object stores: coroutines on the engine's loop ------------------------------
 
     @property
-    def _native(self) -> EngineDriver | None:
+    def _native(self) -> aio.EngineDriver | None:
         """The async driver over this driver's engine (object stores only), one per process.
 
         Its concurrency slots belong to the engine's loop, which a forked child replaces.
         """
         if self._native_pid != os.getpid():
-            self._native_driver, self._native_pid = _native_of(self.driver), os.getpid()
+            self._native_driver, self._native_pid = aio.engine_driver(self.driver), os.getpid()
         return self._native_driver
 
     async def _native_cat_file(self, path: str, start: int | None = None, end: int | None = None) -> bytes:

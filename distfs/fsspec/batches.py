@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
-from ..engine.loop import run
+from ..aio import run
 from .base import DriverFileSystem, gather, size_of
 
 __all__ = ["DEFAULT_CONCURRENCY", "Batches", "by_name", "is_glob"]

@@ -29,9 +29,9 @@ from typing import Any
 import fsspec
 from fsspec.spec import _Cached
 
-from ..backends.options import redact
 from ..errors import InvalidParameterError, InvalidPathError
 from ..factory import option_table
+from ..parameters import redact
 
 __all__ = ["Chain", "ChainRoot", "chain_root", "open_chain"]
 

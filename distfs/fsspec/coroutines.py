@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..engine.loop import awaiting
+from ..aio import awaiting
 from .base import DriverFileSystem, found, gather, size_of
 from .batches import by_name
 

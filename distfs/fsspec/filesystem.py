@@ -12,8 +12,8 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.implementations.chained import ChainedFileSystem
 
 from .. import paths
+from ..aio import run
 from ..driver import FileInfo, SkipDir, StorageDriver
-from ..engine.loop import run
 from ..errors import InvalidParameterError, PathNotFoundError
 from ..factory import from_filesystem
 from .asyncfiles import open_async

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
 
-from ..engine.loop import run
+from ..aio import run
 from ..errors import ObjectChangedError
 from .files import Named
 from .oserrors import os_error
 
 if TYPE_CHECKING:
-    from ..aio.driver import EngineDriver
+    from ..aio import EngineDriver
     from .base import DriverFileSystem
 
 __all__ = ["ObjectFile"]

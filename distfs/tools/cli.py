@@ -42,6 +42,7 @@ from ..errors import (
 from ..testing import CASES, DirtyRootError, Result, long_mode, run
 from ..testing.runner import reopen_of
 from .progress import Progress
+from .registry_open import parse_parameters
 
 __all__ = ["main"]
 
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        parameters = _parameters(args.parameter)
+        parameters = parse_parameters(args.parameter)
     except ValueError as exc:
         parser.error(str(exc))
     code: int = args.command(args, parameters)
@@ -123,16 +124,6 @@ def _driver(args: argparse.Namespace, parameters: dict[str, str]) -> StorageDriv
             raise ConfigError("", "give either --config or -p parameters, not both")
         return from_config(args.config)
     return factory.create(args.driver, parameters)
-
-
-def _parameters(items: list[str]) -> dict[str, str]:
-    parameters = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"parameter {item.split('=')[0]!r} must be given as KEY=VALUE")
-        parameters[key] = value
-    return parameters
 
 
 def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..backends.options import OptionTable
 from ..factory import BUILTIN_DRIVERS, builtin_options
+
+if TYPE_CHECKING:
+    from ..backends.options import OptionTable
 
 __all__ = ["BEGIN", "END", "render", "tables", "update"]
 

@@ -43,7 +43,7 @@ from ..registry.events import logger as event_logger
 from ..registry.gc import DEFAULT_GRACE as GC_DEFAULT_GRACE
 from ..registry.gc import GcError, GcInterrupted, GcItem, GcReport
 from .progress import Meter
-from .registry_open import StoreUnavailable, open_store, resolve
+from .registry_open import StoreUnavailable, open_store, parse_parameters, resolve
 
 __all__ = ["add_parser"]
 
@@ -160,9 +160,7 @@ def _workers(text: str) -> int:
 
 
 def _spec(name: str, items: list[str] | dict[str, str], config: str | None = None) -> DriverSpec:
-    from .cli import _parameters
-
-    parameters = items if isinstance(items, dict) else _parameters(items)
+    parameters = items if isinstance(items, dict) else parse_parameters(items)
     if config is not None or (os.path.isfile(name) and name.endswith((".yml", ".yaml"))):
         if parameters:
             raise ConfigError("", "give either a config file or -p parameters, not both")

@@ -24,15 +24,14 @@ the driver and its location parameters, never a credential) and the cause.
 from __future__ import annotations
 
 import os
-import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import factory
 from ..config import load_config
-from ..driver import StorageDriver
+from ..driver import FileInfo, StorageDriver
 from ..errors import (
     AccessDeniedError,
     ConfigError,
@@ -43,12 +42,24 @@ from ..errors import (
     StorageDriverError,
     StoreNotFoundError,
 )
-from ..parameters import brief
+from ..parameters import DEFAULT_ROOT, brief
 from ..registry import DriverSpec
 from ..registry.layout import ROOT
-from ..retry import DEFAULT_RETRIES, backoff
+from ..retry import DEFAULT_RETRIES, retrying
 
-__all__ = ["PROBE_RETRIES", "StoreUnavailable", "Target", "describe", "open_store", "require_root", "resolve"]
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
+__all__ = [
+    "PROBE_RETRIES",
+    "StoreUnavailable",
+    "Target",
+    "describe",
+    "open_store",
+    "parse_parameters",
+    "require_root",
+    "resolve",
+]
 
 #: Retries of the check request before a store is reported unreachable.
 PROBE_RETRIES = DEFAULT_RETRIES
@@ -110,6 +121,17 @@ class Target:
         return bool(self.spec.config) or not keys or any(key in self.parameters for key in keys)
 
 
+def parse_parameters(items: list[str]) -> dict[str, str]:
+    """The command line's ``-p KEY=VALUE`` items as a mapping (ValueError naming a malformed one)."""
+    parameters = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"parameter {item.split('=')[0]!r} must be given as KEY=VALUE")
+        parameters[key] = value
+    return parameters
+
+
 def resolve(spec: DriverSpec) -> Target:
     """The driver and parameters ``spec`` names (a config's after its environment overrides)."""
     if spec.config:
@@ -122,8 +144,6 @@ def describe(driver: str, parameters: Mapping[str, Any]) -> str:
     """``driver`` and where its store is (``s3 at http://host:9000, bucket b``): location
     parameters only, an endpoint without its user information, never a credential."""
     if driver == "filesystem":
-        from ..backends.filesystem import DEFAULT_ROOT
-
         return f"filesystem at {_shown(parameters.get('rootdirectory') or DEFAULT_ROOT)}"
     parts: list[str] = []
     for key in LOCATION.get(driver, ()):
@@ -191,8 +211,6 @@ def _root_problem(driver: str, parameters: Mapping[str, Any]) -> tuple[object, s
     """The root of a ``filesystem`` store and what is wrong with it ("" if nothing is)."""
     if driver != "filesystem":
         return None, ""
-    from ..backends.filesystem import DEFAULT_ROOT
-
     root = parameters.get("rootdirectory") or DEFAULT_ROOT
     if not isinstance(root, str) or os.path.isdir(root):
         return root, ""  # not a path: the driver's own parameter check refuses it
@@ -202,27 +220,32 @@ def _root_problem(driver: str, parameters: Mapping[str, Any]) -> tuple[object, s
 def _check(driver: StorageDriver, label: str, existing: bool, announce: TextIO | None) -> None:
     """``stat`` the registry root (or ``/``), retrying transient failures, announced."""
     path = ROOT if existing else "/"
-    attempt = 0
-    while True:
+
+    def stat() -> FileInfo | None:
         try:
-            info = driver.stat(path)
+            return driver.stat(path)
         except PathNotFoundError:
             if existing:
                 raise StoreUnavailable(label, f"no registry storage here ({ROOT} not found)") from None
-            return
+            return None
         except (AccessDeniedError, StoreNotFoundError) as exc:
             raise StoreUnavailable(label, _cause(exc)) from None
-        except DriverError as exc:
-            if attempt >= PROBE_RETRIES:
-                raise StoreUnavailable(label, f"{_cause(exc)} after {PROBE_RETRIES} retries") from None
-            attempt += 1
-            if announce is not None:
-                print(f"{label}: {_cause(exc, short=True)}, retrying ({attempt}/{PROBE_RETRIES})", file=announce)
-            time.sleep(backoff(attempt - 1, PROBE_DELAY, PROBE_CAP))
-            continue
-        if existing and not info.is_dir:
-            raise StoreUnavailable(label, f"no registry storage here ({ROOT} is a file)")
-        return
+
+    def told(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        if announce is not None and isinstance(failure, DriverError):
+            retry = state.attempt_number
+            print(f"{label}: {_cause(failure, short=True)}, retrying ({retry}/{PROBE_RETRIES})", file=announce)
+
+    loop = retrying(
+        PROBE_RETRIES, lambda exc: isinstance(exc, DriverError), base=PROBE_DELAY, cap=PROBE_CAP, before_sleep=told
+    )
+    try:
+        info = loop(stat)
+    except DriverError as exc:
+        raise StoreUnavailable(label, f"{_cause(exc)} after {PROBE_RETRIES} retries") from None
+    if existing and info is not None and not info.is_dir:
+        raise StoreUnavailable(label, f"no registry storage here ({ROOT} is a file)")
 
 
 def _cause(exc: DriverError, short: bool = False) -> str:

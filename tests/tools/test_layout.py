@@ -1,9 +1,10 @@
-"""The package's layering: the runtime never imports the tools; test servers die with their parent."""
+"""The package's layering (pyproject.toml's import-linter contracts) holds and catches a crossing import; test
+servers die with their parent."""
 
 from __future__ import annotations
 
-import ast
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,34 +16,43 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "distfs"
 
 
-def _imported_modules(path: Path) -> set[str]:
-    """Absolute names of the distfs modules ``path`` imports (relative imports resolved)."""
-    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            base = package
-            for _ in range(max(node.level - 1, 0)):
-                base = base.rpartition(".")[0]
-            module = (base + "." + node.module if node.module else base) if node.level else node.module or ""
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return {name for name in names if name.startswith("distfs")}
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` over the package under ``root``, with the contracts of ``root/pyproject.toml``."""
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())",
+    ]
+    environment = {**os.environ, "PYTHONPATH": str(root)}
+    arguments = ["--no-cache", "--no-logo"]
+    return subprocess.run(
+        [*command, *arguments], cwd=root, env=environment, capture_output=True, text=True, check=False
+    )
 
 
-def test_runtime_never_imports_tools() -> None:
-    offenders = {
-        str(path.relative_to(PACKAGE.parent)): sorted(
-            n for n in _imported_modules(path) if n.startswith("distfs.tools")
-        )
-        for path in PACKAGE.rglob("*.py")
-        if "tools" not in path.relative_to(PACKAGE).parts
-    }
-    assert {k: v for k, v in offenders.items() if v} == {}
+def test_the_layering_holds() -> None:
+    result = _lint_imports(PACKAGE.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("engine/core.py", "from ..tools import cli", "Layers"),  # the runtime imports a tool
+        ("fsspec/names.py", "from ..engine import loop", "Faces see the contract"),
+        ("fsspec/names.py", "from ..backends import options", "Faces see the contract"),
+        ("testing/__init__.py", "from ..aio import driver", "Faces see the contract"),
+        ("tools/registry_open.py", "from . import registry_cli", "No import circles"),
+    ],
+)
+def test_a_crossing_import_breaks_a_contract(tmp_path: Path, module: str, line: str, contract: str) -> None:
+    shutil.copytree(PACKAGE, tmp_path / "distfs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PACKAGE.parent / "pyproject.toml", tmp_path)
+    with (tmp_path / "distfs" / module).open("a", encoding="utf-8") as file:
+        file.write(f"\n{line}  # noqa\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert contract in result.stdout.split("Broken contracts")[1]
 
 
 def test_importing_every_driver_loads_no_tool() -> None:
