@@ -33,14 +33,16 @@ import importlib
 import threading
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from importlib import metadata
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import paths
 from .capabilities import Capabilities
 from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import InvalidParameterError, InvalidPathError
 from .parameters import brief
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = [
     "Middleware",
@@ -96,6 +98,8 @@ def apply_middleware(driver: StorageDriver, name: str, options: Mapping[str, Any
 
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
+    from importlib import metadata  # on first use: the built-in names need no package metadata
+
     return {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
