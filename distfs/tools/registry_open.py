@@ -23,6 +23,7 @@ the driver and its location parameters, never a credential) and the cause.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 import urllib.parse
@@ -48,7 +49,18 @@ from ..registry import DriverSpec
 from ..registry.layout import ROOT
 from ..retry import DEFAULT_RETRIES, backoff
 
-__all__ = ["PROBE_RETRIES", "StoreUnavailable", "Target", "describe", "open_store", "require_root", "resolve"]
+__all__ = [
+    "PROBE_RETRIES",
+    "StoreUnavailable",
+    "Target",
+    "describe",
+    "open_store",
+    "require_named",
+    "require_root",
+    "resolve",
+    "spec_for",
+    "store_spec",
+]
 
 #: Retries of the check request before a store is reported unreachable.
 PROBE_RETRIES = DEFAULT_RETRIES
@@ -267,3 +279,34 @@ def _endpoint(value: object) -> str:
         return brief(value)
     host = parts.netloc.rpartition("@")[2]
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", "")) if parts.scheme else brief(value)
+
+
+def spec_for(name: str, items: list[str] | dict[str, str], config: str | None = None) -> DriverSpec:
+    """The store a command line names: driver ``name`` with parameters ``items``
+    (``KEY=VALUE`` strings or a mapping), or a registry config file (``config``, or ``name``
+    when it is the path of a ``.yml``); ConfigError if both a file and parameters are given."""
+    from .cli import _parameters
+
+    parameters = items if isinstance(items, dict) else _parameters(items)
+    if config is not None or (os.path.isfile(name) and name.endswith((".yml", ".yaml"))):
+        if parameters:
+            raise ConfigError("", "give either a config file or -p parameters, not both")
+        return DriverSpec(config=config or name)
+    return DriverSpec(name, parameters)
+
+
+def store_spec(args: argparse.Namespace, parameters: dict[str, str]) -> DriverSpec:
+    """The store of a one-store command (``DRIVER -p ...`` or ``--config FILE``; filesystem by default)."""
+    return spec_for(args.driver or "filesystem", parameters, args.config)
+
+
+def require_named(spec: DriverSpec, change: str) -> None:
+    """``StoreUnavailable`` unless the command line names the store that ``change`` (a
+    destructive command) would change: never the driver's default location."""
+    target = resolve(spec)
+    if not target.named:
+        raise StoreUnavailable(
+            target.label,
+            f"only the driver's default; {change}, so name the store: --config FILE or its location "
+            "(e.g. -p rootdirectory=DIR)",
+        )
