@@ -74,6 +74,7 @@ UNNEEDED = (
     "distfs.tools.bench",
     "distfs.tools.probe",
     "distfs.backends.s3",
+    "fsspec",
 )
 
 

@@ -68,9 +68,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
-
-from fsspec.implementations.local import LocalFileSystem
+from typing import TYPE_CHECKING, Any
 
 from ... import paths
 from ...base import Base
@@ -80,6 +78,9 @@ from ...parameters import Parameters
 from ..options import Option, OptionTable, StorageOptions, synchronous_base_options
 from .files import CHUNK, NAME, READ_BLOCK
 from .store import LocalStore
+
+if TYPE_CHECKING:
+    from fsspec.implementations.local import LocalFileSystem
 
 __all__ = ["KNOWN", "OPTIONS", "LocalStore", "driver", "factory", "from_filesystem", "raw_filesystem"]
 
@@ -136,6 +137,8 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[LocalFileSystem, str]
     For ``distfs probe``: what a user gets from fsspec with the same parameters (listings
     cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
     """
+    from fsspec.implementations.local import LocalFileSystem  # here: the driver itself never needs fsspec
+
     params, storage_options = _parameters(parameters)
     root = os.path.abspath(params.string("rootdirectory", DEFAULT_ROOT))
     return LocalFileSystem(**storage_options, skip_instance_cache=True), root
