@@ -45,12 +45,10 @@ import re
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backends.s3 import bucket_key
 from .driver import StorageDriver
 from .errors import InvalidParameterError
 from .middleware import Middleware
@@ -209,6 +207,8 @@ def _read(url: str) -> bytes:
     """The bytes at ``url``: ``http(s)://`` or ``file://`` URL, or a local path."""
     if "://" not in url:
         return Path(url).read_bytes()
+    import urllib.request  # on first use: parse_duration's users fetch nothing
+
     with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # scheme checked at init
         data: bytes = response.read()
         return data
@@ -250,6 +250,8 @@ class CloudFrontMiddleware(Middleware):
         is on and ``client_ip`` is inside the allowed AWS ranges. ``method`` is not
         checked (as in Go). An invalid ``path`` is an ``InvalidPathError``.
         """
+        from .backends.s3 import bucket_key  # here: parse_duration's users need no s3 driver
+
         self._check(path)
         key = bucket_key(self.wrapped, path)
         if key is None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Mapping
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..driver import StorageDriver
 from ..errors import InvalidParameterError
 from ..parameters import brief
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 __all__ = ["ENTRY_POINT_GROUP", "MiddlewareInit", "apply_middleware", "middleware_names", "register_middleware"]
 
@@ -58,4 +60,6 @@ def apply_middleware(driver: StorageDriver, name: str, options: Mapping[str, Any
 
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
+    from importlib import metadata  # on first use: the built-in names need no package metadata
+
     return {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}

@@ -1133,6 +1133,12 @@ def add_parser(commands: Any) -> None:
         help="instead: registry gc --dry-run on s3 (moto) stores of N blobs each (half garbage), "
         "timed with its peak RSS in a child process; targets: linear time, peak RSS at most 500 MiB",
     )
+    bench.add_argument(
+        "--registry-go",
+        metavar="N",
+        help="instead: registry gc --dry-run against Go's garbage-collect --dry-run on s3 (moto) stores "
+        "of N blobs (half garbage; all unreferenced), median of 3; targets: 50x and 20x faster",
+    )
     bench.set_defaults(command=run_command)
 
 
@@ -1180,11 +1186,34 @@ def run_registry_scale_command(args: argparse.Namespace) -> int:
     with _stopped_by_sigterm(), LocalStores() as stores:
         log = functools.partial(print, file=sys.stderr)
         checks = gc_scale(stores.parameters("s3"), counts, repeats=1 if args.smoke else 3, log=log)
+    return _print_checks(checks, args.strict)
+
+
+def run_registry_go_command(args: argparse.Namespace) -> int:
+    """``distfs bench --registry-go N``: see :func:`distfs.tools.registry_bench.gc_versus_go`."""
+    from .local import LocalStores
+    from .registry_bench import gc_versus_go
+
+    count = int(args.registry_go) if args.registry_go.isdigit() else 0
+    if count < 2:
+        print(
+            f"distfs bench: --registry-go takes a blob count N (at least 2), not {args.registry_go!r}", file=sys.stderr
+        )
+        return 2
+    with _stopped_by_sigterm(), LocalStores() as stores:
+        log = functools.partial(print, file=sys.stderr, flush=True)
+        log(f"Load average at start (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        checks = gc_versus_go(stores.parameters("s3"), count, repeats=1 if args.smoke else 3, log=log)
+    return _print_checks(checks, args.strict)
+
+
+def _print_checks(checks: list[Check], strict: bool) -> int:
+    """Print ``checks`` with the load average; the exit code (1 if ``strict`` and one missed)."""
     print(f"Load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for check in checks:
         verdict = "ok" if check.passed else "MISSED"
         print(f"{check.name}: {check.value:.2f} {check.unit} (limit {check.limit:g}) {verdict}; {check.note}")
-    return 1 if args.strict and not all(check.passed for check in checks) else 0
+    return 1 if strict and not all(check.passed for check in checks) else 0
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -1215,6 +1244,8 @@ def run_command(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         return run_dataframes_command(args)
     if getattr(args, "registry_scale", None) is not None:
         return run_registry_scale_command(args)
+    if getattr(args, "registry_go", None) is not None:
+        return run_registry_go_command(args)
     plan = plan_for("smoke" if args.smoke else "long" if args.long else "default")
     names = list(args.drivers) or list(DRIVERS)
     if parameters and len(names) != 1:

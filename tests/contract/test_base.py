@@ -323,3 +323,30 @@ def test_spans_use_go_names_and_attributes() -> None:
     assert move["attributes"][prefix + "dest.path"] == "/a/d"
     assert spans[-1]["status"] == "ERROR"
     assert spans[0]["status"] == "UNSET"
+
+
+TRACING_LATE = """
+import sys
+import distfs
+
+driver = distfs.create("inmemory")
+driver.put_content("/a", b"untraced")  # OpenTelemetry not imported: distfs does not import it
+assert "opentelemetry" not in sys.modules
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+driver.get_content("/a")
+print([s.name for s in exporter.get_finished_spans()])
+"""
+
+
+def test_a_tracer_provider_set_after_the_first_call_is_used() -> None:
+    result = subprocess.run([sys.executable, "-c", TRACING_LATE], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['GetContent']"

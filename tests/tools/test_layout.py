@@ -66,6 +66,44 @@ def test_importing_every_driver_loads_no_tool() -> None:
     assert result.stdout.strip() == "[]"
 
 
+#: What ``distfs registry gc`` on a filesystem store never needs (imported on first use elsewhere).
+UNNEEDED = (
+    "s3fs",
+    "gcsfs",
+    "adlfs",
+    "botocore",
+    "aiobotocore",
+    "google",
+    "azure",
+    "oss2",
+    "yaml",
+    "opentelemetry",
+    "tqdm",
+    "urllib.request",
+    "distfs.testing",
+    "distfs.tools.bench",
+    "distfs.tools.probe",
+    "distfs.backends.s3",
+    "fsspec",
+)
+
+
+def test_the_registry_command_imports_no_sdk_nor_tool_it_does_not_use(tmp_path: Path) -> None:
+    import distfs
+    from distfs.tools.registry_store import put_image
+
+    put_image(distfs.create("filesystem", {"rootdirectory": str(tmp_path)}), "a/b", "latest", [b"layer"])
+    code = (
+        "import sys\n"
+        "from distfs.tools.cli import main\n"
+        f"code = main(['registry', 'gc', '--dry-run', '-p', 'rootdirectory={tmp_path}', 'filesystem'])\n"
+        f"print(code, sorted(m for m in {UNNEEDED!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 []"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
