@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
     health.add_argument("--config", metavar="FILE", help="use the storage of a registry config.yml")
     health.set_defaults(command=_health)
-    from .bench import add_parser as add_bench_parser  # distfs bench: see distfs/tools/bench.py
+    from .bench import add_parser as add_bench_parser  # distfs bench: see distfs/tools/bench/
 
     add_bench_parser(commands)
     from .probe import add_parser as add_probe_parser  # distfs probe: see distfs/tools/probe/__init__.py

@@ -2,9 +2,9 @@
 
 * ``Registry gc --dry-run``: ``distfs registry gc --dry-run`` against Go's ``registry
   garbage-collect --dry-run`` on the same store, in the same run (a store of
-  :attr:`~.bench.Plan.registry_blobs` blobs and one repository, half of them garbage);
+  :attr:`~.plan.Plan.registry_blobs` blobs and one repository, half of them garbage);
   both must choose the same blobs; target: at least 20x faster.
-* ``Registry migrate``: ``migrate`` of :attr:`~.bench.Plan.migrate_blobs` 1 MiB blobs from a
+* ``Registry migrate``: ``migrate`` of :attr:`~.plan.Plan.migrate_blobs` 1 MiB blobs from a
   filesystem store to the driver, against a raw fsspec ``put`` of the same files; target:
   at least 0.8x the raw throughput.
 
@@ -38,14 +38,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .. import factory
-from ..driver import StorageDriver
-from ..errors import PathNotFoundError
-from ..registry import gc, migrate
-from ..registry.layout import blob_data_path
-from .bench import Bench, Check, Plan, Row, Side, _bulk_put, _status, compare, raw_side, s3_events
-from .registry_store import fill, put_blob
-from .servers import go_registry_binary, go_registry_config, go_registry_environment
+from ... import factory
+from ...driver import StorageDriver
+from ...errors import PathNotFoundError
+from ...registry import gc, migrate
+from ...registry.layout import blob_data_path
+from ..registry_store import fill, put_blob
+from ..servers import go_registry_binary, go_registry_config, go_registry_environment
+from .measure import status
+from .plan import Check, Plan, Row
+from .raw import bulk_put, raw_side, s3_events
+from .timing import Side, compare
+from .workloads import Workloads
 
 #: gc's grace for an offline collection (no push in flight to protect): keep nothing for its age.
 OFFLINE = timedelta(0)
@@ -61,14 +65,14 @@ SCALE_SLACK = 1.2
 """How much worse than linear :func:`gc_scale`'s time may grow (12x for 10x the blobs)."""
 
 
-def registry_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
+def registry_steps(bench: Workloads) -> list[tuple[str, Callable[[], None]]]:
     """The registry workloads of ``bench``'s driver (only ``s3`` has them)."""
     if bench.name != "s3":
         return []
     return [("Registry gc --dry-run", lambda: gc_against_go(bench)), ("Registry migrate", lambda: migrate_speed(bench))]
 
 
-def _store(bench: Bench, name: str) -> tuple[dict[str, Any], Any]:
+def _store(bench: Workloads, name: str) -> tuple[dict[str, Any], Any]:
     parameters = {**bench.parameters, "rootdirectory": f"{bench.base.strip('/')}/{name}"}
     return parameters, factory.create(bench.name, parameters)
 
@@ -78,7 +82,7 @@ def _fill_fast(driver: StorageDriver, parameters: dict[str, Any], count: int) ->
     fsspec (``parameters``: the driver's); the number of garbage layers."""
     raw = raw_side(driver, parameters)
     garbage = fill(
-        driver, count, size=1024, bulk=lambda items: _bulk_put(raw, {raw.key(p): c for p, c in items.items()})
+        driver, count, size=1024, bulk=lambda items: bulk_put(raw, {raw.key(p): c for p, c in items.items()})
     )[1]
     # Object stores list whole seconds, and gc counts a link written in the second its mark
     # began as written after it (kept, the safe side): let that second pass, as on a store at rest.
@@ -86,7 +90,7 @@ def _fill_fast(driver: StorageDriver, parameters: dict[str, Any], count: int) ->
     return garbage
 
 
-def gc_against_go(bench: Bench) -> None:
+def gc_against_go(bench: Workloads) -> None:
     try:
         binary = go_registry_binary()
     except RuntimeError:
@@ -131,7 +135,7 @@ def gc_against_go(bench: Bench) -> None:
     driver.delete("/docker")
 
 
-def migrate_speed(bench: Bench) -> None:
+def migrate_speed(bench: Workloads) -> None:
     count, size = bench.plan.migrate_blobs, bench.plan.migrate_blob_size
     with tempfile.TemporaryDirectory(prefix="distfs-bench-") as workdir:
         source = factory.create("filesystem", {"rootdirectory": workdir})
@@ -233,7 +237,7 @@ def gc_scale(
 def _run_gc_child(parameters: dict[str, Any]) -> dict[str, Any]:
     """Run :func:`_gc_child` on the store of ``parameters`` (through stdin, never argv)."""
     done = subprocess.run(
-        [sys.executable, "-c", "from distfs.tools.registry_bench import _gc_child; _gc_child()"],
+        [sys.executable, "-c", "from distfs.tools.bench.registry import _gc_child; _gc_child()"],
         input=json.dumps(parameters).encode(),
         capture_output=True,
         timeout=3600,
@@ -261,7 +265,7 @@ def _gc_child() -> None:
     if events is not None:
         events.register("before-call.s3", count)
     profile = os.environ.get("DISTFS_PROFILE")
-    baseline = _status("VmRSS")
+    baseline = status("VmRSS")
     began = time.perf_counter()
     if profile:
         import cProfile
@@ -274,7 +278,7 @@ def _gc_child() -> None:
     seconds = time.perf_counter() - began
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime  # the whole child's, its imports included
-    peak = _status("VmHWM")  # not ru_maxrss: Linux carries the parent's peak over into it (fork, exec)
+    peak = status("VmHWM")  # not ru_maxrss: Linux carries the parent's peak over into it (fork, exec)
     print(
         json.dumps(
             {
