@@ -9,5 +9,6 @@ from __future__ import annotations
 import runpy
 import sys
 
-sys.argv[1:1] = ["bench"]
-runpy.run_module("distfs.tools.cli", run_name="__main__", alter_sys=True)
+if __name__ == "__main__":
+    sys.argv[1:1] = ["bench"]
+    runpy.run_module("distfs.tools.cli", run_name="__main__", alter_sys=True)
