@@ -134,7 +134,7 @@ def _add_health_parser(commands: Any) -> None:
 
 
 def _add_bench_parser(commands: Any) -> None:
-    from .bench import add_parser  # distfs bench: see distfs/tools/bench.py
+    from .bench import add_parser  # distfs bench: see distfs/tools/bench/
 
     add_parser(commands)
 

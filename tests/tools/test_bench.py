@@ -28,7 +28,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def go_workloads(plan: bench.Plan) -> list[str]:
-    sizes = [bench._human(size) for size in plan.object_sizes]
+    sizes = [bench.human(size) for size in plan.object_sizes]
     return (
         [f"PutGet {s}" for s in sizes]
         + [f"Stream {s}" for s in sizes]
@@ -44,7 +44,7 @@ def mix_workloads(plan: bench.Plan) -> list[str]:
         "Stat hit",
         "Stat miss",
         f"List {bench.REGISTRY_LIST} at registry depth",
-        f"Upload {plan.upload_chunks} x {bench._human(plan.upload_chunk)}",
+        f"Upload {plan.upload_chunks} x {bench.human(plan.upload_chunk)}",
         "Delete upload directory",
         f"Walk {plan.tree_blobs} blobs",
     ]
@@ -55,7 +55,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
     """One smoke run of every local driver through the CLI, with every output."""
     out = tmp_path_factory.mktemp("bench")
     markdown = out / "performance.md"
-    markdown.write_text(f"# Performance\n\nintro\n\n{bench._BEGIN}\nold\n{bench._END}\n\noutro\n")
+    markdown.write_text(f"# Performance\n\nintro\n\n{bench.BEGIN}\nold\n{bench.END}\n\noutro\n")
     code = cli.main(
         [
             "bench",
@@ -83,7 +83,7 @@ def test_smoke_run_measures_every_workload_on_every_driver(smoke: tuple[int, Pat
     for driver in DRIVERS:
         for workload in expected:
             assert (workload, driver) in rows, (workload, driver)
-    streaming = f"Streaming {bench._human(plan.stream_size)} write+read"
+    streaming = f"Streaming {bench.human(plan.stream_size)} write+read"
     assert (streaming, "filesystem") in rows
     migrate = f"Registry migrate {plan.migrate_blobs} x {plan.migrate_blob_size // 1024} KiB"
     assert rows[(migrate, "s3")]["limit"] == 0.80
@@ -121,8 +121,8 @@ def test_smoke_run_evaluates_every_check(smoke: tuple[int, Path]) -> None:
     report = json.loads((out / "bench.json").read_text())
     checks = {(c["name"], c["driver"]): c for c in report["checks"]}
     plan = bench.plan_for("smoke")
-    rss = f"Peak RSS delta streaming {bench._human(plan.stream_size)}"
-    resumable = f"Resumable upload {plan.resumable_chunks} x {bench._human(plan.resumable_chunk)}: bytes / size"
+    rss = f"Peak RSS delta streaming {bench.human(plan.stream_size)}"
+    resumable = f"Resumable upload {plan.resumable_chunks} x {bench.human(plan.resumable_chunk)}: bytes / size"
     for driver in DRIVERS:
         assert (rss, driver) in checks, driver
         if driver != "inmemory":
@@ -147,8 +147,8 @@ def test_smoke_run_writes_plot_and_markdown(smoke: tuple[int, Path]) -> None:
     _, out = smoke
     assert (out / "bench.png").read_bytes().startswith(PNG)
     text = (out / "performance.md").read_text()
-    assert text.startswith("# Performance\n\nintro\n\n" + bench._BEGIN)
-    assert text.endswith(bench._END + "\n\noutro\n")
+    assert text.startswith("# Performance\n\nintro\n\n" + bench.BEGIN)
+    assert text.endswith(bench.END + "\n\noutro\n")
     assert "old" not in text
     assert "| PutGet 0 B | s3 | ms |" in text
     assert "![distfs / raw fsspec per workload and driver](bench.png)" in text
@@ -227,7 +227,7 @@ def test_bench_refuses_bad_input(arguments: list[str], message: str, capsys: pyt
 
 
 def test_registry_scale_times_gc_in_a_child(store_parameters: Callable[[str], dict[str, Any]]) -> None:
-    from distfs.tools.registry_bench import SCALE_RSS, gc_scale
+    from distfs.tools.bench.registry import SCALE_RSS, gc_scale
 
     lines: list[str] = []
     checks = gc_scale(store_parameters("s3"), [20, 60], repeats=1, log=lines.append)
@@ -246,7 +246,7 @@ def test_registry_scale_times_gc_in_a_child(store_parameters: Callable[[str], di
 
 @pytest.mark.skipif(not shutil.which("docker-registry"), reason="the Go registry (docker-registry) is not installed")
 def test_registry_go_compares_both_stores_run_by_run(store_parameters: Callable[[str], dict[str, Any]]) -> None:
-    from distfs.tools.registry_bench import GO_TARGETS, gc_versus_go
+    from distfs.tools.bench.gc_go import GO_TARGETS, gc_versus_go
 
     lines: list[str] = []
     checks = gc_versus_go(store_parameters("s3"), 20, repeats=2, log=lines.append)
@@ -270,7 +270,7 @@ def test_sent_bytes_counts_what_goes_to_the_store(store_parameters: Callable[[st
     driver = distfs.create("s3", parameters)
     driver.put_content("/warm", b"x")
     data = b"z" * (1 << 20)
-    with bench.SentBytes(bench._endpoint_ports(parameters)) as counter:
+    with bench.SentBytes(bench.endpoint_ports(parameters)) as counter:
         driver.put_content("/a/blob", data)
     assert len(data) <= counter.bytes < len(data) + 16 * 1024
     with bench.SentBytes({1}) as other:  # no store listens on port 1
@@ -337,3 +337,27 @@ def test_inmemory_walk_and_delete_pass_over_the_store_once() -> None:
     assert scans["find"] <= 3
     with pytest.raises(distfs.PathNotFoundError):
         driver.list("/v2")
+
+
+def test_the_bench_package_fits_its_rooms_and_has_no_import_circle() -> None:
+    """Issue 28: no module of the bench over 400 lines; its modules import each other one way
+    only (the package's own ``__init__`` aside), and none imports the ``distfs`` command."""
+    import ast
+    import graphlib
+    import subprocess
+    import sys
+
+    package = Path(bench.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for module in package.glob("*.py"):
+        assert len(module.read_text().splitlines()) <= 400, module.name
+        tree = ast.parse(module.read_text())
+        relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+        assert not [node for node in relative if node.level == 2 and node.module == "cli"], module.name
+        if module.stem != "__init__":
+            graph[module.stem] = {node.module or "" for node in relative if node.level == 1}
+    order = list(graphlib.TopologicalSorter(graph).static_order())  # CycleError on a circle
+    assert order.index("plan") < order.index("runner") < order.index("command")
+    done = subprocess.run([sys.executable, "-m", "distfs.tools.bench", "--help"], capture_output=True, check=False)
+    assert done.returncode == 0
+    assert b"usage: distfs bench" in done.stdout

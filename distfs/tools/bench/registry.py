@@ -2,9 +2,9 @@
 
 * ``Registry gc --dry-run``: ``distfs registry gc --dry-run`` against Go's ``registry
   garbage-collect --dry-run`` on the same store, in the same run (a store of
-  :attr:`~.bench.Plan.registry_blobs` blobs and one repository, half of them garbage);
+  :attr:`~.plan.Plan.registry_blobs` blobs and one repository, half of them garbage);
   both must choose the same blobs; target: at least 20x faster.
-* ``Registry migrate``: ``migrate`` of :attr:`~.bench.Plan.migrate_blobs` 1 MiB blobs from a
+* ``Registry migrate``: ``migrate`` of :attr:`~.plan.Plan.migrate_blobs` 1 MiB blobs from a
   filesystem store to the driver, against a raw fsspec ``put`` of the same files; target:
   at least 0.8x the raw throughput.
 
@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -36,22 +35,24 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from .. import factory
-from ..driver import StorageDriver
-from ..errors import PathNotFoundError
-from ..registry import gc, migrate
-from ..registry.layout import blob_data_path
-from .bench import Bench, Check, Plan, Row, Side, _bulk_put, _status, compare, raw_side, s3_events
-from .registry_store import Recorder, fill, put_blob, put_image
-from .servers import go_registry_binary, go_registry_config, go_registry_environment
+from ... import factory
+from ...driver import StorageDriver
+from ...errors import PathNotFoundError
+from ...registry import gc, migrate
+from ...registry.layout import blob_data_path
+from ..registry_store import fill, put_blob
+from .measure import status
+from .plan import Check, Plan, Row
+from .raw import bulk_put, raw_side, s3_events
+from .timing import Side, compare
+from .workloads import Workloads
 
 #: gc's grace for an offline collection (no push in flight to protect): keep nothing for its age.
 OFFLINE = timedelta(0)
 
-__all__ = ["GO_TARGETS", "SCALE_RSS", "STORES", "gc_scale", "gc_versus_go", "registry_steps"]
+__all__ = ["OFFLINE", "SCALE_RSS", "digest_of", "fill_fast", "gc_scale", "migrate_speed", "run_gc_child"]
 
 MiB = 1 << 20
 WORKERS = 32
@@ -62,24 +63,17 @@ SCALE_SLACK = 1.2
 """How much worse than linear :func:`gc_scale`'s time may grow (12x for 10x the blobs)."""
 
 
-def registry_steps(bench: Bench) -> list[tuple[str, Callable[[], None]]]:
-    """The registry workloads of ``bench``'s driver (only ``s3`` has them)."""
-    if bench.name != "s3":
-        return []
-    return [("Registry gc --dry-run", lambda: gc_against_go(bench)), ("Registry migrate", lambda: migrate_speed(bench))]
-
-
-def _store(bench: Bench, name: str) -> tuple[dict[str, Any], Any]:
+def _store(bench: Workloads, name: str) -> tuple[dict[str, Any], Any]:
     parameters = {**bench.parameters, "rootdirectory": f"{bench.base.strip('/')}/{name}"}
     return parameters, factory.create(bench.name, parameters)
 
 
-def _fill_fast(driver: StorageDriver, parameters: dict[str, Any], count: int) -> int:
+def fill_fast(driver: StorageDriver, parameters: dict[str, Any], count: int) -> int:
     """:func:`.registry_store.fill` ``driver``'s store with ``count`` 1 KiB blobs through raw
     fsspec (``parameters``: the driver's); the number of garbage layers."""
     raw = raw_side(driver, parameters)
     garbage = fill(
-        driver, count, size=1024, bulk=lambda items: _bulk_put(raw, {raw.key(p): c for p, c in items.items()})
+        driver, count, size=1024, bulk=lambda items: bulk_put(raw, {raw.key(p): c for p, c in items.items()})
     )[1]
     # Object stores list whole seconds, and gc counts a link written in the second its mark
     # began as written after it (kept, the safe side): let that second pass, as on a store at rest.
@@ -87,138 +81,7 @@ def _fill_fast(driver: StorageDriver, parameters: dict[str, Any], count: int) ->
     return garbage
 
 
-def gc_against_go(bench: Bench) -> None:
-    """The bench step: :func:`gc_versus_go` on the half-garbage store, once."""
-    try:
-        go_registry_binary()
-    except RuntimeError:
-        if os.environ.get("CI") == "true":
-            raise
-        return
-    parameters = {**bench.parameters, "rootdirectory": bench.base.strip("/")}
-    bench.report.checks.extend(gc_versus_go(parameters, bench.plan.registry_blobs, stores=("half",), repeats=1))
-
-
-STORES = ("half", "unreferenced")
-"""The stores of :func:`gc_versus_go`: the bench's (one repository, half of the layers garbage)
-and ``count`` blobs that nothing links or references (plus one tagged image of one layer)."""
-GO_TARGETS = {"half": 50.0, "unreferenced": 20.0}
-"""The speed-up over Go that :func:`gc_versus_go` expects on each store (issue 27)."""
-
-
-def gc_versus_go(
-    parameters: dict[str, Any],
-    count: int,
-    *,
-    stores: Sequence[str] = STORES,
-    repeats: int = 3,
-    log: Callable[[str], None] = print,
-) -> list[Check]:
-    """``distfs registry gc --dry-run`` against Go's ``garbage-collect --dry-run`` on s3 stores
-    of ``count`` blobs, one of each of ``stores`` (:data:`STORES`), one store at a time.
-
-    Each store is filled through raw fsspec under its own root below ``parameters``'s, then
-    collected ``repeats`` times by each side in turn (distfs, Go, distfs, Go...): distfs in a
-    fresh child process (:func:`_gc_child`), timed whole from here (interpreter and imports
-    included, as Go's process is), and Go's process. Both must choose the same blobs in
-    every run. Returns one check per store: Go's median time over distfs's median time, at
-    least :data:`GO_TARGETS`; the note has both medians and every run.
-    """
-    binary = go_registry_binary()
-    base = str(parameters.get("rootdirectory", "")).strip("/")
-    checks: list[Check] = []
-    for kind in stores:
-        store = {**parameters, "rootdirectory": f"{base}/go-{kind}".lstrip("/")}
-        driver = factory.create("s3", store)
-        began = time.perf_counter()
-        expected = _fill_for_go(driver, store, count, kind)
-        log(f"{kind}: filled {count} blobs ({expected} garbage) in {time.perf_counter() - began:.1f} s")
-        ours: list[float] = []
-        theirs: list[float] = []
-        inside: list[float] = []
-        try:
-            for run in range(repeats):
-                began = time.perf_counter()
-                answer = _run_gc_child(store)
-                ours.append(time.perf_counter() - began)
-                inside.append(float(answer["seconds"]))
-                go_seconds, go_blobs = _go_dry_run(binary, store)
-                theirs.append(go_seconds)
-                if answer["garbage"] != expected or answer["blobs"] != _digest_of(go_blobs):
-                    raise AssertionError(
-                        f"{kind}: distfs would delete {answer['garbage']} blobs, Go {len(go_blobs)}, "
-                        f"expected {expected}: not the same set"
-                    )
-                log(
-                    f"{kind} run {run + 1}/{repeats}: distfs {ours[-1]:.2f} s (gc alone {inside[-1]:.2f} s), "
-                    f"Go {go_seconds:.1f} s: {go_seconds / ours[-1]:.1f}x; load {os.getloadavg()[0]:.2f}"
-                )
-        finally:
-            with contextlib.suppress(PathNotFoundError):
-                driver.delete("/docker")
-        mine, go = statistics.median(ours), statistics.median(theirs)
-        note = (
-            f"median of {repeats}: Go {go:.1f} s, distfs {mine:.2f} s (whole process; gc alone "
-            f"{statistics.median(inside):.2f} s); both would delete the same {expected} blobs; runs: Go "
-            + ", ".join(f"{t:.1f}" for t in theirs)
-            + " s, distfs "
-            + ", ".join(f"{t:.2f}" for t in ours)
-            + " s"
-        )
-        name = "" if kind == "half" else f" ({kind})"
-        checks.append(
-            Check(
-                f"Registry gc --dry-run, {count} blobs{name}: speed-up over Go",
-                "s3",
-                go / mine,
-                "x",
-                GO_TARGETS[kind],
-                at_most=False,
-                note=note,
-            )
-        )
-    return checks
-
-
-def _fill_for_go(driver: StorageDriver, parameters: dict[str, Any], count: int, kind: str) -> int:
-    """Fill ``driver``'s store as :data:`STORES` ``kind`` says; the number of blobs gc should find."""
-    if kind == "half":
-        return _fill_fast(driver, parameters, count) + 2  # and the config and manifest of their image
-    recorder = Recorder()
-    put_image(recorder, "bench/kept", "latest", [b"kept layer"], 1)
-    for _ in range(count):
-        put_blob(recorder, os.urandom(1024))
-    raw = raw_side(driver, parameters)
-    _bulk_put(raw, {raw.key(p): c for p, c in recorder.items.items()})
-    time.sleep(1.0 - time.time() % 1.0 + 1.0)  # as in _fill_fast
-    return count
-
-
-def _go_dry_run(binary: str, parameters: dict[str, Any]) -> tuple[float, set[str]]:
-    """Go's ``garbage-collect --dry-run`` on the s3 store of ``parameters``: its seconds and blobs."""
-    with tempfile.TemporaryDirectory(prefix="distfs-bench-") as workdir:
-        config = Path(workdir) / "config.yml"
-        go_parameters = {k: v for k, v in parameters.items() if k != "chunksize"}
-        config.write_text(go_registry_config({"s3": go_parameters}, 0))
-        began = time.perf_counter()
-        done = subprocess.run(
-            [binary, "garbage-collect", "--dry-run", str(config)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=3600,
-            env=go_registry_environment(),
-        )
-        seconds = time.perf_counter() - began
-    return seconds, set(re.findall(r"blob eligible for deletion: (sha256:[0-9a-f]{64})", done.stdout))
-
-
-def _digest_of(blobs: Iterable[str]) -> str:
-    """One digest naming a set of blob digests (what :func:`_gc_child` reports of its set)."""
-    return hashlib.sha256("\n".join(sorted(blobs)).encode()).hexdigest()
-
-
-def migrate_speed(bench: Bench) -> None:
+def migrate_speed(bench: Workloads) -> None:
     count, size = bench.plan.migrate_blobs, bench.plan.migrate_blob_size
     with tempfile.TemporaryDirectory(prefix="distfs-bench-") as workdir:
         source = factory.create("filesystem", {"rootdirectory": workdir})
@@ -282,9 +145,9 @@ def gc_scale(
         store = {**parameters, "rootdirectory": f"{base}/scale{count}".lstrip("/")}
         driver = factory.create("s3", store)
         began = time.perf_counter()
-        dead = _fill_fast(driver, store, count)
+        dead = fill_fast(driver, store, count)
         log(f"filled {count} blobs ({dead} garbage) in {time.perf_counter() - began:.1f} s")
-        runs = [_run_gc_child(store) for _ in range(repeats)]
+        runs = [run_gc_child(store) for _ in range(repeats)]
         for answer in runs:  # the garbage layers, and the config and manifest of their image
             if answer["garbage"] != dead + 2:
                 raise AssertionError(f"gc --dry-run of {count} blobs found {answer['garbage']} garbage, not {dead + 2}")
@@ -317,10 +180,10 @@ def gc_scale(
     return checks
 
 
-def _run_gc_child(parameters: dict[str, Any]) -> dict[str, Any]:
+def run_gc_child(parameters: dict[str, Any]) -> dict[str, Any]:
     """Run :func:`_gc_child` on the store of ``parameters`` (through stdin, never argv)."""
     done = subprocess.run(
-        [sys.executable, "-c", "from distfs.tools.registry_bench import _gc_child; _gc_child()"],
+        [sys.executable, "-c", "from distfs.tools.bench.registry import _gc_child; _gc_child()"],
         input=json.dumps(parameters).encode(),
         capture_output=True,
         timeout=3600,
@@ -348,7 +211,7 @@ def _gc_child() -> None:
     if events is not None:
         events.register("before-call.s3", count)
     profile = os.environ.get("DISTFS_PROFILE")
-    baseline = _status("VmRSS")
+    baseline = status("VmRSS")
     began = time.perf_counter()
     if profile:
         import cProfile
@@ -361,7 +224,7 @@ def _gc_child() -> None:
     seconds = time.perf_counter() - began
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime  # the whole child's, its imports included
-    peak = _status("VmHWM")  # not ru_maxrss: Linux carries the parent's peak over into it (fork, exec)
+    peak = status("VmHWM")  # not ru_maxrss: Linux carries the parent's peak over into it (fork, exec)
     print(
         json.dumps(
             {
@@ -370,8 +233,13 @@ def _gc_child() -> None:
                 "baseline": baseline,
                 "peak": peak,
                 "garbage": len(report.blobs),
-                "blobs": _digest_of(report.blobs),
+                "blobs": digest_of(report.blobs),
                 "requests": dict(requests),
             }
         )
     )
+
+
+def digest_of(blobs: Iterable[str]) -> str:
+    """One digest naming a set of blob digests (what :func:`_gc_child` reports of its set)."""
+    return hashlib.sha256("\n".join(sorted(blobs)).encode()).hexdigest()
