@@ -1,35 +1,30 @@
-"""The object-store engine on every object store: conformance, with small and large settings.
+"""The object-store engine on every object store: conformance, with small and large settings,
+and the behaviours every store shares, each parametrized over the driver profiles.
 
-One suite, parametrized over the stores (s3 on moto, gcs on fake-gcs-server, azure on
-Azurite, oss on distfs's OSS fake); only what is truly backend-specific stays in the
-per-backend test files.
+The stores are the factory's drivers that need a server (:data:`profiles.CLOUD`: s3 on moto,
+gcs on fake-gcs-server, azure on Azurite, oss on distfs's OSS fake); a store's quirks
+(smallest chunk, what a listing looks like on the wire, its own admin client) are in its
+:class:`profiles.DriverProfile`. Only what is truly backend-specific stays in the
+per-backend test files (tests/drivers/test_{s3,gcs,azure,oss}.py).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cases import suspend_in_fresh_processes, two_instances_see_each_other
+from profiles import CLOUD, PROFILES, Admin, DriverProfile
+from stores import Setup
 
 import distfs
 from distfs.testing import DriverSuite
+from distfs.tools.local import LocalStores
 
 MiB = 1 << 20
-OBJECT_STORES = ["s3", "gcs", "azure", "oss"]
-
-#: Per store: parameters that make every writer multipart and every move a multipart copy.
-SMALL_PARTS: dict[str, dict[str, Any]] = {
-    "s3": {
-        "chunksize": 5 * MiB,
-        "multipartcopythresholdsize": 0,
-        "multipartcopychunksize": str(5 * MiB),
-        "multipartcopymaxconcurrency": "3",
-        "rootdirectory": "/registry/v2/",
-    },
-    "gcs": {"chunksize": 256 << 10, "rootdirectory": "/registry/v2/"},
-    "azure": {"rootdirectory": "/registry/v2/"},
-    "oss": {"chunksize": 5 * MiB, "rootdirectory": "/registry/v2/"},
-}
+ROOT = {"rootdirectory": "/registry/v2/"}
 
 
 def _parameters(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
@@ -45,39 +40,164 @@ class ObjectStoreSuite(DriverSuite):
 
 
 class SmallPartsSuite(DriverSuite):
+    """Every writer multipart and every move a multipart copy, below a root directory."""
+
     store = ""
 
     def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
-        return distfs.create(self.store, {**_parameters(request, self.store), **SMALL_PARTS[self.store]})
+        small = {**PROFILES[self.store].small_parts, **ROOT}
+        return distfs.create(self.store, {**_parameters(request, self.store), **small})
 
 
-class TestS3(ObjectStoreSuite):
-    store = "s3"
+for _name in CLOUD:
+    globals()[f"Test_{_name}"] = type(f"Test_{_name}", (ObjectStoreSuite,), {"store": _name})
+    globals()[f"Test_{_name}_small_parts"] = type(f"Test_{_name}_small_parts", (SmallPartsSuite,), {"store": _name})
 
 
-class TestS3SmallParts(SmallPartsSuite):
-    store = "s3"
+# -- behaviours every object store shares ------------------------------------------------
 
 
-class TestGCS(ObjectStoreSuite):
-    store = "gcs"
+@pytest.fixture(params=CLOUD)
+def profile(request: pytest.FixtureRequest) -> DriverProfile:
+    return PROFILES[request.param]
 
 
-class TestGCSSmallParts(SmallPartsSuite):
-    store = "gcs"
+@pytest.fixture
+def wire(profile: DriverProfile, setup: Callable[..., Setup]) -> Setup:
+    """A fresh store of the profile's driver behind a proxy that records every request."""
+    made = setup(profile.name)
+    made.proxy.trace = []
+    return made
 
 
-class TestAzure(ObjectStoreSuite):
-    store = "azure"
+@pytest.fixture
+def admin(profile: DriverProfile, wire: Setup, local_stores: LocalStores) -> Admin:
+    """The test's own client of the wire's store."""
+    assert profile.admin is not None
+    return profile.admin(local_stores, wire.parameters)
 
 
-class TestAzureSmallParts(SmallPartsSuite):
-    store = "azure"
+def test_two_instances_see_each_other(profile: DriverProfile, wire: Setup) -> None:
+    two_instances_see_each_other(profile.name, wire.parameters)
 
 
-class TestOSS(ObjectStoreSuite):
-    store = "oss"
+def test_resume_in_a_fresh_process(profile: DriverProfile, wire: Setup, admin: Admin) -> None:
+    data = os.urandom(profile.resume_sizes[-1])
+    parameters = {**wire.parameters, **profile.small_parts}
+    suspend_in_fresh_processes(profile.name, parameters, data, profile.resume_sizes)
+    driver = distfs.create(profile.name, parameters)
+    assert driver.list("/") == []
+    w = driver.writer("/p/data", append=True)
+    assert w.size == len(data)
+    w.commit()
+    assert driver.get_content("/p/data") == data
+    assert admin.keys() == ["p/data"]
+    assert admin.uploads() == []
 
 
-class TestOSSSmallParts(SmallPartsSuite):
-    store = "oss"
+def test_cancel_leaves_nothing(wire: Setup, admin: Admin) -> None:
+    driver = wire.clean()
+    w = driver.writer("/c/data")
+    w.write(os.urandom(6 * MiB))
+    w.close()
+    assert admin.uploads() if admin.sees_uploads else admin.keys()  # something to leave behind
+    w = driver.writer("/c/data", append=True)
+    w.write(os.urandom(5 * MiB))  # staged, uncommitted
+    w.cancel()
+    assert admin.uploads() == []
+    assert admin.keys() == []
+
+
+def test_delete_aborts_uploads_below(wire: Setup, admin: Admin) -> None:
+    driver = wire.clean()
+    driver.put_content("/_uploads/1/startedat", b"t")
+    w = driver.writer("/_uploads/1/data")
+    w.write(os.urandom(6 * MiB))
+    w.close()
+    driver.delete("/_uploads/1")
+    assert admin.uploads() == []
+    assert admin.keys() == []
+
+
+def test_empty_object_and_offsets_past_the_end(wire: Setup) -> None:
+    driver = wire.clean()
+    driver.put_content("/e", b"")
+    assert driver.get_content("/e") == b""
+    for offset in (0, 1, 100):
+        with driver.reader("/e", offset) as stream:
+            assert stream.read() == b""
+    driver.put_content("/f", b"abc")
+    with driver.reader("/f", 3) as stream:
+        assert stream.read() == b""
+    with driver.reader("/f", 1) as stream:
+        assert stream.read() == b"bc"
+
+
+def test_markers_prefix_boundaries_and_duplicates(wire: Setup, admin: Admin) -> None:
+    driver = wire.clean()
+    admin.put("dir/")
+    admin.put("dir/file", b"x")
+    admin.put("both", b"x")
+    admin.put("both/child", b"x")
+    driver.put_content("/ab/x", b"x")
+    assert driver.list("/") == ["/ab", "/both", "/dir"]
+    assert driver.list("/dir") == ["/dir/file"]
+    assert driver.stat("/dir").is_dir
+    with pytest.raises(distfs.PathNotFoundError):
+        driver.stat("/a")
+    with pytest.raises(distfs.PathNotFoundError):
+        driver.list("/a")
+    assert driver.stat("/ab").is_dir
+    seen: list[str] = []
+    driver.walk("/", lambda info: seen.append(info.path))
+    # The store holds an object "both" and objects below "both/": list and stat report the
+    # directory; a walk from one flat listing reports the object and the directory.
+    assert seen == ["/ab", "/ab/x", "/both", "/both", "/both/child", "/dir", "/dir/file"]
+
+
+def test_walk_lists_a_thousand_keys_per_request(profile: DriverProfile, wire: Setup, admin: Admin) -> None:
+    count = 1200
+    for index in range(count):
+        admin.put(f"blobs/sha256/{index % 7:02x}/{index:05d}/data", b"x")
+    driver = wire.faulty()
+    assert wire.proxy.trace is not None
+    wire.proxy.trace.clear()
+    files: list[str] = []
+    driver.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
+    assert len(files) == count
+    assert profile.requests(wire.proxy.trace, profile.listing) <= -(-count // 1000) + 1
+    if profile.walk_heads is not None:
+        assert profile.requests(wire.proxy.trace, ("HEAD", "/")) <= profile.walk_heads
+
+
+@pytest.mark.parametrize("profile", [name for name in CLOUD if PROFILES[name].seeks], indirect=True)
+def test_walk_skips_ahead_of_skipped_directories(profile: DriverProfile, wire: Setup, admin: Admin) -> None:
+    for index in range(1100):
+        admin.put(f"a/skipped/{index:04d}")
+    admin.put("a/z")
+    driver = wire.faulty()
+    assert wire.proxy.trace is not None
+    wire.proxy.trace.clear()
+    seen: list[str] = []
+
+    def fn(info: distfs.FileInfo) -> None:
+        seen.append(info.path)
+        if info.path == "/a/skipped":
+            raise distfs.SkipDir
+
+    driver.walk("/", fn)
+    assert seen == ["/a", "/a/skipped", "/a/z"]
+    assert profile.requests(wire.proxy.trace, profile.listing) == 2  # the first page, then straight past /a/skipped
+
+
+@pytest.mark.parametrize("profile", [name for name in CLOUD if PROFILES[name].batch_delete[0]], indirect=True)
+def test_delete_batches_of_a_thousand(profile: DriverProfile, wire: Setup, admin: Admin) -> None:
+    for index in range(1005):
+        admin.put(f"many/{index:04d}")
+    admin.put("many-kept")
+    driver = wire.faulty()
+    assert wire.proxy.trace is not None
+    wire.proxy.trace.clear()
+    driver.delete("/many")
+    assert profile.requests(wire.proxy.trace, profile.batch_delete) == 2
+    assert admin.keys() == ["many-kept"]
