@@ -53,6 +53,8 @@ class DriverProfile:
     """One driver as the tests see it (see the module docstring)."""
 
     name: str
+    #: How the driver's name is spelt in class names and tables (``TestS3``, ``TestAzure``).
+    title: str = ""
     #: The local server behind the driver ("" when it needs none).
     server: str = ""
     #: The parameter that holds the server's URL.
@@ -73,8 +75,14 @@ class DriverProfile:
     seeks: bool = False
     #: Method and path fragment of a batch delete on the wire (empty: deletes are single).
     batch_delete: tuple[str, str] = ("", "")
+    #: Whether the driver runs on the object-store engine (``distfs.aio`` drives it without threads).
+    engine: bool = True
     #: The test's own client of a store, from the driver's parameters.
     admin: Callable[[LocalStores, Mapping[str, Any]], Admin] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.title:
+            object.__setattr__(self, "title", self.name.capitalize())
 
     @property
     def cloud(self) -> bool:
@@ -194,8 +202,10 @@ class _OSSAdmin:
 
 
 _QUIRKS = (
+    DriverProfile("filesystem", engine=False),
     DriverProfile(
         "s3",
+        title="S3",
         server="moto",
         endpoint="regionendpoint",
         chunk={"chunksize": 5 * MiB},
@@ -214,6 +224,7 @@ _QUIRKS = (
     ),
     DriverProfile(
         "gcs",
+        title="GCS",
         server="fake-gcs-server",
         endpoint="endpoint",
         chunk={"chunksize": 8 * MiB},
@@ -225,6 +236,7 @@ _QUIRKS = (
     ),
     DriverProfile(
         "azure",
+        title="Azure",
         server="Azurite",
         endpoint="serviceurl",
         resume_sizes=(0, 3 * MiB, 6 * MiB + 5, 9 * MiB + 11),
@@ -233,6 +245,7 @@ _QUIRKS = (
     ),
     DriverProfile(
         "oss",
+        title="OSS",
         server="OSS fake",
         endpoint="endpoint",
         chunk={"chunksize": 5 * MiB},

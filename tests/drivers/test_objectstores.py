@@ -49,9 +49,10 @@ class SmallPartsSuite(DriverSuite):
         return distfs.create(self.store, {**_parameters(request, self.store), **small})
 
 
-for _name in CLOUD:
-    globals()[f"Test_{_name}"] = type(f"Test_{_name}", (ObjectStoreSuite,), {"store": _name})
-    globals()[f"Test_{_name}_small_parts"] = type(f"Test_{_name}_small_parts", (SmallPartsSuite,), {"store": _name})
+for _name in CLOUD:  # TestS3, TestS3SmallParts, TestGCS, ...
+    for _suite, _suffix in ((ObjectStoreSuite, ""), (SmallPartsSuite, "SmallParts")):
+        _title = f"Test{PROFILES[_name].title}{_suffix}"
+        globals()[_title] = type(_title, (_suite,), {"store": _name})
 
 
 # -- behaviours every object store shares ------------------------------------------------
