@@ -43,8 +43,8 @@ class Admin(Protocol):
     def keys(self) -> list[str]:
         """Every key of the store, sorted: hidden ones, and (Azure) blobs of uncommitted blocks only."""
 
-    def uploads(self) -> list[str]:
-        """Keys of the store's pending multipart uploads, sorted ([] where the store cannot list
+    def uploads(self) -> dict[str, list[int]]:
+        """Part sizes of every pending multipart upload, by key ({} where the store cannot list
         them: GCS resumable sessions; Azure's uncommitted blocks show in :meth:`keys`)."""
 
 
@@ -73,6 +73,9 @@ class DriverProfile:
     #: ``startOffset``, OSS ``marker``), so a walk skips a directory without listing it
     #: (Azurite ignores ``start_from``: the azure store drops the names itself).
     seeks: bool = False
+    #: The request header that names the source of a server-side copy (S3 ``x-amz-copy-source``,
+    #: OSS ``x-oss-copy-source``; empty where copies are not such requests).
+    copy_source: str = ""
     #: Method and path fragment of a batch delete on the wire (empty: deletes are single).
     batch_delete: tuple[str, str] = ("", "")
     #: Whether the driver runs on the object-store engine (``distfs.aio`` drives it without threads).
@@ -92,6 +95,11 @@ class DriverProfile:
     def capabilities(self, stores: LocalStores) -> distfs.Capabilities:
         """What the driver declares, read from a driver on a fresh local store."""
         return distfs.create(self.name, stores.parameters(self.name)).capabilities
+
+    def copies(self, heard: list[tuple[str, str, dict[str, str]]], part: bool) -> int:
+        """How many requests a :class:`fault_proxy.FaultProxy` heard were server-side copies:
+        of parts of a multipart upload (``part``: UploadPartCopy), or of whole objects (CopyObject)."""
+        return sum(1 for _, path, headers in heard if self.copy_source in headers and ("uploadId=" in path) == part)
 
     def requests(self, trace: list[str], kind: tuple[str, str]) -> int:
         """How many lines of a :class:`fault_proxy.FaultProxy` trace are requests of ``kind``
@@ -122,8 +130,12 @@ class _S3Admin:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
         return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
-    def uploads(self) -> list[str]:
-        return sorted(u["Key"] for u in self.client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []))
+    def uploads(self) -> dict[str, list[int]]:
+        found = {}
+        for upload in self.client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []):
+            listing = self.client.list_parts(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+            found[upload["Key"]] = [part["Size"] for part in listing.get("Parts", [])]
+        return found
 
 
 class _GCSAdmin:
@@ -153,8 +165,8 @@ class _GCSAdmin:
             if not token:
                 return sorted(names)
 
-    def uploads(self) -> list[str]:
-        return []
+    def uploads(self) -> dict[str, list[int]]:
+        return {}
 
 
 class _AzureAdmin:
@@ -176,8 +188,8 @@ class _AzureAdmin:
     def keys(self) -> list[str]:
         return sorted(b.name for b in self.container.list_blobs(include=["uncommittedblobs"]))
 
-    def uploads(self) -> list[str]:
-        return []
+    def uploads(self) -> dict[str, list[int]]:
+        return {}
 
 
 class _OSSAdmin:
@@ -197,8 +209,8 @@ class _OSSAdmin:
     def keys(self) -> list[str]:
         return list(self.fake.keys(self.bucket))
 
-    def uploads(self) -> list[str]:
-        return sorted(self.fake.upload_parts(self.bucket))
+    def uploads(self) -> dict[str, list[int]]:
+        return dict(self.fake.upload_parts(self.bucket))
 
 
 _QUIRKS = (
@@ -219,6 +231,7 @@ _QUIRKS = (
         listing=("GET", "list-type=2"),
         walk_heads=0,
         seeks=True,
+        copy_source="x-amz-copy-source",
         batch_delete=("POST", "?delete"),
         admin=_S3Admin,
     ),
@@ -254,6 +267,7 @@ _QUIRKS = (
         listing=("GET", "max-keys="),
         walk_heads=1,
         seeks=True,
+        copy_source="x-oss-copy-source",
         batch_delete=("POST", "?delete"),
         admin=_OSSAdmin,
     ),

@@ -10,6 +10,7 @@ per-backend test files (tests/drivers/test_{s3,gcs,azure,oss}.py).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -68,6 +69,7 @@ def wire(profile: DriverProfile, setup: Callable[..., Setup]) -> Setup:
     """A fresh store of the profile's driver behind a proxy that records every request."""
     made = setup(profile.name)
     made.proxy.trace = []
+    made.proxy.heard = []
     return made
 
 
@@ -93,7 +95,7 @@ def test_resume_in_a_fresh_process(profile: DriverProfile, wire: Setup, admin: A
     w.commit()
     assert driver.get_content("/p/data") == data
     assert admin.keys() == ["p/data"]
-    assert admin.uploads() == []
+    assert admin.uploads() == {}
 
 
 def test_cancel_leaves_nothing(wire: Setup, admin: Admin) -> None:
@@ -105,7 +107,7 @@ def test_cancel_leaves_nothing(wire: Setup, admin: Admin) -> None:
     w = driver.writer("/c/data", append=True)
     w.write(os.urandom(5 * MiB))  # staged, uncommitted
     w.cancel()
-    assert admin.uploads() == []
+    assert admin.uploads() == {}
     assert admin.keys() == []
 
 
@@ -116,7 +118,7 @@ def test_delete_aborts_uploads_below(wire: Setup, admin: Admin) -> None:
     w.write(os.urandom(6 * MiB))
     w.close()
     driver.delete("/_uploads/1")
-    assert admin.uploads() == []
+    assert admin.uploads() == {}
     assert admin.keys() == []
 
 
@@ -202,3 +204,59 @@ def test_delete_batches_of_a_thousand(profile: DriverProfile, wire: Setup, admin
     driver.delete("/many")
     assert profile.requests(wire.proxy.trace, profile.batch_delete) == 2
     assert admin.keys() == ["many-kept"]
+
+
+def _copying(name: str) -> bool:
+    return bool(PROFILES[name].copy_source)
+
+
+@pytest.mark.parametrize("profile", [name for name in CLOUD if _copying(name)], indirect=True)
+def test_hundred_chunk_upload_is_linear(profile: DriverProfile, wire: Setup, admin: Admin) -> None:
+    """100 PATCH-like sessions of 1 MiB: traffic stays linear, parts stay equal."""
+    driver = wire.faulty()
+    assert wire.proxy.trace is not None
+    assert wire.proxy.heard is not None
+    chunk = os.urandom(MiB)
+    digest = hashlib.sha256()
+    wire.proxy.trace.clear()
+    wire.proxy.bytes_up = 0
+    w = driver.writer("/uploads/u1/data")
+    w.close()
+    for index in range(100):
+        w = driver.writer("/uploads/u1/data", append=True)
+        assert w.size == index * MiB
+        piece = chunk[index:] + chunk[:index]
+        w.write(piece)
+        digest.update(piece)
+        w.close()
+    assert admin.uploads() == {"uploads/u1/data": [5 * MiB] * 20}  # every part exactly chunksize
+    w = driver.writer("/uploads/u1/data", append=True)
+    assert w.size == 100 * MiB
+    w.commit()
+    w.close()
+    total = 100 * MiB
+    assert wire.proxy.bytes_up <= 1.2 * total + 100 * 5 * MiB, wire.proxy.bytes_up
+    assert profile.requests(wire.proxy.trace, ("POST", "uploadId=")) == 1  # one CompleteMultipartUpload
+    assert profile.copies(wire.proxy.heard, part=False) == profile.copies(wire.proxy.heard, part=True) == 0
+    print(f"\n100 x 1 MiB resumable {profile.name} upload: {wire.proxy.bytes_up / MiB:.1f} MiB sent for 100 MiB")
+    with driver.reader("/uploads/u1/data") as stream:
+        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
+    assert admin.uploads() == {}
+    assert admin.keys() == ["uploads/u1/data"]  # no journal or helper object left
+
+
+@pytest.mark.parametrize("profile", [name for name in CLOUD if _copying(name)], indirect=True)
+def test_append_to_committed_object_copies_server_side(profile: DriverProfile, wire: Setup) -> None:
+    driver = wire.faulty()
+    assert wire.proxy.heard is not None
+    first = os.urandom(11 * MiB)
+    driver.put_content("/k", first)
+    wire.proxy.heard.clear()
+    wire.proxy.bytes_up = 0
+    w = driver.writer("/k", append=True)
+    assert w.size == 11 * MiB
+    assert profile.copies(wire.proxy.heard, part=True) == 2
+    assert wire.proxy.bytes_up <= MiB + 4096  # only the 1 MiB tail (and the journal's header) is stored again
+    w.write(b"tail")
+    w.commit()
+    assert driver.get_content("/k") == first + b"tail"

@@ -12,7 +12,6 @@ docs/oss.md).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import os
 import time
@@ -456,34 +455,6 @@ def test_tampered_and_expired_signed_urls_get_403(driver: distfs.StorageDriver, 
 # -- native multipart uploads -----------------------------------------------------------
 
 
-def test_hundred_chunk_upload_is_linear(driver: distfs.StorageDriver, fake: OSSFake, bucket: str) -> None:
-    chunk = os.urandom(MiB)
-    digest = hashlib.sha256()
-    fake.reset_counters()
-    w = driver.writer("/uploads/u1/data")
-    w.close()
-    for index in range(100):
-        w = driver.writer("/uploads/u1/data", append=True)
-        assert w.size == index * MiB
-        piece = chunk[index:] + chunk[:index]
-        w.write(piece)
-        digest.update(piece)
-        w.close()
-    assert fake.upload_parts(bucket) == {"uploads/u1/data": [5 * MiB] * 20}
-    w = driver.writer("/uploads/u1/data", append=True)
-    assert w.size == 100 * MiB
-    w.commit()
-    total = 100 * MiB
-    assert fake.bytes_received <= 1.2 * total + 100 * 5 * MiB, fake.bytes_received
-    assert fake.calls["CompleteMultipartUpload"] == 1
-    assert fake.calls["CopyObject"] == fake.calls["UploadPartCopy"] == 0
-    print(f"\n100 x 1 MiB resumable OSS upload: {fake.bytes_received / MiB:.1f} MiB sent for 100 MiB")
-    with driver.reader("/uploads/u1/data") as stream:
-        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
-    assert fake.upload_parts(bucket) == {}
-    assert fake.keys(bucket) == ["uploads/u1/data"]  # no journal left
-
-
 def test_cancel_and_new_writers_abort_native_uploads(driver: distfs.StorageDriver, fake: OSSFake, bucket: str) -> None:
     w = driver.writer("/c/data")
     w.write(os.urandom(6 * MiB))
@@ -503,19 +474,6 @@ def test_cancel_and_new_writers_abort_native_uploads(driver: distfs.StorageDrive
     assert fake.upload_parts(bucket) == {}
     assert fake.keys(bucket) == ["n"]
     assert driver.get_content("/n") == b"fresh"
-
-
-def test_append_to_committed_object_copies_server_side(driver: distfs.StorageDriver, fake: OSSFake) -> None:
-    first = os.urandom(11 * MiB)
-    driver.put_content("/k", first)
-    fake.reset_counters()
-    w = driver.writer("/k", append=True)
-    assert w.size == 11 * MiB
-    assert fake.calls["UploadPartCopy"] == 2
-    assert fake.bytes_received <= 2 * MiB  # the 1 MiB tail is stored again, never the object
-    w.write(b"tail")
-    w.commit()
-    assert driver.get_content("/k") == first + b"tail"
 
 
 def test_uploads_are_listed_and_paged(params: dict[str, Any], fake: OSSFake) -> None:

@@ -263,39 +263,6 @@ def all_keys(admin: Any, bucket: str) -> list[str]:
     return [o["Key"] for o in admin.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
-def test_hundred_chunk_upload_is_linear(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    """100 PATCH-like sessions of 1 MiB: traffic stays linear, parts stay equal."""
-    chunk = os.urandom(MiB)
-    digest = hashlib.sha256()
-    requests = Requests(s3)
-    w = s3.writer("/uploads/u1/data")
-    w.close()
-    for index in range(100):
-        w = s3.writer("/uploads/u1/data", append=True)
-        assert w.size == index * MiB
-        piece = chunk[index:] + chunk[:index]
-        w.write(piece)
-        digest.update(piece)
-        w.close()
-    parts = upload_parts(s3_admin, s3_bucket)
-    assert list(parts) == ["uploads/u1/data"]
-    assert parts["uploads/u1/data"] == [5 * MiB] * 20  # every part exactly chunksize
-    w = s3.writer("/uploads/u1/data", append=True)
-    assert w.size == 100 * MiB
-    w.commit()
-    w.close()
-    total = 100 * MiB
-    assert requests.bytes <= 1.2 * total + 100 * 5 * MiB, requests.bytes
-    assert requests.count("CompleteMultipartUpload") == 1
-    assert requests.count("CopyObject") == 0
-    assert requests.count("UploadPartCopy") == 0
-    print(f"\n100 x 1 MiB resumable upload: {requests.bytes / MiB:.1f} MiB sent for {total / MiB:.0f} MiB")
-    with s3.reader("/uploads/u1/data") as stream:
-        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
-    assert upload_parts(s3_admin, s3_bucket) == {}
-    assert all_keys(s3_admin, s3_bucket) == ["uploads/u1/data"]  # no helper object left
-
-
 def test_resume_ignores_parts_after_the_last_close(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
     """A writer that died after uploading a part but before close() resumes at its last close."""
     first = os.urandom(3 * MiB)
@@ -323,19 +290,6 @@ def test_new_writer_aborts_the_previous_upload(s3: distfs.StorageDriver, s3_admi
     assert upload_parts(s3_admin, s3_bucket) == {}
     assert all_keys(s3_admin, s3_bucket) == ["n"]
     assert s3.get_content("/n") == b"fresh"
-
-
-def test_append_to_committed_object_copies_server_side(s3: distfs.StorageDriver) -> None:
-    first = os.urandom(11 * MiB)
-    s3.put_content("/k", first)
-    requests = Requests(s3)
-    w = s3.writer("/k", append=True)
-    assert w.size == 11 * MiB
-    assert requests.count("UploadPartCopy") == 2
-    assert requests.bytes <= MiB + 4096  # only the 1 MiB tail (and the journal's header) is stored again
-    w.write(b"tail")
-    w.commit()
-    assert s3.get_content("/k") == first + b"tail"
 
 
 def test_writer_memory_is_bounded(s3: distfs.StorageDriver) -> None:
