@@ -1,9 +1,10 @@
 """The azure driver's own behaviour against Azurite (started by the harness).
 
-The generic contract runs on every object store in tests/drivers/test_objectstores.py; here is
-what is Azure's: parameters and credentials, shared-key and SAS checks (Azurite verifies
-both), the staging blob and its blocks, copies pinned by ETag, listings without an
-exclusive start-after, deletes on an emulator, legacy append blobs.
+The generic contract runs on every object store in tests/drivers/test_objectstores.py and
+test_object_store_behaviours.py; here is what is Azure's: parameters and credentials,
+shared-key and SAS checks (Azurite verifies both), the staging blob and its blocks, copies
+pinned by ETag, listings without an exclusive start-after, deletes on an emulator, legacy
+append blobs.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """What is specific to the gcs driver, against fake-gcs-server (started by the harness).
 
-Generic behaviour (the contract, crashes, faults, pinned reads) is tested on every object
-store in tests/drivers/test_objectstores.py and tests/engine/; here: parameters,
-credentials and signing, the JSON API requests the store sends (through a counting proxy),
-compose-emulated uploads (marker, rounds of 32, clean-up order), and emulator quirks.
+Generic behaviour (the contract, crashes, faults, pinned reads, listings and resumes) is
+tested on every object store in tests/drivers/test_objectstores.py,
+test_object_store_behaviours.py and tests/engine/; here: parameters, credentials and signing,
+the JSON API requests the store sends (through a counting proxy), compose-emulated uploads
+(marker, rounds of 32, clean-up order), and emulator quirks.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 The fake is OUR OWN reading of the public OSS API documentation, not the real service:
 these tests check the driver against that reading. The generic contract (conformance,
-crashes, faults, pinned reads) runs on every object store in tests/drivers/test_objectstores.py
-and tests/engine/. With DISTFS_OSS_ACCESS_KEY_ID, DISTFS_OSS_ACCESS_KEY_SECRET,
+crashes, faults, pinned reads, the uploads, listings and deletes every store shares) runs on
+every object store in tests/drivers/test_objectstores.py, test_object_store_behaviours.py and
+tests/engine/. With DISTFS_OSS_ACCESS_KEY_ID, DISTFS_OSS_ACCESS_KEY_SECRET,
 DISTFS_OSS_REGION and DISTFS_OSS_BUCKET set (and optionally DISTFS_OSS_ENDPOINT), the
 conformance suite also runs against a real bucket, below a fresh root directory (see
 docs/oss.md).

@@ -1,4 +1,8 @@
-"""The s3 driver against a real S3 server (moto, started by the harness)."""
+"""What is specific to the s3 driver, against a real S3 server (moto, started by the harness).
+
+What every object store does is tested in tests/drivers/test_objectstores.py and
+test_object_store_behaviours.py over the driver profiles (tests/profiles.py).
+"""
 
 from __future__ import annotations
 
