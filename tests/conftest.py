@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from profiles import LOCAL
 from stores import Setup
 from zips import build_zip
 
@@ -31,7 +32,8 @@ from distfs.tools.servers import (
 )
 from distfs.tools.servers import sftp_server as run_sftp_server
 
-DRIVER_NAMES = ["inmemory", "filesystem"]
+#: The drivers that need no server: the ``driver`` fixture runs each.
+DRIVER_NAMES = list(LOCAL)
 
 
 # -- peak memory ----------------------------------------------------------------------

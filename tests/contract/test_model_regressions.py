@@ -20,12 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from profiles import PROFILES
 
 import distfs
 from distfs import DriverError, FileInfo, InvalidParameterError, PathNotFoundError, StorageDriver
 from distfs.engine.loop import run
 
-ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
+ALL_DRIVERS = list(PROFILES)
 
 
 @pytest.fixture(params=ALL_DRIVERS)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
+from profiles import PROFILES
 
 import distfs
 from distfs import paths
@@ -21,7 +22,7 @@ from distfs.base import Base
 from distfs.engine import ObjectStoreDriver
 from distfs.engine.loop import run
 
-ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
+ALL_DRIVERS = list(PROFILES)
 
 
 def below(name: str, parameters: dict[str, Any], child: str) -> dict[str, Any]:

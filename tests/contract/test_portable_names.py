@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from profiles import PROFILES
 
 import distfs
 
-ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
+ALL_DRIVERS = list(PROFILES)
 
 BACKSLASH = "\\"
 NOT_XML = "\ufffe\uffff"  # XML 1.0 cannot carry them

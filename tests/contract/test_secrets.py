@@ -49,6 +49,7 @@ from typing import Any
 
 import pytest
 from cases import oauth_token_server
+from profiles import LOCAL
 
 import distfs
 from distfs import StorageDriverError
@@ -394,7 +395,7 @@ def test_no_secret_escapes(
     print(f"\nsecrets[{config.name}]: {len(config.secrets)} forms x {len(texts)} texts, {capture.count} log records")
 
 
-@pytest.mark.parametrize("name", ["inmemory", "filesystem"])
+@pytest.mark.parametrize("name", LOCAL)
 def test_cli_of_drivers_without_secrets(name: str, store_parameters: Callable[[str], dict[str, Any]]) -> None:
     """The secret-free drivers through the same CLI runs: a bogus secret-looking value is not echoed."""
     secret = "h4-not-a-parameter-secret-Zz9"

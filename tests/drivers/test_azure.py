@@ -1,15 +1,15 @@
 """The azure driver's own behaviour against Azurite (started by the harness).
 
-The generic contract runs on every object store in tests/drivers/test_objectstores.py; here is
-what is Azure's: parameters and credentials, shared-key and SAS checks (Azurite verifies
-both), the staging blob and its blocks, copies pinned by ETag, listings without an
-exclusive start-after, deletes on an emulator, legacy append blobs.
+The generic contract runs on every object store in tests/drivers/test_objectstores.py and
+test_object_store_behaviours.py; here is what is Azure's: parameters and credentials,
+shared-key and SAS checks (Azurite verifies both), the staging blob and its blocks, copies
+pinned by ETag, listings without an exclusive start-after, deletes on an emulator, legacy
+append blobs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import subprocess
 import sys
@@ -20,7 +20,6 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import pytest
-from cases import suspend_in_fresh_processes
 from conftest import azurite_connection_string, unique_name
 
 import distfs
@@ -538,16 +537,6 @@ def test_suspended_upload_is_a_committed_block_list(params: dict[str, Any], cont
     assert all_blobs(container, uncommitted=True) == ["u/data"]  # staging blob and its blocks gone
 
 
-def test_cancel_leaves_nothing(az: distfs.StorageDriver, container: Any) -> None:
-    w = az.writer("/c/data")
-    w.write(os.urandom(5 * MiB))
-    w.close()
-    w = az.writer("/c/data", append=True)
-    w.write(os.urandom(5 * MiB))  # staged, uncommitted
-    w.cancel()
-    assert all_blobs(container, uncommitted=True) == []
-
-
 def test_completed_or_aborted_upload_is_gone(params: dict[str, Any]) -> None:
     store = store_of(make(params))
 
@@ -570,18 +559,6 @@ def test_completed_or_aborted_upload_is_gone(params: dict[str, Any]) -> None:
         await store.close()
 
     run(scenario())
-
-
-def test_resume_in_a_fresh_process(params: dict[str, Any], container: Any) -> None:
-    data = os.urandom(9 * MiB + 11)
-    suspend_in_fresh_processes("azure", params, data, (0, 3 * MiB, 6 * MiB + 5, len(data)))
-    driver = distfs.create("azure", params)
-    assert driver.list("/") == []
-    w = driver.writer("/p/data", append=True)
-    assert w.size == len(data)
-    w.commit()
-    assert hashlib.sha256(driver.get_content("/p/data")).digest() == hashlib.sha256(data).digest()
-    assert all_blobs(container, uncommitted=True) == ["p/data"]
 
 
 # -- redirects --------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """What is specific to the gcs driver, against fake-gcs-server (started by the harness).
 
-Generic behaviour (the contract, crashes, faults, pinned reads) is tested on every object
-store in tests/drivers/test_objectstores.py and tests/engine/; here: parameters,
-credentials and signing, the JSON API requests the store sends (through a counting proxy),
-compose-emulated uploads (marker, rounds of 32, clean-up order), and emulator quirks.
+Generic behaviour (the contract, crashes, faults, pinned reads, listings and resumes) is
+tested on every object store in tests/drivers/test_objectstores.py,
+test_object_store_behaviours.py and tests/engine/; here: parameters, credentials and signing,
+the JSON API requests the store sends (through a counting proxy), compose-emulated uploads
+(marker, rounds of 32, clean-up order), and emulator quirks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cases import json_server, oauth_token_server, suspend_in_fresh_processes, two_instances_see_each_other
+from cases import json_server, oauth_token_server
 from conftest import unique_name
 from fault_proxy import FaultProxy
 
@@ -466,16 +467,6 @@ def test_suspended_sessions_send_linear_traffic(traced: Traced, gcs_endpoint: st
     assert all_keys(gcs_endpoint, gcs_bucket) == ["uploads/u1/data"]  # no hidden object left
 
 
-def test_resume_in_a_fresh_process(gcs_parameters: dict[str, Any]) -> None:
-    data = os.urandom(3 * MiB + 11)
-    suspend_in_fresh_processes("gcs", gcs_parameters, data, (0, MiB, 2 * MiB + 5, len(data)))
-    driver = distfs.create("gcs", gcs_parameters)
-    w = driver.writer("/p/data", append=True)
-    assert w.size == len(data)
-    w.commit()
-    assert driver.get_content("/p/data") == data
-
-
 def test_resume_ignores_parts_after_the_last_close(
     gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str
 ) -> None:
@@ -514,20 +505,6 @@ def test_cancel_and_delete_leave_nothing(gcs: distfs.StorageDriver, gcs_endpoint
 # -- reads, listings, deletes, moves ----------------------------------------------------
 
 
-def test_empty_object_and_offsets_past_the_end(gcs: distfs.StorageDriver) -> None:
-    """fake-gcs answers 416 to any range of an empty object, and past the end of others."""
-    gcs.put_content("/e", b"")
-    assert gcs.get_content("/e") == b""
-    for offset in (0, 1, 100):
-        with gcs.reader("/e", offset) as stream:
-            assert stream.read() == b""
-    gcs.put_content("/f", b"abc")
-    with gcs.reader("/f", 3) as stream:
-        assert stream.read() == b""
-    with gcs.reader("/f", 1) as stream:
-        assert stream.read() == b"bc"
-
-
 def test_pinned_reads_use_the_generation(traced: Traced) -> None:
     gcs = traced.driver
     gcs.put_content("/v", b"a" * (CHUNK * 2))
@@ -540,31 +517,6 @@ def test_pinned_reads_use_the_generation(traced: Traced) -> None:
     with pytest.raises(distfs.ObjectChangedError):
         stream.read(10)
     assert traced.count("GET", "generation=") == 1
-
-
-def test_markers_prefix_boundaries_and_duplicates(
-    gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str
-) -> None:
-    admin_put(gcs_endpoint, gcs_bucket, "dir/")
-    admin_put(gcs_endpoint, gcs_bucket, "dir/file", b"x")
-    admin_put(gcs_endpoint, gcs_bucket, "both", b"x")
-    admin_put(gcs_endpoint, gcs_bucket, "both/child", b"x")
-    gcs.put_content("/ab/x", b"x")
-    assert gcs.list("/") == ["/ab", "/both", "/dir"]
-    assert gcs.list("/dir") == ["/dir/file"]
-    assert gcs.stat("/dir").is_dir
-    with pytest.raises(distfs.PathNotFoundError):
-        gcs.stat("/a")
-    with pytest.raises(distfs.PathNotFoundError):
-        gcs.list("/a")
-    assert gcs.stat("/ab").is_dir
-    seen: list[str] = []
-    gcs.walk("/", lambda info: seen.append(info.path))
-    assert seen == ["/ab", "/ab/x", "/both", "/both", "/both/child", "/dir", "/dir/file"]
-
-
-def test_two_instances_see_each_other(gcs_parameters: dict[str, Any]) -> None:
-    two_instances_see_each_other("gcs", gcs_parameters)
 
 
 def test_delete_only_below_the_boundary(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
@@ -592,32 +544,6 @@ def test_move_copies_server_side(traced: Traced) -> None:
     assert gcs.get_content("/dst/one") == data
     with pytest.raises(distfs.PathNotFoundError):
         gcs.stat("/src")
-
-
-def test_walk_lists_a_thousand_keys_per_request(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
-    count = 1200
-    for index in range(count):
-        admin_put(gcs_endpoint, gcs_bucket, f"blobs/sha256/{index % 7:02x}/{index:05d}/data", b"x")
-    files: list[str] = []
-    traced.driver.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
-    assert len(files) == count
-    assert traced.lists() <= -(-count // 1000) + 1
-
-
-def test_walk_skips_ahead_of_skipped_directories(traced: Traced, gcs_endpoint: str, gcs_bucket: str) -> None:
-    for index in range(1100):
-        admin_put(gcs_endpoint, gcs_bucket, f"a/skipped/{index:04d}")
-    admin_put(gcs_endpoint, gcs_bucket, "a/z")
-    seen: list[str] = []
-
-    def fn(info: distfs.FileInfo) -> None:
-        seen.append(info.path)
-        if info.path == "/a/skipped":
-            raise distfs.SkipDir
-
-    traced.driver.walk("/", fn)
-    assert seen == ["/a", "/a/skipped", "/a/z"]
-    assert traced.lists() == 2  # the first page, then straight past /a/skipped (startOffset)
 
 
 def test_walk_start_after_hint_excludes_the_hint(gcs: distfs.StorageDriver) -> None:

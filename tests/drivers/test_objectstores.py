@@ -1,8 +1,9 @@
 """The object-store engine on every object store: conformance, with small and large settings.
 
-One suite, parametrized over the stores (s3 on moto, gcs on fake-gcs-server, azure on
-Azurite, oss on distfs's OSS fake); only what is truly backend-specific stays in the
-per-backend test files.
+One suite, made per object store of the factory's list (:data:`profiles.CLOUD`: s3 on moto,
+gcs on fake-gcs-server, azure on Azurite, oss on distfs's OSS fake); the behaviours every
+store shares beyond the suite are in tests/drivers/test_object_store_behaviours.py; only what
+is truly backend-specific stays in the per-backend test files.
 """
 
 from __future__ import annotations
@@ -10,26 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from profiles import CLOUD, PROFILES
 
 import distfs
 from distfs.testing import DriverSuite
 
 MiB = 1 << 20
-OBJECT_STORES = ["s3", "gcs", "azure", "oss"]
-
-#: Per store: parameters that make every writer multipart and every move a multipart copy.
-SMALL_PARTS: dict[str, dict[str, Any]] = {
-    "s3": {
-        "chunksize": 5 * MiB,
-        "multipartcopythresholdsize": 0,
-        "multipartcopychunksize": str(5 * MiB),
-        "multipartcopymaxconcurrency": "3",
-        "rootdirectory": "/registry/v2/",
-    },
-    "gcs": {"chunksize": 256 << 10, "rootdirectory": "/registry/v2/"},
-    "azure": {"rootdirectory": "/registry/v2/"},
-    "oss": {"chunksize": 5 * MiB, "rootdirectory": "/registry/v2/"},
-}
+ROOT = {"rootdirectory": "/registry/v2/"}
 
 
 def _parameters(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
@@ -45,39 +33,16 @@ class ObjectStoreSuite(DriverSuite):
 
 
 class SmallPartsSuite(DriverSuite):
+    """Every writer multipart and every move a multipart copy, below a root directory."""
+
     store = ""
 
     def make_driver(self, request: pytest.FixtureRequest) -> distfs.StorageDriver:  # type: ignore[override]
-        return distfs.create(self.store, {**_parameters(request, self.store), **SMALL_PARTS[self.store]})
+        small = {**PROFILES[self.store].small_parts, **ROOT}
+        return distfs.create(self.store, {**_parameters(request, self.store), **small})
 
 
-class TestS3(ObjectStoreSuite):
-    store = "s3"
-
-
-class TestS3SmallParts(SmallPartsSuite):
-    store = "s3"
-
-
-class TestGCS(ObjectStoreSuite):
-    store = "gcs"
-
-
-class TestGCSSmallParts(SmallPartsSuite):
-    store = "gcs"
-
-
-class TestAzure(ObjectStoreSuite):
-    store = "azure"
-
-
-class TestAzureSmallParts(SmallPartsSuite):
-    store = "azure"
-
-
-class TestOSS(ObjectStoreSuite):
-    store = "oss"
-
-
-class TestOSSSmallParts(SmallPartsSuite):
-    store = "oss"
+for _name in CLOUD:  # TestS3, TestS3SmallParts, TestGCS, ...
+    for _suite, _suffix in ((ObjectStoreSuite, ""), (SmallPartsSuite, "SmallParts")):
+        _title = f"Test{PROFILES[_name].title}{_suffix}"
+        globals()[_title] = type(_title, (_suite,), {"store": _name})

@@ -2,8 +2,9 @@
 
 The fake is OUR OWN reading of the public OSS API documentation, not the real service:
 these tests check the driver against that reading. The generic contract (conformance,
-crashes, faults, pinned reads) runs on every object store in tests/drivers/test_objectstores.py
-and tests/engine/. With DISTFS_OSS_ACCESS_KEY_ID, DISTFS_OSS_ACCESS_KEY_SECRET,
+crashes, faults, pinned reads, the uploads, listings and deletes every store shares) runs on
+every object store in tests/drivers/test_objectstores.py, test_object_store_behaviours.py and
+tests/engine/. With DISTFS_OSS_ACCESS_KEY_ID, DISTFS_OSS_ACCESS_KEY_SECRET,
 DISTFS_OSS_REGION and DISTFS_OSS_BUCKET set (and optionally DISTFS_OSS_ENDPOINT), the
 conformance suite also runs against a real bucket, below a fresh root directory (see
 docs/oss.md).
@@ -12,7 +13,6 @@ docs/oss.md).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import os
 import time
@@ -34,7 +34,7 @@ from distfs.base import Base
 from distfs.engine import ObjectStoreDriver
 from distfs.engine.seam import Changed, Denied, NotFound, StoreError, StoreMissing, Transient
 from distfs.testing import DriverSuite
-from distfs.tools.oss_fake import Obj, OSSFake, serve
+from distfs.tools.oss_fake import OSSFake, serve
 
 T = TypeVar("T")
 MiB = 1 << 20
@@ -456,34 +456,6 @@ def test_tampered_and_expired_signed_urls_get_403(driver: distfs.StorageDriver, 
 # -- native multipart uploads -----------------------------------------------------------
 
 
-def test_hundred_chunk_upload_is_linear(driver: distfs.StorageDriver, fake: OSSFake, bucket: str) -> None:
-    chunk = os.urandom(MiB)
-    digest = hashlib.sha256()
-    fake.reset_counters()
-    w = driver.writer("/uploads/u1/data")
-    w.close()
-    for index in range(100):
-        w = driver.writer("/uploads/u1/data", append=True)
-        assert w.size == index * MiB
-        piece = chunk[index:] + chunk[:index]
-        w.write(piece)
-        digest.update(piece)
-        w.close()
-    assert fake.upload_parts(bucket) == {"uploads/u1/data": [5 * MiB] * 20}
-    w = driver.writer("/uploads/u1/data", append=True)
-    assert w.size == 100 * MiB
-    w.commit()
-    total = 100 * MiB
-    assert fake.bytes_received <= 1.2 * total + 100 * 5 * MiB, fake.bytes_received
-    assert fake.calls["CompleteMultipartUpload"] == 1
-    assert fake.calls["CopyObject"] == fake.calls["UploadPartCopy"] == 0
-    print(f"\n100 x 1 MiB resumable OSS upload: {fake.bytes_received / MiB:.1f} MiB sent for 100 MiB")
-    with driver.reader("/uploads/u1/data") as stream:
-        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
-    assert fake.upload_parts(bucket) == {}
-    assert fake.keys(bucket) == ["uploads/u1/data"]  # no journal left
-
-
 def test_cancel_and_new_writers_abort_native_uploads(driver: distfs.StorageDriver, fake: OSSFake, bucket: str) -> None:
     w = driver.writer("/c/data")
     w.write(os.urandom(6 * MiB))
@@ -505,19 +477,6 @@ def test_cancel_and_new_writers_abort_native_uploads(driver: distfs.StorageDrive
     assert driver.get_content("/n") == b"fresh"
 
 
-def test_append_to_committed_object_copies_server_side(driver: distfs.StorageDriver, fake: OSSFake) -> None:
-    first = os.urandom(11 * MiB)
-    driver.put_content("/k", first)
-    fake.reset_counters()
-    w = driver.writer("/k", append=True)
-    assert w.size == 11 * MiB
-    assert fake.calls["UploadPartCopy"] == 2
-    assert fake.bytes_received <= 2 * MiB  # the 1 MiB tail is stored again, never the object
-    w.write(b"tail")
-    w.commit()
-    assert driver.get_content("/k") == first + b"tail"
-
-
 def test_uploads_are_listed_and_paged(params: dict[str, Any], fake: OSSFake) -> None:
     store = OSSStore(settings_from(params))
     keys = ["a/1", "a/2", "a/2", "b/1"]
@@ -531,16 +490,6 @@ def test_uploads_are_listed_and_paged(params: dict[str, Any], fake: OSSFake) -> 
     assert run(store.list_uploads("")) == []
     with pytest.raises(NotFound):
         run(store.list_parts(made[0]))
-
-
-def test_delete_aborts_uploads_below(driver: distfs.StorageDriver, fake: OSSFake, bucket: str) -> None:
-    driver.put_content("/_uploads/1/startedat", b"t")
-    w = driver.writer("/_uploads/1/data")
-    w.write(os.urandom(6 * MiB))
-    w.close()
-    driver.delete("/_uploads/1")
-    assert fake.upload_parts(bucket) == {}
-    assert fake.keys(bucket) == []
 
 
 # -- delete, move, walk -----------------------------------------------------------------
@@ -569,17 +518,6 @@ def test_batch_delete_compares_the_answer_with_the_request(params: dict[str, Any
     assert fake.keys(params["bucket"]) == []
 
 
-def test_delete_batches_of_a_thousand(driver: distfs.StorageDriver, fake: OSSFake, bucket: str) -> None:
-    etag = '"' + hashlib.md5(b"x").hexdigest().upper() + '"'
-    with fake.lock:  # seeded directly: 1001 PutObject requests would only slow the test down
-        for index in range(1001):
-            fake.buckets[bucket][f"d/{index:04d}"] = Obj(b"x", etag, time.time())
-    fake.reset_counters()
-    driver.delete("/d")
-    assert fake.calls["DeleteMultipleObjects"] == 2
-    assert fake.keys(bucket) == []
-
-
 def test_large_move_copies_in_parts(driver: distfs.StorageDriver, fake: OSSFake) -> None:
     data = os.urandom(40 * MiB)
     driver.put_content("/src", data)
@@ -597,14 +535,3 @@ def test_large_move_copies_in_parts(driver: distfs.StorageDriver, fake: OSSFake)
     driver.move("/dst/one", "/small")
     assert fake.calls["CopyObject"] == 1
     assert fake.calls["UploadPartCopy"] == 0
-
-
-def test_walk_lists_a_thousand_keys_per_request(driver: distfs.StorageDriver, fake: OSSFake) -> None:
-    for index in range(1200):
-        driver.put_content(f"/blobs/{index % 7:02x}/{index:05d}/data", b"x")
-    fake.reset_counters()
-    files: list[str] = []
-    driver.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
-    assert len(files) == 1200
-    assert fake.calls["ListObjects"] <= 3  # two flat pages (plus the existence check)
-    assert fake.calls["HeadObject"] <= 1

@@ -1,4 +1,8 @@
-"""The s3 driver against a real S3 server (moto, started by the harness)."""
+"""What is specific to the s3 driver, against a real S3 server (moto, started by the harness).
+
+What every object store does is tested in tests/drivers/test_objectstores.py and
+test_object_store_behaviours.py over the driver profiles (tests/profiles.py).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from cases import json_server, suspend_in_fresh_processes, two_instances_see_each_other
+from cases import json_server
 from conftest import new_bucket
 
 import distfs
@@ -263,49 +267,6 @@ def all_keys(admin: Any, bucket: str) -> list[str]:
     return [o["Key"] for o in admin.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
-def test_hundred_chunk_upload_is_linear(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    """100 PATCH-like sessions of 1 MiB: traffic stays linear, parts stay equal."""
-    chunk = os.urandom(MiB)
-    digest = hashlib.sha256()
-    requests = Requests(s3)
-    w = s3.writer("/uploads/u1/data")
-    w.close()
-    for index in range(100):
-        w = s3.writer("/uploads/u1/data", append=True)
-        assert w.size == index * MiB
-        piece = chunk[index:] + chunk[:index]
-        w.write(piece)
-        digest.update(piece)
-        w.close()
-    parts = upload_parts(s3_admin, s3_bucket)
-    assert list(parts) == ["uploads/u1/data"]
-    assert parts["uploads/u1/data"] == [5 * MiB] * 20  # every part exactly chunksize
-    w = s3.writer("/uploads/u1/data", append=True)
-    assert w.size == 100 * MiB
-    w.commit()
-    w.close()
-    total = 100 * MiB
-    assert requests.bytes <= 1.2 * total + 100 * 5 * MiB, requests.bytes
-    assert requests.count("CompleteMultipartUpload") == 1
-    assert requests.count("CopyObject") == 0
-    assert requests.count("UploadPartCopy") == 0
-    print(f"\n100 x 1 MiB resumable upload: {requests.bytes / MiB:.1f} MiB sent for {total / MiB:.0f} MiB")
-    with s3.reader("/uploads/u1/data") as stream:
-        assert hashlib.sha256(stream.read()).hexdigest() == digest.hexdigest()
-    assert upload_parts(s3_admin, s3_bucket) == {}
-    assert all_keys(s3_admin, s3_bucket) == ["uploads/u1/data"]  # no helper object left
-
-
-def test_resume_in_a_fresh_process(s3_parameters: dict[str, Any], s3_admin: Any, s3_bucket: str) -> None:
-    data = os.urandom(7 * MiB + 11)
-    suspend_in_fresh_processes("s3", s3_parameters, data, (0, 3 * MiB, 6 * MiB + 5, len(data)))
-    driver = distfs.create("s3", s3_parameters)
-    w = driver.writer("/p/data", append=True)
-    assert w.size == len(data)
-    w.commit()
-    assert driver.get_content("/p/data") == data
-
-
 def test_resume_ignores_parts_after_the_last_close(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
     """A writer that died after uploading a part but before close() resumes at its last close."""
     first = os.urandom(3 * MiB)
@@ -323,17 +284,6 @@ def test_resume_ignores_parts_after_the_last_close(s3: distfs.StorageDriver, s3_
     assert s3.get_content("/d") == first + rest
 
 
-def test_cancel_leaves_nothing(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    w = s3.writer("/c/data")
-    w.write(os.urandom(6 * MiB))
-    w.close()
-    assert upload_parts(s3_admin, s3_bucket)
-    w = s3.writer("/c/data", append=True)
-    w.cancel()
-    assert upload_parts(s3_admin, s3_bucket) == {}
-    assert all_keys(s3_admin, s3_bucket) == []
-
-
 def test_new_writer_aborts_the_previous_upload(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
     w = s3.writer("/n")
     w.write(os.urandom(6 * MiB))
@@ -344,29 +294,6 @@ def test_new_writer_aborts_the_previous_upload(s3: distfs.StorageDriver, s3_admi
     assert upload_parts(s3_admin, s3_bucket) == {}
     assert all_keys(s3_admin, s3_bucket) == ["n"]
     assert s3.get_content("/n") == b"fresh"
-
-
-def test_delete_aborts_uploads_below(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    s3.put_content("/_uploads/1/startedat", b"t")
-    w = s3.writer("/_uploads/1/data")
-    w.write(os.urandom(6 * MiB))
-    w.close()
-    s3.delete("/_uploads/1")
-    assert upload_parts(s3_admin, s3_bucket) == {}
-    assert all_keys(s3_admin, s3_bucket) == []
-
-
-def test_append_to_committed_object_copies_server_side(s3: distfs.StorageDriver) -> None:
-    first = os.urandom(11 * MiB)
-    s3.put_content("/k", first)
-    requests = Requests(s3)
-    w = s3.writer("/k", append=True)
-    assert w.size == 11 * MiB
-    assert requests.count("UploadPartCopy") == 2
-    assert requests.bytes <= MiB + 4096  # only the 1 MiB tail (and the journal's header) is stored again
-    w.write(b"tail")
-    w.commit()
-    assert s3.get_content("/k") == first + b"tail"
 
 
 def test_writer_memory_is_bounded(s3: distfs.StorageDriver) -> None:
@@ -405,51 +332,7 @@ def test_reads_stream_in_bounded_memory(s3: distfs.StorageDriver) -> None:
     assert peak < 2 * 5 * MiB + 16 * MiB, peak  # read-ahead blocks, not the 40 MiB object
 
 
-def test_empty_object_and_offsets_past_the_end(s3: distfs.StorageDriver) -> None:
-    s3.put_content("/e", b"")
-    for offset in (0, 1, 100):
-        with s3.reader("/e", offset) as stream:
-            assert stream.read() == b""
-    s3.put_content("/f", b"abc")
-    with s3.reader("/f", 3) as stream:
-        assert stream.read() == b""
-
-
 # -- listings, stat, delete, move -------------------------------------------------------
-
-
-def test_markers_prefix_boundaries_and_duplicates(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    s3_admin.put_object(Bucket=s3_bucket, Key="dir/", Body=b"")
-    s3_admin.put_object(Bucket=s3_bucket, Key="dir/file", Body=b"x")
-    s3_admin.put_object(Bucket=s3_bucket, Key="both", Body=b"x")
-    s3_admin.put_object(Bucket=s3_bucket, Key="both/child", Body=b"x")
-    s3.put_content("/ab/x", b"x")
-    assert s3.list("/") == ["/ab", "/both", "/dir"]
-    assert s3.list("/dir") == ["/dir/file"]
-    with pytest.raises(distfs.PathNotFoundError):
-        s3.stat("/a")
-    with pytest.raises(distfs.PathNotFoundError):
-        s3.list("/a")
-    assert s3.stat("/ab").is_dir
-    seen: list[str] = []
-    s3.walk("/", lambda info: seen.append(info.path))
-    # The store holds an object "both" and objects below "both/": list and stat report the
-    # directory; a walk from one flat listing reports the object and the directory.
-    assert seen == ["/ab", "/ab/x", "/both", "/both", "/both/child", "/dir", "/dir/file"]
-
-
-def test_two_instances_see_each_other(s3_parameters: dict[str, Any]) -> None:
-    two_instances_see_each_other("s3", s3_parameters)
-
-
-def test_delete_batches_of_a_thousand(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    for index in range(1005):
-        s3_admin.put_object(Bucket=s3_bucket, Key=f"many/{index:04d}", Body=b"")
-    s3_admin.put_object(Bucket=s3_bucket, Key="many-kept", Body=b"")
-    requests = Requests(s3)
-    s3.delete("/many")
-    assert requests.count("DeleteObjects") == 2
-    assert all_keys(s3_admin, s3_bucket) == ["many-kept"]
 
 
 def test_delete_reports_per_key_failures(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
@@ -506,35 +389,6 @@ def test_failed_copy_keeps_the_source(s3_parameters: dict[str, Any], s3_admin: A
 
 
 # -- walk -------------------------------------------------------------------------------
-
-
-def test_walk_lists_a_thousand_keys_per_request(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    count = 1200
-    for index in range(count):
-        s3_admin.put_object(Bucket=s3_bucket, Key=f"blobs/sha256/{index % 7:02x}/{index:05d}/data", Body=b"x")
-    requests = Requests(s3)
-    files: list[str] = []
-    s3.walk("/blobs", lambda info: None if info.is_dir else files.append(info.path))
-    assert len(files) == count
-    assert requests.count("ListObjectsV2") <= -(-count // 1000) + 1
-    assert requests.count("HeadObject") == 0
-
-
-def test_walk_skips_ahead_of_skipped_directories(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    for index in range(1100):
-        s3_admin.put_object(Bucket=s3_bucket, Key=f"a/skipped/{index:04d}", Body=b"")
-    s3_admin.put_object(Bucket=s3_bucket, Key="a/z", Body=b"")
-    requests = Requests(s3)
-    seen: list[str] = []
-
-    def fn(info: distfs.FileInfo) -> None:
-        seen.append(info.path)
-        if info.path == "/a/skipped":
-            raise distfs.SkipDir
-
-    s3.walk("/", fn)
-    assert seen == ["/a", "/a/skipped", "/a/z"]
-    assert requests.count("ListObjectsV2") == 2  # the first page, then straight past /a/skipped
 
 
 def test_walk_of_a_missing_path(s3: distfs.StorageDriver) -> None:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from profiles import PROFILES
 
 import distfs
 import distfs.aio
@@ -26,7 +27,7 @@ from distfs.protocol import DistFileSystem
 from distfs.testing import DriverSuite
 from distfs.tools.local import LocalStores
 
-DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
+DRIVERS = list(PROFILES)
 
 
 class AsyncSuite(DriverSuite):
@@ -93,7 +94,7 @@ def run(local_stores: LocalStores, name: str, body: Callable[[AsyncStorageDriver
 
 def test_create_picks_the_engine_or_threads(local_stores: LocalStores, name: str) -> None:
     async def body(driver: AsyncStorageDriver) -> None:
-        engine = name in ("inmemory", "s3", "gcs", "azure", "oss")  # every engine store, the generic one too
+        engine = PROFILES[name].engine  # every engine store, the generic one too
         assert isinstance(driver, EngineDriver if engine else ThreadedDriver)
         assert driver.name == name
         assert driver.max_concurrency == {"filesystem": 100, "gcs": 50}.get(name, distfs.aio.DEFAULT_CONCURRENCY)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from profiles import LOCAL
 
 import distfs
 from distfs.backends import filesystem
@@ -240,7 +241,7 @@ def test_writer_as_context_manager_suspends(driver: distfs.StorageDriver) -> Non
     assert driver.get_content("/cm") == b"kept"
 
 
-@pytest.mark.parametrize("name", ["inmemory", "filesystem"])
+@pytest.mark.parametrize("name", LOCAL)
 def test_write_memory_is_bounded(make_driver: Callable[[str], distfs.StorageDriver], name: str) -> None:
     driver = make_driver(name)
     chunk = os.urandom(MiB)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from profiles import CLOUD
 
 import distfs
 from distfs import DriverError, StorageDriver
@@ -27,7 +28,7 @@ from distfs.engine.loop import run
 
 KiB = 1 << 10
 MiB = 1 << 20
-OBJECT_STORES = ["s3", "gcs", "azure", "oss"]
+OBJECT_STORES = list(CLOUD)
 #: The smallest part each store takes (azure's blocks are 4 MiB, not configurable).
 CHUNK = {"s3": 5 * MiB, "gcs": 256 * KiB, "azure": 4 * MiB, "oss": 5 * MiB}
 PATH = "/repo/blob/data"

@@ -28,6 +28,7 @@ from conftest import new_bucket, s3_parameters_for
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.implementations.memory import MemoryFileSystem
+from profiles import CLOUD
 
 from distfs.fsspec import DistFileSystem
 from distfs.tools.servers import ACCESS_KEY, SECRET_KEY
@@ -270,7 +271,7 @@ def test_duckdb_copy_partition_by(pair: Pair) -> None:
     _copy_partition_by(pair.dist.fs, pair.dist.root)
 
 
-@pytest.mark.parametrize("driver", ["gcs", "azure", "oss"])
+@pytest.mark.parametrize("driver", [name for name in CLOUD if name not in DRIVERS])
 def test_duckdb_copy_partition_by_on_the_other_object_stores(
     driver: str, store_parameters: Callable[[str], dict[str, Any]]
 ) -> None:
