@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import importlib.util
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from distfs.tools.probe import (
     build_local_targets,
     contradictions,
     derive_capabilities,
+    raw_target,
     run_probes,
     to_json,
     to_markdown,
@@ -140,6 +142,16 @@ def test_committed_semantics_table_matches_a_fresh_run(matrix: list[Record]) -> 
 
 
 # -- capabilities ---------------------------------------------------------------------
+
+
+def test_the_raw_azure_filesystem_retries_as_the_driver(local_stores: LocalStores) -> None:
+    """Azurite answers 500 to a listing of a name holding U+FFFE: the raw adlfs filesystem gives up
+    after the driver's retries (none here), not after the SDK's own three waits of 15 s and more."""
+    target = raw_target("azure", local_stores.parameters("azure", retries=0))
+    started = time.monotonic()
+    [record] = run_probes([target], [p for p in PROBES if p.name == "noncharacter_name"])
+    assert record.value == "list: HttpResponseError"
+    assert time.monotonic() - started < 10
 
 
 def test_declared_capabilities_match_the_probes(matrix: list[Record], local_stores: LocalStores) -> None:

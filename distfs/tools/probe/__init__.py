@@ -124,15 +124,21 @@ def local_targets(names: list[str], raw: bool = True) -> Iterator[list[Target]]:
         yield build_local_targets(stores, names, raw)
 
 
+#: Retries of a request to a local server: its failures are answers to observe (a name it cannot
+#: list), which more retries only repeat, each after a longer wait (botocore's: up to 1, 2, 4... s).
+LOCAL_RETRIES = 1
+
+
 def build_local_targets(stores: Any, names: list[str], raw: bool = True) -> list[Target]:
-    """Targets on fresh stores of ``stores`` (a :class:`~distfs.tools.local.LocalStores`)."""
+    """Targets on fresh stores of ``stores`` (a :class:`~distfs.tools.local.LocalStores`), whose
+    requests are retried :data:`LOCAL_RETRIES` times."""
     from ... import factory
 
     targets: list[Target] = []
     for name in names:
         if raw:
-            targets.append(raw_target(name, stores.parameters(name)))
-        parameters = stores.parameters(name)
+            targets.append(raw_target(name, stores.parameters(name, LOCAL_RETRIES)))
+        parameters = stores.parameters(name, LOCAL_RETRIES)
         make = None if name == "inmemory" else (lambda n=name, p=parameters: factory.create(n, p))
         targets.append(DistfsTarget(name, factory.create(name, parameters), make))
     return targets
