@@ -18,6 +18,10 @@ module's; target :data:`AIO_TARGET`. The ``obstore`` row compares the same ``dis
 samples with obstore (the Rust-based peer, in the ``bench`` extra): ``asyncio.gather`` of
 ``obstore.get_async`` of the very objects ``distfs.aio`` reads, their bytes read whole, on
 the same loop; target :data:`OBSTORE_TARGET`. Without obstore installed the row is left out.
+
+Beside each time, the CPU time this process spent on it (median, every thread's: the
+client's work, since the proxy and moto run in processes of their own): on a shared
+machine a side's time follows its CPU time, so this is where a gap comes from.
 """
 
 from __future__ import annotations
@@ -48,13 +52,16 @@ OBSTORE_TARGET = 1.2
 
 @dataclass(frozen=True)
 class BatchRow:
-    """One workload: median seconds of each side, their ratio, and each side's peak in flight."""
+    """One workload: median seconds of each side, their ratio, each side's peak in flight and
+    median CPU seconds of this process."""
 
     workload: str
     ours: float
     raw: float
     peak_ours: int = 0
     peak_raw: int = 0
+    cpu_ours: float = 0.0
+    cpu_raw: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -115,6 +122,7 @@ def run_batch(
         if get_all is not None:
             sides["raw"]["obstore"] = lambda: loop.run_until_complete(get_all())
         times: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
         peaks: dict[tuple[str, str], int] = {}
         for repeat in range(repeats):
             order = ("ours", "raw") if repeat % 2 == 0 else ("raw", "ours")
@@ -125,9 +133,10 @@ def run_batch(
                         continue
                     raw.invalidate_cache()  # s3fs's defaults, but nothing served from its listings cache
                     proxy.peak = 0
-                    began = time.perf_counter()
+                    began, used = time.perf_counter(), time.process_time()
                     call()
                     times.setdefault((side, workload), []).append(time.perf_counter() - began)
+                    cpu.setdefault((side, workload), []).append(time.process_time() - used)
                     peaks[(side, workload)] = max(peaks.get((side, workload), 0), proxy.peak)
         loop.run_until_complete(async_ours.close())
         loop.run_until_complete(_close_session(async_raw))
@@ -144,6 +153,8 @@ def run_batch(
                 statistics.median(times[("raw", workload)]),
                 peaks[("ours", mine_as)],
                 peaks[("raw", workload)],
+                statistics.median(cpu[("ours", mine_as)]),
+                statistics.median(cpu[("raw", workload)]),
             )
         )
     return rows
@@ -215,11 +226,13 @@ def print_rows(rows: list[BatchRow], out: TextIO, *, delay: float, count: int, s
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"batch calls on s3 (moto) behind a {delay * 1000:.0f} ms/request proxy: {count} x {size} bytes", file=out)
     print(f"load average (1, 5, 15 min) at the end: {load}", file=out)
-    print(f"{'call':<8} {'distfs s':>9} {'other s':>9} {'other':<8} {'ratio':>6}  target     peaks", file=out)
+    header = f"{'call':<8} {'distfs s':>9} {'other s':>9} {'other':<8} {'ratio':>6}  {'target':<11}  "
+    print(header + "peak in flight  CPU s", file=out)
     for row in rows:
         verdict = "PASS" if row.passed else "MISS"
         line = (
             f"{row.workload:<8} {row.ours:>9.3f} {row.raw:>9.3f} {row.theirs:<8} {row.ratio:>6.2f}  "
-            f"<= {row.target} {verdict}  {row.peak_ours} / {row.peak_raw}"
+            f"<= {row.target} {verdict}  {row.peak_ours:>3} / {row.peak_raw:<3}       "
+            f"{row.cpu_ours:.3f} / {row.cpu_raw:.3f}"
         )
         print(line, file=out)

@@ -65,6 +65,8 @@ def test_batch_section_runs_every_workload(s3_endpoint: str, s3_parameters: dict
         assert row.ratio == row.ours / row.raw
         assert row.peak_ours >= 1
         assert row.peak_raw >= 1
+        assert row.cpu_ours > 0
+        assert row.cpu_raw > 0
 
 
 def test_dataframe_reads_run(tmp_path: Any) -> None:
