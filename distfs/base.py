@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,19 +36,21 @@ from .capabilities import Capabilities
 from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import DriverError, InvalidOffsetError, InvalidPathError, StorageDriverError
 
-try:
-    from opentelemetry import trace as _otel
-except ImportError:  # pragma: no cover - exercised by installs without the extra
-    _otel = None  # type: ignore[assignment]
-
 __all__ = ["Base"]
 
 logger = logging.getLogger("distfs")
 
 _ATTRIBUTE_PREFIX = "io.cncf.distribution."
-_DEFAULT_PROVIDERS: tuple[type, ...] = (
-    (_otel.ProxyTracerProvider, _otel.NoOpTracerProvider) if _otel is not None else ()
-)
+
+
+class _Trace:
+    """``opentelemetry.trace`` (``module``), once the application (or the environment's
+    provider) imported it, and its default providers, which trace nothing."""
+
+    module: Any = None
+    defaults: tuple[type, ...] = ()
+
+
 _UNKNOWN = object()
 
 
@@ -58,18 +61,38 @@ def _tracing() -> bool:
     while none is set (most of a microsecond); the global it returns once one is set is
     read directly, and the function is asked only when that global says nothing.
     """
-    if _otel is None:
+    if _Trace.module is None and not _trace_api():
         return False
-    provider = getattr(_otel, "_TRACER_PROVIDER", _UNKNOWN)
+    provider = getattr(_Trace.module, "_TRACER_PROVIDER", _UNKNOWN)
     if provider is None and not _PROVIDER_FROM_ENVIRONMENT:
         return False
     if provider is None or provider is _UNKNOWN:
-        provider = _otel.get_tracer_provider()
-    return not isinstance(provider, _DEFAULT_PROVIDERS)
+        provider = _Trace.module.get_tracer_provider()
+    return not isinstance(provider, _Trace.defaults)
 
 
 #: The environment names a tracer provider for get_tracer_provider() to load (set before start-up).
 _PROVIDER_FROM_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+
+
+def _trace_api() -> bool:
+    """Take up ``opentelemetry.trace`` if it is imported; True if it is.
+
+    distfs never imports OpenTelemetry for nothing: no tracer provider can be set before
+    the application imports ``opentelemetry.trace`` (a dictionary lookup per call until
+    then), except one named by the environment, which is imported on the first call.
+    """
+    module = sys.modules.get("opentelemetry.trace")
+    if module is None and _PROVIDER_FROM_ENVIRONMENT:
+        try:
+            import opentelemetry.trace as module
+        except ImportError:  # pragma: no cover - exercised by installs without the extra
+            return False
+    if module is None:
+        return False
+    _Trace.defaults = (module.ProxyTracerProvider, module.NoOpTracerProvider)
+    _Trace.module = module
+    return True
 
 
 def _as_driver_error(exc: BaseException, name: str, path: str | None = None) -> StorageDriverError:
@@ -144,7 +167,7 @@ class _Call:
         if _tracing():
             attributes = {_ATTRIBUTE_PREFIX + key: value for key, value in self._attributes.items()}
             attributes[_ATTRIBUTE_PREFIX + "storage.driver.name"] = self._base.name
-            self._span = _otel.get_tracer("distfs").start_as_current_span(
+            self._span = _Trace.module.get_tracer("distfs").start_as_current_span(
                 self._method, attributes=attributes, record_exception=False
             )
             self._span.__enter__()
@@ -173,10 +196,10 @@ class _Call:
         path = self._attributes.get("storage.path")
         error = _as_driver_error(exc, base.name, path) if isinstance(exc, Exception) else None
         if self._span is not None:
-            span = _otel.get_current_span()
+            span = _Trace.module.get_current_span()
             if error is not None:
                 span.record_exception(error)
-                span.set_status(_otel.Status(_otel.StatusCode.ERROR, str(error)))
+                span.set_status(_Trace.module.Status(_Trace.module.StatusCode.ERROR, str(error)))
             self._span.__exit__(None, None, None)
         if error is not None and error is not exc:
             raise error

@@ -45,14 +45,14 @@ import re
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .driver import StorageDriver
 from .errors import InvalidParameterError
-from .middleware import SCHEMES, Middleware, split_url
+from .middleware import Middleware
+from .middleware.redirect import SCHEMES, split_url
 from .parameters import brief
 
 if TYPE_CHECKING:
@@ -232,6 +232,8 @@ def _read(url: str) -> bytes:
     """The bytes at ``url``: ``http(s)://`` or ``file://`` URL, or a local path."""
     if "://" not in url:
         return Path(url).read_bytes()
+    import urllib.request  # on first use: parse_duration's users fetch nothing
+
     with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # scheme checked at init
         data: bytes = response.read()
         return data

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import goyaml
 from .driver import StorageDriver
 from .errors import ConfigError, InvalidParameterError, InvalidStorageDriverError
 from .factory import create
@@ -159,6 +158,8 @@ def _document(source: Source) -> dict[str, Any]:
             raise ConfigError("", f"{path} is not UTF-8 text") from None
     else:
         text = source
+    from . import goyaml  # on first use: PyYAML costs a driver made from parameters nothing
+
     try:
         document = goyaml.load(text)
     except goyaml.YAMLValueError as exc:
@@ -198,6 +199,8 @@ def _overridden(storage: Any, environ: Mapping[str, str]) -> Any:
     as a YAML document typed by yaml.v2 (:mod:`distfs.goyaml`); a value that is not YAML is
     a ``ConfigError`` naming the variable, never quoting the value (it may be a secret).
     """
+    from . import goyaml
+
     for name in sorted(environ):
         if name != ENV_PREFIX and not name.startswith(ENV_PREFIX + "_"):
             continue

@@ -18,7 +18,6 @@ import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from .driver import StorageDriver
@@ -27,6 +26,8 @@ from .parameters import brief
 from .paths import PATH_RULES
 
 if TYPE_CHECKING:
+    from importlib import metadata
+
     from .backends.options import OptionTable
 
 __all__ = [
@@ -222,6 +223,8 @@ def _load(builtin: Builtin) -> Factory:
 
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
+    from importlib import metadata  # on first use: the built-in names need no package metadata
+
     return {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 

@@ -14,15 +14,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from fault_proxy import FaultProxy
+from profiles import CLOUD, PROFILES
 
 import distfs
 from distfs.tools.local import LocalStores
 
 MiB = 1 << 20
-CLOUD = ("s3", "gcs", "azure", "oss")
-ENDPOINT = {"s3": "regionendpoint", "gcs": "endpoint", "azure": "serviceurl", "oss": "endpoint"}
+__all__ = ["CHUNK", "CLOUD", "ENDPOINT", "SEED", "Setup", "pieces", "read_all"]
+#: The parameter naming each object store's server (from its profile).
+ENDPOINT = {name: PROFILES[name].endpoint for name in CLOUD}
 #: The smallest chunk each driver takes (more requests, so more faults per MiB).
-CHUNK = {"s3": {"chunksize": 5 * MiB}, "gcs": {"chunksize": 8 * MiB}, "azure": {}, "oss": {"chunksize": 5 * MiB}}
+CHUNK = {name: dict(PROFILES[name].chunk) for name in CLOUD}
 SEED = int(os.environ.get("DISTFS_FAULTS_SEED", "20261127"))
 
 _PATTERN_STEP = 4099

@@ -18,7 +18,7 @@ from ..errors import InvalidParameterError, PathNotFoundError
 from ..factory import from_filesystem
 from .asyncfiles import open_async
 from .base import span
-from .batches import Batches, is_glob
+from .batches import Batches
 from .chain import ChainRoot, open_chain
 from .coroutines import Coroutines
 from .files import COPY_BLOCK, ReadFile, WriteFile, read_exactly
@@ -303,45 +303,6 @@ class DistFileSystem(Names, Coroutines, Batches, ChainedFileSystem, metaclass=Ch
         with self._errors(), open(lpath, "rb") as local:
             callback.set_size(os.fstat(local.fileno()).st_size)
             self._write_stream(self._key(rpath), local, callback)
-
-    # -- names ------------------------------------------------------------------------
-
-    def rm_file(self, path: str) -> None:
-        with self._errors():
-            key = self._key(path)
-            if self.driver.stat(key).is_dir:
-                raise os_error(errno.EISDIR, self._strip_protocol(path), self.driver.name)
-            self.driver.delete_many([key], files_only=True)
-        self._keep_parents([key])
-
-    def rm(self, path: Any, recursive: bool = False, maxdepth: int | None = None) -> None:
-        """Remove ``path``: one path, a glob or a list of paths; one ``delete_many`` of the driver.
-
-        ``recursive``: each path with everything below it (a path with nothing stored is
-        ``FileNotFoundError``, raised after the others went). Otherwise files only: one
-        path that is not a glob must be a file (``IsADirectoryError``,
-        ``FileNotFoundError``); of a list or a glob, every file is removed, a directory keeps
-        its content and a name with nothing stored is skipped (as s3fs and gcsfs do), so an
-        object store removes them in one round of batch requests, with no lookup first.
-        """
-        given = self.expand_path(path)
-        one_file = not recursive and isinstance(path, str) and len(given) == 1 and not is_glob(path)
-        if one_file and self.info(given[0])["type"] == "directory":  # missing: FileNotFoundError
-            raise os_error(errno.EISDIR, given[0], self.driver.name)
-        with self._errors():
-            keys = [self._key(name) for name in given]
-        made = [key for key in keys if recursive and self._made_dir(key) is not None]
-        for key in made:
-            self._forget(key)
-        if keys:
-            try:
-                with self._errors():
-                    self.driver.delete_many(keys, files_only=not recursive)
-            except FileNotFoundError as exc:
-                if getattr(exc, "path", None) not in {self._name(key) for key in made}:
-                    raise  # a remembered directory stores nothing
-        if not recursive:
-            self._keep_parents(keys)
 
     def open(
         self,

@@ -42,102 +42,29 @@ bounded thread pool.
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from ..driver import FileInfo, StorageDriver
 from ..errors import PathNotFoundError
 from .cluster import runner_for
-from .events import record
-from .layout import Layout, blob_path, is_repository, list_blobs, scan_parts, stat_files
+from .gc_report import GcError, GcInterrupted, GcItem, GcReport
+from .layout import Layout, blob_path, is_repository, scan_parts
 from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS
 from .progress import QUIET, Progress
 from .runner import Runner
 from .snapshot import Snapshot, link_digest, read_snapshot
 from .spec import DriverSpec
+from .sweep import BATCH, delete_items, recheck_identity
 
 __all__ = ["BATCH", "DEFAULT_GRACE", "GcError", "GcInterrupted", "GcItem", "GcReport", "gc", "mark"]
-
-BATCH = 1000
-"""Paths per :meth:`~distfs.StorageDriver.delete_many` call of the sweep (at most; at least
-a quarter of it unless fewer are left)."""
-STAT_BATCH = 256
-"""Blobs per task of the identity recheck where it stats each candidate (a filesystem)."""
 
 
 #: What is younger than this is kept: the protection of pushes in flight (a push uploads its
 #: layers before its manifest links them). zot's ``gcDelay`` is one hour too. An offline
 #: collection (the registry stopped or read-only) may pass ``timedelta(0)``.
 DEFAULT_GRACE = timedelta(hours=1)
-
-
-class GcError(RuntimeError):
-    """The collection stopped before deleting anything (e.g. a live manifest is unreadable)."""
-
-
-@dataclass(frozen=True)
-class GcItem:
-    """One thing gc deletes: ``kind`` (``manifest``, ``blob``, ``upload``), its ``digest``
-    (``""`` for an upload), the ``path`` deleted, ``size`` in bytes, when it was last
-    modified and why it goes; ``also`` the paths deleted with it (a doomed manifest's
-    revision link is ``path``, its tag history entries are ``also``)."""
-
-    kind: str
-    digest: str
-    path: str
-    size: int
-    mod_time: datetime
-    reason: str
-    also: tuple[str, ...] = ()
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        return (*self.also, self.path)
-
-
-@dataclass
-class GcReport:
-    """What ``gc`` deleted (or, with ``dry_run``, would delete).
-
-    ``blobs`` are digests, ``manifests`` ``(repository, digest)`` pairs, ``young`` the
-    unmarked blobs kept because they were written after the mark phase started,
-    ``changed`` those kept because the second listing found them replaced or gone,
-    ``errors`` the deletions that failed. ``items`` details every planned deletion;
-    ``deleted`` those done (so far, when ``interrupted``); with dask, how many workers ran
-    tasks.
-    """
-
-    dry_run: bool
-    delete_untagged: bool
-    marked: int = 0
-    blobs: list[str] = field(default_factory=list)
-    blob_bytes: int = 0
-    manifests: list[tuple[str, str]] = field(default_factory=list)
-    young: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    uploads: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    items: list[GcItem] = field(default_factory=list)
-    deleted: list[GcItem] = field(default_factory=list)
-    interrupted: bool = False
-    dask_workers: int = 0
-
-    @property
-    def deleted_bytes(self) -> int:
-        return sum(item.size for item in self.deleted)
-
-
-class GcInterrupted(KeyboardInterrupt):
-    """The sweep was interrupted: ``report`` holds what was deleted so far."""
-
-    def __init__(self, report: GcReport) -> None:
-        super().__init__("gc interrupted")
-        self.report = report
 
 
 def _reachable(snapshot: Snapshot, roots: Iterable[str]) -> set[str]:
@@ -274,7 +201,7 @@ def _collect(
         else:
             candidates[digest] = info
     if candidates and not dry_run:
-        _recheck_identity(runner, candidates, report, progress)
+        recheck_identity(runner, candidates, report, progress)
     for digest, info in candidates.items():
         report.blobs.append(digest)
         report.blob_bytes += info.size
@@ -291,7 +218,7 @@ def _collect(
         try:
             for kind in ("manifest", "blob", "upload"):
                 doing = [item for item in report.items if item.kind == kind]
-                _delete(runner, kind, doing, progress=progress, report=report)
+                delete_items(runner, kind, doing, progress=progress, report=report)
         except KeyboardInterrupt:
             report.interrupted = True
             raise GcInterrupted(report) from None
@@ -347,99 +274,3 @@ def _since(when: datetime, cut: datetime) -> bool:
     start of the cut's second.
     """
     return when >= cut or (when.microsecond == 0 and when >= cut.replace(microsecond=0))
-
-
-def _recheck_identity(runner: Runner, candidates: dict[str, FileInfo], report: GcReport, progress: Progress) -> None:
-    """Drop from ``candidates`` the blobs a second listing finds replaced or gone since the
-    first: where directories are real (a filesystem: one listing per blob directory) a
-    ``stat`` of each candidate's data instead, in batches."""
-    progress.phase("relist blobs", 0, "files")
-    if runner.driver.capabilities.empty_directories:
-        paths = sorted(info.path for info in candidates.values())
-        batches = [tuple(paths[i : i + STAT_BATCH]) for i in range(0, len(paths), STAT_BATCH)]
-        now: dict[str, FileInfo] = {}
-        for _, infos in runner.map(stat_files, batches, lambda batch, _: progress.advance(len(batch))):
-            if isinstance(infos, BaseException):
-                raise infos
-            now.update((info.path, info) for info in infos)
-    else:
-        now = {info.path: info for info in list_blobs(runner, lambda _: progress.advance())}
-    for digest, before in list(candidates.items()):
-        after = now.get(before.path)
-        if after is None or _identity(after) != _identity(before):
-            del candidates[digest]
-            if after is not None:
-                report.changed.append(digest)
-
-
-def _identity(info: FileInfo) -> tuple[str, datetime, int]:
-    return info.version, info.mod_time, info.size
-
-
-def _delete(runner: Runner, kind: str, items: list[GcItem], *, progress: Progress, report: GcReport) -> None:
-    """Delete ``items`` in batches (tasks of ``runner``); log and record each here once done."""
-    progress.phase(f"delete {kind}s", len(items), f"{kind}s")
-    if not items:
-        return
-    items = sorted(items, key=lambda item: item.path)
-    # Spread over the workers, but in batches of a few hundred at least: each costs a few
-    # listings on an object store (see StorageDriver.delete_many).
-    size = min(BATCH, max(-(-len(items) // runner.workers), BATCH // 4))
-    batches = [tuple(items[i : i + size]) for i in range(0, len(items), size)]
-
-    def done(batch: tuple[GcItem, ...], errors: list[str]) -> None:
-        with _interrupts_held():  # every deletion logged is recorded, and the other way round
-            for item, error in zip(batch, errors, strict=True):
-                if error:
-                    report.errors.append(f"{item.path}: {error}")
-                    continue
-                record("delete", item.kind, item.digest, item.size, reason=item.reason, path=item.path)
-                report.deleted.append(item)
-        progress.advance(len(batch))
-
-    for batch, result in runner.map(delete_batch, batches, done):
-        if isinstance(result, BaseException):
-            report.errors.extend(f"{item.path}: {result}" for item in batch)
-
-
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Hold SIGINT back until the block ends (in the main thread; elsewhere none arrives)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            signal.raise_signal(signal.SIGINT)
-
-
-def delete_batch(driver: StorageDriver, batch: tuple[GcItem, ...]) -> list[str]:
-    """Delete the paths of ``batch`` with one :meth:`~distfs.StorageDriver.delete_many` (a
-    task of the sweep); per item ``""`` once deleted, or why not (then tried one at a time)."""
-    try:
-        driver.delete_many([path for item in batch for path in item.paths])
-    except PathNotFoundError:
-        pass  # gone already (deleted by another collection): the rest is deleted
-    except Exception:  # find out which: one at a time
-        errors = []
-        for item in batch:
-            try:
-                _delete_each(driver, item.paths)
-            except Exception as exc:
-                errors.append(str(exc) or type(exc).__name__)
-            else:
-                errors.append("")
-        return errors
-    return [""] * len(batch)
-
-
-def _delete_each(driver: StorageDriver, paths: Iterable[str]) -> None:
-    """Delete ``paths`` one by one (those already gone are no error)."""
-    for path in paths:
-        with contextlib.suppress(PathNotFoundError):
-            driver.delete(path)

@@ -4,21 +4,30 @@ zarr, dask and fsspec's generic copy issue batch calls (``cat``, ``pipe``, ``du`
 of many paths). On loopback without delay their cost hides; behind :class:`DelayProxy`
 every request costs what a remote store's would, so a batch that runs its paths one after
 another shows. Both sides run in the same process, on the same moto server, behind the
-same proxy: ``distfs`` is :class:`~distfs.fsspec.DistFileSystem` on the ``s3`` driver,
-``raw`` is an ``s3fs.S3FileSystem`` with the same credentials and default settings (its
-listings cache emptied before every timed call, so both sides ask the store). Each
-workload runs ``repeats`` times, alternating which side goes first; the figure is the
-median. Target: distfs within :data:`TARGET` times s3fs.
+same proxy (a process of its own): ``distfs`` is :class:`~distfs.fsspec.DistFileSystem` on
+the ``s3`` driver, ``raw`` is an ``s3fs.S3FileSystem`` with the same credentials and
+default settings (its listings cache emptied before every timed call, so both sides ask
+the store). Each workload runs ``repeats`` times, alternating which side goes first; the
+figure is the median, and the proxy counts the most requests each side had in flight.
+Target: distfs within :data:`TARGET` times s3fs.
 
 The ``aio`` workload is ``distfs.aio``: ``asyncio.gather`` of ``get_content`` of every
 object on the async ``s3`` driver against s3fs's own coroutine ``_cat`` of the same
 number of objects (an ``asynchronous=True`` S3FileSystem), both on one event loop of this
-module's. Target: :data:`AIO_TARGET`.
+module's; target :data:`AIO_TARGET`. The ``obstore`` row compares the same ``distfs.aio``
+samples with obstore (the Rust-based peer, in the ``bench`` extra): ``asyncio.gather`` of
+``obstore.get_async`` of the very objects ``distfs.aio`` reads, their bytes read whole, on
+the same loop; target :data:`OBSTORE_TARGET`. Without obstore installed the row is left out.
+
+Beside each time, the CPU time this process spent on it (median, every thread's: the
+client's work, since the proxy and moto run in processes of their own): on a shared
+machine a side's time follows its CPU time, so this is where a gap comes from.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import statistics
 import time
@@ -30,21 +39,29 @@ from .. import aio
 from ..fsspec import DistFileSystem
 from .delayproxy import DelayProxy
 
-__all__ = ["TARGET", "WORKLOADS", "BatchRow", "print_rows", "run_batch"]
+__all__ = ["AIO_TARGET", "OBSTORE_TARGET", "TARGET", "WORKLOADS", "BatchRow", "print_rows", "run_batch"]
 
-WORKLOADS = ("pipe", "cat", "aio", "du", "rm")
-TARGET = 1.5
-#: distfs.aio's get_content of many objects against s3fs's ``_cat`` (issue 19).
-AIO_TARGET = 1.3
+WORKLOADS = ("pipe", "cat", "aio", "obstore", "du", "rm")
+#: distfs:// against s3fs, each batch call (issue 26).
+TARGET = 1.0
+#: distfs.aio's get_content of many objects against s3fs's ``_cat`` (issue 26).
+AIO_TARGET = 0.6
+#: distfs.aio's get_content of many objects against obstore's ``get_async`` (issue 26).
+OBSTORE_TARGET = 1.2
 
 
 @dataclass(frozen=True)
 class BatchRow:
-    """One workload: median seconds of each side, and their ratio."""
+    """One workload: median seconds of each side, their ratio, each side's peak in flight and
+    median CPU seconds of this process."""
 
     workload: str
     ours: float
     raw: float
+    peak_ours: int = 0
+    peak_raw: int = 0
+    cpu_ours: float = 0.0
+    cpu_raw: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -52,21 +69,20 @@ class BatchRow:
 
     @property
     def target(self) -> float:
-        return AIO_TARGET if self.workload == "aio" else TARGET
+        return {"aio": AIO_TARGET, "obstore": OBSTORE_TARGET}.get(self.workload, TARGET)
 
     @property
     def passed(self) -> bool:
         return self.ratio <= self.target
 
-
-def _timed(call: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    call()
-    return time.perf_counter() - began
+    @property
+    def theirs(self) -> str:
+        """What the workload is compared with."""
+        return "obstore" if self.workload == "obstore" else "s3fs"
 
 
 def run_batch(
-    endpoint: str, parameters: dict[str, Any], *, delay: float, count: int = 100, size: int = 10_000, repeats: int = 3
+    endpoint: str, parameters: dict[str, Any], *, delay: float, count: int = 100, size: int = 10_000, repeats: int = 5
 ) -> list[BatchRow]:
     """Time each of :data:`WORKLOADS` on ``count`` objects of ``size`` bytes, ``delay`` seconds per request."""
     from s3fs import S3FileSystem
@@ -86,6 +102,7 @@ def run_batch(
         data = os.urandom(size)
         mine = [f"/batch-distfs/f{i:04}" for i in range(count)]
         theirs = [f"{bucket}/batch-raw/f{i:04}" for i in range(count)]
+        get_all = _obstore_get_all(parameters, proxy.endpoint, [_key(parameters, path) for path in mine])
         sides: dict[str, dict[str, Callable[[], object]]] = {
             "ours": {
                 "pipe": lambda: ours.pipe(dict.fromkeys(mine, data)),
@@ -102,17 +119,78 @@ def run_batch(
                 "rm": lambda: raw.rm(theirs),
             },
         }
+        if get_all is not None:
+            sides["raw"]["obstore"] = lambda: loop.run_until_complete(get_all())
         times: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
+        peaks: dict[tuple[str, str], int] = {}
         for repeat in range(repeats):
             order = ("ours", "raw") if repeat % 2 == 0 else ("raw", "ours")
             for workload in WORKLOADS:  # pipe first: rm of the previous round emptied the store
                 for side in order:
+                    call = sides[side].get(workload)
+                    if call is None:  # obstore's row: distfs's side is the aio workload's
+                        continue
                     raw.invalidate_cache()  # s3fs's defaults, but nothing served from its listings cache
-                    times.setdefault((side, workload), []).append(_timed(sides[side][workload]))
+                    proxy.peak = 0
+                    began, used = time.perf_counter(), time.process_time()
+                    call()
+                    times.setdefault((side, workload), []).append(time.perf_counter() - began)
+                    cpu.setdefault((side, workload), []).append(time.process_time() - used)
+                    peaks[(side, workload)] = max(peaks.get((side, workload), 0), proxy.peak)
         loop.run_until_complete(async_ours.close())
         loop.run_until_complete(_close_session(async_raw))
         loop.close()
-    return [BatchRow(w, statistics.median(times[("ours", w)]), statistics.median(times[("raw", w)])) for w in WORKLOADS]
+    rows = []
+    for workload in WORKLOADS:
+        mine_as = "aio" if workload == "obstore" else workload
+        if ("raw", workload) not in times:
+            continue
+        rows.append(
+            BatchRow(
+                workload,
+                statistics.median(times[("ours", mine_as)]),
+                statistics.median(times[("raw", workload)]),
+                peaks[("ours", mine_as)],
+                peaks[("raw", workload)],
+                statistics.median(cpu[("ours", mine_as)]),
+                statistics.median(cpu[("raw", workload)]),
+            )
+        )
+    return rows
+
+
+def _key(parameters: dict[str, Any], path: str) -> str:
+    """The bucket key of s3 driver path ``path`` (below its ``rootdirectory``)."""
+    root = str(parameters.get("rootdirectory", "")).strip("/")
+    return f"{root}{path}" if root else path.lstrip("/")
+
+
+def _obstore_get_all(parameters: dict[str, Any], endpoint: str, keys: list[str]) -> Callable[[], Any] | None:
+    """A coroutine function getting every key whole through obstore; None without obstore."""
+    if importlib.util.find_spec("obstore") is None:
+        return None
+    import obstore
+    from obstore.store import S3Store
+
+    store = S3Store(
+        parameters["bucket"],
+        endpoint=endpoint,
+        access_key_id=parameters["accesskey"],
+        secret_access_key=parameters["secretkey"],
+        region=parameters.get("region", "us-east-1"),
+        virtual_hosted_style_request=False,
+        client_options={"allow_http": True},
+    )
+
+    async def one(key: str) -> bytes:
+        result = await obstore.get_async(store, key)
+        return bytes(await result.bytes_async())
+
+    async def get_all() -> list[bytes]:
+        return await asyncio.gather(*(one(key) for key in keys))
+
+    return get_all
 
 
 async def _async_sides(parameters: dict[str, Any], endpoint: str) -> tuple[aio.AsyncStorageDriver, Any]:
@@ -144,10 +222,17 @@ async def _close_session(fs: Any) -> None:
 
 
 def print_rows(rows: list[BatchRow], out: TextIO, *, delay: float, count: int, size: int) -> None:
-    """The table of :func:`run_batch`'s figures."""
+    """The table of :func:`run_batch`'s figures (load average beside them: the machine may be shared)."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"batch calls on s3 (moto) behind a {delay * 1000:.0f} ms/request proxy: {count} x {size} bytes", file=out)
-    print(f"{'call':<6} {'distfs s':>9} {'s3fs s':>9} {'ratio':>6}  target", file=out)
+    print(f"load average (1, 5, 15 min) at the end: {load}", file=out)
+    header = f"{'call':<8} {'distfs s':>9} {'other s':>9} {'other':<8} {'ratio':>6}  {'target':<11}  "
+    print(header + "peak in flight  CPU s", file=out)
     for row in rows:
         verdict = "PASS" if row.passed else "MISS"
-        line = f"{row.workload:<6} {row.ours:>9.3f} {row.raw:>9.3f} {row.ratio:>6.2f}  <= {row.target} {verdict}"
+        line = (
+            f"{row.workload:<8} {row.ours:>9.3f} {row.raw:>9.3f} {row.theirs:<8} {row.ratio:>6.2f}  "
+            f"<= {row.target} {verdict}  {row.peak_ours:>3} / {row.peak_raw:<3}       "
+            f"{row.cpu_ours:.3f} / {row.cpu_raw:.3f}"
+        )
         print(line, file=out)

@@ -27,7 +27,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import factory
 from ..config import from_config, load_config
@@ -39,17 +39,18 @@ from ..errors import (
     PathNotFoundError,
     StorageDriverError,
 )
-from ..testing import CASES, DirtyRootError, Result, long_mode, run
-from ..testing.runner import reopen_of
-from .progress import Progress
 from .registry_open import parse_parameters
+
+if TYPE_CHECKING:
+    from ..testing import Result
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``distfs`` command; returns the exit code."""
-    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         parameters = parse_parameters(args.parameter)
@@ -59,9 +60,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``distfs`` parser; with ``command`` one of its commands, that command's alone.
+
+    Each command's module is imported when its parser is built, so ``distfs registry gc``
+    imports neither the conformance suite nor the bench (a short command's start-up time).
+    """
     parser = argparse.ArgumentParser(prog="distfs", description="Registry storage drivers over fsspec.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    adders = {
+        "check": _add_check_parser,
+        "health": _add_health_parser,
+        "bench": _add_bench_parser,
+        "probe": _add_probe_parser,
+        "registry": _add_registry_parser,
+    }
+    for name, add in adders.items():
+        if command not in adders or command == name:
+            add(commands)
+    return parser
+
+
+def _add_check_parser(commands: Any) -> None:
+    from ..testing import long_mode
+
     check = commands.add_parser(
         "check",
         help="run the conformance suite against a driver",
@@ -97,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
         help="test the distfs.aio driver (the same cases, every call awaited on an event loop)",
     )
     check.set_defaults(command=_check)
+
+
+def _add_health_parser(commands: Any) -> None:
     health = commands.add_parser(
         "health",
         help="the registry's storage health check",
@@ -106,16 +131,24 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("-p", "--parameter", action="append", default=[], metavar="KEY=VALUE")
     health.add_argument("--config", metavar="FILE", help="use the storage of a registry config.yml")
     health.set_defaults(command=_health)
-    from .bench import add_parser as add_bench_parser  # distfs bench: see distfs/tools/bench.py
 
-    add_bench_parser(commands)
-    from .probe import add_parser as add_probe_parser  # distfs probe: see distfs/tools/probe/__init__.py
 
-    add_probe_parser(commands)
-    from .registry_cli import add_parser as add_registry_parser  # distfs registry: see registry_cli.py
+def _add_bench_parser(commands: Any) -> None:
+    from .bench import add_parser  # distfs bench: see distfs/tools/bench/
 
-    add_registry_parser(commands)
-    return parser
+    add_parser(commands)
+
+
+def _add_probe_parser(commands: Any) -> None:
+    from .probe import add_parser  # distfs probe: see distfs/tools/probe/__init__.py
+
+    add_parser(commands)
+
+
+def _add_registry_parser(commands: Any) -> None:
+    from .registry_cli import add_parser  # distfs registry: see registry_cli.py
+
+    add_parser(commands)
 
 
 def _driver(args: argparse.Namespace, parameters: dict[str, str]) -> StorageDriver:
@@ -127,6 +160,10 @@ def _driver(args: argparse.Namespace, parameters: dict[str, str]) -> StorageDriv
 
 
 def _check(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    from ..testing import CASES, DirtyRootError, run
+    from ..testing.runner import reopen_of
+    from .progress import Progress
+
     unknown = sorted(set(args.skip + args.xfail) - {case.name for case in CASES})
     if unknown:
         print(f"distfs check: no test named {', '.join(unknown)}", file=sys.stderr)

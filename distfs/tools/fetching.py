@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fsspec import DistFileSystem
-from .bench import s3_events
+from .bench.raw import s3_events
 from .delayproxy import DelayProxy
 from .local import LocalStores
 

@@ -27,10 +27,13 @@ from typing import Any
 from ..factory import BUILTIN_DRIVERS
 from .servers import ACCESS_KEY, AZURITE_ACCOUNT, AZURITE_KEY, SECRET_KEY, azurite, fake_gcs_server, moto_server
 
-__all__ = ["DRIVERS", "OSS_KEY_ID", "OSS_SECRET", "LocalStores"]
+__all__ = ["DRIVERS", "OSS_KEY_ID", "OSS_SECRET", "RETRY_KEYS", "LocalStores"]
 
 #: The drivers :class:`LocalStores` can serve, in the order tables show them (``s3aws`` is ``s3``).
 DRIVERS = tuple(name for name in BUILTIN_DRIVERS if name != "s3aws")
+
+#: The retry count parameter of each driver that retries (azure's ``0`` means its default, ``-1`` none).
+RETRY_KEYS = {"s3": "maxretries", "gcs": "maxretries", "azure": "max_retries", "oss": "maxretries"}
 
 OSS_KEY_ID = "oss-test-key-id"
 OSS_SECRET = "oss-test-secret-Zq9"
@@ -101,8 +104,17 @@ class LocalStores:
         self.endpoint("oss")
         return self._oss_fake
 
-    def parameters(self, driver: str) -> dict[str, Any]:
-        """Parameters of ``driver`` on a new, empty store."""
+    def parameters(self, driver: str, retries: int | None = None) -> dict[str, Any]:
+        """Parameters of ``driver`` on a new, empty store; ``retries``: how often its requests are
+        retried (None: the driver's default; 0: never), for callers to whom a failure of a local
+        server is an answer to observe, not a fault to ride out (``distfs probe --local``)."""
+        parameters = self._parameters(driver)
+        if retries is not None and driver in RETRY_KEYS:
+            key = RETRY_KEYS[driver]
+            parameters[key] = -1 if retries == 0 and key == "max_retries" else retries  # azure: 0 is its default
+        return parameters
+
+    def _parameters(self, driver: str) -> dict[str, Any]:
         if driver == "inmemory":
             return {}
         if driver == "filesystem":

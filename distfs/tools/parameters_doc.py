@@ -3,7 +3,7 @@
 Each built-in driver declares every constructor keyword of its fsspec backend in one
 :class:`~distfs.backends.options.OptionTable` (``OPTIONS`` in its module or its
 ``settings`` module). This module renders them between two markers of the page;
-``tests/test_docs.py`` fails when the page and the tables disagree. Regenerate with::
+``tests/tools/test_docs.py`` fails when the page and the tables disagree. Regenerate with::
 
     python -m distfs.tools.parameters_doc docs/parameters.md
 """

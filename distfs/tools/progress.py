@@ -7,11 +7,12 @@ captured stream), and remove their line when they finish.
 from __future__ import annotations
 
 import threading
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
-from ..testing import Case, Result
+    from ..testing import Case, Result
 
 __all__ = ["Meter", "Progress"]
 
@@ -28,6 +29,8 @@ _COUNT = "{desc:<20.20} {n_fmt} {unit}"
 def _bar(
     stream: TextIO, total: int | None, description: str, form: str, *, unit: str, interval: float
 ) -> tqdm[NoReturn]:
+    from tqdm import tqdm  # on first use: a command writing to a pipe never draws a bar
+
     data = unit == "bytes"
     return tqdm(
         total=total,
@@ -70,7 +73,8 @@ class Meter:
 
     One bar per phase, redrawn at most every ``interval`` seconds: the phase, a bar when
     the total is known, the count, and for bytes the rate and the time left. Thread-safe:
-    copies advance it from many threads.
+    copies advance it from many threads. On a stream that is not a terminal it draws (and
+    builds) nothing.
     """
 
     def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
@@ -80,6 +84,8 @@ class Meter:
         self._bar: tqdm[NoReturn] | None = None
 
     def phase(self, name: str, total: int, unit: str = "") -> None:
+        if not self.stream.isatty():
+            return
         with self._lock:
             if self._bar is not None:
                 self._bar.close()

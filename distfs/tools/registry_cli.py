@@ -15,6 +15,9 @@ driver's location parameter (``-p rootdirectory=...``), never the default
 ``/var/lib/registry``. ``gc`` keeps what is younger than ``--grace`` (default one hour),
 the protection of pushes in flight, and refuses to run online with a grace shorter than
 the registry's upload timeout unless ``--force``.
+
+The stores named on the command line are opened by :mod:`.registry_open`, gc's online
+checks are :mod:`.registry_online`'s and what is printed :mod:`.registry_output`'s.
 """
 
 from __future__ import annotations
@@ -22,35 +25,32 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import logging
 import math
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from ..cloudfront import parse_duration
-from ..config import StorageConfig, load_config
 from ..driver import StorageDriver
 from ..errors import ConfigError, StorageDriverError
-from ..registry import DriverSpec, du, fsck, gc, ls, migrate
+from ..registry import du, fsck, gc, ls, migrate
 from ..registry.cluster import ClusterUnavailableError
 from ..registry.events import JsonLines
 from ..registry.events import logger as event_logger
 from ..registry.gc import DEFAULT_GRACE as GC_DEFAULT_GRACE
-from ..registry.gc import GcError, GcInterrupted, GcItem, GcReport
+from ..registry.gc import GcError, GcInterrupted
 from .progress import Meter
-from .registry_open import StoreUnavailable, open_store, parse_parameters, resolve
+from .registry_online import gc_refusal
+from .registry_open import StoreUnavailable, open_store, require_named, resolve, spec_for, store_spec
+from .registry_output import emit, gc_summary, human_size, item_line, table
 
 __all__ = ["add_parser"]
 
 #: Default ``--grace`` in seconds: the library's default (one hour, the protection of pushes in flight).
 DEFAULT_GRACE = GC_DEFAULT_GRACE.total_seconds()
-#: distribution's default ``storage.maintenance.uploadpurging.age``: an upload lives this long.
-DEFAULT_UPLOAD_AGE = "168h"
 #: Largest accepted ``--grace`` and ``--upload-age`` (ten years) and ``-j``.
 MAX_SECONDS = 10 * 365 * 24 * 3600.0
 MAX_WORKERS = 1024
@@ -159,45 +159,12 @@ def _workers(text: str) -> int:
     return value
 
 
-def _spec(name: str, items: list[str] | dict[str, str], config: str | None = None) -> DriverSpec:
-    parameters = items if isinstance(items, dict) else parse_parameters(items)
-    if config is not None or (os.path.isfile(name) and name.endswith((".yml", ".yaml"))):
-        if parameters:
-            raise ConfigError("", "give either a config file or -p parameters, not both")
-        return DriverSpec(config=config or name)
-    return DriverSpec(name, parameters)
-
-
-def _store_spec(args: argparse.Namespace, parameters: dict[str, str]) -> DriverSpec:
-    return _spec(args.driver or "filesystem", parameters, args.config)
-
-
-def _require_named(spec: DriverSpec, change: str) -> None:
-    """``StoreUnavailable`` unless the command line names the store that ``change`` (a
-    destructive command) would change: never the driver's default location."""
-    target = resolve(spec)
-    if not target.named:
-        raise StoreUnavailable(
-            target.label,
-            f"only the driver's default; {change}, so name the store: --config FILE or its location "
-            "(e.g. -p rootdirectory=DIR)",
-        )
-
-
-def _size(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(count) < 1024 or unit == "TiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    raise AssertionError  # pragma: no cover
-
-
 def _run(args: argparse.Namespace, parameters: dict[str, str], work: Callable[[StorageDriver, Meter], Any]) -> Any:
     """Open the store (never creating it) and run ``work`` with a progress bar; None after a
     one-line message when the store cannot be opened or fails under ``work``."""
     command = f"distfs registry {args.command.__name__.strip('_')}"
     try:
-        spec = _store_spec(args, parameters)
+        spec = store_spec(args, parameters)
         driver = open_store(spec, announce=sys.stderr)
     except (StoreUnavailable, ConfigError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
@@ -213,23 +180,6 @@ def _run(args: argparse.Namespace, parameters: dict[str, str], work: Callable[[S
         meter.finish()
 
 
-def _emit(args: argparse.Namespace, document: object, lines: list[str], summary: str) -> None:
-    if args.json:
-        print(json.dumps(document, indent=2, default=str))
-        print(summary, file=sys.stderr)
-        return
-    for line in lines:
-        print(line)
-    print(summary)
-
-
-def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    if not rows:
-        return []
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-
-
 def _ls(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     result = _run(args, parameters, lambda d, m: ls(d, args.repository, workers=args.concurrency, progress=m))
     if result is None:
@@ -241,7 +191,7 @@ def _ls(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             rows.append((repo.name, "-", "-"))
     tags = sum(len(repo.tags) for repo in result)
     document = {"repositories": [{"name": r.name, "tags": r.tags} for r in result]}
-    _emit(args, document, _table(rows), f"ls: {len(result)} repositories, {tags} tags")
+    emit(args, document, table(rows), f"ls: {len(result)} repositories, {tags} tags")
     return 0
 
 
@@ -251,13 +201,14 @@ def _du(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         return 2
     rows = [("REPOSITORY", "BLOBS", "BYTES", "UNIQUE", "SHARED")]
     rows.extend(
-        (r.name, str(r.blobs), _size(r.bytes), _size(r.unique_bytes), _size(r.shared_bytes)) for r in usage.repositories
+        (r.name, str(r.blobs), human_size(r.bytes), human_size(r.unique_bytes), human_size(r.shared_bytes))
+        for r in usage.repositories
     )
     summary = (
-        f"du: {usage.blobs} blobs, {_size(usage.blob_bytes)} stored, {_size(usage.shared_bytes)} shared, "
-        f"{_size(usage.unused_bytes)} unused, {_size(usage.upload_bytes)} in uploads"
+        f"du: {usage.blobs} blobs, {human_size(usage.blob_bytes)} stored, {human_size(usage.shared_bytes)} shared, "
+        f"{human_size(usage.unused_bytes)} unused, {human_size(usage.upload_bytes)} in uploads"
     )
-    _emit(args, asdict(usage), _table(rows), summary)
+    emit(args, asdict(usage), table(rows), summary)
     return 0
 
 
@@ -284,7 +235,7 @@ def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         args,
         parameters,
         lambda d, m: fsck(
-            _store_spec(args, parameters) if args.dask else d,
+            store_spec(args, parameters) if args.dask else d,
             verify_digests=args.verify_digests,
             upload_age=timedelta(hours=args.upload_age),
             workers=args.concurrency,
@@ -295,12 +246,12 @@ def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     if report is None:
         return 2
     rows = [("KIND", "PATH", "DETAIL")] + [(p.kind, p.path, p.detail) for p in report.problems]
-    verified = f", {_size(report.verified_bytes)} verified" if args.verify_digests else ""
+    verified = f", {human_size(report.verified_bytes)} verified" if args.verify_digests else ""
     summary = (
         f"fsck: {report.repositories} repositories, {report.manifests} manifests, {report.blobs} blobs{verified}: "
         f"{len(report.problems)} problems"
     )
-    _emit(args, {**asdict(report), "ok": report.ok}, _table(rows) if report.problems else [], summary)
+    emit(args, {**asdict(report), "ok": report.ok}, table(rows) if report.problems else [], summary)
     return 0 if report.ok else 1
 
 
@@ -321,43 +272,16 @@ def _events(args: argparse.Namespace) -> Iterator[None]:
         event_logger.setLevel(level)
 
 
-def _age(since: datetime) -> str:
-    seconds = max((datetime.now(UTC) - since).total_seconds(), 0.0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
-
-
-def _item_line(item: GcItem) -> str:
-    return f"{item.kind} {item.digest or item.path}  {_size(item.size)}  {_age(item.mod_time)} old  {item.reason}"
-
-
-def _gc_summary(args: argparse.Namespace, report: GcReport) -> str:
-    if report.interrupted:
-        return (
-            f"gc interrupted: deleted {len(report.deleted)} of {len(report.items)} planned items "
-            f"({_size(report.deleted_bytes)}); {len(report.errors)} errors"
-        )
-    verb = "would delete" if args.dry_run else "deleted"
-    changed = f" and {len(report.changed)} changed since the listing" if report.changed else ""
-    return (
-        f"gc{' (dry run)' if args.dry_run else ''}: {report.marked} blobs marked; {verb} {len(report.blobs)} blobs "
-        f"({_size(report.blob_bytes)}), {len(report.manifests)} manifests, "
-        f"{len(report.uploads)} uploads; kept {len(report.young)} young blobs{changed}; {len(report.errors)} errors"
-    )
-
-
 @_cluster_checked
 def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
-    refusal = _gc_refusal(args, parameters)
+    refusal = gc_refusal(args, parameters)
     if refusal:
         print(f"distfs registry gc: {refusal}", file=sys.stderr)
         return 2
 
     def work(driver: StorageDriver, meter: Meter) -> Any:
         return gc(
-            _store_spec(args, parameters) if args.dask else driver,
+            store_spec(args, parameters) if args.dask else driver,
             dry_run=args.dry_run,
             delete_untagged=args.delete_untagged,
             upload_age=None if args.upload_age is None else timedelta(hours=args.upload_age),
@@ -374,97 +298,22 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         print(f"distfs registry gc: {exc}", file=sys.stderr)
         return 2
     except GcInterrupted as interrupted:
-        print(_gc_summary(args, interrupted.report), file=sys.stderr)
+        print(gc_summary(args, interrupted.report), file=sys.stderr)
         return 130
     if report is None:
         return 2
-    lines = [_item_line(item) for item in report.items]
+    lines = [item_line(item) for item in report.items]
     lines += [f"error {error}" for error in report.errors]
-    _emit(args, asdict(report), lines, _gc_summary(args, report))
+    emit(args, asdict(report), lines, gc_summary(args, report))
     return 1 if report.errors else 0
-
-
-def _gc_refusal(args: argparse.Namespace, parameters: dict[str, str]) -> str:
-    """Why gc must not run as asked ("" if it may); warns about the blob-descriptor cache."""
-    try:
-        spec = _store_spec(args, parameters)
-        config = load_config(args.config) if args.config else None
-    except ConfigError as exc:
-        return str(exc)
-    if config is not None:
-        cache = _descriptor_cache(config)
-        if cache:
-            print(
-                "distfs registry gc: warning: the registry's blob-descriptor cache is on "
-                f"(storage.cache.blobdescriptor: {cache}): it still reports the blobs gc deletes as stored, "
-                "so a push of them skips their upload and leaves a tag that answers 'manifest unknown'; "
-                "restart the registry after gc, or disable the cache",
-                file=sys.stderr,
-            )
-    if args.dry_run:
-        return ""
-    try:
-        _require_named(spec, "gc without --dry-run deletes")
-        timeout, where = _upload_timeout(config)
-    except (StoreUnavailable, ConfigError) as exc:
-        return str(exc)
-    if args.force or (timeout is not None and args.grace >= timeout) or _read_only(config):
-        return ""
-    needed = "" if timeout is None else f"--grace {timeout:.0f}, "
-    limit = "no upload timeout" if timeout is None else f"an upload timeout of {timeout:.0f} s"
-    return (
-        f"refusing to run online: the registry has {limit} ({where}), so a push in flight may commit layers "
-        f"more than --grace {args.grace:.0f} s before its manifest, and gc would delete them; "
-        f"give {needed}a --config whose upload purging is shorter, or --force"
-    )
-
-
-def _upload_timeout(config: StorageConfig | None) -> tuple[float | None, str]:
-    """How long the registry keeps an upload (seconds; None: forever) and where that was read.
-
-    As the registry reads ``storage.maintenance.uploadpurging`` (``enabled``, ``age``,
-    ``dryrun``; distribution's defaults: enabled, 168h). Without a config, the defaults are assumed.
-    """
-    key = "storage.maintenance.uploadpurging"
-    if config is None:
-        return parse_duration(DEFAULT_UPLOAD_AGE), f"{key}.age {DEFAULT_UPLOAD_AGE}: distribution's default, assumed"
-    purging = config.maintenance.get("uploadpurging")
-    if purging is None:
-        return parse_duration(DEFAULT_UPLOAD_AGE), f"{key}.age {DEFAULT_UPLOAD_AGE}: distribution's default"
-    if not isinstance(purging, dict):
-        raise ConfigError(key, "must be a mapping with enabled, age, interval and dryrun")
-    if purging.get("enabled") is False:
-        return None, f"{key}.enabled is false"
-    if purging.get("dryrun") is True:
-        return None, f"{key}.dryrun is true"
-    age = purging.get("age")
-    if not isinstance(age, str):
-        raise ConfigError(f"{key}.age", "must be a duration such as 168h")
-    try:
-        seconds = parse_duration(age)
-    except ValueError:
-        raise ConfigError(f"{key}.age", "must be a duration such as 168h") from None
-    return seconds, f"{key}.age {age[:40]}"
-
-
-def _read_only(config: StorageConfig | None) -> bool:
-    """Whether the registry serves the store read-only (``storage.maintenance.readonly.enabled``): no pushes."""
-    read_only = config.maintenance.get("readonly") if config is not None else None
-    return isinstance(read_only, dict) and read_only.get("enabled") is True
-
-
-def _descriptor_cache(config: StorageConfig) -> str:
-    """The registry's blob-descriptor cache (``inmemory``, ``redis``) or ""; ``layerinfo`` is its old name."""
-    value = config.cache.get("blobdescriptor", config.cache.get("layerinfo"))
-    return value if value in ("inmemory", "redis") else ""
 
 
 @_cluster_checked
 def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     try:
-        source = _spec(args.source, args.parameter)
-        dest = _spec(args.dest, args.dest_parameter)
-        _require_named(dest, "migrate writes DEST")
+        source = spec_for(args.source, args.parameter)
+        dest = spec_for(args.dest, args.dest_parameter)
+        require_named(dest, "migrate writes DEST")
         source_driver = open_store(source, announce=sys.stderr)
         dest_driver = open_store(dest, existing=False, create=not args.dry_run, announce=sys.stderr)
     except (StoreUnavailable, ValueError) as exc:
@@ -486,11 +335,11 @@ def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
     finally:
         meter.finish()
     verb = "would copy" if args.dry_run else "copied"
-    rate = "" if args.dry_run else f" in {report.seconds:.1f}s ({_size(report.bytes_per_second)}/s)"
+    rate = "" if args.dry_run else f" in {report.seconds:.1f}s ({human_size(report.bytes_per_second)}/s)"
     summary = (
-        f"migrate: {verb} {report.copied} objects ({_size(report.copied_bytes)}){rate}; "
-        f"{report.skipped} already in place ({_size(report.skipped_bytes)}); {len(report.errors)} errors"
+        f"migrate: {verb} {report.copied} objects ({human_size(report.copied_bytes)}){rate}; "
+        f"{report.skipped} already in place ({human_size(report.skipped_bytes)}); {len(report.errors)} errors"
     )
     document = {**asdict(report), "bytes_per_second": report.bytes_per_second}
-    _emit(args, document, [f"error {error}" for error in report.errors], summary)
+    emit(args, document, [f"error {error}" for error in report.errors], summary)
     return 1 if report.errors else 0

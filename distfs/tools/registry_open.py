@@ -23,6 +23,7 @@ the driver and its location parameters, never a credential) and the cause.
 
 from __future__ import annotations
 
+import argparse
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -57,8 +58,11 @@ __all__ = [
     "describe",
     "open_store",
     "parse_parameters",
+    "require_named",
     "require_root",
     "resolve",
+    "spec_for",
+    "store_spec",
 ]
 
 #: Retries of the check request before a store is reported unreachable.
@@ -290,3 +294,32 @@ def _endpoint(value: object) -> str:
         return brief(value)
     host = parts.netloc.rpartition("@")[2]
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", "")) if parts.scheme else brief(value)
+
+
+def spec_for(name: str, items: list[str] | dict[str, str], config: str | None = None) -> DriverSpec:
+    """The store a command line names: driver ``name`` with parameters ``items``
+    (``KEY=VALUE`` strings or a mapping), or a registry config file (``config``, or ``name``
+    when it is the path of a ``.yml``); ConfigError if both a file and parameters are given."""
+    parameters = items if isinstance(items, dict) else parse_parameters(items)
+    if config is not None or (os.path.isfile(name) and name.endswith((".yml", ".yaml"))):
+        if parameters:
+            raise ConfigError("", "give either a config file or -p parameters, not both")
+        return DriverSpec(config=config or name)
+    return DriverSpec(name, parameters)
+
+
+def store_spec(args: argparse.Namespace, parameters: dict[str, str]) -> DriverSpec:
+    """The store of a one-store command (``DRIVER -p ...`` or ``--config FILE``; filesystem by default)."""
+    return spec_for(args.driver or "filesystem", parameters, args.config)
+
+
+def require_named(spec: DriverSpec, change: str) -> None:
+    """``StoreUnavailable`` unless the command line names the store that ``change`` (a
+    destructive command) would change: never the driver's default location."""
+    target = resolve(spec)
+    if not target.named:
+        raise StoreUnavailable(
+            target.label,
+            f"only the driver's default; {change}, so name the store: --config FILE or its location "
+            "(e.g. -p rootdirectory=DIR)",
+        )

@@ -2,7 +2,7 @@
 
 The worked example of ``docs/writing-a-driver.md``: the whole contract of
 :class:`distfs.StorageDriver` in one small module, and the conformance suite passes on it
-(``tests/test_writing_a_driver.py`` runs the suite on it and on mutants of it).
+(``tests/drivers/test_writing_a_driver.py`` runs the suite on it and on mutants of it).
 
 Parameters: ``file``, the path of the SQLite file (created if missing). Every instance on
 one file, in any process, shares one store:

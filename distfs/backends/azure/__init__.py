@@ -81,9 +81,14 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
     """The raw fsspec filesystem of this store (adlfs), with fsspec's defaults, and its root key.
 
     For ``distfs probe`` and ``distfs bench``: what a user gets from fsspec with the same
-    parameters (listings cache on, default ``ls`` detail...).
+    parameters (listings cache on, default ``ls`` detail...), but for its requests' retries,
+    which are the driver's (``max_retries``, ``retry_delay``), as the s3 raw filesystem's are:
+    a probe compares semantics, not retry policies (the SDK's own waits 15 s and more before
+    each of its retries).
     """
     from adlfs import AzureBlobFileSystem
+
+    from .client import service_client
 
     settings = settings_from(parameters)
     arguments = filesystem_options(settings)
@@ -94,4 +99,5 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[Any, str]:
             f"AccountKey={settings.accountkey};BlobEndpoint={settings.serviceurl};"
         )
     fs = AzureBlobFileSystem(**arguments)
+    fs.service_client = service_client(fs, settings, {})
     return fs, settings.container + ("/" + settings.rootdirectory if settings.rootdirectory else "")

@@ -12,28 +12,27 @@ Version tokens are generations, pinned with ``generation=`` on media downloads a
 reads). Nothing below the engine retries: 5xx, 408, 429, connection failures and cut
 bodies are :class:`~distfs.engine.seam.Transient`, retried by the engine ``maxretries``
 times. Uploads are composes (:mod:`.uploads`), signed URLs :mod:`.signing`;
-:func:`_mapped` is the one error mapping.
+:func:`.errors.mapped` is the one error mapping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import email.utils
 import json
 import urllib.parse
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ...capabilities import OBJECT_STORE
 from ...driver import EPOCH
 from ...engine import seam
-from ..options import redact
 from . import signing
+from .errors import Status, mapped
 from .settings import CONTENT_TYPE, DELETE_BATCH, LIST_PAGE, NAME, SESSION_OWN, GCSSettings
 from .uploads import ComposeUploads
 
@@ -43,15 +42,6 @@ __all__ = ["GCSStore"]
 #: every part of a batch request 400, so deletes are single requests everywhere).
 DELETE_FANOUT = 16
 _FIELDS = "items(name,size,updated,generation),prefixes,nextPageToken"
-
-
-class _Status(Exception):
-    """An HTTP answer that is not a success (mapped by :func:`_mapped`)."""
-
-    def __init__(self, status: int, body: bytes) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
 
 
 class GCSStore(ComposeUploads):
@@ -156,12 +146,12 @@ class GCSStore(ComposeUploads):
             body = json.dumps(document).encode()
             sent["Content-Type"] = "application/json"
         url = yarl.URL(self._url(path, query) if not endpoint else endpoint + path, encoded=True)
-        with _mapped(self.bucket, listing, endpoint or self._endpoint, self._secrets):
+        with mapped(self.bucket, listing, endpoint or self._endpoint, self._secrets):
             await self._authorization(sent)
             async with session.request(method, url, data=body, headers=sent) as response:
                 data: bytes = await response.read()
                 if response.status >= 300:
-                    raise _Status(response.status, data)
+                    raise Status(response.status, data)
                 expected = response.headers.get("Content-Length")
                 if method != "HEAD" and expected is not None and int(expected) != len(data):
                     raise seam.Transient("IncompleteBody", f"{len(data)} of {expected} bytes")
@@ -362,60 +352,6 @@ def _info(resource: Mapping[str, Any]) -> seam.ObjectInfo:
 
 def _utc(value: datetime | None) -> datetime:
     return value.astimezone(UTC) if value is not None else EPOCH
-
-
-@contextlib.contextmanager
-def _mapped(bucket: str, listing: bool, endpoint: str, secrets: Sequence[Any]) -> Iterator[None]:
-    """aiohttp's, gcsfs's credentials', google-auth's and the JSON API's failures as the seam's
-    (the one mapping of this backend).
-
-    A 404 of a listing is the bucket; of an object call, the object unless the message says
-    the bucket does not exist (as GCS does; fake-gcs-server answers both with one body).
-    A connection failure names ``endpoint``; ``secrets`` (storage_options and credential
-    values) are shown as ``***`` in aiohttp's messages (which may quote a proxy, a header).
-    """
-    import aiohttp
-    import google.auth.exceptions
-    from gcsfs.retry import HttpError, NonRetryableError
-
-    try:
-        yield
-    except _Status as exc:
-        status = exc.status
-        code, message = _error(exc.body, status)
-        if status == 404 and (listing or "bucket does not exist" in message.lower()):
-            raise seam.StoreMissing(bucket, "bucket", code) from None
-        if status == 404:
-            raise seam.NotFound(code, message) from None
-        if status in (401, 403):
-            raise seam.Denied(code, message) from None
-        if status == 412:
-            raise seam.Changed(code, message) from None
-        if status == 416:
-            raise seam.StoreError("InvalidRange", message) from None
-        if status >= 500 or status in (408, 429):
-            raise seam.Transient(code, message) from None
-        raise seam.StoreError(code, message) from None
-    except HttpError as exc:  # gcsfs's failed refresh (401 whatever the token endpoint said)
-        if getattr(exc.__cause__, "retryable", False):  # 5xx, 429...: google-auth retried it already
-            raise seam.StoreError("RefreshError", "the token endpoint failed (retried by google-auth)") from exc
-        raise seam.Denied("RefreshError", "the credentials were refused") from exc
-    except (google.auth.exceptions.RefreshError, NonRetryableError) as exc:
-        raise seam.Denied("RefreshError", "the credentials were refused") from exc
-    except google.auth.exceptions.TransportError as exc:
-        raise seam.Transient("TransportError", "the token endpoint could not be reached") from exc
-    except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-        raise seam.Transient(type(exc).__name__, f"{endpoint}: {redact(str(exc), secrets)}") from None
-
-
-def _error(body: bytes, status: int) -> tuple[str, str]:
-    """The code (the JSON error's reason, else the status) and message of an error answer."""
-    try:
-        error = json.loads(body)["error"]
-        reasons = [e.get("reason", "") for e in error.get("errors", []) if isinstance(e, dict)]
-        return (reasons[0] if reasons and reasons[0] else str(status)), str(error.get("message", ""))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return str(status), body[:200].decode("utf-8", "replace").strip()
 
 
 def _generation(answer: bytes) -> str:

@@ -12,7 +12,7 @@ Every primitive is one S3 call (two for paged listings of parts and uploads). Ve
 tokens are ETags, pinned with ``IfMatch`` / ``CopySourceIfMatch``. Retries of requests
 are botocore's (``standard`` mode, ``maxretries``); the only failures reported as
 :class:`~distfs.engine.seam.Transient` are bodies broken after botocore handed over the
-response, which botocore never retries. :func:`_mapped` is the one place botocore's
+response, which botocore never retries. :func:`~.client.mapped` is the one place botocore's
 errors become the seam's; their messages show every ``storage_options`` value as ``***``.
 """
 
@@ -22,35 +22,20 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
-import logging
 import os
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from ...capabilities import NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.loop import exit_all, release_on
 from ...engine.strategies import copy_in_parts
-from ..options import redact
+from .client import client_arguments, log_call, mapped
 from .settings import CONTENT_TYPE, NAME, S3Settings
 
 __all__ = ["S3Store"]
 
-logger = logging.getLogger("distfs.s3")
-
-_NOT_FOUND = {"NoSuchKey", "404", "seam.NotFound", "NoSuchUpload", "NoSuchVersion"}
-_DENIED = {
-    "AccessDenied",
-    "403",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "InvalidToken",
-    "AllAccessDisabled",
-    "TokenRefreshRequired",
-}
-_CHANGED = {"PreconditionFailed", "412"}
 #: Calls that change the bucket: refused up front with ``anon`` (unsigned requests).
 _WRITES = {
     "put_object",
@@ -138,11 +123,11 @@ class S3Store:
                     session.create_client("s3", **(self._arguments | {"endpoint_url": settings.redirectendpoint}))
                 )
             clients = []
-            with _mapped(self.bucket, self._secrets):
+            with mapped(self.bucket, self._secrets):
                 for context in contexts:
                     clients.append(await context.__aenter__())
             if settings.loglevel != "off":
-                clients[0].meta.events.register("after-call.s3", _log_call)
+                clients[0].meta.events.register("after-call.s3", log_call)
             self._contexts, self._client, self._presigner, self._loop = contexts, clients[0], clients[-1], loop
             self._release = weakref.finalize(self, release_on, loop, contexts, os.getpid())
             self._per_method = {}
@@ -163,7 +148,7 @@ class S3Store:
             raise seam.Denied("AnonymousAccess", f"anonymous access (anon) cannot change the bucket ({method})")
         client = await self.client()
         extras = self._extras_of(method) if self._extras else {}
-        with _mapped(self.bucket, self._secrets):
+        with mapped(self.bucket, self._secrets):
             return await getattr(client, method)(Bucket=self.bucket, **(extras | arguments))
 
     async def close(self) -> None:
@@ -338,70 +323,3 @@ class S3Store:
             else:  # list_multipart_uploads: two markers
                 arguments["KeyMarker"] = listing.get("NextKeyMarker", "")
                 arguments["UploadIdMarker"] = listing.get("NextUploadIdMarker", "")
-
-
-#: Connections of the client's pool unless ``config_kwargs`` names ``max_pool_connections``:
-#: the requests in flight the async driver allows (:data:`distfs.aio.driver.DEFAULT_CONCURRENCY`).
-POOL_CONNECTIONS = 64
-
-
-def client_arguments(fs: Any) -> dict[str, Any]:
-    """The arguments of aiobotocore's ``create_client("s3", ...)`` for ``fs``'s configuration.
-
-    As s3fs makes its own client: ``key``/``secret``/``token``/``endpoint_url`` (when set,
-    over ``client_kwargs``), ``use_ssl`` unless ``client_kwargs`` has it, ``config_kwargs``
-    as botocore's Config (without s3fs's own timeouts: the engine keeps botocore's), and with
-    ``anon`` no credentials and unsigned requests.
-    """
-    from aiobotocore.config import AioConfig
-
-    client_kwargs = dict(fs.client_kwargs)
-    config_kwargs = dict(fs.config_kwargs)
-    init: dict[str, Any] = {
-        "aws_access_key_id": fs.key,
-        "aws_secret_access_key": fs.secret,
-        "aws_session_token": fs.token,
-        "endpoint_url": fs.endpoint_url,
-    }
-    init = {key: value for key, value in init.items() if value is not None}
-    client_kwargs.setdefault("use_ssl", fs.use_ssl)
-    # botocore's pool holds 10 connections: sized to the requests the engine runs at once.
-    config_kwargs.setdefault("max_pool_connections", POOL_CONNECTIONS)
-    if fs.anon:
-        from botocore import UNSIGNED
-
-        credentials = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
-        init = {key: value for key, value in init.items() if key not in credentials}
-        client_kwargs = {key: value for key, value in client_kwargs.items() if key not in credentials}
-        config_kwargs["signature_version"] = UNSIGNED
-    return client_kwargs | init | {"config": AioConfig(**config_kwargs)}
-
-
-@contextlib.contextmanager
-def _mapped(bucket: str, secrets: Iterable[Any] = ()) -> Any:
-    """botocore's errors as the seam's (the one mapping of this backend), ``secrets`` shown as ``***``."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "")) or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-        message = redact(str(error.get("Message", "")), secrets)
-        if code in _NOT_FOUND:
-            raise seam.NotFound(code, message) from exc
-        if code == "NoSuchBucket":
-            raise seam.StoreMissing(bucket) from exc
-        if code in _DENIED:
-            raise seam.Denied(code, message) from exc
-        if code in _CHANGED:
-            raise seam.Changed(code, message) from exc
-        raise seam.StoreError(code, message) from exc
-    except BotoCoreError as exc:  # connection failures botocore gave up retrying, bad configuration
-        raise seam.StoreError(type(exc).__name__, redact(str(exc), secrets)) from exc
-
-
-def _log_call(http_response: Any = None, model: Any = None, **_: Any) -> None:
-    """Log one S3 call (operation and status only: never headers, signatures or bodies)."""
-    status = getattr(http_response, "status_code", "?")
-    logger.debug("s3 %s -> %s", getattr(model, "name", "?"), status)

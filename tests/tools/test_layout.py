@@ -1,0 +1,142 @@
+"""The package's layering (pyproject.toml's import-linter contracts) holds and catches a crossing import; test
+servers die with their parent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "distfs"
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` over the package under ``root``, with the contracts of ``root/pyproject.toml``."""
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from importlinter.cli import lint_imports_command as c; sys.exit(c())",
+    ]
+    environment = {**os.environ, "PYTHONPATH": str(root)}
+    arguments = ["--no-cache", "--no-logo"]
+    return subprocess.run(
+        [*command, *arguments], cwd=root, env=environment, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_layering_holds() -> None:
+    result = _lint_imports(PACKAGE.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("engine/core.py", "from ..tools import cli", "Layers"),  # the runtime imports a tool
+        ("fsspec/names.py", "from ..engine import loop", "Faces see the contract"),
+        ("fsspec/names.py", "from ..backends import options", "Faces see the contract"),
+        ("testing/__init__.py", "from ..aio import driver", "Faces see the contract"),
+        ("tools/registry_open.py", "from . import registry_cli", "No import circles"),
+    ],
+)
+def test_a_crossing_import_breaks_a_contract(tmp_path: Path, module: str, line: str, contract: str) -> None:
+    shutil.copytree(PACKAGE, tmp_path / "distfs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PACKAGE.parent / "pyproject.toml", tmp_path)
+    with (tmp_path / "distfs" / module).open("a", encoding="utf-8") as file:
+        file.write(f"\n{line}  # noqa\n")
+    result = _lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert contract in result.stdout.split("Broken contracts")[1]
+
+
+def test_importing_every_driver_loads_no_tool() -> None:
+    code = (
+        "import sys, distfs, distfs.testing, distfs.protocol\n"
+        "for name in ('inmemory', 'filesystem'): distfs.create(name, {'rootdirectory': '/tmp/distfs-layout'} "
+        "if name == 'filesystem' else {})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('distfs.tools')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+#: What ``distfs registry gc`` on a filesystem store never needs (imported on first use elsewhere).
+UNNEEDED = (
+    "s3fs",
+    "gcsfs",
+    "adlfs",
+    "botocore",
+    "aiobotocore",
+    "google",
+    "azure",
+    "oss2",
+    "yaml",
+    "opentelemetry",
+    "tqdm",
+    "urllib.request",
+    "distfs.testing",
+    "distfs.tools.bench",
+    "distfs.tools.probe",
+    "distfs.backends.s3",
+    "fsspec",
+)
+
+
+def test_the_registry_command_imports_no_sdk_nor_tool_it_does_not_use(tmp_path: Path) -> None:
+    import distfs
+    from distfs.tools.registry_store import put_image
+
+    put_image(distfs.create("filesystem", {"rootdirectory": str(tmp_path)}), "a/b", "latest", [b"layer"])
+    code = (
+        "import sys\n"
+        "from distfs.tools.cli import main\n"
+        f"code = main(['registry', 'gc', '--dry-run', '-p', 'rootdirectory={tmp_path}', 'filesystem'])\n"
+        f"print(code, sorted(m for m in {UNNEEDED!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "0 []"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_servers_die_with_a_sigkilled_parent(tmp_path: Path) -> None:
+    code = """
+import os, pathlib, sys, time
+from distfs.tools.servers import moto_server
+with moto_server(pathlib.Path(sys.argv[1])):
+    me = str(os.getpid())
+    def parent(pid):
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+    kids = [p for p in os.listdir("/proc") if p.isdigit() and parent(p) == me]
+    print(*kids, flush=True)
+    time.sleep(600)
+"""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "moto.log")], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    children = [int(pid) for pid in parent.stdout.readline().split()]
+    assert children, "the server did not start"
+    assert all(_alive(pid) for pid in children)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children)
