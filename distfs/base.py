@@ -22,9 +22,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,64 +33,11 @@ from . import paths
 from .capabilities import Capabilities
 from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import DriverError, InvalidOffsetError, InvalidPathError, StorageDriverError
+from .tracing import _ATTRIBUTE_PREFIX, _Trace, _tracing
 
 __all__ = ["Base"]
 
 logger = logging.getLogger("distfs")
-
-_ATTRIBUTE_PREFIX = "io.cncf.distribution."
-
-
-class _Trace:
-    """``opentelemetry.trace`` (``module``), once the application (or the environment's
-    provider) imported it, and its default providers, which trace nothing."""
-
-    module: Any = None
-    defaults: tuple[type, ...] = ()
-
-
-_UNKNOWN = object()
-
-
-def _tracing() -> bool:
-    """True when an OpenTelemetry tracer provider is set (checked on every call).
-
-    ``get_tracer_provider()`` looks the provider's environment variable up on every call
-    while none is set (most of a microsecond); the global it returns once one is set is
-    read directly, and the function is asked only when that global says nothing.
-    """
-    if _Trace.module is None and not _trace_api():
-        return False
-    provider = getattr(_Trace.module, "_TRACER_PROVIDER", _UNKNOWN)
-    if provider is None and not _PROVIDER_FROM_ENVIRONMENT:
-        return False
-    if provider is None or provider is _UNKNOWN:
-        provider = _Trace.module.get_tracer_provider()
-    return not isinstance(provider, _Trace.defaults)
-
-
-#: The environment names a tracer provider for get_tracer_provider() to load (set before start-up).
-_PROVIDER_FROM_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
-
-
-def _trace_api() -> bool:
-    """Take up ``opentelemetry.trace`` if it is imported; True if it is.
-
-    distfs never imports OpenTelemetry for nothing: no tracer provider can be set before
-    the application imports ``opentelemetry.trace`` (a dictionary lookup per call until
-    then), except one named by the environment, which is imported on the first call.
-    """
-    module = sys.modules.get("opentelemetry.trace")
-    if module is None and _PROVIDER_FROM_ENVIRONMENT:
-        try:
-            import opentelemetry.trace as module
-        except ImportError:  # pragma: no cover - exercised by installs without the extra
-            return False
-    if module is None:
-        return False
-    _Trace.defaults = (module.ProxyTracerProvider, module.NoOpTracerProvider)
-    _Trace.module = module
-    return True
 
 
 def _as_driver_error(exc: BaseException, name: str, path: str | None = None) -> StorageDriverError:
