@@ -66,14 +66,15 @@ def test_resume_in_a_fresh_process(profile: DriverProfile, wire: Setup, admin: A
     assert admin.uploads() == {}
 
 
-def test_cancel_leaves_nothing(wire: Setup, admin: Admin) -> None:
+@pytest.mark.parametrize("more", [0, 5 * MiB], ids=["cancel-at-once", "cancel-after-writing"])
+def test_cancel_leaves_nothing(wire: Setup, admin: Admin, more: int) -> None:
     driver = wire.clean()
     w = driver.writer("/c/data")
     w.write(os.urandom(6 * MiB))
     w.close()
     assert admin.uploads() if admin.sees_uploads else admin.keys()  # something to leave behind
     w = driver.writer("/c/data", append=True)
-    w.write(os.urandom(5 * MiB))  # staged, uncommitted
+    w.write(os.urandom(more))  # staged, uncommitted
     w.cancel()
     assert admin.uploads() == {}
     assert admin.keys() == []
