@@ -59,6 +59,17 @@ class DriverProfile:
     server: str = ""
     #: The parameter that holds the server's URL.
     endpoint: str = ""
+    #: The parameter naming the store (bucket, container) on the server.
+    store_key: str = ""
+    #: The parameter holding the retry count, the parameters that turn retries off, and those
+    #: that make retries quick (Azure waits between retries unless told otherwise).
+    retries: str = ""
+    no_retries: Mapping[str, Any] = field(default_factory=dict)
+    quick_retries: Mapping[str, Any] = field(default_factory=dict)
+    #: A wrong credential, where the local server verifies them (moto and fake-gcs-server do not).
+    wrong_credentials: Mapping[str, Any] = field(default_factory=dict)
+    #: The request that publishes a writer's upload (method and path fragment).
+    publish: tuple[str, str] = ("", "")
     #: The smallest chunk the driver takes (more requests per MiB).
     chunk: Mapping[str, Any] = field(default_factory=dict)
     #: Settings that make every writer multipart and every move a multipart copy.
@@ -219,6 +230,10 @@ _QUIRKS = (
         "s3",
         title="S3",
         server="moto",
+        store_key="bucket",
+        retries="maxretries",
+        no_retries={"maxretries": 0},
+        publish=("POST", "uploadId="),  # CompleteMultipartUpload
         endpoint="regionendpoint",
         chunk={"chunksize": 5 * MiB},
         small_parts={
@@ -239,6 +254,10 @@ _QUIRKS = (
         "gcs",
         title="GCS",
         server="fake-gcs-server",
+        store_key="bucket",
+        retries="maxretries",
+        no_retries={"maxretries": 0},
+        publish=("POST", "/compose"),  # compose of the segments onto the path
         endpoint="endpoint",
         chunk={"chunksize": 8 * MiB},
         small_parts={"chunksize": 256 << 10},
@@ -251,6 +270,12 @@ _QUIRKS = (
         "azure",
         title="Azure",
         server="Azurite",
+        store_key="container",
+        retries="max_retries",
+        no_retries={"max_retries": -1},
+        quick_retries={"retry_delay": "1ms"},
+        wrong_credentials={"accountkey": "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="},
+        publish=("PUT", "comp=blocklist"),  # Put Block List of the staging blob
         endpoint="serviceurl",
         resume_sizes=(0, 3 * MiB, 6 * MiB + 5, 9 * MiB + 11),
         listing=("GET", "comp=list"),
@@ -260,6 +285,11 @@ _QUIRKS = (
         "oss",
         title="OSS",
         server="OSS fake",
+        store_key="bucket",
+        retries="maxretries",
+        no_retries={"maxretries": 0},
+        wrong_credentials={"accesskeysecret": "not-the-secret"},
+        publish=("POST", "uploadId="),  # CompleteMultipartUpload
         endpoint="endpoint",
         chunk={"chunksize": 5 * MiB},
         small_parts={"chunksize": 5 * MiB},

@@ -467,25 +467,6 @@ def test_suspended_sessions_send_linear_traffic(traced: Traced, gcs_endpoint: st
     assert all_keys(gcs_endpoint, gcs_bucket) == ["uploads/u1/data"]  # no hidden object left
 
 
-def test_resume_ignores_parts_after_the_last_close(
-    gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str
-) -> None:
-    """A writer that died after uploading parts but before close() resumes at its last close."""
-    first = os.urandom(CHUNK + 100)
-    w = gcs.writer("/d")
-    w.write(first)
-    w.close()
-    w = gcs.writer("/d", append=True)
-    w.write(os.urandom(2 * CHUNK))  # uploads parts, then dies without close()
-    w = gcs.writer("/d", append=True)
-    assert w.size == len(first)
-    rest = os.urandom(CHUNK * 3 + 7)
-    w.write(rest)
-    w.commit()
-    assert gcs.get_content("/d") == first + rest
-    assert all_keys(gcs_endpoint, gcs_bucket) == ["d"]
-
-
 def test_cancel_and_delete_leave_nothing(gcs: distfs.StorageDriver, gcs_endpoint: str, gcs_bucket: str) -> None:
     w = gcs.writer("/c/data")
     w.write(os.urandom(3 * CHUNK))

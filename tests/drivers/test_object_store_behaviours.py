@@ -66,14 +66,15 @@ def test_resume_in_a_fresh_process(profile: DriverProfile, wire: Setup, admin: A
     assert admin.uploads() == {}
 
 
-def test_cancel_leaves_nothing(wire: Setup, admin: Admin) -> None:
+@pytest.mark.parametrize("more", [0, 5 * MiB], ids=["cancel-at-once", "cancel-after-writing"])
+def test_cancel_leaves_nothing(wire: Setup, admin: Admin, more: int) -> None:
     driver = wire.clean()
     w = driver.writer("/c/data")
     w.write(os.urandom(6 * MiB))
     w.close()
     assert admin.uploads() if admin.sees_uploads else admin.keys()  # something to leave behind
     w = driver.writer("/c/data", append=True)
-    w.write(os.urandom(5 * MiB))  # staged, uncommitted
+    w.write(os.urandom(more))  # staged, uncommitted
     w.cancel()
     assert admin.uploads() == {}
     assert admin.keys() == []
@@ -228,3 +229,55 @@ def test_append_to_committed_object_copies_server_side(profile: DriverProfile, w
     w.write(b"tail")
     w.commit()
     assert driver.get_content("/k") == first + b"tail"
+
+
+_CHUNKED = [name for name in CLOUD if "chunksize" in PROFILES[name].small_parts]
+
+
+def _die_after_the_last_close(profile: DriverProfile, wire: Setup, admin: Admin, over: bool) -> None:
+    """Write and close ``/d`` (less or more than a chunk), then a writer that uploads parts and
+    dies without close(); the resumed writer starts at the last close and commits."""
+    chunk = profile.small_parts["chunksize"]
+    driver = distfs.create(profile.name, {**wire.parameters, **profile.small_parts})
+    first = os.urandom(chunk + 100 if over else chunk * 3 // 5)
+    w = driver.writer("/d")
+    w.write(first)
+    w.close()
+    w = driver.writer("/d", append=True)
+    w.write(os.urandom(2 * chunk if over else chunk * 6 // 5))  # uploads parts, then dies without close()
+    if admin.sees_uploads and not over:
+        assert admin.uploads()["d"] == [chunk]
+    w = driver.writer("/d", append=True)
+    assert w.size == len(first)
+    rest = os.urandom(3 * chunk + 7 if over else chunk * 4 // 5)
+    w.write(rest)
+    w.commit()
+    assert driver.get_content("/d") == first + rest
+
+
+@pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
+@pytest.mark.parametrize("over", [False, True], ids=["first-under-a-chunk", "first-over-a-chunk"])
+def test_resume_ignores_parts_after_the_last_close(
+    profile: DriverProfile, wire: Setup, admin: Admin, over: bool
+) -> None:
+    """A writer that died after uploading parts but before close() resumes at its last close."""
+    _die_after_the_last_close(profile, wire, admin, over)
+    if over:
+        assert admin.uploads() == {}
+        assert admin.keys() == ["d"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="known bug (found by tests28): when the last close() stored no part, a writer that died "
+    "after uploading parts leaves its native upload (s3, oss) or its part objects (gcs) behind "
+    "after the resumed writer commits",
+)
+@pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
+def test_a_dead_writers_parts_do_not_outlive_the_resumed_commit(
+    profile: DriverProfile, wire: Setup, admin: Admin
+) -> None:
+    _die_after_the_last_close(profile, wire, admin, over=False)
+    assert admin.uploads() == {}
+    assert admin.keys() == ["d"]

@@ -267,23 +267,6 @@ def all_keys(admin: Any, bucket: str) -> list[str]:
     return [o["Key"] for o in admin.list_objects_v2(Bucket=bucket).get("Contents", [])]
 
 
-def test_resume_ignores_parts_after_the_last_close(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
-    """A writer that died after uploading a part but before close() resumes at its last close."""
-    first = os.urandom(3 * MiB)
-    w = s3.writer("/d")
-    w.write(first)
-    w.close()
-    w = s3.writer("/d", append=True)
-    w.write(os.urandom(6 * MiB))  # uploads part 1, then dies without close()
-    assert upload_parts(s3_admin, s3_bucket)["d"] == [5 * MiB]
-    w = s3.writer("/d", append=True)
-    assert w.size == 3 * MiB
-    rest = os.urandom(4 * MiB)
-    w.write(rest)
-    w.commit()
-    assert s3.get_content("/d") == first + rest
-
-
 def test_new_writer_aborts_the_previous_upload(s3: distfs.StorageDriver, s3_admin: Any, s3_bucket: str) -> None:
     w = s3.writer("/n")
     w.write(os.urandom(6 * MiB))

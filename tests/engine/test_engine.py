@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from profiles import PROFILES
 from stores import CHUNK, CLOUD, Setup
 
 import distfs
@@ -29,13 +30,6 @@ from distfs.tools.local import DRIVERS, LocalStores
 MiB = 1 << 20
 #: Larger than any driver's read block (16 MiB at most): a reader needs several requests.
 BIG = 17 * MiB + 4321
-NO_RETRIES = {"s3": {"maxretries": 0}, "gcs": {"maxretries": 0}, "azure": {"max_retries": -1}, "oss": {"maxretries": 0}}
-STORE_KEY = {"s3": "bucket", "gcs": "bucket", "azure": "container", "oss": "bucket"}
-#: A wrong credential, for the servers that verify them (moto and fake-gcs-server do not).
-WRONG_CREDENTIALS = {
-    "azure": {"accountkey": "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="},
-    "oss": {"accesskeysecret": "not-the-secret"},
-}
 
 
 def content(seed: int, size: int) -> bytes:
@@ -107,7 +101,7 @@ def test_the_reader_stream_api(name: str, local_stores: LocalStores) -> None:
 @pytest.mark.parametrize("name", CLOUD)
 def test_a_failed_write_loses_nothing_accepted(name: str, setup: Callable[..., Setup]) -> None:
     env = setup(name, kinds=("500",))
-    driver = env.faulty(**NO_RETRIES[name])
+    driver = env.faulty(**PROFILES[name].no_retries)
     chunk = int(env.parameters.get("chunksize", 4 * MiB))
     first = content(5, chunk + chunk // 2)  # one part uploaded, half a part buffered
     writer = driver.writer("/w/data")
@@ -130,7 +124,7 @@ def test_a_failed_write_loses_nothing_accepted(name: str, setup: Callable[..., S
 @pytest.mark.parametrize("name", CLOUD)
 def test_a_failed_close_keeps_the_last_closed_state(name: str, setup: Callable[..., Setup]) -> None:
     env = setup(name, kinds=("500",))
-    driver = env.faulty(**NO_RETRIES[name])
+    driver = env.faulty(**PROFILES[name].no_retries)
     chunk = int(env.parameters.get("chunksize", 4 * MiB))
     first = content(8, 2 * chunk + 17)
     writer = driver.writer("/w/close")
@@ -161,7 +155,7 @@ def health(name: str, parameters: dict[str, Any], capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize("name", CLOUD)
 def test_health_fails_on_a_missing_bucket(name: str, local_stores: LocalStores, capsys: Any) -> None:
-    parameters = {**local_stores.parameters(name), STORE_KEY[name]: "no-such-store-here"}
+    parameters = {**local_stores.parameters(name), PROFILES[name].store_key: "no-such-store-here"}
     assert health(name, local_stores.parameters(name), capsys) == (0, f"healthy: {name}")
     code, out = health(name, parameters, capsys)
     assert code == 1
@@ -179,9 +173,9 @@ def test_health_fails_on_a_missing_bucket(name: str, local_stores: LocalStores, 
         assert caught.value.driver_name == name
 
 
-@pytest.mark.parametrize("name", sorted(WRONG_CREDENTIALS))
+@pytest.mark.parametrize("name", sorted(n for n in CLOUD if PROFILES[n].wrong_credentials))
 def test_refused_credentials_are_access_denied(name: str, local_stores: LocalStores, capsys: Any) -> None:
-    parameters = {**local_stores.parameters(name), **WRONG_CREDENTIALS[name]}
+    parameters = {**local_stores.parameters(name), **PROFILES[name].wrong_credentials}
     code, out = health(name, parameters, capsys)
     assert code == 1
     assert out.startswith("unhealthy: ")
@@ -191,7 +185,7 @@ def test_refused_credentials_are_access_denied(name: str, local_stores: LocalSto
             call()
         assert isinstance(caught.value, PermissionError)
         assert "access denied (" in str(caught.value)
-        for secret in WRONG_CREDENTIALS[name].values():
+        for secret in PROFILES[name].wrong_credentials.values():
             assert secret not in str(caught.value)
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 import pytest
 from fault_proxy import KINDS
+from profiles import PROFILES
 from stores import CLOUD, SEED, Setup, pieces, read_all
 
 import distfs
@@ -35,7 +36,6 @@ import distfs
 MiB = 1 << 20
 #: Faults that fail a request before it reaches the server (nothing is applied).
 FAILING = ("500", "503", "throttle", "reset")
-RETRIES = {"s3": "maxretries", "gcs": "maxretries", "azure": "max_retries", "oss": "maxretries"}
 
 
 @pytest.mark.parametrize("name", CLOUD)
@@ -116,7 +116,7 @@ def test_exhausted_retries_raise_typed_errors_and_change_nothing(name: str, setu
     env = setup(name, kinds=FAILING)
     clean = env.clean()
     clean.put_content("/old", b"old content")
-    driver = env.faulty(**{RETRIES[name]: 1}, **({"retry_delay": "1ms"} if name == "azure" else {}))
+    driver = env.faulty(**{PROFILES[name].retries: 1}, **PROFILES[name].quick_retries)
     env.proxy.rate = 1.0
     for operation, call in operations(driver).items():
         before = env.proxy.requests
@@ -139,7 +139,7 @@ def test_exhausted_retries_raise_typed_errors_and_change_nothing(name: str, setu
 @pytest.mark.parametrize("name", CLOUD)
 def test_upload_suspended_by_exhausted_retries_resumes(name: str, setup: Callable[..., Setup]) -> None:
     env = setup(name, kinds=FAILING)
-    driver = env.faulty(**{RETRIES[name]: 1}, **({"retry_delay": "1ms"} if name == "azure" else {}))
+    driver = env.faulty(**{PROFILES[name].retries: 1}, **PROFILES[name].quick_retries)
     chunk = int(env.parameters.get("chunksize", 4 * MiB))
     content = bytearray()
     writer = driver.writer("/up")
@@ -180,12 +180,6 @@ def test_upload_suspended_by_exhausted_retries_resumes(name: str, setup: Callabl
 
 
 #: The request that publishes a writer's upload: its answer lost, the retry must still succeed.
-FINAL_STEP = {
-    "s3": ("POST", "uploadId="),  # CompleteMultipartUpload
-    "oss": ("POST", "uploadId="),  # CompleteMultipartUpload
-    "gcs": ("POST", "/compose"),  # compose of the segments onto the path
-    "azure": ("PUT", "comp=blocklist"),  # Put Block List of the staging blob
-}
 
 
 @pytest.mark.parametrize("name", CLOUD)
@@ -198,7 +192,7 @@ def test_lost_answer_of_the_publishing_step_is_retried_safely(name: str, setup: 
     for piece in pieces(2 * chunk + 999, SEED):
         writer.write(piece)
         content += piece
-    method, marker = FINAL_STEP[name]
+    method, marker = PROFILES[name].publish
     env.proxy.force(method, marker, "reset-after")  # applied upstream, answer lost
     env.proxy.force(method, marker, "truncated")  # and once more, half an answer
     writer.commit()
@@ -223,7 +217,6 @@ def test_truncated_and_reset_reads_resume_where_they_stopped(name: str, setup: C
 
 
 #: The retry parameter's "no retries" value (azure: Go's negative ``max_retries``).
-NO_RETRIES = {"s3": {"maxretries": 0}, "gcs": {"maxretries": 0}, "azure": {"max_retries": -1}, "oss": {"maxretries": 0}}
 
 
 @pytest.mark.parametrize("name", CLOUD)
@@ -235,7 +228,7 @@ def test_the_retry_parameter_decides_whether_one_fault_is_survived(
 ) -> None:
     env = setup(name)
     env.clean().put_content("/one", b"one fault")
-    patient, impatient = env.faulty(), env.faulty(**NO_RETRIES[name])
+    patient, impatient = env.faulty(), env.faulty(**PROFILES[name].no_retries)
     env.proxy.force("GET", "one", kind)
     assert patient.get_content("/one") == b"one fault"
     assert env.proxy.forced_left() == 0
@@ -251,7 +244,7 @@ def test_a_read_broken_without_retries_is_a_typed_error(name: str, setup: Callab
     env = setup(name)
     data = b"".join(pieces(3 * MiB, SEED))
     env.clean().put_content("/broken", data)
-    driver = env.faulty(**NO_RETRIES[name])
+    driver = env.faulty(**PROFILES[name].no_retries)
     env.proxy.force("GET", "broken", "truncated", times=10)
 
     def read() -> bytes:

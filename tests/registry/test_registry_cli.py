@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from profiles import PROFILES
 
 import distfs
 from distfs import registry
@@ -434,7 +435,7 @@ def test_an_unreachable_endpoint_is_one_line_after_announced_bounded_retries(
 ) -> None:
     endpoint = f"http://127.0.0.1:{closed_port()}"
     parameters, label = UNREACHABLE[driver]
-    key = {"s3": "regionendpoint", "azure": "serviceurl"}.get(driver, "endpoint")
+    key = PROFILES[driver].endpoint
     where = {**parameters, key: endpoint + ("/acct" if driver == "azure" else "")}
     label = label.replace("ENDPOINT", endpoint)
     start = time.monotonic()
