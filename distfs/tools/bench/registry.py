@@ -3,10 +3,14 @@
 * ``Registry gc --dry-run``: ``distfs registry gc --dry-run`` against Go's ``registry
   garbage-collect --dry-run`` on the same store, in the same run (a store of
   :attr:`~.plan.Plan.registry_blobs` blobs and one repository, half of them garbage);
-  both must choose the same blobs; target: at least 20x faster.
+  both must choose the same blobs; target: at least 50x faster (:func:`.gc_go.gc_versus_go`, once).
 * ``Registry migrate``: ``migrate`` of :attr:`~.plan.Plan.migrate_blobs` 1 MiB blobs from a
   filesystem store to the driver, against a raw fsspec ``put`` of the same files; target:
   at least 0.8x the raw throughput.
+
+``distfs bench --registry-go N`` (:func:`.gc_go.gc_versus_go`) is that comparison alone, on two
+stores of ``N`` blobs (half garbage, and all unreferenced: targets 50x and 20x), median of
+3 runs of each side, distfs timed as a whole process.
 
 The Go comparison runs when the Go registry is installed (``docker-registry``); without
 it the check is left out, except in CI (``CI=true``), where that is an error.
