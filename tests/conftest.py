@@ -49,7 +49,7 @@ def _return_freed_buffers() -> None:
     memory back. By default that threshold rises with the largest buffer freed (up to 32 MiB);
     then the suite's MiB-sized chunks, written and read on many threads, are carved from
     per-thread arenas, which keep the memory once it is freed: one conformance run of the toy
-    driver (tests/test_writing_a_driver.py) left a process 460 MiB larger, for good (180 MiB with
+    driver (tests/drivers/test_writing_a_driver.py) left a process 460 MiB larger, for good (180 MiB with
     the threshold fixed, then back to 30). Other C libraries: nothing done."""
     if sys.platform.startswith("linux"):
         import ctypes
