@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stores import Setup
+from stores import Setup, forget_bucket
 from zips import build_zip
 
 import distfs
@@ -149,9 +149,20 @@ def local_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStor
 
 
 @pytest.fixture
-def store_parameters(local_stores: LocalStores) -> Callable[[str], dict[str, Any]]:
-    """``store_parameters(name)``: parameters of driver ``name`` on a new, empty local store."""
-    return local_stores.parameters
+def store_parameters(local_stores: LocalStores) -> Iterator[Callable[..., dict[str, Any]]]:
+    """``store_parameters(name, retries=None)``: parameters of driver ``name`` on a new, empty
+    local store (:meth:`LocalStores.parameters`); an OSS bucket is forgotten when the test ends."""
+    buckets: list[str] = []
+
+    def parameters(name: str, retries: int | None = None) -> dict[str, Any]:
+        made = local_stores.parameters(name, retries)
+        if name == "oss":
+            buckets.append(made["bucket"])
+        return made
+
+    yield parameters
+    for bucket in buckets:
+        forget_bucket(local_stores.oss_fake(), bucket)
 
 
 @pytest.fixture(scope="session")
@@ -277,3 +288,5 @@ def setup(local_stores: LocalStores) -> Iterator[Callable[..., Setup]]:
     yield make
     for one in made:
         one.proxy.close()
+        if one.name == "oss":
+            forget_bucket(local_stores.oss_fake(), one.parameters["bucket"])
