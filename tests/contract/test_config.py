@@ -381,6 +381,8 @@ def test_health_of_an_unreachable_s3() -> None:
         "accesskey=a",
         "-p",
         "secretkey=b",
+        "-p",
+        "maxretries=0",  # botocore's backoff between its retries of a refused connection: 14 s
     )
     assert result.returncode == 1
     assert result.stdout.startswith("unhealthy: ")

@@ -42,6 +42,7 @@ from distfs import (
     StorageDriverError,
 )
 from distfs.backends import azure, gcs, oss, s3
+from distfs.testing import long_mode
 
 ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
 TYPED = (StorageDriverError, InvalidParameterError, InvalidStorageDriverError)
@@ -305,7 +306,7 @@ def fuzz_operation(driver: distfs.StorageDriver, data: st.DataObject) -> str:
 
 
 HOSTILE = settings(
-    max_examples=150,
+    max_examples=600 if long_mode() else 100,  # 100: every one of the 10 methods is drawn (1 - 3e-4)
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -314,7 +315,8 @@ HOSTILE = settings(
 
 @pytest.mark.parametrize("name", ALL_DRIVERS)
 def test_public_methods_raise_only_typed_errors(name: str, store_parameters: Callable[[str], dict[str, Any]]) -> None:
-    """150 hostile calls per driver: every escaping error is a named distfs error.
+    """100 hostile calls per driver (600 with ``DISTFS_TEST_LONG=1``): every escaping error is a
+    named distfs error.
 
     Each example starts from the same store content (everything listed is deleted, then
     PRELOADED is written); every draw happens before the call it feeds, so that what an

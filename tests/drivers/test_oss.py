@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import oss2
 import pytest
+from stores import forget_bucket
 
 import distfs
 from distfs.backends import oss
@@ -82,8 +83,11 @@ def new_bucket(fake: OSSFake) -> str:
 
 
 @pytest.fixture
-def bucket(oss_fake: tuple[OSSFake, str]) -> str:
-    return new_bucket(oss_fake[0])
+def bucket(oss_fake: tuple[OSSFake, str]) -> Iterator[str]:
+    """A new bucket, forgotten with its uploads when the test ends."""
+    name = new_bucket(oss_fake[0])
+    yield name
+    forget_bucket(oss_fake[0], name)
 
 
 @pytest.fixture
