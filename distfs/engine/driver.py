@@ -54,6 +54,13 @@ class ObjectStoreDriver(StorageDriver):
     def capabilities(self) -> Capabilities:
         return self.engine.store.capabilities
 
+    @property
+    def location(self) -> str:
+        """Where the store keeps driver path ``/`` (a distfs extension, see docs/extension.md):
+        the bucket, container or directory and the root prefix, ``"bucket/prefix"``. What an
+        error must never show; never a credential."""
+        return "/".join(part for part in (str(self.engine.store.bucket).strip("/"), self.engine.root) if part)
+
     def __repr__(self) -> str:
         return repr(self.engine)
 

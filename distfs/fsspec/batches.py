@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 
 from ..aio import run
+from ..driver import StorageDriver
 from .base import DriverFileSystem, gather, size_of
 
 __all__ = ["DEFAULT_CONCURRENCY", "Batches", "by_name", "is_glob"]
@@ -55,9 +56,9 @@ class Batches(DriverFileSystem):
 
     def concurrency(self) -> int:
         """Threads of a batch call: the driver's ``max_concurrency`` or :data:`DEFAULT_CONCURRENCY`."""
-        driver: object = self.driver
-        while not hasattr(driver, "max_concurrency") and hasattr(driver, "wrapped"):
-            driver = driver.wrapped  # storage middleware from a registry config
+        driver: StorageDriver | None = self.driver
+        while driver is not None and not hasattr(driver, "max_concurrency"):
+            driver = driver.unwrap()  # storage middleware from a registry config
         limit = getattr(driver, "max_concurrency", None)
         return int(limit) if isinstance(limit, int) and limit > 0 else DEFAULT_CONCURRENCY
 

@@ -503,6 +503,18 @@ class CommitKeepsOldTail(Delegate):
         return KeepsOldTail(self.inner.writer(path, append), self.inner, path, old)
 
 
+class ShowsLocation(Delegate):
+    """Says where its store lives (the ``location`` extension) and shows it in an error."""
+
+    location = "bucket/leaky-root"
+
+    def get_content(self, path: str) -> bytes:
+        try:
+            return self.inner.get_content(path)
+        except PathNotFoundError:
+            raise DriverError(f"no object {self.location}{path}", self.name) from None
+
+
 def based(cls: type[Delegate]) -> Make:
     """A maker of ``Base(cls(raw inmemory))``: validation and error naming as usual."""
     return lambda: Base(cls(raw_inmemory()))
@@ -568,6 +580,7 @@ CAUGHT: list[tuple[str, Make, str, type[Exception], str | None]] = [
         "size of a new writer",
     ),
     ("commit-keeps-old-tail", based(CommitKeepsOldTail), "writer_replaces_committed", AssertionError, "rewrite"),
+    ("error-shows-location", based(ShowsLocation), "errors_name_driver_paths", AssertionError, "store lives"),
 ]
 
 

@@ -157,6 +157,16 @@ def test_filesystem_default_root() -> None:
     assert filesystem.DEFAULT_ROOT == "/var/lib/registry"
 
 
+def test_an_engine_driver_says_where_its_store_lives(tmp_path: Path) -> None:
+    """The ``location`` extension (docs/extension.md), found below ``Base`` by ``unwrap()``."""
+    below = distfs.create("filesystem", {"rootdirectory": str(tmp_path)}).unwrap()
+    assert isinstance(below, ObjectStoreDriver)
+    assert below.location == str(tmp_path).strip("/")
+    generic = distfs.create("fsspec", {"protocol": "memory", "root": "/location/a/b"}).unwrap()
+    assert isinstance(generic, ObjectStoreDriver)
+    assert generic.location == "location/a/b"
+
+
 def test_filesystem_put_leaves_no_temporary_files(tmp_path: Path) -> None:
     driver = distfs.create("filesystem", {"rootdirectory": str(tmp_path)})
     driver.put_content("/dir/file", b"x")

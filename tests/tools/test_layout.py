@@ -1,8 +1,9 @@
-"""The package's layering (pyproject.toml's import-linter contracts) holds and catches a crossing import; test
-servers die with their parent."""
+"""The package's layering (pyproject.toml's import-linter contracts) holds and catches a crossing import; the
+faces reach no internal by attribute either; test servers die with their parent."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import signal
@@ -53,6 +54,71 @@ def test_a_crossing_import_breaks_a_contract(tmp_path: Path, module: str, line: 
     result = _lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert contract in result.stdout.split("Broken contracts")[1]
+
+
+#: The faces (docs/extension.md): they stand on the contract and its documented extension.
+FACES = (
+    "config.py",
+    "protocol.py",
+    "upath.py",
+    "cloudfront.py",
+    "fsspec",
+    "testing",
+    "registry",
+    "middleware",
+    "tools",
+)
+#: Attributes that reach past the contract: the engine and its store, and the driver a wrapper
+#: wraps (a face walks wrappers with ``unwrap()``). A wrapper's own ``self.wrapped`` is its own.
+INTERNALS = frozenset({"engine", "store", "inner", "wrapped", "_inner"})
+#: The documented exceptions (pyproject.toml's ignore_imports): the raw sides of probe and bench
+#: read the engine and its store; they too unwrap wrappers.
+RAW_SIDES = frozenset({"tools/probe/distfs_target.py", "tools/probe/underneath.py", "tools/bench/raw.py"})
+
+
+def _reaches(source: str, internals: frozenset[str] = INTERNALS) -> list[str]:
+    """The ``x.<internal>`` attribute reads and ``getattr(x, "<internal>")`` calls of ``source``
+    (``self.<internal>`` excepted), as ``line: code``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            name, owner = node.attr, node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr"):
+            if len(node.args) < 2 or not isinstance(node.args[1], ast.Constant):
+                continue
+            name, owner = str(node.args[1].value), node.args[0]
+        else:
+            continue
+        if name in internals and not (isinstance(owner, ast.Name) and owner.id == "self"):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_faces_reach_no_internal_by_attribute() -> None:
+    """Import contracts cannot see ``driver.inner.engine.store``: the faces use ``unwrap()`` and
+    the documented extension instead."""
+    faces = [PACKAGE / face for face in FACES]
+    modules = [face for face in faces if face.is_file()] + [
+        m for face in faces if face.is_dir() for m in face.rglob("*.py")
+    ]
+    assert len(modules) > 40
+    wrappers = INTERNALS - {"engine", "store"}
+    reaches = {
+        str(name): _reaches(module.read_text(encoding="utf-8"), wrappers if str(name) in RAW_SIDES else INTERNALS)
+        for module in modules
+        for name in [module.relative_to(PACKAGE)]
+    }
+    assert {module: found for module, found in reaches.items() if found} == {}
+
+
+def test_the_attribute_scan_sees_a_reach() -> None:
+    assert _reaches("def f(driver):\n    return driver.inner.engine.store\n") == [
+        "2: driver.inner.engine.store",
+        "2: driver.inner.engine",
+        "2: driver.inner",
+    ]
+    assert _reaches("x = getattr(d, 'wrapped', None)\n") == ["1: getattr(d, 'wrapped', None)"]
+    assert _reaches("class W:\n    def f(self):\n        return self.wrapped.name\n") == []
 
 
 def test_importing_every_driver_loads_no_tool() -> None:

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from ...base import Base
 from ...driver import StorageDriver
 from ...errors import PathNotFoundError, StorageDriverError
 from ..context import Case, Context, check, check_equal, expect_error
@@ -223,14 +222,10 @@ def test_errors_name_driver_paths(ctx: Context) -> None:
 
 
 def _store_root(driver: StorageDriver) -> str:
-    """Where the store keeps driver path ``/``, where it can be seen: a directory, or the
-    bucket and root prefix of an engine store (``bucket/prefix``, a generic store's root)."""
-    inner = driver.inner if isinstance(driver, Base) else driver
-    backend, engine = getattr(inner, "backend", None), getattr(inner, "engine", None)
-    if backend is not None:
-        root = str(getattr(backend, "root", ""))
-    elif engine is not None:
-        root = "/".join(part for part in (str(engine.store.bucket).strip("/"), engine.root) if part)
-    else:
-        root = ""
+    """Where the store keeps driver path ``/``, where the driver says so: the ``location`` of the
+    driver below the wrappers (``unwrap()``), e.g. an engine store's ``bucket/prefix``."""
+    below: StorageDriver | None = driver
+    while below is not None and not hasattr(below, "location"):
+        below = below.unwrap()
+    root = str(getattr(below, "location", ""))
     return root if len(root) > 1 else ""

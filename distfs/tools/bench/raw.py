@@ -44,7 +44,7 @@ def raw_of(driver: StorageDriver, parameters: dict[str, Any]) -> Raw | None:
 
     None where there is none: a driver neither over the generic store nor built in.
     """
-    inner = driver.inner if isinstance(driver, Base) else driver
+    inner = driver.unwrap() if isinstance(driver, Base) else driver
     if isinstance(inner, ObjectStoreDriver) and isinstance(inner.engine.store, FsspecStore):
         # the generic store (inmemory among them): its own filesystem instance, which may be
         # private to the driver (inmemory's), so the raw side sees what the driver wrote
@@ -77,7 +77,7 @@ def raw_side(driver: StorageDriver, parameters: dict[str, Any]) -> Raw:
 
 def s3_events(driver: StorageDriver) -> Any:
     """The botocore event hooks of an s3 driver's client (None for other drivers)."""
-    inner = driver.inner if isinstance(driver, Base) else driver
+    inner = driver.unwrap() if isinstance(driver, Base) else driver
     client = getattr(getattr(inner, "engine", None), "store", None)
     if client is None or not hasattr(client, "client"):
         return None

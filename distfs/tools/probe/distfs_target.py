@@ -124,7 +124,7 @@ class DistfsTarget(Target):
             self.driver.portable_paths = before  # type: ignore[attr-defined]
 
     def mark_directory(self, path: str) -> None:
-        inner = getattr(self.driver, "inner", None)
+        inner = self.driver.unwrap()
         local = _local_tree(inner)
         if local is not None:  # real directories: the marker is an empty directory
             fs, root = local
@@ -171,7 +171,7 @@ class DistfsTarget(Target):
     def _underneath(self) -> tuple[AbstractFileSystem, str, bool] | None:
         """The fsspec filesystem the driver stands on, its root, and whether it has real
         directories (the ``filesystem`` driver, the generic store), else None."""
-        local = _local_tree(getattr(self.driver, "inner", None))
+        local = _local_tree(self.driver.unwrap())
         if local is not None:
             return *local, True
         found = _filesystem_of(self.driver)

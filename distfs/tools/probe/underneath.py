@@ -72,7 +72,7 @@ def _filesystem_of(driver: StorageDriver) -> tuple[AbstractFileSystem, str] | No
     from ...backends.generic import FsspecStore
     from ...engine import ObjectStoreDriver
 
-    inner = driver.inner if isinstance(driver, Base) else driver
+    inner = driver.unwrap() if isinstance(driver, Base) else driver
     if isinstance(inner, ObjectStoreDriver) and isinstance(inner.engine.store, FsspecStore):
         store = inner.engine.store
         return store.fs, store.full("")
