@@ -267,13 +267,6 @@ def test_resume_ignores_parts_after_the_last_close(
         assert admin.keys() == ["d"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known bug (found by tests28): when the last close() stored no part, a writer that died "
-    "after uploading parts leaves its native upload (s3, oss) or its part objects (gcs) behind "
-    "after the resumed writer commits",
-)
 @pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
 def test_a_dead_writers_parts_do_not_outlive_the_resumed_commit(
     profile: DriverProfile, wire: Setup, admin: Admin
@@ -281,3 +274,33 @@ def test_a_dead_writers_parts_do_not_outlive_the_resumed_commit(
     _die_after_the_last_close(profile, wire, admin, over=False)
     assert admin.uploads() == {}
     assert admin.keys() == ["d"]
+
+
+@pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
+@pytest.mark.parametrize("end", ["cancel", "new-writer", "delete"])
+def test_a_dead_writers_parts_do_not_outlive_cancel_a_new_writer_or_delete(
+    profile: DriverProfile, wire: Setup, admin: Admin, end: str
+) -> None:
+    """The dead writer's upload (its last close() stored no part) is the journal's: whoever ends
+    the path's upload ends it too."""
+    chunk = profile.small_parts["chunksize"]
+    driver = distfs.create(profile.name, {**wire.parameters, **profile.small_parts})
+    w = driver.writer("/d")
+    w.write(os.urandom(chunk // 2))
+    w.close()
+    w = driver.writer("/d", append=True)
+    w.write(os.urandom(chunk))  # uploads a part, then dies without close()
+    if end == "cancel":
+        driver.writer("/d", append=True).cancel()
+        assert admin.keys() == []
+    elif end == "new-writer":
+        w = driver.writer("/d")
+        w.write(b"new")
+        w.commit()
+        assert driver.get_content("/d") == b"new"
+        assert admin.keys() == ["d"]
+    else:
+        with pytest.raises(distfs.errors.PathNotFoundError):  # uploads alone are no object (they go too)
+            driver.delete("/d")
+        assert admin.keys() == []
+    assert admin.uploads() == {}
