@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DriverError, PathNotFoundError
 from .core import Engine
+from .policy import _STATE
 from .seam import ObjectInfo, Part, Upload, origin
 
 __all__ = ["JournaledUpload"]
@@ -70,7 +71,7 @@ class JournaledUpload:
         self._path = path
         self._key = engine.key(path)
         directory = engine.upload_dir(path)
-        self._state_path = directory + "/state"
+        self._state_path = directory + "/" + _STATE
         self._state_key = engine.key(self._state_path)
         self._scratch = engine.key(directory) + "/" + uuid.uuid4().hex + "/"
         self._chunk = engine.chunk

@@ -304,3 +304,26 @@ def test_a_dead_writers_parts_do_not_outlive_cancel_a_new_writer_or_delete(
             driver.delete("/d")
         assert admin.keys() == []
     assert admin.uploads() == {}
+
+
+@pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
+def test_deleting_files_removes_their_uploads_with_two_requests_at_once(
+    profile: DriverProfile, wire: Setup, admin: Admin
+) -> None:
+    """``delete_many(files_only=True)`` (fsspec's ``rm``) of a file: the batch delete and one
+    listing (of the store's multipart uploads on s3 and oss, whose journal, a path's whole
+    hidden upload state there, is deleted in the batch unlisted; of the hidden upload state
+    elsewhere), and the file's suspended upload goes too."""
+    chunk = profile.small_parts["chunksize"]
+    driver = wire.faulty(**profile.small_parts)
+    w = driver.writer("/d")
+    w.write(os.urandom(chunk + 1))  # a part in the store's upload and a journal
+    w.close()
+    driver.put_content("/f", b"f")
+    assert wire.proxy.trace is not None
+    wire.proxy.trace.clear()
+    driver.delete_many(["/f"], files_only=True)
+    assert len(wire.proxy.trace) == 2, wire.proxy.trace  # s3 and oss sent 3 (a listing of the journal too)
+    driver.delete_many(["/d"], files_only=True)
+    assert admin.uploads() == {}
+    assert admin.keys() == []
