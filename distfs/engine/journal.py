@@ -154,7 +154,7 @@ class JournaledUpload:
         data = _Journal(upload, [], bytes(self._buffer[: self._kept])).dump()
         async with engine.errors(self._path, "starting an upload of"):
             await engine.call(lambda: self._store.put(self._state_key, data))
-        self._named = upload
+        self._named, self._journaled = upload, True
 
     async def _upload_part(self, data: bytes) -> None:
         upload = await self._create_upload()

@@ -208,7 +208,7 @@ class Session(JournaledUpload):
             self._dirty = True
             return total
         room = max(room, 0)  # a resumed tail may hold more than this writer's chunk: one part
-        if self._journaled and self._named is None and self._engine.tree is None:
+        if self._named is None and self._engine.tree is None:
             await self._name_upload()  # before its first part (see the rules); none accepted if it fails
         count, kept = len(self._parts), len(self._buffer)
         self._buffer += view[:room]
