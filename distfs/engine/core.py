@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from .. import paths
 from ..errors import DriverError, PathNotFoundError
-from .policy import _HIDDEN_PART, _UPLOADS
+from .policy import _HIDDEN_PART, _STATE, _UPLOADS
 from .reads import EngineReads
 from .seam import ObjectInfo, Upload
 
@@ -172,7 +172,9 @@ class Engine(EngineReads):
         Nothing below a path is touched, and a path holding no object is no error, so no
         lookup comes first: the objects' batch deletes, the listing of the hidden upload
         state and the listing of the store's unfinished uploads go at once (one round
-        trip); a second one deletes suspended uploads, where any were found.
+        trip); a second one deletes suspended uploads, where any were found. On a
+        ``native_uploads`` store the paths' journals (their whole hidden upload state
+        there) go in the objects' batches, unlisted: two requests for one file.
         """
         ordered = sorted(set(targets))
         if not ordered:
@@ -191,18 +193,24 @@ class Engine(EngineReads):
                     await tree.remove_tree(self.key(self.upload_dir(path)))
             self._raise_failures(failures)
             return
+        states = {self.key(self.upload_dir(path)) + "/" for path in ordered}
+        uploads = self._uploads(common, self.prefix(common).rstrip("/"))
+        exact = set(keys)
+        if getattr(self.store, "native_uploads", False):  # a path's upload state is its journal alone:
+            journals = [state + _STATE for state in sorted(states)]  # deleted with the objects, unlisted
+            deleted, listed = await asyncio.gather(
+                self._delete_keys(where, keys + journals), uploads, return_exceptions=True
+            )
+            _settled(deleted)
+            await self._abort(where, [u for u in _settled(listed) if u.key in exact])
+            return
         outcome = await asyncio.gather(
-            self._delete_keys(where, keys),
-            self._hidden(common),
-            self._uploads(common, self.prefix(common).rstrip("/")),
-            return_exceptions=True,
+            self._delete_keys(where, keys), self._hidden(common), uploads, return_exceptions=True
         )
         _settled(outcome[0])
         hidden, native = _settled(outcome[1]), _settled(outcome[2])
-        states = {self.key(self.upload_dir(path)) + "/" for path in ordered}
         # a path's upload state is the directory up to the last reserved name of its keys
         doomed = [k for k in hidden if k[: k.rfind(_HIDDEN_PART) + len(_HIDDEN_PART)] in states]
-        exact = set(keys)
         await _bounded([self._delete_keys(where, doomed), self._abort(where, [u for u in native if u.key in exact])])
 
     async def _hidden(self, path: str) -> builtins.list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ..errors import DriverError, PathNotFoundError
 from .core import Engine
+from .policy import _STATE
 from .seam import ObjectInfo, Part, Upload, origin
 
 __all__ = ["JournaledUpload"]
@@ -70,7 +71,7 @@ class JournaledUpload:
         self._path = path
         self._key = engine.key(path)
         directory = engine.upload_dir(path)
-        self._state_path = directory + "/state"
+        self._state_path = directory + "/" + _STATE
         self._state_key = engine.key(self._state_path)
         self._scratch = engine.key(directory) + "/" + uuid.uuid4().hex + "/"
         self._chunk = engine.chunk
@@ -78,6 +79,8 @@ class JournaledUpload:
         self._parts: list[Part] = []
         self._buffer = bytearray()
         self._journaled = False  # a journal of this upload exists in the store
+        self._named: Upload | None = None  # the upload the stored journal names
+        self._kept = 0  # bytes of the buffer the stored journal holds as its tail
         self._dirty = False  # accepted bytes since the last journal
         self._published: int | None = None  # the size committed
         self._claim: object | None = None  # the store's claim on the upload (Claims stores)
@@ -136,6 +139,22 @@ class JournaledUpload:
             async with engine.errors(self._path, "starting an upload of"):
                 self._upload = await engine.call(lambda: self._store.create_upload(self._key, self._scratch))
         return self._upload
+
+    async def _name_upload(self) -> None:
+        """Create this writer's upload and name it in the journal before any part goes into it.
+
+        The journal keeps describing the last ``close()`` (no parts: it named no upload, and
+        the first ``_kept`` bytes of the buffer as its tail); only the upload is new. So a
+        writer that dies after uploading parts leaves an upload its journal names: the next
+        writer of the path resumes it (and its commit discards the dead writer's parts), a
+        new writer or ``cancel`` aborts it, and nothing of it outlives them.
+        """
+        upload = await self._create_upload()
+        engine = self._engine
+        data = _Journal(upload, [], bytes(self._buffer[: self._kept])).dump()
+        async with engine.errors(self._path, "starting an upload of"):
+            await engine.call(lambda: self._store.put(self._state_key, data))
+        self._named, self._journaled = upload, True
 
     async def _upload_part(self, data: bytes) -> None:
         upload = await self._create_upload()

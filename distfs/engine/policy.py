@@ -33,6 +33,8 @@ __all__ = ["EnginePolicy", "utc"]
 
 _HIDDEN_PART = "/" + paths.HIDDEN + "/"
 _UPLOADS = "/" + paths.HIDDEN + "/uploads"
+#: The journal's name in a path's :meth:`EnginePolicy.upload_dir`.
+_STATE = "state"
 
 T = TypeVar("T")
 

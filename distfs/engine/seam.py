@@ -32,6 +32,10 @@ store may use for such objects (and which ``delete`` of the path removes).
 Optional extensions (a store without them is an object store; the engine looks them up
 with ``getattr`` and uses them where present):
 
+``native_uploads = True``
+    The store's uploads are its own (native multipart uploads, which :meth:`Store.list_uploads`
+    finds) and keep nothing under ``scratch``: a path's hidden upload state is its journal
+    alone, so deleting a file deletes that one key without listing the upload directory.
 ``blocking = True``
     Every coroutine of the store finishes without waiting on the event loop (direct
     system calls, as on a local filesystem): the synchronous driver then runs the engine

@@ -16,6 +16,14 @@ The rules, each of which a crash test checks by killing a process at random poin
 * A resumed writer (``append=True``) reads the journal and checks the store still holds
   every part it names: its ``size`` is exactly the size of the last ``close()``. Parts a
   writer uploaded after its last ``close()`` are ignored and overwritten.
+* A writer names its store upload in the journal before the upload's first part (one
+  ``put`` of the journal of the last ``close()`` with only the upload added, once per
+  upload; a writer whose whole object fits in its buffer creates no upload): so a writer
+  that dies after uploading parts leaves an upload the journal names, which the next
+  writer of the path resumes (its commit or ``cancel`` ends it, the dead writer's parts
+  with it) or, a new writer, aborts. Nothing of an earlier writer's upload outlives a
+  commit. An upload named with no parts that is gone when resumed (and did not publish
+  the object) held nothing journaled: the writer continues from the journal's tail.
 * Appending to a committed object copies it into a new upload (server-side where the
   store can copy ranges; the last short part is read back into the buffer) and writes
   the journal only then: a process killed before that leaves no journal, and the next
@@ -126,22 +134,26 @@ class Session(JournaledUpload):
                 await self._discard(journal, journal_too=True)
                 return False
             self._scratch = journal.scratch  # this writer's upload will carry the journal's origin
-        if journal.upload is not None and journal.parts:
+        if journal.upload is not None and (journal.parts or engine.tree is None):  # also one named
+            # before its first part (see ``write``): a commit may have completed it
             upload = journal.upload
             try:
                 async with engine.errors(self._path, "resuming"):
                     stored = await engine.call(lambda: self._store.list_parts(upload))
             except PathNotFoundError:  # committed meanwhile (by a process killed before it
-                await self._check_published(upload)  # dropped the journal), or lost
-                await self._discard(journal, journal_too=True)
-                return False
+                if journal.parts or await self._committed(upload.scratch):  # dropped the journal), or lost
+                    await self._check_published(upload)
+                    await self._discard(journal, journal_too=True)
+                    return False
+                journal.upload = None  # gone holding nothing journaled: the tail is all there is
             for number, part in enumerate(journal.parts, 1):
                 found = stored.get(number)
                 if found is None or found.size != part.size or not _same_token(found.token, part.token):
                     raise DriverError(f"upload of {self._path} lost part {number}", engine.name)
-        self._upload = journal.upload
+        self._upload = self._named = journal.upload
         self._parts = list(journal.parts)
         self._buffer = bytearray(journal.tail)
+        self._kept = len(journal.tail)
         self._journaled = True
         return True
 
@@ -196,6 +208,8 @@ class Session(JournaledUpload):
             self._dirty = True
             return total
         room = max(room, 0)  # a resumed tail may hold more than this writer's chunk: one part
+        if self._named is None and self._engine.tree is None:
+            await self._name_upload()  # before its first part (see the rules); none accepted if it fails
         count, kept = len(self._parts), len(self._buffer)
         self._buffer += view[:room]
         part, self._buffer = bytes(self._buffer), bytearray()  # one copy of the chunk in memory
@@ -235,6 +249,7 @@ class Session(JournaledUpload):
         async with engine.errors(self._path, "suspending"):
             await engine.call(lambda: self._store.put(self._state_key, data))
         self._journaled = True
+        self._named, self._kept = self._upload, len(self._buffer)
         self._dirty = False
 
     async def commit(self) -> None:

@@ -267,13 +267,6 @@ def test_resume_ignores_parts_after_the_last_close(
         assert admin.keys() == ["d"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known bug (found by tests28): when the last close() stored no part, a writer that died "
-    "after uploading parts leaves its native upload (s3, oss) or its part objects (gcs) behind "
-    "after the resumed writer commits",
-)
 @pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
 def test_a_dead_writers_parts_do_not_outlive_the_resumed_commit(
     profile: DriverProfile, wire: Setup, admin: Admin
@@ -281,3 +274,56 @@ def test_a_dead_writers_parts_do_not_outlive_the_resumed_commit(
     _die_after_the_last_close(profile, wire, admin, over=False)
     assert admin.uploads() == {}
     assert admin.keys() == ["d"]
+
+
+@pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
+@pytest.mark.parametrize("end", ["cancel", "new-writer", "delete"])
+def test_a_dead_writers_parts_do_not_outlive_cancel_a_new_writer_or_delete(
+    profile: DriverProfile, wire: Setup, admin: Admin, end: str
+) -> None:
+    """The dead writer's upload (its last close() stored no part) is the journal's: whoever ends
+    the path's upload ends it too."""
+    chunk = profile.small_parts["chunksize"]
+    driver = distfs.create(profile.name, {**wire.parameters, **profile.small_parts})
+    w = driver.writer("/d")
+    w.write(os.urandom(chunk // 2))
+    w.close()
+    w = driver.writer("/d", append=True)
+    w.write(os.urandom(chunk))  # uploads a part, then dies without close()
+    if end == "cancel":
+        driver.writer("/d", append=True).cancel()
+        assert admin.keys() == []
+    elif end == "new-writer":
+        w = driver.writer("/d")
+        w.write(b"new")
+        w.commit()
+        assert driver.get_content("/d") == b"new"
+        assert admin.keys() == ["d"]
+    else:
+        with pytest.raises(distfs.errors.PathNotFoundError):  # uploads alone are no object (they go too)
+            driver.delete("/d")
+        assert admin.keys() == []
+    assert admin.uploads() == {}
+
+
+@pytest.mark.parametrize("profile", _CHUNKED, indirect=True)
+def test_deleting_files_removes_their_uploads_with_two_requests_at_once(
+    profile: DriverProfile, wire: Setup, admin: Admin
+) -> None:
+    """``delete_many(files_only=True)`` (fsspec's ``rm``) of a file: the batch delete and one
+    listing (of the store's multipart uploads on s3 and oss, whose journal, a path's whole
+    hidden upload state there, is deleted in the batch unlisted; of the hidden upload state
+    elsewhere), and the file's suspended upload goes too."""
+    chunk = profile.small_parts["chunksize"]
+    driver = wire.faulty(**profile.small_parts)
+    w = driver.writer("/d")
+    w.write(os.urandom(chunk + 1))  # a part in the store's upload and a journal
+    w.close()
+    driver.put_content("/f", b"f")
+    assert wire.proxy.trace is not None
+    wire.proxy.trace.clear()
+    driver.delete_many(["/f"], files_only=True)
+    assert len(wire.proxy.trace) == 2, wire.proxy.trace  # s3 and oss sent 3 (a listing of the journal too)
+    driver.delete_many(["/d"], files_only=True)
+    assert admin.uploads() == {}
+    assert admin.keys() == []

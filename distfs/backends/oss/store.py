@@ -46,6 +46,7 @@ class OSSStore:
     """One OSS bucket (see the module docstring)."""
 
     capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=NOT_XML)
+    native_uploads = True  # multipart uploads: nothing under the scratch prefix
 
     def __init__(self, settings: OSSSettings, fs: Any = None, name: str = NAME) -> None:
         """The store of ``settings.bucket`` through ``fs`` (an ``OSSFileSystem``; by default

@@ -55,6 +55,7 @@ class S3Store:
     """One S3 bucket (see the module docstring)."""
 
     capabilities = dataclasses.replace(OBJECT_STORE, refused_characters=NOT_XML)
+    native_uploads = True  # multipart uploads: nothing under the scratch prefix
 
     def __init__(self, fs: Any, settings: S3Settings, name: str = NAME) -> None:
         self.name = name
