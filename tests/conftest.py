@@ -129,16 +129,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 #: gives two workers whole files (``--dist loadfile``) in collection order: these go first,
 #: so that the short files fill in at the end and both workers finish together.
 SLOW_FILES = (
-    "test_faults.py",
     "test_crash.py",
-    "test_registry_dask.py",
     "test_model.py",
-    "test_s3.py",
-    "test_writing_a_driver.py",
-    "test_probe.py",
-    "test_hostile.py",
+    "test_object_store_behaviours.py",
+    "test_faults.py",
     "test_bench.py",
+    "test_hostile.py",
+    "test_probe.py",
+    "test_aio.py",
+    "test_registry_dask.py",
+    "test_writing_a_driver.py",
     "test_load.py",
+    "test_quality.py",
 )
 
 

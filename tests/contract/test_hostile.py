@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import PROFILES
 
 import distfs
 from distfs import (
@@ -44,7 +45,7 @@ from distfs import (
 from distfs.backends import azure, gcs, oss, s3
 from distfs.testing import long_mode
 
-ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
+ALL_DRIVERS = list(PROFILES)
 TYPED = (StorageDriverError, InvalidParameterError, InvalidStorageDriverError)
 
 _REGISTRY_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")

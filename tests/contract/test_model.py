@@ -44,6 +44,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from profiles import PROFILES
 
 import distfs
 from distfs import (
@@ -58,7 +59,7 @@ from distfs import (
 )
 from distfs.testing import long_mode
 
-ALL_DRIVERS = ["inmemory", "filesystem", "s3", "gcs", "azure", "oss"]
+ALL_DRIVERS = list(PROFILES)
 COMPONENTS = ["a", "b", "ab", "a-b"]
 MAX_LIVE_WRITERS = 3
 #: Hypothesis ends some runs early (about 27 steps on average at a limit of 30, 29-33 at

@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from profiles import CLOUD
 
 import distfs
 from distfs.testing import long_mode
@@ -665,7 +666,7 @@ def test_crash_filesystem(tmp_path: Any) -> None:
 
 
 #: Every driver whose store outlives a process (inmemory's dies with it: nothing to crash-test).
-REMOTE = ("s3", "gcs", "azure", "oss")
+REMOTE = CLOUD
 
 
 @pytest.mark.parametrize("name", REMOTE)
