@@ -94,6 +94,20 @@ def _reaches(source: str, internals: frozenset[str] = INTERNALS) -> list[str]:
     return found
 
 
+#: The most lines a module of the package may have (issue 28: rooms that fit).
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_passes_400_lines() -> None:
+    """A module past :data:`MAX_MODULE_LINES` is split by what it holds, not squeezed."""
+    long = {
+        str(path.relative_to(PACKAGE.parent)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
 def test_the_faces_reach_no_internal_by_attribute() -> None:
     """Import contracts cannot see ``driver.inner.engine.store``: the faces use ``unwrap()`` and
     the documented extension instead."""
