@@ -190,10 +190,20 @@ class AccessDeniedError(DriverError, PermissionError):
     """The store refused the request: bad or expired credentials, or no permission.
 
     ``detail`` carries the store's own error code (``AccessDenied``, ``403``,
-    ``AuthenticationFailed``, ...), never a credential.
+    ``AuthenticationFailed``, ...), never a credential. ``path``, when known, is the path of
+    the refused call (also ``filename``); the message ends with it.
     """
 
     os_errno = _errno.EACCES
+
+    def __init__(self, detail: str, driver_name: str = "", path: str | None = None) -> None:
+        if path is not None:
+            self.path = path
+        super().__init__(detail, driver_name)
+
+    def message(self) -> str:
+        path = self.__dict__.get("path")
+        return super().message() + (f": {path}" if path else "")
 
 
 class StoreNotFoundError(DriverError):

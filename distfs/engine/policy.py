@@ -102,7 +102,7 @@ class EnginePolicy:
             return StoreNotFoundError(exc.store, self.name, exc.kind)
         if isinstance(exc, Denied):
             detail = f"access denied ({exc.code})" + (f": {exc.message}" if exc.message else "")
-            return AccessDeniedError(detail, self.name)
+            return AccessDeniedError(detail, self.name, path)
         if isinstance(exc, Changed):
             return ObjectChangedError(path, self.name)
         if isinstance(exc, Busy):

@@ -128,7 +128,12 @@ class DriverFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if self._chain is None:
                 raise
             raise PathNotFoundError(self._named(exc.path), exc.driver_name) from exc
-        except (AccessDeniedError, UnsupportedMethodError):
+        except AccessDeniedError as exc:  # PermissionError, EACCES, naming the caller's path
+            named = path or (self._named(exc.path) if exc.path else None)
+            if named == exc.path:
+                raise
+            raise AccessDeniedError(exc.detail, exc.driver_name, named) from exc
+        except UnsupportedMethodError:
             raise
         except StorageDriverError as exc:  # DriverError, or a third-party subclass
             where = path

@@ -322,14 +322,21 @@ def test_delete_reports_per_key_failures(s3: distfs.StorageDriver, s3_admin: Any
     s3.put_content("/f/a", b"a")
     s3.put_content("/f/b", b"b")
 
+    code = "InternalError"
+
     def refuse_one(parsed: Any = None, **_: Any) -> None:  # the server answers with a per-key error
-        parsed["Errors"] = [{"Key": "f/b", "Code": "AccessDenied", "Message": "Access Denied"}]
+        parsed["Errors"] = [{"Key": "f/b", "Code": code, "Message": "We encountered an internal error"}]
 
     events_of(s3).register("after-call.s3.DeleteObjects", refuse_one)
     with pytest.raises(distfs.DriverError) as info:
         s3.delete("/f")
-    assert "f/b: AccessDenied" in str(info.value)
+    assert "f/b: InternalError" in str(info.value)
     assert str(info.value).startswith("s3: errors:\n")
+    s3.put_content("/f/b", b"b")  # the hook only rewrote the answer: moto deleted both
+    code = "AccessDenied"  # a per-key refusal is the typed error a refused request is (issue 26)
+    with pytest.raises(distfs.AccessDeniedError) as denied:
+        s3.delete("/f")
+    assert denied.value.filename == "/f"
 
 
 def test_move_copies_in_one_request_or_in_parallel_parts(s3_parameters: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from ...capabilities import NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.loop import exit_all, release_on
 from ...engine.strategies import copy_in_parts
-from .client import client_arguments, log_call, mapped
+from .client import _DENIED, client_arguments, log_call, mapped
 from .settings import CONTENT_TYPE, NAME, S3Settings
 
 __all__ = ["S3Store"]
@@ -224,9 +224,11 @@ class S3Store:
             return []
         objects = [{"Key": key} for key in keys]
         response = await self._call("delete_objects", Delete={"Objects": objects, "Quiet": True})
-        return [
-            (e.get("Key", ""), f"{e.get('Code')} {e.get('Message', '')}".strip()) for e in response.get("Errors", [])
-        ]
+        errors = response.get("Errors", [])
+        for error in errors:  # per-key refusals come in a 200 answer: the same Denied as a 403
+            if str(error.get("Code", "")) in _DENIED:
+                raise seam.Denied(str(error["Code"]), str(error.get("Message", "")))
+        return [(e.get("Key", ""), f"{e.get('Code')} {e.get('Message', '')}".strip()) for e in errors]
 
     async def copy(self, source: seam.ObjectInfo, dest: str) -> None:
         copy_source = {"Bucket": self.bucket, "Key": source.key}
