@@ -18,6 +18,14 @@ import pytest
 
 import distfs
 
+#: ``pytestmark`` of a module whose tests leave nothing open (issue 26): a ``ResourceWarning``
+#: (an unclosed file, socket or session) fails the test, also when a finalizer reports it
+#: and pytest sees an unraisable exception; other unraisable exceptions stay warnings.
+NO_LEAKS = [
+    pytest.mark.filterwarnings("error::ResourceWarning"),
+    pytest.mark.filterwarnings("error:(?s).*ResourceWarning:pytest.PytestUnraisableExceptionWarning"),
+]
+
 _STEP = textwrap.dedent(
     """
     import json, sys, distfs

@@ -6,6 +6,12 @@ version it opened, since the driver only ever replaces files atomically. :class:
 reads it with ``pread`` (no seek, no copy through the driver) behind fsspec's caches, so
 it is a file object like every other backend's: ``name`` and ``path`` are the driver
 path, ``seek``/``tell`` work, and ``blockcache::`` and ``simplecache::`` chains work.
+
+The file owns its descriptor (a duplicate; the driver's stream is closed at once):
+``close()`` releases it, and so does collecting a file its consumer never closed
+(pyarrow's dataset reader drops its files unclosed) -- quietly, as every fsspec file,
+rather than through an ``io.FileIO`` whose finalizer the cyclic collector may run first
+(a ``ResourceWarning`` for a file that was about to be closed).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import weakref
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from fsspec.spec import AbstractBufferedFile
@@ -42,8 +49,9 @@ class LocalFile(Named, AbstractBufferedFile):  # type: ignore[misc]
         cache_type: str = "none",
         cache_options: dict[str, Any] | None = None,
     ) -> None:
-        self._stream = stream  # owns the descriptor
-        self._fd = stream.fileno()
+        with stream:
+            self._fd = os.dup(stream.fileno())
+        self._release = weakref.finalize(self, os.close, self._fd)
         super().__init__(
             fs,
             path,
@@ -80,4 +88,4 @@ class LocalFile(Named, AbstractBufferedFile):  # type: ignore[misc]
         try:
             super().close()
         finally:
-            self._stream.close()
+            self._release()

@@ -93,6 +93,7 @@ class LocalStores:
 
                 self._oss_fake = OSSFake(OSS_KEY_ID, OSS_SECRET)
                 server, _ = serve(self._oss_fake)
+                self._stack.callback(server.server_close)  # after shutdown (the stack unwinds in reverse)
                 self._stack.callback(server.shutdown)
                 self._endpoints[driver] = f"http://127.0.0.1:{server.server_address[1]}"
             else:

@@ -20,11 +20,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 from conftest import new_bucket, write_then_fail
 
 from distfs.errors import InvalidParameterError, InvalidPathError, PathNotFoundError, UnsupportedMethodError
 from distfs.fsspec import DistFileSystem
 from distfs.tools.servers import ACCESS_KEY, SECRET_KEY
+
+pytestmark = NO_LEAKS
 
 
 @dataclass

@@ -9,9 +9,12 @@ import urllib.request
 from typing import Any
 
 import pytest
+from cases import NO_LEAKS
 
 from distfs.tools.batch import WORKLOADS, run_batch
 from distfs.tools.delayproxy import DelayProxy
+
+pytestmark = NO_LEAKS
 
 
 def test_delay_proxy_delays_each_request_and_forwards_it(s3_endpoint: str, s3_parameters: dict[str, Any]) -> None:

@@ -14,8 +14,11 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 
 from distfs.protocol import DistFileSystem
+
+pytestmark = NO_LEAKS
 
 
 @pytest.fixture(params=["filesystem", "s3"])

@@ -22,6 +22,7 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 from fsspec.callbacks import Callback
 
 import distfs
@@ -29,6 +30,8 @@ from distfs.base import Base
 from distfs.middleware import Middleware
 from distfs.protocol import DistFileSystem
 from distfs.tools.servers import ACCESS_KEY
+
+pytestmark = NO_LEAKS
 
 
 @pytest.fixture(autouse=True)

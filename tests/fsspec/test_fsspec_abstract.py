@@ -15,10 +15,13 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 from conftest import new_bucket, s3_parameters_for
 from fsspec.tests import abstract
 
 from distfs.protocol import DistFileSystem
+
+pytestmark = NO_LEAKS
 
 DRIVERS = ["inmemory", "filesystem", "s3"]
 

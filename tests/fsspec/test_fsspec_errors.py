@@ -14,8 +14,11 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 
 from distfs.fsspec import DistFileSystem
+
+pytestmark = NO_LEAKS
 
 UPLOADS = ".distfs~"
 

@@ -15,11 +15,14 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 from conftest import new_bucket, s3_parameters_for
 
 from distfs.fsspec import DistFileSystem
 from distfs.tools.delayproxy import DelayProxy
 from distfs.tools.fetching import Meter, duckdb_count_bytes, footer_bytes, metered, s3fs_for
+
+pytestmark = NO_LEAKS
 
 pytest.importorskip("s3fs")
 

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from typing import Any
 
+from cases import NO_LEAKS
+
+pytestmark = NO_LEAKS
+
 SCRIPT = """
 import gc, json, sys, warnings
 warnings.simplefilter("always", ResourceWarning)

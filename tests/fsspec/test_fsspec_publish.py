@@ -17,9 +17,12 @@ from typing import Any
 import fsspec
 import pandas as pd
 import pytest
+from cases import NO_LEAKS
 
 from distfs import PartialCommitError
 from distfs.fsspec import DistFileSystem
+
+pytestmark = NO_LEAKS
 
 OLD = b"the old object"
 

@@ -20,9 +20,12 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 
 import distfs
 from distfs.fsspec import DistFileSystem
+
+pytestmark = NO_LEAKS
 
 BUCKET = "read-only"
 OBJECTS = {"d/a": b"a", "d/b": b"b", "f": b"f"}

@@ -24,6 +24,7 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 from conftest import new_bucket, s3_parameters_for
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
@@ -32,6 +33,8 @@ from profiles import CLOUD
 
 from distfs.fsspec import DistFileSystem
 from distfs.tools.servers import ACCESS_KEY, SECRET_KEY
+
+pytestmark = NO_LEAKS
 
 DRIVERS = ["filesystem", "s3", "inmemory"]
 _roots = itertools.count()

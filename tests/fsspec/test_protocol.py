@@ -13,10 +13,13 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import NO_LEAKS
 from conftest import write_then_fail
 
 import distfs
 from distfs.protocol import DistFileSystem
+
+pytestmark = NO_LEAKS
 
 
 @pytest.fixture(params=["inmemory", "filesystem", "s3"])

@@ -23,14 +23,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import urllib.parse
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...capabilities import BACKSLASH, NOT_XML, OBJECT_STORE
 from ...engine import seam
+from ...engine.loop import release_on
 from ...engine.seam import ObjectInfo, Page, Part, StoreError, Upload
 from ...errors import InvalidParameterError
 from ..options import redact
@@ -73,6 +76,7 @@ class AzureStore:
         self._client: Any = None
         self._blobs: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._release: weakref.finalize[Any, Any] | None = None
 
     @classmethod
     def from_filesystem(cls, fs: Any, settings: AzureSettings, **options: Any) -> AzureStore:
@@ -105,6 +109,8 @@ class AzureStore:
         if self._service is None or self._loop is not loop:
             self._service = service_client(self.fs, self.settings, self._options)
             self._loop, self._client, self._blobs = loop, self._service.get_container_client(self.bucket), {}
+            # a store dropped unclosed closes its client (and aiohttp session) on its loop
+            self._release = weakref.finalize(self, release_on, loop, [self._service], os.getpid())
         return self._client
 
     async def _blob(self, key: str) -> Any:
@@ -118,6 +124,8 @@ class AzureStore:
 
     async def close(self) -> None:
         if self._service is not None and self._loop is asyncio.get_running_loop():
+            if self._release is not None:
+                self._release.detach()
             await self._service.close()  # the credential is the filesystem's: adlfs closes it
         self._service = self._client = None
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -92,15 +93,17 @@ class OSSStore:
         if self._client is None or self._loop is not loop:
             import oss2
 
+            session = oss2.Session()
             self._client = oss2.Bucket(
                 self._auth,
                 self.endpoint,
                 self.bucket,
                 is_cname=is_cname(self.endpoint, self.bucket),
-                session=oss2.Session(),
+                session=session,
                 app_name="distfs",
             )
             self._loop = loop
+            weakref.finalize(self, session.session.close)  # a store dropped unclosed closes its connections
         return self._client
 
     async def _run(self, work: Callable[[Any], T]) -> T:
