@@ -23,6 +23,7 @@ def test_delay_proxy_delays_each_request_and_forwards_it(s3_endpoint: str, s3_pa
         with pytest.raises(urllib.error.HTTPError) as info:  # unsigned: moto answers 403, through the proxy
             urllib.request.urlopen(f"{proxy.endpoint}/{s3_parameters['bucket']}/nothing", timeout=10)
         assert info.value.code in (403, 404)
+        info.value.close()  # an HTTPError holds the response's socket
         assert time.perf_counter() - began >= 0.05
         assert proxy.requests == 1
     with pytest.raises(ValueError, match="loopback"):
