@@ -50,7 +50,7 @@ EXPECTED_FRAGMENTS = 10  # docs/async.md: a reader and writer, two walks of a dr
 # fixture (backends-measured.md); suites of "mydriver"/"myproto" (writing-a-driver.md 3,
 # adapting-a-backend.md)
 #: The AWS named profiles the pages use: the user's ~/.aws files define them.
-PROFILES = ("data", "registry-prod")
+PROFILES = ("data",)
 #: A filesystem store at an absolute path would write outside the test's directory.
 ABSOLUTE_ROOT = re.compile(r'"filesystem".{0,40}"rootdirectory":\s*"/')
 
