@@ -237,11 +237,20 @@ class WriteFile(Named, AbstractBufferedFile):  # type: ignore[misc]
             raise
 
     def discard(self) -> None:
-        """Cancel the upload: nothing is published."""
-        if self._writer is not None and not self._writer.closed:
-            with contextlib.suppress(StorageDriverError):
-                self._writer.cancel()
-        self._writer = None
+        """Cancel the upload: nothing is published, and no upload state is left behind.
+
+        A writer whose ``commit()`` failed is closed with its upload suspended (the driver
+        contract keeps it resumable); no file object can resume it, so a fresh writer of the
+        path drops it (a fresh writer never continues a suspended upload) and is cancelled.
+        """
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        with contextlib.suppress(StorageDriverError):
+            if not writer.closed:
+                writer.cancel()
+            else:
+                self.fs.driver.writer(self._key).cancel()
 
     def abandon(self) -> None:
         """Cancel the upload and close the file without publishing anything."""

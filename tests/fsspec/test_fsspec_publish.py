@@ -234,12 +234,9 @@ def test_a_half_failed_commit_names_what_was_and_was_not_published(half_failing:
     assert "third" not in " ".join(half_failing.stored())  # its upload was cancelled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the failed file's upload stays suspended: a failed FileWriter.commit closes the writer "
-    "(the driver contract keeps the upload), so DistFile.commit's discard() cancels nothing",
-)
 def test_a_half_failed_commit_leaves_no_upload_behind(half_failing: HalfFailing) -> None:
+    """A failed ``FileWriter.commit`` closes the writer with its upload suspended (the driver
+    contract keeps it resumable); the file object, which nobody can resume, drops it."""
     half_fail(half_failing)
     assert half_failing.stored() == {"first"}
 
@@ -277,3 +274,13 @@ def test_open_async_reads_and_writes_with_the_publish_rule(fs: DistFileSystem) -
     asyncio.run(scenario())
     assert fs.cat("/d/new.bin") == b"written async"
     assert fs.cat("/d/old.bin") == OLD
+
+
+def test_a_file_whose_publish_fails_leaves_no_upload_behind(half_failing: HalfFailing) -> None:
+    """Outside a transaction too: a file larger than its block goes through a writer, whose
+    failed commit suspends the upload; the file object drops it, and raises."""
+    fs = half_failing.fs
+    half_failing.block()
+    with pytest.raises(OSError), fs.open("/blocked/second", "wb", block_size=5 << 20) as stream:
+        stream.write(b"x" * ((5 << 20) + 1))
+    assert half_failing.stored() == set()
