@@ -23,7 +23,7 @@ import statistics
 import time
 
 import distfs.aio.driver as aio_driver
-import distfs.backends.s3.store as s3_store
+import distfs.backends.s3.client as s3_client
 from distfs import aio
 from distfs.fsspec import DistFileSystem
 from distfs.tools.batch import _obstore_get_all
@@ -36,7 +36,7 @@ DATA = os.urandom(10_000)
 
 def limited(limit, make):
     """``make()`` with the async limit and the s3 pool set to ``limit`` (read when the driver is made)."""
-    aio_driver.DEFAULT_CONCURRENCY = s3_store.POOL_CONNECTIONS = limit
+    aio_driver.DEFAULT_CONCURRENCY = s3_client.POOL_CONNECTIONS = limit
     return make()
 
 

@@ -49,7 +49,7 @@ __all__ = ["DEFAULT_CONCURRENCY", "AsyncStorageDriver", "EngineDriver"]
 T = TypeVar("T")
 
 #: Requests in flight at once for a driver that sets no limit of its own.
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 100
 
 
 class AsyncStorageDriver(abc.ABC):

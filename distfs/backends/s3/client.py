@@ -31,7 +31,7 @@ _CHANGED = {"PreconditionFailed", "412"}
 
 #: Connections of the client's pool unless ``config_kwargs`` names ``max_pool_connections``:
 #: the requests in flight the async driver allows (:data:`distfs.aio.driver.DEFAULT_CONCURRENCY`).
-POOL_CONNECTIONS = 64
+POOL_CONNECTIONS = 100
 
 
 def client_arguments(fs: Any) -> dict[str, Any]:
