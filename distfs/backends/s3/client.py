@@ -12,7 +12,7 @@ from typing import Any
 from ...engine import seam
 from ..options import redact
 
-__all__ = ["POOL_CONNECTIONS", "client_arguments", "log_call", "mapped"]
+__all__ = ["POOL_CONNECTIONS", "client_arguments", "log_call", "mapped", "new_session"]
 
 logger = logging.getLogger("distfs.s3")
 
@@ -32,6 +32,30 @@ _CHANGED = {"PreconditionFailed", "412"}
 #: Connections of the client's pool unless ``config_kwargs`` names ``max_pool_connections``:
 #: the requests in flight the async driver allows (:data:`distfs.aio.driver.DEFAULT_CONCURRENCY`).
 POOL_CONNECTIONS = 100
+
+
+_loaders: dict[Any, Any] = {}
+"""The botocore data loader of each ``data_path``, shared by the sessions :func:`new_session` makes."""
+
+
+def new_session(**kwargs: Any) -> Any:
+    """An aiobotocore ``AioSession(**kwargs)`` that shares the process's loaded service models.
+
+    Each botocore session loads and keeps its own copy of the S3 model and endpoint rules
+    (about 12 MiB once a client is made); the sessions made here share one data loader per
+    ``data_path`` instead, so another driver costs about half a MiB. The loader only caches the
+    JSON it reads (as it does for the clients of one session), so sharing changes no behaviour.
+    """
+    from aiobotocore.session import AioSession
+    from botocore.loaders import create_loader
+
+    session = AioSession(**kwargs)
+    data_path = session.get_config_variable("data_path")
+    loader = _loaders.get(data_path)
+    if loader is None:
+        loader = _loaders[data_path] = create_loader(data_path)
+    session.register_component("data_loader", loader)
+    return session
 
 
 def client_arguments(fs: Any) -> dict[str, Any]:

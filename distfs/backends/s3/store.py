@@ -31,7 +31,7 @@ from ...capabilities import NOT_XML, OBJECT_STORE
 from ...engine import seam
 from ...engine.loop import exit_all, release_on
 from ...engine.strategies import copy_in_parts
-from .client import _DENIED, client_arguments, log_call, mapped
+from .client import _DENIED, client_arguments, log_call, mapped, new_session
 from .settings import CONTENT_TYPE, NAME, S3Settings
 
 __all__ = ["S3Store"]
@@ -113,11 +113,9 @@ class S3Store:
         return self._client
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
-        from aiobotocore.session import AioSession
-
         settings = self.settings
         try:
-            session = self._session or AioSession(**self.fs.kwargs)
+            session = self._session or new_session(**self.fs.kwargs)
             contexts = [session.create_client("s3", **self._arguments)]
             if settings.redirectendpoint:  # signs only (sends nothing): the redirect endpoint as host
                 contexts.append(

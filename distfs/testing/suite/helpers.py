@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import urllib.parse
 from collections.abc import Callable
@@ -15,6 +16,7 @@ __all__ = [
     "check_name",
     "http_request",
     "read_all",
+    "read_digest",
     "round_trip_cases",
     "suspend",
     "write_read_compare",
@@ -44,6 +46,17 @@ def write_read_compare_streams(ctx: Context, path: str, data: bytes) -> None:
 def read_all(ctx: Context, path: str, offset: int = 0) -> bytes:
     with ctx.driver.reader(path, offset) as stream:
         return stream.read()
+
+
+def read_digest(ctx: Context, path: str, offset: int = 0) -> tuple[int, str]:
+    """The size and SHA-256 of ``path``'s content from ``offset``, read in MiB pieces (the cases
+    that read on many threads at once hold no whole copy per thread)."""
+    digest, size = hashlib.sha256(), 0
+    with ctx.driver.reader(path, offset) as stream:
+        while piece := stream.read(MiB):
+            digest.update(piece)
+            size += len(piece)
+    return size, digest.hexdigest()
 
 
 def check_name(ctx: Context, error: BaseException) -> None:
