@@ -149,10 +149,12 @@ class _S3Admin:
         return found
 
 
-class _GCSAdmin:
+class GCSAdmin:
+    """The test's own client of a fake-gcs-server bucket (plain JSON API requests)."""
+
     sees_uploads = False
 
-    def __init__(self, stores: LocalStores, parameters: Mapping[str, Any]) -> None:
+    def __init__(self, stores: LocalStores | None, parameters: Mapping[str, Any]) -> None:
         self.bucket, self.endpoint = parameters["bucket"], parameters["endpoint"]
 
     def put(self, key: str, data: bytes = b"") -> None:
@@ -264,7 +266,7 @@ _QUIRKS = (
         resume_sizes=(0, MiB, 2 * MiB + 5, 3 * MiB + 11),
         listing=("GET", "/o?"),
         seeks=True,
-        admin=_GCSAdmin,
+        admin=GCSAdmin,
     ),
     DriverProfile(
         "azure",

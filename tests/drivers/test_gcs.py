@@ -22,6 +22,7 @@ import pytest
 from cases import json_server, oauth_token_server
 from conftest import unique_name
 from fault_proxy import FaultProxy
+from profiles import GCSAdmin
 
 import distfs
 from distfs.backends.gcs import settings_from
@@ -45,26 +46,11 @@ def new_bucket(endpoint: str) -> str:
 
 
 def all_keys(endpoint: str, bucket: str) -> list[str]:
-    names: list[str] = []
-    token = ""
-    while True:
-        query = urllib.parse.urlencode({"pageToken": token} if token else {})
-        with urllib.request.urlopen(f"{endpoint}/storage/v1/b/{bucket}/o?{query}") as response:
-            listing = json.loads(response.read())
-        names += [item["name"] for item in listing.get("items", [])]
-        token = listing.get("nextPageToken", "")
-        if not token:
-            return sorted(names)
+    return GCSAdmin(None, {"bucket": bucket, "endpoint": endpoint}).keys()
 
 
 def admin_put(endpoint: str, bucket: str, name: str, data: bytes = b"") -> None:
-    query = urllib.parse.urlencode({"uploadType": "media", "name": name})
-    request = urllib.request.Request(
-        f"{endpoint}/upload/storage/v1/b/{bucket}/o?{query}",
-        data=data,
-        headers={"Content-Type": "application/octet-stream"},
-    )
-    urllib.request.urlopen(request).read()
+    GCSAdmin(None, {"bucket": bucket, "endpoint": endpoint}).put(name, data)
 
 
 def admin_delete(endpoint: str, bucket: str, name: str) -> None:
