@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import threading
@@ -31,7 +32,7 @@ from typing import Any, BinaryIO
 
 from . import paths
 from .capabilities import Capabilities
-from .driver import FileInfo, FileWriter, StorageDriver, WalkFn
+from .driver import Derived, FileInfo, FileWriter, StorageDriver, WalkFn
 from .errors import DriverError, InvalidOffsetError, InvalidPathError, StorageDriverError
 from .tracing import _ATTRIBUTE_PREFIX, _Trace, _tracing
 
@@ -273,6 +274,30 @@ class Base(StorageDriver):
         """InvalidOffsetError unless ``offset`` is a non-negative int (checked before the path)."""
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise InvalidOffsetError(str(path), offset, self._name)  # type: ignore[arg-type]
+
+    def check_arguments(self, method: Derived, arguments: inspect.BoundArguments) -> str:
+        """Check the path parameters of a call of ``method`` (a path list becomes a list); its first path.
+
+        InvalidPathError naming the driver and the path, as for every method; ``""`` when
+        the call names no path.
+        """
+        given = arguments.arguments
+        first = ""
+        for name in method.paths:
+            if name in given:
+                first = first or self.check_path(given[name], root_ok=method.root_ok)
+        for name in method.path_lists:
+            if name in given:
+                given[name] = [self.check_path(path, root_ok=method.root_ok) for path in given[name]]
+                first = first or next(iter(given[name]), "")
+        return first
+
+    def _run_derived(self, method: Derived, arguments: inspect.BoundArguments) -> Any:
+        """The paths checked, the inner driver's ``method`` (its own, or its default over its
+        methods) under one regulator slot, errors named, with a span named like Go's."""
+        path = self.check_arguments(method, arguments)
+        with self._call(method.span, path):
+            return method.call(self._inner, arguments)
 
     def _call(self, method: str, path: str, **attributes: Any) -> _Call:
         attributes["storage.path"] = path

@@ -9,25 +9,39 @@ the :class:`~distfs.aio.streams.AsyncWriter`, and its ``walk`` drives
 :meth:`~distfs.aio.driver.AsyncStorageDriver.iter_walk` from the calling thread (a
 ``SkipDir`` becomes ``skip()``, a ``StopWalk`` closes the iterator), so ``fn`` may call
 the driver. ``distfs check --async`` uses it too.
+
+Given a ``runner`` instead, the facade runs each call with it: that is how an async driver
+runs the default of a contract method over its own coroutines, from a thread, on the
+caller's loop (:meth:`~distfs.aio.driver.AsyncStorageDriver._derived`). A contract method
+with a default (:func:`distfs.driver.derived`) is the async driver's method of that name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import inspect
 import io
 import threading
-from collections.abc import Coroutine, Sequence
-from typing import Any, BinaryIO, TypeVar
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
 from ..capabilities import Capabilities
-from ..driver import FileInfo, FileWriter, SkipDir, StopWalk, StorageDriver, WalkFn
-from .driver import AsyncStorageDriver
-from .streams import AsyncReader, AsyncWriter
+from ..driver import Derived, FileInfo, FileWriter, SkipDir, StopWalk, StorageDriver, WalkFn
 
-__all__ = ["BlockingDriver", "blocking"]
+if TYPE_CHECKING:
+    from .driver import AsyncStorageDriver
+    from .streams import AsyncReader, AsyncWriter
+
+__all__ = ["BlockingDriver", "Runner", "blocking"]
 
 T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Runs one coroutine to its end from a synchronous thread and returns its result."""
+
+    def __call__(self, coroutine: Coroutine[Any, Any, T], /) -> T: ...
 
 
 class _LoopThread:
@@ -53,10 +67,13 @@ class _LoopThread:
 class BlockingDriver(StorageDriver):
     """``driver`` (async) as a synchronous StorageDriver (see the module docstring)."""
 
-    def __init__(self, driver: AsyncStorageDriver) -> None:
+    def __init__(self, driver: AsyncStorageDriver, runner: Runner | None = None) -> None:
         self.driver = driver
-        self._loop = _LoopThread()
-        self._run = self._loop.run
+        self._loop: _LoopThread | None = None
+        if runner is None:
+            self._loop = _LoopThread()
+            runner = self._loop.run
+        self._run = runner
 
     @property
     def name(self) -> str:
@@ -77,10 +94,10 @@ class BlockingDriver(StorageDriver):
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         stream = self._run(self.driver.reader(path, offset))
-        return io.BufferedReader(_Raw(stream, self._loop), buffer_size=max(stream.chunk_size, 1 << 16))
+        return io.BufferedReader(_Raw(stream, self._run), buffer_size=max(stream.chunk_size, 1 << 16))
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
-        return _Writer(self._run(self.driver.writer(path, append)), self._loop)
+        return _Writer(self._run(self.driver.writer(path, append)), self._run)
 
     def stat(self, path: str) -> FileInfo:
         return self._run(self.driver.stat(path))
@@ -97,8 +114,8 @@ class BlockingDriver(StorageDriver):
     def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
         return self._run(self.driver.redirect_url(path, method, expires))
 
-    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
-        self._run(self.driver.delete_many(paths, files_only=files_only))
+    def _run_derived(self, method: Derived, arguments: inspect.BoundArguments) -> Any:
+        return self._run(method.call(self.driver, arguments))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         entries = self.driver.iter_walk(path, start_after_hint=start_after_hint)
@@ -118,9 +135,10 @@ class BlockingDriver(StorageDriver):
             self._run(entries.aclose())
 
     def close(self) -> None:
-        """Close the async driver and stop the loop thread."""
+        """Close the async driver and stop the loop thread (a facade given a runner: just close)."""
         self._run(self.driver.close())
-        self._loop.stop()
+        if self._loop is not None:
+            self._loop.stop()
 
 
 async def _next(entries: Any) -> Any:
@@ -130,10 +148,10 @@ async def _next(entries: Any) -> Any:
 class _Raw(io.RawIOBase):
     """An AsyncReader as a raw stream (the facade wraps it in an io.BufferedReader)."""
 
-    def __init__(self, stream: AsyncReader, loop: _LoopThread) -> None:
+    def __init__(self, stream: AsyncReader, run: Runner) -> None:
         super().__init__()
         self._stream = stream
-        self._loop = loop
+        self._run = run
 
     def readable(self) -> bool:
         return True
@@ -142,29 +160,29 @@ class _Raw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        return self._loop.run(self._stream.readinto(buffer))
+        return self._run(self._stream.readinto(buffer))
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._loop.run(self._stream.seek(offset, whence))
+        return self._run(self._stream.seek(offset, whence))
 
     def tell(self) -> int:
         return self._stream.tell()
 
     def close(self) -> None:
         if not self.closed:
-            self._loop.run(self._stream.close())
+            self._run(self._stream.close())
         super().close()
 
 
 class _Writer(FileWriter):
     """An AsyncWriter as a FileWriter."""
 
-    def __init__(self, writer: AsyncWriter, loop: _LoopThread) -> None:
+    def __init__(self, writer: AsyncWriter, run: Runner) -> None:
         self._writer = writer
-        self._loop = loop
+        self._run = run
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        return self._loop.run(self._writer.write(data))
+        return self._run(self._writer.write(data))
 
     @property
     def size(self) -> int:
@@ -175,13 +193,13 @@ class _Writer(FileWriter):
         return self._writer.closed
 
     def close(self) -> None:
-        self._loop.run(self._writer.close())
+        self._run(self._writer.close())
 
     def cancel(self) -> None:
-        self._loop.run(self._writer.cancel())
+        self._run(self._writer.cancel())
 
     def commit(self) -> None:
-        self._loop.run(self._writer.commit())
+        self._run(self._writer.commit())
 
 
 def blocking(driver: AsyncStorageDriver) -> BlockingDriver:

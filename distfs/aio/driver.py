@@ -23,6 +23,13 @@ connections.
 on the caller's loop (natively async on s3, gcs and azure; oss runs its SDK in threads).
 :class:`~distfs.aio.offload.ThreadedDriver` runs a synchronous driver in a bounded pool
 of threads.
+
+A contract method with a default over the other methods (:func:`distfs.driver.derived`)
+is a coroutine method of every async driver without further code: its paths checked as
+above, then the engine's coroutine of that name where there is one, the synchronous
+driver's method in a thread (``ThreadedDriver``), or else its default over this driver's
+own coroutines (:meth:`AsyncStorageDriver._derived`). ``name = asynchronous(StorageDriver.name)``
+in :class:`AsyncStorageDriver` gives it its typed signature.
 """
 
 from __future__ import annotations
@@ -30,17 +37,19 @@ from __future__ import annotations
 import abc
 import asyncio
 import builtins
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..base import Base, _as_driver_error
 from ..capabilities import Capabilities
-from ..driver import FileInfo
+from ..driver import Derived, FileInfo, StorageDriver, derived_method
 from ..engine.core import Engine
-from ..engine.driver import Cursor
+from ..engine.driver import Cursor, fast_path
 from ..engine.driver import walk as engine_walk
 from ..engine.writer import Session
 from ..errors import DriverError
+from .derived import asynchronous, run_default
 from .streams import AsyncReader, AsyncWriter, PinnedAsyncReader, SessionAsyncWriter
 from .walking import AsyncWalkFn, WalkIterator, WalkStart, drive
 
@@ -165,9 +174,26 @@ class AsyncStorageDriver(abc.ABC):
 
     async def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
         """``delete`` every path of ``paths`` as a batch (see the sync contract, ``files_only`` too)."""
-        checked = [self._base.check_path(path) for path in paths]
-        if checked:
-            await self.bound(lambda: self._delete_many(checked, files_only))
+        if paths:  # none: no request
+            await _delete_many(self, paths, files_only=files_only)
+
+    async def _run_derived(self, method: Derived, arguments: inspect.BoundArguments) -> Any:
+        """A contract method with a default: its paths checked as ``Base`` checks them, then :meth:`_derived`."""
+        self._base.check_arguments(method, arguments)
+        return await self._derived(method, arguments)
+
+    async def _derived(self, method: Derived, arguments: inspect.BoundArguments) -> Any:
+        """``method``'s default over this driver's own coroutines (:func:`~distfs.aio.derived.run_default`)."""
+        return await run_default(self, method, arguments)
+
+    if not TYPE_CHECKING:  # at run time only: a typo stays a type error
+
+        def __getattr__(self, name: str) -> Any:
+            """A contract method with a default that this class does not list (see the module docstring)."""
+            method = derived_method(name)
+            if method is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            return asynchronous(getattr(StorageDriver, name)).__get__(self)
 
     async def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
         """A URL from which a client may ``method`` the object directly (signed ``expires`` seconds), or None."""
@@ -223,9 +249,6 @@ class AsyncStorageDriver(abc.ABC):
 
     @abc.abstractmethod
     async def _delete(self, path: str) -> None: ...
-
-    @abc.abstractmethod
-    async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None: ...
 
     @abc.abstractmethod
     async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None: ...
@@ -313,8 +336,12 @@ class EngineDriver(AsyncStorageDriver):
     async def _delete(self, path: str) -> None:
         await self.engine.delete(path)
 
-    async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None:
-        await self.engine.delete_many(paths, files_only=files_only)
+    async def _derived(self, method: Derived, arguments: inspect.BoundArguments) -> Any:
+        """The engine's coroutine of ``method``'s name (its fast path: ``delete_many``), else the default."""
+        fast = fast_path(self.engine, method)
+        if fast is None:
+            return await super()._derived(method, arguments)
+        return await self.bound(lambda: fast(*arguments.args, **arguments.kwargs))
 
     async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None:
         return await self.engine.redirect_url(path, method, expires)
@@ -330,3 +357,6 @@ class EngineDriver(AsyncStorageDriver):
 
     async def _close(self) -> None:
         await self.engine.close()
+
+
+_delete_many = asynchronous(StorageDriver.delete_many)

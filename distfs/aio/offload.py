@@ -13,13 +13,14 @@ import asyncio
 import builtins
 import contextlib
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..base import Base
-from ..driver import FileInfo, StorageDriver
+from ..driver import Derived, FileInfo, StorageDriver
 from ..errors import WriterConflictError
 from .driver import AsyncStorageDriver
 from .streams import AsyncReader, AsyncWriter, ThreadedReader, ThreadedWriter
@@ -122,8 +123,9 @@ class ThreadedDriver(AsyncStorageDriver):
     async def _delete(self, path: str) -> None:
         await self.offload(self._inner.delete, path)
 
-    async def _delete_many(self, paths: builtins.list[str], files_only: bool) -> None:
-        await self.offload(functools.partial(self._inner.delete_many, paths, files_only=files_only))
+    async def _derived(self, method: Derived, arguments: inspect.BoundArguments) -> Any:
+        """The synchronous driver's ``method`` (its own, or its default over its methods), in a thread."""
+        return await self.bound(lambda: self.offload(method.call, self._inner, arguments))
 
     async def _redirect_url(self, path: str, method: str, expires: int | None) -> str | None:
         keywords = {} if expires is None else {"expires": expires}  # a third-party driver may not know it

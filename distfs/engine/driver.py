@@ -9,13 +9,14 @@ runs the :class:`~distfs.engine.core.Engine` coroutine of the same name through
 from __future__ import annotations
 
 import builtins
+import inspect
 import io
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, BinaryIO, Protocol, TypeVar
 
 from .. import paths
 from ..capabilities import Capabilities
-from ..driver import FileInfo, FileWriter, StorageDriver, WalkFn
+from ..driver import Derived, FileInfo, FileWriter, StorageDriver, WalkFn
 from ..errors import PathNotFoundError
 from ..walk import walk as walk_tree
 from ..walk import walk_flat
@@ -25,7 +26,7 @@ from .loop import run, run_here
 from .seam import ObjectInfo
 from .writer import Session
 
-__all__ = ["Cursor", "ObjectStoreDriver", "PinnedReader", "Runner", "walk"]
+__all__ = ["Cursor", "ObjectStoreDriver", "PinnedReader", "Runner", "fast_path", "walk"]
 
 T = TypeVar("T")
 #: Runs one coroutine to its end from a synchronous thread and returns its result.
@@ -98,11 +99,15 @@ class ObjectStoreDriver(StorageDriver):
     def delete(self, path: str) -> None:
         self.run(self.engine.delete(path))
 
-    def delete_many(self, paths: Sequence[str], *, files_only: bool = False) -> None:
-        self.run(self.engine.delete_many(paths, files_only=files_only))
-
     def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
         return self.run(self.engine.redirect_url(path, method, expires))
+
+    def _run_derived(self, method: Derived, arguments: inspect.BoundArguments) -> Any:
+        """The engine's coroutine of ``method``'s name (its fast path: ``delete_many``), else the default."""
+        fast = fast_path(self.engine, method)
+        if fast is None:
+            return super()._run_derived(method, arguments)
+        return self.run(fast(*arguments.args, **arguments.kwargs))
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         if self.engine.tree is not None:  # real directories: one listing per directory entered
@@ -110,6 +115,13 @@ class ObjectStoreDriver(StorageDriver):
             walk_tree(lambda directory: self.run(engine.children(directory)), path, fn, start_after_hint)
             return
         walk(self.engine, path, fn, start_after_hint, self.run)
+
+
+def fast_path(engine: Engine, method: Derived) -> Callable[..., Coroutine[Any, Any, Any]] | None:
+    """The engine's coroutine for a contract method with a default: the one of the same name
+    and signature (``Engine.delete_many``), or None where the engine has none."""
+    found = getattr(engine, method.name, None)
+    return found if inspect.iscoroutinefunction(found) else None
 
 
 def walk(engine: Engine, path: str, fn: WalkFn, start_after_hint: str, runner: Runner) -> None:
