@@ -28,7 +28,7 @@ A contract method with a default over the other methods (:func:`distfs.driver.de
 is a coroutine method of every async driver without further code: its paths checked as
 above, then the engine's coroutine of that name where there is one, the synchronous
 driver's method in a thread (``ThreadedDriver``), or else its default over this driver's
-own coroutines (:meth:`AsyncStorageDriver._derived`). ``name = asynchronous(StorageDriver.name)``
+own coroutines (:meth:`AsyncStorageDriver._derived`). ``<method> = asynchronous(StorageDriver.<method>)``
 in :class:`AsyncStorageDriver` gives it its typed signature.
 """
 
