@@ -104,8 +104,9 @@ def test_the_async_drivers_have_it_as_a_coroutine(toy: None, driver: StorageDriv
 
 
 def test_one_slot_is_enough(toy: None, driver: StorageDriver) -> None:
-    """The default's own calls take slots of their own (sync) or none is held around them (aio):
-    a driver allowing one call at a time runs the method, it does not wait for itself."""
+    """Base runs the inner driver's default under one slot (its calls of the inner driver take
+    none); distfs.aio holds none around the default (each call it makes takes one): a driver
+    allowing one call at a time runs the method, it does not wait for itself."""
     driver.put_content("/five", b"12345")
     single = Base(driver.unwrap() or driver, max_concurrency=1)
     assert single.toy_size("/five") == 5  # type: ignore[attr-defined]
