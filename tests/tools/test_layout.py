@@ -202,7 +202,10 @@ from distfs.tools.servers import moto_server
 with moto_server(pathlib.Path(sys.argv[1])):
     me = str(os.getpid())
     def parent(pid):
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+        try:  # a process may end between the listing of /proc and this read
+            return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            return None
     kids = [p for p in os.listdir("/proc") if p.isdigit() and parent(p) == me]
     print(*kids, flush=True)
     time.sleep(600)
