@@ -42,7 +42,7 @@ from distfs import (
     PathNotFoundError,
     StorageDriverError,
 )
-from distfs.backends import azure, gcs, oss, s3
+from distfs.backends import azure, filesystem, gcs, oss, s3
 from distfs.testing import long_mode
 
 ALL_DRIVERS = list(PROFILES)
@@ -428,21 +428,26 @@ def test_bad_paths_parameter() -> None:
 #: Every numeric parameter of every built-in driver.
 NUMERIC = {
     "filesystem": ("maxthreads",),
-    "s3": ("chunksize", "multipartcopychunksize", "multipartcopymaxconcurrency", "multipartcopythresholdsize"),
-    "gcs": ("chunksize", "maxconcurrency"),
+    "s3": (
+        "chunksize",
+        "multipartcopychunksize",
+        "multipartcopymaxconcurrency",
+        "multipartcopythresholdsize",
+        "maxretries",
+    ),
+    "gcs": ("chunksize", "maxconcurrency", "maxretries"),
     "azure": ("max_retries",),
-    "oss": ("chunksize",),
+    "oss": ("chunksize", "maxretries"),
 }
 
 
 def test_numeric_parameters_are_all_listed() -> None:
-    """NUMERIC names every parameter a backend module reads as a number."""
-    found: dict[str, set[str]] = {}
-    for module in (s3, gcs, azure, oss):
-        package = Path(module.__file__ or "").parent  # each backend is a package now
-        source = "\n".join(path.read_text() for path in sorted(package.glob("*.py")))
-        found[module.settings.NAME] = set(re.findall(r"params\.(?:integer|limit)\(\s*\"(\w+)\"", source))
-    assert found == {name: set(keys) for name, keys in NUMERIC.items() if name != "filesystem"}
+    """NUMERIC names every parameter a driver's table reads as a number."""
+    found = {
+        table.driver: {key.name for key in table.keys if key.kind in ("int", "size", "limit")}
+        for table in (filesystem.KEYS, s3.KEYS, gcs.KEYS, azure.KEYS, oss.KEYS)
+    }
+    assert found == {name: set(keys) for name, keys in NUMERIC.items()}
 
 
 @pytest.mark.parametrize(("name", "key"), [(name, key) for name, keys in NUMERIC.items() for key in keys])
