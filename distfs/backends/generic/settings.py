@@ -40,11 +40,32 @@ KEYS = KeyTable(
             "a path in that filesystem: `bucket[/prefix]` on an object store, a directory elsewhere "
             "(empty: the filesystem's root)",
         ),
-        Key("storage_options", "map", "the filesystem's keyword arguments", secret=True, shown="`{}`"),
-        Key("timeout", "seconds", "seconds a backend call may take", 60.0, maximum=86_400, shown="60"),
-        Key("chunksize", "size", "the part size of writers", default=8 * MiB, minimum=1 * KiB, maximum=5 * GiB),
+        Key(
+            "storage_options",
+            "map",
+            "the filesystem's keyword arguments; values are never shown (repr, errors, logs)",
+            secret=True,
+            shown="`{}`",
+        ),
+        Key(
+            "timeout",
+            "seconds",
+            "seconds one backend call may take; past it the call ends in `DriverError` naming the driver and "
+            "the path, and its concurrency slot is free again",
+            60.0,
+            maximum=86_400,
+            shown="60",
+        ),
+        Key(
+            "chunksize",
+            "size",
+            "part size of writers (memory per writer stays about one part)",
+            default=8 * MiB,
+            minimum=1 * KiB,
+            maximum=5 * GiB,
+        ),
         dataclasses.replace(RETRIES, doc="retries of a failed call, by the engine; see [Retries](drivers.md#retries)"),
-        Key("maxconcurrency", "limit", "calls in the backend at once", default=0, shown="unbounded"),
+        Key("maxconcurrency", "limit", "calls in the driver at once", default=0, shown="unbounded"),
     ),
     about="Any fsspec filesystem through the generic store, also every driver of `distfs.from_filesystem` "
     "that is no built-in's (those take the engine's keys only); see "
