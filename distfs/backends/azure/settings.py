@@ -1,11 +1,11 @@
 """The ``azure`` driver's parameters: distribution's keys, checked and typed (:class:`AzureSettings`).
 
 Parameters are distribution's (``docs/content/storage-drivers/azure.md``) plus
-``storage_options``, adlfs's own keyword arguments (:data:`OPTIONS`); each key's rule is
-in :func:`settings_from`, and :func:`filesystem_options` translates them into the keyword
-arguments of an ``AzureBlobFileSystem``. Secrets (``accountkey``, ``connectionstring``,
-the client ``secret``, every ``storage_options`` value) are never shown in ``repr`` or in
-an error.
+``storage_options``, adlfs's own keyword arguments (:data:`OPTIONS`); each key's type,
+default and bounds are in :data:`KEYS`, rules across keys in :func:`settings_from`, and
+:func:`filesystem_options` translates them into the keyword arguments of an
+``AzureBlobFileSystem``. Secrets (``accountkey``, ``connectionstring``, the client
+``secret``, every ``storage_options`` value) are never shown in ``repr`` or in an error.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Parameters are distribution's (``docs/content/storage-drivers/gcs.md``) plus ``endpoint``
 and ``storage_options`` (gcsfs's ``GCSFileSystem`` keywords, checked by :data:`OPTIONS`);
-each key's rule is in :func:`settings_from`. Distribution's keys are translated into
+each key's type, default and bounds are in :data:`KEYS`, rules across keys in
+:func:`settings_from`. Distribution's keys are translated into
 gcsfs's (``keyfile`` and ``credentials`` into ``token``, ``endpoint`` into
 ``endpoint_url``) and merged above ``storage_options`` (:meth:`GCSSettings.gcsfs_kwargs`);
 :func:`filesystem` makes the ``GCSFileSystem`` the store is built from. Credentials and

@@ -8,7 +8,8 @@ says what distfs does with each). Distribution's keys become the same keywords
 precedence of :mod:`distfs.backends.options`; fsspec's own configuration (``fsspec.config``,
 ``FSSPEC_OSS_*``) fills in what neither gives. ossfs's rule makes the credentials: a
 ``token`` (an STS security token) with ``key`` and ``secret``, ``key`` and ``secret``, or
-anonymous access when ``key`` is empty. Each key's rule is in :func:`settings_from`.
+anonymous access when ``key`` is empty. Each key's type,
+default and bounds are in :data:`KEYS`, rules across keys in :func:`settings_from`.
 Secrets (``accesskeysecret``, every ``storage_options`` value) are never shown in
 ``repr`` or in an error.
 """

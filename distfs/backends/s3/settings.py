@@ -1,8 +1,9 @@
 """The ``s3`` driver's parameters: distribution's keys, checked and typed (:class:`S3Settings`).
 
-Parameters are distribution's (``docs/content/storage-drivers/s3.md``); each key's rule
-is in :func:`settings_from`. Secrets (``accesskey``, ``secretkey``, ``sessiontoken``) are
-never shown in ``repr`` or in an error.
+Parameters are distribution's (``docs/content/storage-drivers/s3.md``); each key's type,
+default, bounds and choices are in :data:`KEYS`, rules across keys in :func:`settings_from`.
+Secrets (``accesskey``, ``secretkey``, ``sessiontoken``) are never shown in ``repr`` or in
+an error.
 
 The driver stands on s3fs: :func:`filesystem_kwargs` translates the settings into
 ``S3FileSystem`` keywords and merges the user's ``storage_options`` beneath the keys the
@@ -19,7 +20,7 @@ from typing import Any
 
 from ...errors import InvalidParameterError
 from ...parameters import GiB, Key, KeyTable, MiB
-from ...retry import DEFAULT_RETRIES, RETRIES
+from ...retry import RETRIES
 from ..options import Option, OptionTable, StorageOptions
 
 __all__ = ["KEYS", "KNOWN", "NAME", "OPTIONS", "S3Settings", "filesystem_kwargs", "settings_from"]
@@ -243,38 +244,38 @@ KNOWN = KEYS.names
 
 @dataclass(frozen=True)
 class S3Settings:
-    """The s3 driver's parameters, checked and typed (secrets never shown in ``repr``)."""
+    """The s3 driver's parameters, checked and typed by :data:`KEYS` (secrets never shown in ``repr``)."""
 
     bucket: str
     region: str
     endpoint: str
-    rootdirectory: str = ""
-    accesskey: str = field(default="", repr=False)
-    secretkey: str = field(default="", repr=False)
-    sessiontoken: str = field(default="", repr=False)
-    forcepathstyle: bool = False
-    encrypt: bool = False
-    keyid: str = ""
-    secure: bool = True
-    skipverify: bool = False
-    v4auth: bool = True
-    chunksize: int = 10 * MiB
-    multipartcopychunksize: int = 32 * MiB
-    multipartcopymaxconcurrency: int = 100
-    multipartcopythresholdsize: int = 32 * MiB
-    storageclass: str = "STANDARD"
-    useragent: str = ""
-    objectacl: str = "private"
-    usedualstack: bool = False
-    accelerate: bool = False
-    usefipsendpoint: bool = False
-    loglevel: str = "off"
-    redirectendpoint: str = ""
-    maxretries: int = DEFAULT_RETRIES
+    rootdirectory: str
+    accesskey: str = field(repr=False)
+    secretkey: str = field(repr=False)
+    sessiontoken: str = field(repr=False)
+    forcepathstyle: bool
+    encrypt: bool
+    keyid: str
+    secure: bool
+    skipverify: bool
+    v4auth: bool
+    chunksize: int
+    multipartcopychunksize: int
+    multipartcopymaxconcurrency: int
+    multipartcopythresholdsize: int
+    storageclass: str
+    useragent: str
+    objectacl: str
+    usedualstack: bool
+    accelerate: bool
+    usefipsendpoint: bool
+    loglevel: str
+    redirectendpoint: str
+    maxretries: int
     #: The user's ``storage_options`` (checked by :data:`OPTIONS`; values never shown).
-    storage_options: StorageOptions = field(default_factory=lambda: StorageOptions({}))
+    storage_options: StorageOptions
     #: The distribution keys the user set (they win over ``storage_options``).
-    given: frozenset[str] = frozenset()
+    given: frozenset[str]
 
 
 def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
