@@ -21,7 +21,7 @@ from typing import Any
 
 from ...errors import InvalidParameterError
 from ...parameters import GiB, Key, KeyTable, KiB, MiB
-from ...retry import DEFAULT_RETRIES, RETRIES
+from ...retry import RETRIES
 from ..options import Option, OptionTable, StorageOptions, redact
 
 __all__ = ["KEYS", "KNOWN", "NAME", "OPTIONS", "GCSSettings", "filesystem", "settings_from"]
@@ -151,22 +151,23 @@ _CONSISTENCY = ("none", "size", "md5", "crc32c")
 
 @dataclass(frozen=True)
 class GCSSettings:
-    """The gcs driver's parameters, checked and typed (credentials and storage_options never shown in ``repr``).
+    """The gcs driver's parameters, checked and typed by :data:`KEYS` (credentials and storage_options
+    never shown in ``repr``).
 
     ``credentials``: the mapping given as ``credentials`` (empty when not given); ``keyfile``
     is read by gcsfs. ``read_only``: ``storage_options`` asked for ``token="anon"``.
     """
 
     bucket: str
-    rootdirectory: str = ""
-    chunksize: int = DEFAULT_CHUNK
-    keyfile: str = ""
-    useragent: str = ""
-    maxconcurrency: int = 50
-    endpoint: str = ""
-    maxretries: int = DEFAULT_RETRIES
-    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    storage_options: StorageOptions = field(default_factory=lambda: StorageOptions({}), compare=False)
+    rootdirectory: str
+    chunksize: int
+    keyfile: str
+    useragent: str
+    maxconcurrency: int
+    endpoint: str
+    maxretries: int
+    credentials: Mapping[str, Any] = field(repr=False, compare=False)
+    storage_options: StorageOptions = field(compare=False)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.__dict__.items() if k != "credentials"}
