@@ -188,7 +188,7 @@ class Parameters:
 Kind = Literal["string", "bool", "int", "size", "limit", "seconds", "duration", "map", "options"]
 
 
-class OptionsTable(Protocol):
+class StorageOptionsTable(Protocol):
     """What a :class:`KeyTable` needs of a driver's ``storage_options`` table
     (:class:`distfs.backends.options.OptionTable`)."""
 
@@ -221,7 +221,7 @@ class Key:
     secret: bool = False
     shown: str = ""
 
-    def read(self, params: Parameters, options: OptionsTable | None = None) -> Any:
+    def read(self, params: Parameters, options: StorageOptionsTable | None = None) -> Any:
         """This key's typed value in ``params`` (its default when not given); InvalidParameterError
         naming the key for a value of the wrong type, out of bounds or not among the choices."""
         if self.kind in ("map", "options"):
@@ -307,7 +307,7 @@ class KeyTable:
     driver: str
     keys: tuple[Key, ...]
     about: str = ""
-    options: OptionsTable | None = None
+    options: StorageOptionsTable | None = None
 
     def __post_init__(self) -> None:
         if len(self.names) != len(set(self.names)):

@@ -63,6 +63,7 @@ KEYS = KeyTable(
             shown="`{}`",
         ),
     ),
+    about="Details: [inmemory and filesystem](drivers.md).",
     options=OPTIONS,
 )
 KNOWN = KEYS.names

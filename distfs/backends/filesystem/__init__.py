@@ -110,6 +110,7 @@ KEYS = KeyTable(
             shown="`{}`",
         ),
     ),
+    about="Details: [inmemory and filesystem](drivers.md).",
     options=OPTIONS,
 )
 KNOWN = KEYS.names
