@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from .errors import InvalidParameterError
@@ -81,6 +81,15 @@ class Parameters:
         if unknown:
             name = unknown[0] if len(unknown[0]) <= BRIEF else unknown[0][:BRIEF] + "..."
             raise InvalidParameterError(driver, name, f"unknown parameter; known: {', '.join(sorted(known))}")
+
+    def raw(self, key: str) -> Any:
+        """The value given for ``key``, unchecked (``None`` when not given)."""
+        return self._values.get(key)
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The keys given a value (not null)."""
+        return frozenset(key for key, value in self._values.items() if value is not None)
 
     def error(self, key: str, rule: str) -> InvalidParameterError:
         """An error for ``key`` saying which ``rule`` its value breaks."""
@@ -225,7 +234,7 @@ class Key:
         """This key's typed value in ``params`` (its default when not given); InvalidParameterError
         naming the key for a value of the wrong type, out of bounds or not among the choices."""
         if self.kind in ("map", "options"):
-            raw = params._values.get(self.name)
+            raw = params.raw(self.name)
             return options.check(raw) if self.kind == "options" and options is not None else raw
         if self.kind == "bool":
             return params.boolean(self.name, bool(self.default))
@@ -276,10 +285,11 @@ def _shown(value: Any, kind: Kind) -> str:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A parameter map read by a :class:`KeyTable`: ``values`` holds every key's typed value."""
+    """A parameter map read by a :class:`KeyTable`: ``values`` holds every key's typed value
+    (secrets among them: never in ``repr``)."""
 
-    params: Parameters
-    values: Mapping[str, Any]
+    params: Parameters = field(repr=False)
+    values: Mapping[str, Any] = field(repr=False)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -287,7 +297,7 @@ class Parsed:
     @property
     def given(self) -> frozenset[str]:
         """The keys the map gave a value (not null)."""
-        return frozenset(key for key, value in self.params._values.items() if value is not None)
+        return self.params.given
 
     def error(self, key: str, rule: str) -> InvalidParameterError:
         """An error for ``key`` saying which ``rule`` its value breaks (a secret value never quoted)."""

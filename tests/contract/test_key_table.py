@@ -76,6 +76,9 @@ def test_a_secret_value_is_never_quoted() -> None:
     assert caught.value.parameter == "password"
     assert "hunter2" not in str(caught.value)
     assert "hunter2" not in repr(caught.value)
+    values = TABLE.parse({"password": "hunter2-secret"})
+    assert values["password"] == "hunter2-secret"
+    assert "hunter2" not in repr(values)
 
 
 def test_only_restricts_the_table() -> None:
