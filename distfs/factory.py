@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .driver import StorageDriver
 from .errors import DriverNotInstalledError, InvalidParameterError, InvalidStorageDriverError
-from .parameters import brief
+from .parameters import Key, KeyTable, brief
 from .paths import PATH_RULES
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILTIN_DRIVERS",
+    "COMMON_KEYS",
     "GENERIC",
     "NATIVE_CLASSES",
     "Builtin",
@@ -86,6 +87,20 @@ NATIVE_CLASSES = {
     "fsspec.LocalFileSystem": "filesystem",
     "fsspec.MemoryFileSystem": "inmemory",
 }
+#: The parameters every driver takes: :func:`create` takes them out of the map first.
+COMMON_KEYS = KeyTable(
+    "every driver",
+    (
+        Key(
+            "paths",
+            "string",
+            "path rules: `registry` (the registry's pattern `^(/[A-Za-z0-9._-]+)+$`) or `portable` (any UTF-8 "
+            "name without control characters, for data sets; see [fsspec, pandas and dask](dataframes.md))",
+            "registry",
+            choices=PATH_RULES,
+        ),
+    ),
+)
 _RETIRED: dict[str, str] = {
     "swift": "the swift driver is no longer supported by distribution; S3-compatible Swift "
     "works through the 's3' driver with 'regionendpoint' set to its S3 endpoint",
@@ -172,8 +187,10 @@ def _native(fs: Any) -> Builtin | None:
 
 
 def _path_rules(name: str, rules: object) -> str:
-    if rules not in PATH_RULES:
-        raise InvalidParameterError(name, "paths", f"must be one of {', '.join(PATH_RULES)}, got {brief(rules)}")
+    """``paths`` checked against :data:`COMMON_KEYS` (given as ``None`` it is refused too)."""
+    choices = COMMON_KEYS.keys[0].choices
+    if rules not in choices:
+        raise InvalidParameterError(name, "paths", f"must be one of {', '.join(choices)}, got {brief(rules)}")
     return str(rules)
 
 
@@ -228,13 +245,19 @@ def _entry_points() -> dict[str, metadata.EntryPoint]:
     return {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def builtin_options(builtin: Builtin) -> OptionTable:
-    """The ``storage_options`` table of ``builtin`` (``OPTIONS`` of its module or of its ``settings``)."""
+def builtin_keys(builtin: Builtin) -> KeyTable:
+    """The parameter table of ``builtin`` (``KEYS`` of its module or of its ``settings`` module)."""
     module = importlib.import_module(builtin.module)
-    table: OptionTable | None = getattr(module, "OPTIONS", None)
+    table: KeyTable | None = getattr(module, "KEYS", None)
     if table is None:
-        table = importlib.import_module(builtin.module + ".settings").OPTIONS
+        table = importlib.import_module(builtin.module + ".settings").KEYS
     assert table is not None
+    return table
+
+
+def builtin_options(builtin: Builtin) -> OptionTable:
+    """The ``storage_options`` table of ``builtin`` (its parameter table's)."""
+    table: OptionTable = builtin_keys(builtin).options  # type: ignore[assignment]
     return table
 
 

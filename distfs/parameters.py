@@ -5,21 +5,31 @@ the command line), so every reader accepts both. A bad value is an
 ``InvalidParameterError`` naming the driver and the key; the value of a secret key is
 never quoted. Unknown keys are rejected too, so a typo cannot silently fall back to a
 default.
+
+A driver declares its keys once, in a :class:`KeyTable` of :class:`Key` rows (name, type,
+default, bounds, choices, secrecy, a one-line meaning): :meth:`KeyTable.parse` reads a
+parameter map by it and :meth:`KeyTable.markdown` is the driver's table in
+``docs/parameters.md`` (``python -m distfs.tools.parameters_doc``). Rules across keys (one
+key required with another, an endpoint's form) stay in the driver's code.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from .errors import InvalidParameterError
 
-__all__ = ["DEFAULT_ROOT", "MAX_LIMIT", "Parameters", "brief", "redact"]
+__all__ = ["DEFAULT_ROOT", "MAX_LIMIT", "Key", "KeyTable", "Parameters", "Parsed", "brief", "redact", "size"]
 
 _TRUE = {"1", "t", "true"}
 _FALSE = {"0", "f", "false"}
 _GO_UINT = re.compile(r"^(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9_]*)$")
+_DURATION_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)"
+_DURATION = re.compile(f"^(?:{_DURATION_PART})+$")
+_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 #: Byte units for parameter defaults and limits.
@@ -71,6 +81,15 @@ class Parameters:
         if unknown:
             name = unknown[0] if len(unknown[0]) <= BRIEF else unknown[0][:BRIEF] + "..."
             raise InvalidParameterError(driver, name, f"unknown parameter; known: {', '.join(sorted(known))}")
+
+    def raw(self, key: str) -> Any:
+        """The value given for ``key``, unchecked (``None`` when not given)."""
+        return self._values.get(key)
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The keys given a value (not null)."""
+        return frozenset(key for key, value in self._values.items() if value is not None)
 
     def error(self, key: str, rule: str) -> InvalidParameterError:
         """An error for ``key`` saying which ``rule`` its value breaks."""
@@ -145,6 +164,192 @@ class Parameters:
         if number > maximum:
             raise self.error(key, f"must be at most {maximum}")
         return max(number, minimum)
+
+    def seconds(self, key: str, default: float, maximum: int) -> float:
+        """A number of seconds above 0, at most ``maximum`` (an int, a float or a decimal string)."""
+        value = self._values.get(key)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise self.error(key, "must be a number of seconds") from None
+        if isinstance(value, bool) or not 0 < number <= maximum:
+            raise self.error(key, f"must be a number of seconds above 0 (at most {maximum})")
+        return number
+
+    def duration(self, key: str, default: float) -> float:
+        """A Go duration string (``100ms``, ``1.5s``, ``1m30s``, or ``0``) in seconds."""
+        value = self._values.get(key)
+        if value is None:
+            return default
+        text = value.strip() if isinstance(value, str) else ""
+        if text == "0":
+            return 0.0
+        if not _DURATION.fullmatch(text):
+            raise self.error(key, "must be a duration such as 100ms")
+        return sum(float(number) * _UNIT[unit] for number, unit in re.findall(_DURATION_PART, text))
+
+
+#: How a key's value is read (:meth:`Key.read`): ``size`` is an ``int`` of bytes, ``map`` any
+#: mapping (the driver checks it), ``options`` the ``storage_options`` mapping, checked by the
+#: driver's option table (:attr:`KeyTable.options`).
+Kind = Literal["string", "bool", "int", "size", "limit", "seconds", "duration", "map", "options"]
+
+
+class StorageOptionsTable(Protocol):
+    """What a :class:`KeyTable` needs of a driver's ``storage_options`` table
+    (:class:`distfs.backends.options.OptionTable`)."""
+
+    def check(self, value: object) -> Mapping[str, Any]:
+        """``value`` checked as the driver's ``storage_options``."""
+
+    def targets(self) -> Mapping[str, str]:
+        """The storage_options keywords each distribution key becomes, by key name."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One parameter of a driver, declared once: how it is read and how the docs show it.
+
+    ``default``: the typed value of a key not given (``""`` for strings unless given);
+    ``minimum``/``maximum`` bound ``int``, ``size`` and ``limit`` keys; ``choices``: the
+    accepted strings, compared after ``fold`` (``upper``, ``lower``); ``secret``: the value is
+    never quoted; ``shown``: the default as the docs say it, when not the value itself
+    (``required``); ``doc``: the one line of the docs' meaning column.
+    """
+
+    name: str
+    kind: Kind
+    doc: str
+    default: Any = None
+    minimum: int = 0
+    maximum: int = MAX_LIMIT
+    choices: tuple[str, ...] = ()
+    fold: Literal["", "upper", "lower"] = ""
+    secret: bool = False
+    shown: str = ""
+
+    def read(self, params: Parameters, options: StorageOptionsTable | None = None) -> Any:
+        """This key's typed value in ``params`` (its default when not given); InvalidParameterError
+        naming the key for a value of the wrong type, out of bounds or not among the choices."""
+        if self.kind in ("map", "options"):
+            raw = params.raw(self.name)
+            return options.check(raw) if self.kind == "options" and options is not None else raw
+        if self.kind == "bool":
+            return params.boolean(self.name, bool(self.default))
+        if self.kind in ("int", "size"):
+            return params.integer(self.name, self.default, self.minimum, self.maximum)
+        if self.kind == "limit":
+            return params.limit(self.name, self.default, self.minimum, self.maximum)
+        if self.kind == "duration":
+            return params.duration(self.name, self.default)
+        if self.kind == "seconds":
+            return params.seconds(self.name, self.default, self.maximum)
+        text = params.string(self.name, self.default or "")
+        text = text.upper() if self.fold == "upper" else text.lower() if self.fold == "lower" else text
+        if self.choices and text not in self.choices:
+            raise params.error(self.name, f"must be one of {', '.join(self.choices)}")
+        return text
+
+    def row(self, target: str = "") -> str:
+        """This key's row of the docs' table; ``target``: the storage_options keywords it becomes."""
+        kind = {"map": "map", "options": "mapping"}.get(self.kind, self.kind)
+        if self.kind in ("int", "size", "limit", "seconds"):
+            kind += f", {_shown(self.minimum, self.kind)} .. {_shown(self.maximum, self.kind)}"
+        kind += ", *secret*" if self.secret else ""
+        default = self.shown or ("" if self.default in (None, "") else f"{_shown(self.default, self.kind)}")
+        choices = f"; one of {', '.join(f'`{c}`' for c in self.choices)}" if self.choices else ""
+        choices += " (any case)" if choices and self.fold else ""
+        to = ", ".join(f"`{t}`" for t in target.split(", ")) if target not in ("", "engine") else target
+        return f"| `{self.name}` | {kind} | {default} | {to} | {self.doc}{choices} |"
+
+
+def size(value: int) -> str:
+    """``value`` bytes as the docs write sizes: ``10 MiB``, ``256 KiB``, ``5 GiB`` (bytes otherwise)."""
+    for unit, name in ((GiB, "GiB"), (MiB, "MiB"), (KiB, "KiB")):
+        if value and value % unit == 0:
+            return f"{value // unit} {name}"
+    return str(value)
+
+
+def _shown(value: Any, kind: Kind) -> str:
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if kind == "size":
+        return size(value)
+    if isinstance(value, str):
+        return f"`{value}`"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parameter map read by a :class:`KeyTable`: ``values`` holds every key's typed value
+    (secrets among them: never in ``repr``)."""
+
+    params: Parameters = field(repr=False)
+    values: Mapping[str, Any] = field(repr=False)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The keys the map gave a value (not null)."""
+        return self.params.given
+
+    def error(self, key: str, rule: str) -> InvalidParameterError:
+        """An error for ``key`` saying which ``rule`` its value breaks (a secret value never quoted)."""
+        return self.params.error(key, rule)
+
+
+@dataclass(frozen=True)
+class KeyTable:
+    """Every parameter of one driver (see the module docstring).
+
+    ``about``: the paragraph under the driver's heading in ``docs/parameters.md``; ``options``:
+    the driver's storage_options table, which checks the ``options`` key and says which
+    keywords each key becomes (the docs' ``storage_options`` column; ``engine``: distfs
+    uses the key itself).
+    """
+
+    driver: str
+    keys: tuple[Key, ...]
+    about: str = ""
+    options: StorageOptionsTable | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(set(self.names)):
+            raise ValueError(f"{self.driver}: a parameter is listed twice")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(key.name for key in self.keys)
+
+    def only(self, names: Iterable[str]) -> KeyTable:
+        """This table restricted to ``names`` (the engine's keys of an instance the user configured)."""
+        wanted = set(names)
+        return KeyTable(self.driver, tuple(key for key in self.keys if key.name in wanted), self.about, self.options)
+
+    def parse(self, parameters: Mapping[str, Any] | None, driver: str = "") -> Parsed:
+        """``parameters`` read by this table: an unknown key is refused by name, every key typed.
+
+        Raises :class:`InvalidParameterError` naming the driver (``driver``, or the table's)
+        and the key; a secret key's value is never quoted.
+        """
+        secret = [key.name for key in self.keys if key.secret]
+        params = Parameters(driver or self.driver, parameters, known=self.names, secret=secret)
+        return Parsed(params, {key.name: key.read(params, self.options) for key in self.keys})
+
+    def markdown(self) -> str:
+        """The table of ``docs/parameters.md`` for these keys."""
+        targets = self.options.targets() if self.options is not None else {}
+        rows = ["| name | type | default | storage_options | meaning |", "|---|---|---|---|---|"]
+        for key in self.keys:
+            engine = "engine" if self.options is not None and key.kind != "options" else ""
+            rows.append(key.row(targets.get(key.name, engine)))
+        return "\n".join(rows) + "\n"
 
 
 def redact(text: str, values: Iterable[Any]) -> str:

@@ -12,8 +12,8 @@ cut short after an SDK handed them over). A failure is never retried by two laye
   jitter, capped);
 * :func:`again`: the engine's retries of a coroutine whose first attempt failed, and
   :func:`retrying`, a synchronous loop of the same policy (tenacity carries out both);
-* :func:`retry_parameter`: the ``maxretries`` parameter of the s3, gcs and oss drivers
-  (default :data:`DEFAULT_RETRIES`, ``0``: no retries).
+* :data:`RETRIES`: the ``maxretries`` parameter of the s3, gcs, oss and generic drivers
+  (default :data:`DEFAULT_RETRIES`, ``0``: no retries; each driver's table words its meaning).
 
 A call that succeeds the first time never meets tenacity: callers make the first attempt
 themselves and hand over to :func:`again` only after a retryable failure (building
@@ -29,9 +29,9 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from .parameters import Parameters
+from .parameters import Key
 
-__all__ = ["DEFAULT_RETRIES", "MAX_RETRIES", "again", "backoff", "retry_parameter", "retrying"]
+__all__ = ["DEFAULT_RETRIES", "MAX_RETRIES", "RETRIES", "again", "backoff", "retrying"]
 
 T = TypeVar("T")
 
@@ -49,9 +49,14 @@ def backoff(attempt: int, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> f
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
-def retry_parameter(params: Parameters, key: str = "maxretries") -> int:
-    """The retry count parameter ``key``: an integer from 0 (no retries) to :data:`MAX_RETRIES`."""
-    return params.integer(key, DEFAULT_RETRIES, 0, MAX_RETRIES)
+#: The retry count parameter: an integer from 0 (no retries) to :data:`MAX_RETRIES`.
+RETRIES = Key(
+    "maxretries",
+    "int",
+    "retries of a failed request (`0`: none); see [Retries](drivers.md#retries)",
+    default=DEFAULT_RETRIES,
+    maximum=MAX_RETRIES,
+)
 
 
 async def again(make: Callable[[], Awaitable[T]], retries: int, retryable: Callable[[BaseException], bool]) -> T:

@@ -31,16 +31,15 @@ from fsspec.implementations.memory import MemoryFileSystem
 from ..base import Base
 from ..driver import EPOCH
 from ..engine import seam
-from ..parameters import Parameters
+from ..parameters import Key, KeyTable
 from .generic import build_driver, check_root
 from .generic.settings import GenericSettings, engine_settings
 from .generic.store import FsspecStore, with_origins
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
-__all__ = ["KNOWN", "OPTIONS", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
+__all__ = ["KEYS", "KNOWN", "OPTIONS", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
 
 NAME = "inmemory"
-KNOWN = ("storage_options",)
 #: Every keyword of fsspec's ``MemoryFileSystem`` (and ``AbstractFileSystem``).
 OPTIONS = OptionTable(
     NAME,
@@ -51,6 +50,23 @@ OPTIONS = OptionTable(
         *synchronous_base_options("MemoryFileSystem"),
     ),
 )
+#: Every parameter of the ``inmemory`` driver.
+KEYS = KeyTable(
+    NAME,
+    (
+        Key(
+            "storage_options",
+            "options",
+            "keywords of fsspec's `MemoryFileSystem` (see [storage_options](#storage_options-of-each-driver)); "
+            "each driver has its own private store",
+            secret=True,
+            shown="`{}`",
+        ),
+    ),
+    about="Details: [inmemory and filesystem](drivers.md).",
+    options=OPTIONS,
+)
+KNOWN = KEYS.names
 
 
 class MemoryStore(FsspecStore):
@@ -186,8 +202,8 @@ def from_filesystem(fs: MemoryFileSystem, root: str, parameters: Mapping[str, An
 
 
 def _storage_options(parameters: Mapping[str, Any]) -> StorageOptions:
-    Parameters(NAME, parameters, known=KNOWN, secret=KNOWN)
-    return OPTIONS.check(parameters.get("storage_options"))
+    options: StorageOptions = KEYS.parse(parameters)["storage_options"]
+    return options
 
 
 def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[MemoryFileSystem, str]:

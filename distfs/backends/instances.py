@@ -3,19 +3,18 @@
 :func:`distfs.from_filesystem` gives the instance of a built-in backend's class its native
 store, configured by the instance alone (credentials, endpoint, session). The driver's
 parameters then are only the engine's settings (chunk size, retries...): each backend
-lists the ones it takes, and :func:`engine_parameters` refuses any other by name, since
-a connection parameter would silently be ignored.
+lists the ones it takes (``INSTANCE_KEYS``) and reads them by its table restricted to them
+(:meth:`distfs.parameters.KeyTable.only`), which refuses any other by name, since a
+connection parameter would silently be ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidParameterError
-from ..parameters import Parameters
 
-__all__ = ["engine_parameters", "split_root"]
+__all__ = ["split_root"]
 
 
 def split_root(fs: Any, root: str, driver: str, what: str = "bucket") -> tuple[str, str]:
@@ -25,8 +24,3 @@ def split_root(fs: Any, root: str, driver: str, what: str = "bucket") -> tuple[s
     if not bucket:
         raise InvalidParameterError(driver, "root", f"must name the {what} (root: {what}[/prefix])")
     return bucket, prefix.strip("/")
-
-
-def engine_parameters(driver: str, parameters: Mapping[str, Any], known: Iterable[str]) -> Parameters:
-    """``parameters``, checked to hold only the engine settings ``known`` (the instance gives the rest)."""
-    return Parameters(driver, parameters, known=tuple(known), secret=())

@@ -162,6 +162,18 @@ class OptionTable:
                     merged[key] = value
         return merged
 
+    def targets(self) -> dict[str, str]:
+        """The keywords each distribution key becomes (``region``: ``client_kwargs.region_name``),
+        read from the options' ``distribution`` (a key's sub-key, ``credentials.type``, counts
+        for the key)."""
+        found: dict[str, list[str]] = {}
+        for option in self.options:
+            for key, row in [(option.key, option)] + [(f"{option.key}.{n.key}", n) for n in option.nested]:
+                for name in filter(None, row.distribution.split(", ")):
+                    targets = found.setdefault(name.partition(".")[0], [])
+                    targets += [] if key in targets else [key]
+        return {name: ", ".join(sorted(keys)) for name, keys in found.items()}
+
     def markdown(self) -> str:
         """This table as the Markdown of ``docs/parameters.md``."""
         rows = [

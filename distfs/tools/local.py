@@ -3,8 +3,9 @@
 :class:`LocalStores` is what ``distfs probe --local``, ``distfs bench`` and the tests use
 to reach every driver without a cloud account: ``inmemory``; ``filesystem`` in a
 temporary directory; ``s3`` on moto; ``gcs`` on fake-gcs-server; ``azure`` on Azurite;
-``oss`` on distfs's own OSS protocol fake. A server starts the first time one of its
-stores is asked for, and every store is new (a fresh bucket, container or directory)::
+``oss`` on distfs's own OSS protocol fake; any other built-in store by its module's
+``local_parameters(workdir)``, when it needs no server. A server starts the first time one
+of its stores is asked for, and every store is new (a fresh bucket, container or directory)::
 
     with LocalStores() as stores:
         driver = distfs.create("s3", stores.parameters("s3"))
@@ -15,6 +16,7 @@ The credentials are the servers' public test values, never real ones.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import json
 import os
@@ -122,6 +124,10 @@ class LocalStores:
             root = self.workdir / self._name("filesystem")
             root.mkdir()
             return {"rootdirectory": str(root)}
+        fresh = _local_parameters(driver)
+        if fresh is not None:  # a store that needs no server says how to make a fresh one
+            made: dict[str, Any] = fresh(str(self.workdir / self._name(driver)))
+            return made
         endpoint = self.endpoint(driver)
         if driver == "s3":
             bucket = self._name("distfs-s3")
@@ -180,3 +186,13 @@ class LocalStores:
             aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
         )
+
+
+def _local_parameters(driver: str) -> Any:
+    """The ``local_parameters(workdir)`` of built-in ``driver``'s module, if it has one (and is installed)."""
+    builtin = BUILTIN_DRIVERS.get(driver)
+    try:
+        module = importlib.import_module(builtin.module) if builtin else None
+    except ImportError:  # its extra is missing: creating the driver says so
+        return None
+    return getattr(module, "local_parameters", None)

@@ -6,6 +6,10 @@ engine (:func:`distfs.engine.build`), which keeps the whole contract over it: pa
 pinned reads, moves, deletes, the journaled resumable writer, retries and error naming.
 Every instance with the same ``bucket`` sees the same objects (as two processes would see
 one bucket), so the conformance suite's cases on two instances run too.
+
+The module is also all a built-in store is (docs/contributing.md): ``KEYS`` declares its
+parameters (read by :func:`factory`, documented by ``python -m distfs.tools.parameters_doc``)
+and :func:`local_parameters` gives the tests and ``distfs probe --local`` a fresh store.
 """
 
 from __future__ import annotations
@@ -21,9 +25,18 @@ from typing import Any
 from distfs.base import Base
 from distfs.capabilities import OBJECT_STORE
 from distfs.engine import build, seam
-from distfs.parameters import Parameters
+from distfs.parameters import Key, KeyTable
 
 NAME = "toydict"
+#: Its parameters, declared once: read by :func:`factory`, shown in docs/parameters.md.
+KEYS = KeyTable(
+    NAME,
+    (
+        Key("bucket", "string", "the dict of this process holding the objects", shown="required"),
+        Key("rootdirectory", "string", "key prefix of the driver's `/`"),
+    ),
+    about="A toy store: the objects of each bucket in a dict of this process (docs/examples/dict_store.py).",
+)
 #: bucket -> key -> (bytes, info); bucket -> upload id -> (key, part number -> (part, bytes)).
 _OBJECTS: dict[str, dict[str, tuple[bytes, seam.ObjectInfo]]] = {}
 _UPLOADS: dict[str, dict[str, tuple[str, dict[int, tuple[seam.Part, bytes]]]]] = {}
@@ -139,8 +152,12 @@ class DictStore:
 
 def factory(parameters: Mapping[str, Any]) -> Base:
     """The ``toydict`` driver: ``bucket`` (required) and ``rootdirectory`` (a key prefix)."""
-    params = Parameters(NAME, parameters, known=("bucket", "rootdirectory"))
-    bucket = params.string("bucket")
-    if not bucket:
-        raise params.error("bucket", "must be set")
-    return build(DictStore(bucket), root=params.string("rootdirectory"), retries=0, chunk=256 << 10)
+    values = KEYS.parse(parameters)
+    if not values["bucket"]:
+        raise values.error("bucket", "must be set")
+    return build(DictStore(values["bucket"]), root=values["rootdirectory"], retries=0, chunk=256 << 10)
+
+
+def local_parameters(workdir: str) -> dict[str, Any]:
+    """The parameters of a new, empty store (``workdir``: a fresh directory, unused here)."""
+    return {"bucket": uuid.uuid4().hex}

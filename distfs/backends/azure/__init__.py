@@ -19,11 +19,12 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
-from ..instances import engine_parameters, split_root
-from .settings import BLOCK_SIZE, KNOWN, NAME, OPTIONS, AzureSettings, filesystem_options, settings_from
+from ..instances import split_root
+from .settings import BLOCK_SIZE, KEYS, KNOWN, NAME, OPTIONS, AzureSettings, filesystem_options, settings_from
 from .store import AzureStore
 
 __all__ = [
+    "KEYS",
     "KNOWN",
     "NAME",
     "OPTIONS",
@@ -59,13 +60,13 @@ def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
     import dataclasses
 
     container, prefix = split_root(fs, root, NAME, "container")
-    params = engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    values = KEYS.only(INSTANCE_KEYS).parse(parameters)
     fields = dict(part.split("=", 1) for part in (fs.connection_string or "").split(";") if "=" in part)
     settings = AzureSettings(
         accountname=fs.account_name or fields.get("AccountName", ""),
         container=container,
         credentials="storage_options",
-        max_retries=params.integer("max_retries", 5, -1, 10_000),
+        max_retries=values["max_retries"],
     )
     settings = dataclasses.replace(settings, rootdirectory=prefix)
     return build(

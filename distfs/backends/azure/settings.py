@@ -1,11 +1,11 @@
 """The ``azure`` driver's parameters: distribution's keys, checked and typed (:class:`AzureSettings`).
 
 Parameters are distribution's (``docs/content/storage-drivers/azure.md``) plus
-``storage_options``, adlfs's own keyword arguments (:data:`OPTIONS`); each key's rule is
-in :func:`settings_from`, and :func:`filesystem_options` translates them into the keyword
-arguments of an ``AzureBlobFileSystem``. Secrets (``accountkey``, ``connectionstring``,
-the client ``secret``, every ``storage_options`` value) are never shown in ``repr`` or in
-an error.
+``storage_options``, adlfs's own keyword arguments (:data:`OPTIONS`); each key's type,
+default and bounds are in :data:`KEYS`, rules across keys in :func:`settings_from`, and
+:func:`filesystem_options` translates them into the keyword arguments of an
+``AzureBlobFileSystem``. Secrets (``accountkey``, ``connectionstring``, the client
+``secret``, every ``storage_options`` value) are never shown in ``repr`` or in an error.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameterError
-from ...parameters import MiB, Parameters
+from ...parameters import Key, KeyTable, MiB
 from ..options import Option, OptionTable, StorageOptions
 
-__all__ = ["KNOWN", "NAME", "OPTIONS", "SECRET", "AzureSettings", "filesystem_options", "settings_from"]
+__all__ = ["KEYS", "KNOWN", "NAME", "OPTIONS", "AzureSettings", "filesystem_options", "settings_from"]
 
 NAME = "azure"
 BLOCK_SIZE = 4 * MiB
@@ -29,21 +29,6 @@ LIST_PAGE = 5000
 CONTENT_TYPE = "application/octet-stream"
 CREDENTIAL_TYPES = ("shared_key", "client_secret", "default_credentials")
 
-KNOWN = (
-    "accountname",
-    "accountkey",
-    "container",
-    "realm",
-    "serviceurl",
-    "rootdirectory",
-    "credentials",
-    "connectionstring",
-    "max_retries",
-    "retry_delay",
-    "skipverify",
-    "storage_options",
-)
-SECRET = ("accountkey", "connectionstring", "credentials", "storage_options")
 CREDENTIAL_KEYS = ("type", "clientid", "tenantid", "secret")
 #: storage_options keys that say how to authenticate (any of them stands for ``credentials``).
 CREDENTIAL_OPTIONS = ("account_key", "connection_string", "sas_token", "credential", "anon", "client_id")
@@ -96,8 +81,70 @@ OPTIONS = OptionTable(
     ),
 )
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$")
-_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+#: Every parameter of the azure driver (distribution's keys and ``storage_options``).
+KEYS = KeyTable(
+    NAME,
+    (
+        Key("accountname", "string", "the storage account", shown="required (or from `connectionstring`)"),
+        Key("container", "string", "the container; it must exist", shown="required"),
+        Key(
+            "accountkey", "string", "shared key; with no `credentials` the credential type is `shared_key`", secret=True
+        ),
+        Key(
+            "credentials",
+            "map",
+            "`type` (`shared_key`, `client_secret`, `default_credentials`), `clientid`, `tenantid`, `secret`; "
+            "`client_secret` needs the other three, `shared_key` needs `accountkey`. An unknown sub-key is named "
+            "`credentials.<key>`",
+            secret=True,
+        ),
+        Key(
+            "connectionstring",
+            "string",
+            "used when neither `accountkey` nor `credentials` is given; its `AccountName` and `BlobEndpoint` fill "
+            "`accountname` and `serviceurl` when those are absent",
+            secret=True,
+        ),
+        Key("realm", "string", "the service URL is `https://<accountname>.blob.<realm>`", "core.windows.net"),
+        Key(
+            "serviceurl",
+            "string",
+            "an http or https URL (Azurite, sovereign clouds, private endpoints)",
+            shown="from `realm`",
+        ),
+        Key("rootdirectory", "string", "key prefix of the driver's `/`"),
+        Key(
+            "max_retries",
+            "int",
+            "retries of a failed request by the azure SDK's policy (`-1`: no request retries) and the polls of a "
+            "pending server-side copy (`-1`: without limit); see [Retries](drivers.md#retries)",
+            default=5,
+            minimum=-1,
+            maximum=10_000,
+            shown="5 (`0` means 5)",
+        ),
+        Key(
+            "retry_delay",
+            "duration",
+            "backoff base of request retries and the step of copy polls",
+            default=0.1,
+            shown="`100ms`",
+        ),
+        Key("skipverify", "bool", "do not verify TLS certificates", default=False),
+        Key(
+            "storage_options",
+            "options",
+            "adlfs's keyword arguments (`sas_token`, `credential`, `anon`, ...), beneath the keys above; "
+            "see [azure](azure.md#storage_options-adlfs)",
+            secret=True,
+            shown="`{}`",
+        ),
+    ),
+    about="Details: [azure](azure.md). With no `credentials`, no `accountkey`, no `connectionstring` and no "
+    "credential in `storage_options` the driver refuses to start.",
+    options=OPTIONS,
+)
+KNOWN = KEYS.names
 
 
 @dataclass(frozen=True)
@@ -135,31 +182,30 @@ class AzureSettings:
 
 def settings_from(parameters: Mapping[str, Any]) -> AzureSettings:
     """Check and type the azure parameters (distribution's names and defaults)."""
-    params = Parameters(NAME, parameters, known=KNOWN, secret=SECRET)
-    options = OPTIONS.check(parameters.get("storage_options"))
-    connectionstring = params.string("connectionstring")
+    values = KEYS.parse(parameters)
+    options = values["storage_options"]
+    connectionstring = values["connectionstring"]
     from_string = _parse_connection_string(connectionstring) if connectionstring else {}
     if not from_string and isinstance(options.get("connection_string"), str):
         from_string = _parse_connection_string(options["connection_string"], "storage_options.connection_string")
-    accountname = params.string("accountname") or from_string.get("accountname", "")
+    accountname = values["accountname"] or from_string.get("accountname", "")
     accountname = accountname or str(options.get("account_name") or "")
     if not accountname:
-        raise params.error("accountname", "no accountname parameter provided")
+        raise values.error("accountname", "no accountname parameter provided")
     if not re.fullmatch(r"[A-Za-z0-9]+", accountname):
-        raise params.error("accountname", "must hold only letters and digits")
-    container = params.string("container")
+        raise values.error("accountname", "must hold only letters and digits")
+    container = values["container"]
     if not container:
-        raise params.error("container", "no container parameter provided")
+        raise values.error("container", "no container parameter provided")
     if not re.fullmatch(r"\$?[A-Za-z0-9-]+", container):
-        raise params.error("container", "must hold only letters, digits and '-' (after an optional '$')")
-    realm = params.string("realm", "core.windows.net")
-    if not realm:
-        raise params.error("realm", "must not be empty")
-    serviceurl = params.string("serviceurl") or from_string.get("blobendpoint", "")
+        raise values.error("container", "must hold only letters, digits and '-' (after an optional '$')")
+    if not values["realm"]:
+        raise values.error("realm", "must not be empty")
+    serviceurl = values["serviceurl"] or from_string.get("blobendpoint", "")
     if serviceurl:
         parts = urllib.parse.urlsplit(serviceurl)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise params.error("serviceurl", "must be an http or https URL without query")
+            raise values.error("serviceurl", "must be an http or https URL without query")
     credential = options.get("credential")
     if credential is not None and not isinstance(credential, str) and not _is_credential(credential):
         raise InvalidParameterError(
@@ -169,28 +215,27 @@ def settings_from(parameters: Mapping[str, Any]) -> AzureSettings:
         )
     if options.get("location_mode", "primary") != "primary":
         raise InvalidParameterError(NAME, "storage_options.location_mode", 'only "primary" is accepted')
-    accountkey = params.string("accountkey")
+    accountkey = values["accountkey"]
     kind, clientid, tenantid, secret = _credentials(
-        parameters.get("credentials"), accountkey, connectionstring, any(key in options for key in CREDENTIAL_OPTIONS)
+        values["credentials"], accountkey, connectionstring, any(key in options for key in CREDENTIAL_OPTIONS)
     )
-    max_retries = params.integer("max_retries", 5, -1, 10_000)
     return AzureSettings(
         accountname=accountname,
         container=container,
         credentials=kind,
         serviceurl=serviceurl.rstrip("/"),
         accountkey=accountkey,
-        realm=realm,
-        rootdirectory=params.string("rootdirectory").strip("/"),
+        realm=values["realm"],
+        rootdirectory=values["rootdirectory"].strip("/"),
         clientid=clientid,
         tenantid=tenantid,
         secret=secret,
         connectionstring=connectionstring,
-        max_retries=5 if max_retries == 0 else max_retries,
-        retry_delay=_duration(params, parameters.get("retry_delay")),
-        skipverify=params.boolean("skipverify", False),
+        max_retries=values["max_retries"] or 5,
+        retry_delay=values["retry_delay"],
+        skipverify=values["skipverify"],
         storage_options=options,
-        given=frozenset(key for key in KNOWN if parameters.get(key) is not None),
+        given=values.given,
     )
 
 
@@ -280,19 +325,3 @@ def _credentials(value: object, accountkey: str, connectionstring: str, in_optio
             if not fields[key]:
                 raise InvalidParameterError(NAME, f"credentials.{key}", "credentials type client_secret needs it")
     return kind, fields["clientid"], fields["tenantid"], fields["secret"]
-
-
-def _duration(params: Parameters, value: object) -> float:
-    """A Go duration string (``100ms``, ``1.5s``, ``1m30s``) in seconds; default 100 ms."""
-    if value is None:
-        return 0.1
-    if not isinstance(value, str):
-        raise params.error("retry_delay", "must be a duration such as 100ms")
-    text = value.strip()
-    if text == "0":
-        return 0.0
-    if not _DURATION.fullmatch(text):
-        raise params.error("retry_delay", "must be a duration such as 100ms")
-    return sum(
-        float(number) * _UNIT[unit] for number, unit in re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)", text)
-    )

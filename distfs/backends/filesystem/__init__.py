@@ -1,16 +1,9 @@
 """``filesystem``: a directory tree on the local filesystem (fsspec protocol ``file``).
 
-Parameters (the registry's names):
-
-``rootdirectory``
-    The directory holding the store (default ``/var/lib/registry``), created if missing.
-``maxthreads``
-    At most this many calls run at once (default 100, minimum 25).
-``storage_options``
-    Keywords of fsspec's ``LocalFileSystem``, checked against :data:`OPTIONS`. None of them
-    changes what the driver does: every call goes through the confined descriptor calls
-    of :class:`LocalStore`, never through ``LocalFileSystem``'s own file operations (the
-    table says why for each key).
+Parameters (the registry's names): :data:`KEYS`. None of its ``storage_options`` (fsspec's
+``LocalFileSystem`` keywords, checked against :data:`OPTIONS`) changes what the driver
+does: every call goes through the confined descriptor calls of :class:`LocalStore`, never
+through ``LocalFileSystem``'s own file operations (the table says why for each key).
 
 The driver is the object-store engine (:mod:`distfs.engine`) over :class:`LocalStore`, a
 native :class:`~distfs.engine.seam.Store` of the directory tree with the seam's optional
@@ -74,17 +67,16 @@ from ... import paths
 from ...base import Base
 from ...engine import build
 from ...errors import InvalidParameterError
-from ...parameters import DEFAULT_ROOT, Parameters
-from ..options import Option, OptionTable, StorageOptions, synchronous_base_options
+from ...parameters import DEFAULT_ROOT, Key, KeyTable
+from ..options import Option, OptionTable, synchronous_base_options
 from .files import CHUNK, NAME, READ_BLOCK
 from .store import LocalStore
 
 if TYPE_CHECKING:
     from fsspec.implementations.local import LocalFileSystem
 
-__all__ = ["KNOWN", "OPTIONS", "LocalStore", "driver", "factory", "from_filesystem", "raw_filesystem"]
+__all__ = ["KEYS", "KNOWN", "OPTIONS", "LocalStore", "driver", "factory", "from_filesystem", "raw_filesystem"]
 
-KNOWN = ("rootdirectory", "maxthreads", "storage_options")
 #: Every keyword of fsspec's ``LocalFileSystem`` (and ``AbstractFileSystem``).
 OPTIONS = OptionTable(
     NAME,
@@ -99,17 +91,39 @@ OPTIONS = OptionTable(
         *synchronous_base_options("LocalFileSystem"),
     ),
 )
+#: Every parameter of the ``filesystem`` driver.
+KEYS = KeyTable(
+    NAME,
+    (
+        Key(
+            "rootdirectory",
+            "string",
+            "the local directory holding the store; created if missing, must not be empty",
+            DEFAULT_ROOT,
+        ),
+        Key("maxthreads", "limit", "calls running at once in the driver", default=100, minimum=25),
+        Key(
+            "storage_options",
+            "options",
+            "keywords of fsspec's `LocalFileSystem` (see [storage_options](#storage_options-of-each-driver))",
+            secret=True,
+            shown="`{}`",
+        ),
+    ),
+    about="Details: [inmemory and filesystem](drivers.md).",
+    options=OPTIONS,
+)
+KNOWN = KEYS.names
 
 
 def factory(parameters: Mapping[str, Any]) -> Base:
     """Build a ``filesystem`` driver from ``rootdirectory``, ``maxthreads`` and ``storage_options``."""
-    params, storage_options = _parameters(parameters)
-    root = params.string("rootdirectory", DEFAULT_ROOT)
+    values = KEYS.parse(parameters)  # storage_options checked: none of them changes what the driver does
+    root, limit = values["rootdirectory"], values["maxthreads"]
     if not root:
-        raise params.error("rootdirectory", "must not be empty")
-    limit = params.limit("maxthreads", default=100, minimum=25)
+        raise values.error("rootdirectory", "must not be empty")
     if "\x00" in root:
-        raise params.error("rootdirectory", "must not contain NUL characters")
+        raise values.error("rootdirectory", "must not contain NUL characters")
     try:
         os.makedirs(root, exist_ok=True)
     except OSError as exc:
@@ -119,7 +133,6 @@ def factory(parameters: Mapping[str, Any]) -> Base:
     if paths.HIDDEN in os.path.abspath(root).split("/"):
         reason = f"must not lie inside another root's {paths.HIDDEN} (distfs's own state)"
         raise InvalidParameterError(NAME, "rootdirectory", reason)
-    del storage_options  # checked: none of them changes what the driver does
     store = LocalStore(root)
     store.sweep_temporary_files()
     return driver(store, max_concurrency=limit)
@@ -138,20 +151,15 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[LocalFileSystem, str]
     """
     from fsspec.implementations.local import LocalFileSystem  # here: the driver itself never needs fsspec
 
-    params, storage_options = _parameters(parameters)
-    root = os.path.abspath(params.string("rootdirectory", DEFAULT_ROOT))
-    return LocalFileSystem(**storage_options, skip_instance_cache=True), root
-
-
-def _parameters(parameters: Mapping[str, Any]) -> tuple[Parameters, StorageOptions]:
-    params = Parameters(NAME, parameters, known=KNOWN, secret=("storage_options",))
-    return params, OPTIONS.check(parameters.get("storage_options"))
+    values = KEYS.parse(parameters)
+    root = os.path.abspath(values["rootdirectory"])
+    return LocalFileSystem(**values["storage_options"], skip_instance_cache=True), root
 
 
 def from_filesystem(fs: LocalFileSystem, root: str, parameters: Mapping[str, Any]) -> Base:
     """The ``filesystem`` driver of directory ``root`` for the user's ``LocalFileSystem`` ``fs``
     (which holds no configuration the driver uses); ``parameters``: ``maxthreads`` only."""
-    Parameters(NAME, parameters, known=("maxthreads",))
+    KEYS.only(["maxthreads"]).parse(parameters)
     directory = fs._strip_protocol(root) if root else ""
     if not directory.strip("/"):
         raise InvalidParameterError(NAME, "root", "must name a directory (the registry's root directory)")

@@ -19,8 +19,8 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
-from ..instances import engine_parameters, split_root
-from .settings import KNOWN, NAME, OPTIONS, GCSSettings, filesystem, settings_from
+from ..instances import split_root
+from .settings import KEYS, KNOWN, NAME, OPTIONS, GCSSettings, filesystem, settings_from
 from .store import GCSStore
 
 __all__ = [
@@ -52,7 +52,7 @@ def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
     """The ``gcs`` driver of the user's ``GCSFileSystem`` ``fs`` below ``root`` (``bucket[/prefix]``),
     configured by the instance alone; ``parameters`` are :data:`INSTANCE_KEYS` only."""
     bucket, prefix = split_root(fs, root, NAME)
-    engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    KEYS.only(INSTANCE_KEYS).parse(parameters)
     settings = settings_from({**parameters, "bucket": bucket, "rootdirectory": prefix})
     return _build(GCSStore.from_filesystem(fs, settings, NAME), settings)
 

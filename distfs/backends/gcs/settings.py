@@ -2,7 +2,8 @@
 
 Parameters are distribution's (``docs/content/storage-drivers/gcs.md``) plus ``endpoint``
 and ``storage_options`` (gcsfs's ``GCSFileSystem`` keywords, checked by :data:`OPTIONS`);
-each key's rule is in :func:`settings_from`. Distribution's keys are translated into
+each key's type, default and bounds are in :data:`KEYS`, rules across keys in
+:func:`settings_from`. Distribution's keys are translated into
 gcsfs's (``keyfile`` and ``credentials`` into ``token``, ``endpoint`` into
 ``endpoint_url``) and merged above ``storage_options`` (:meth:`GCSSettings.gcsfs_kwargs`);
 :func:`filesystem` makes the ``GCSFileSystem`` the store is built from. Credentials and
@@ -11,6 +12,7 @@ storage_options values are never shown in ``repr`` or in an error.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -18,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameterError
-from ...parameters import GiB, KiB, MiB, Parameters
-from ...retry import DEFAULT_RETRIES, retry_parameter
+from ...parameters import GiB, Key, KeyTable, KiB, MiB
+from ...retry import RETRIES
 from ..options import Option, OptionTable, StorageOptions, redact
 
-__all__ = ["KNOWN", "NAME", "OPTIONS", "SECRET", "GCSSettings", "filesystem", "settings_from"]
+__all__ = ["KEYS", "KNOWN", "NAME", "OPTIONS", "GCSSettings", "filesystem", "settings_from"]
 
 NAME = "gcs"
 CHUNK_UNIT = 256 * KiB
@@ -33,19 +35,6 @@ LIST_PAGE = 1000
 DELETE_BATCH = 100
 CONTENT_TYPE = "application/octet-stream"
 
-KNOWN = (
-    "bucket",
-    "rootdirectory",
-    "chunksize",
-    "keyfile",
-    "credentials",
-    "useragent",
-    "maxconcurrency",
-    "endpoint",
-    "maxretries",
-    "storage_options",
-)
-SECRET = ("credentials", "storage_options")
 
 _NOT_CACHED = "listings are never cached: another process's writes are visible at once"
 _ZONAL = "a keyword of gcsfs's experimental zonal-bucket class; distfs speaks the JSON API only"
@@ -107,6 +96,54 @@ OPTIONS = OptionTable(
     ),
 )
 
+#: Every parameter of the gcs driver (distribution's keys, ``endpoint`` and ``storage_options``).
+KEYS = KeyTable(
+    NAME,
+    (
+        Key("bucket", "string", "the bucket", shown="required"),
+        Key("rootdirectory", "string", "key prefix of the driver's `/` (surrounding `/` trimmed)"),
+        Key("chunksize", "size", "writer part size: a multiple of 256 KiB", DEFAULT_CHUNK, CHUNK_UNIT, MAX_CHUNK),
+        Key("keyfile", "string", "path of a service-account (or authorized-user) JSON key file"),
+        Key(
+            "credentials",
+            "map",
+            "the key file's fields as a map; exclusive with `keyfile`. Neither: anonymous access when `endpoint` "
+            "is set, else Application Default Credentials (anonymous when there are none)",
+            secret=True,
+        ),
+        Key(
+            "useragent",
+            "string",
+            "the `User-Agent` of every request",
+            shown="aiohttp's (`Python/<version> aiohttp/<version>`)",
+        ),
+        Key("maxconcurrency", "limit", "calls running at once in the driver", default=50, minimum=25),
+        Key(
+            "endpoint",
+            "string",
+            "base URL of the JSON API (`http://127.0.0.1:4443` for fake-gcs-server, or a private endpoint); "
+            "also the host of signed URLs",
+            shown="Google",
+        ),
+        dataclasses.replace(
+            RETRIES,
+            doc="retries of a failed request (`0`: none), by the engine (nothing below it retries); "
+            "see [Retries](drivers.md#retries)",
+        ),
+        Key(
+            "storage_options",
+            "options",
+            "keywords of gcsfs's `GCSFileSystem` (`token` modes, `project`, `requester_pays`, `endpoint_url`, ...); "
+            "see [storage_options](#storage_options-of-each-driver)",
+            secret=True,
+            shown="`{}`",
+        ),
+    ),
+    about="Details: [gcs](gcs.md).",
+    options=OPTIONS,
+)
+KNOWN = KEYS.names
+
 #: Keys of ``session_kwargs`` the store sets itself (a connector belongs to one event loop).
 SESSION_OWN = ("connector", "connector_owner", "loop", "timeout", "raise_for_status")
 _CONSISTENCY = ("none", "size", "md5", "crc32c")
@@ -114,22 +151,23 @@ _CONSISTENCY = ("none", "size", "md5", "crc32c")
 
 @dataclass(frozen=True)
 class GCSSettings:
-    """The gcs driver's parameters, checked and typed (credentials and storage_options never shown in ``repr``).
+    """The gcs driver's parameters, checked and typed by :data:`KEYS` (credentials and storage_options
+    never shown in ``repr``).
 
     ``credentials``: the mapping given as ``credentials`` (empty when not given); ``keyfile``
     is read by gcsfs. ``read_only``: ``storage_options`` asked for ``token="anon"``.
     """
 
     bucket: str
-    rootdirectory: str = ""
-    chunksize: int = DEFAULT_CHUNK
-    keyfile: str = ""
-    useragent: str = ""
-    maxconcurrency: int = 50
-    endpoint: str = ""
-    maxretries: int = DEFAULT_RETRIES
-    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    storage_options: StorageOptions = field(default_factory=lambda: StorageOptions({}), compare=False)
+    rootdirectory: str
+    chunksize: int
+    keyfile: str
+    useragent: str
+    maxconcurrency: int
+    endpoint: str
+    maxretries: int
+    credentials: Mapping[str, Any] = field(repr=False, compare=False)
+    storage_options: StorageOptions = field(compare=False)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.__dict__.items() if k != "credentials"}
@@ -174,16 +212,13 @@ def settings_from(parameters: Mapping[str, Any]) -> GCSSettings:
     Errors are ``InvalidParameterError`` naming the key; credential contents and
     storage_options values are never quoted.
     """
-    params = Parameters(NAME, parameters, known=KNOWN, secret=SECRET)
-    bucket = params.string("bucket")
-    if not bucket:
-        raise params.error("bucket", "no bucket parameter provided")
-    chunksize = params.integer("chunksize", DEFAULT_CHUNK, CHUNK_UNIT, MAX_CHUNK)
+    values = KEYS.parse(parameters)
+    if not values["bucket"]:
+        raise values.error("bucket", "no bucket parameter provided")
+    chunksize = values["chunksize"]
     if chunksize % CHUNK_UNIT:
-        raise params.error("chunksize", f"chunksize should be a multiple of {CHUNK_UNIT}")
-    endpoint = _endpoint(params.string("endpoint").rstrip("/"), "endpoint")
-    keyfile = params.string("keyfile")
-    raw = parameters.get("credentials")
+        raise values.error("chunksize", f"chunksize should be a multiple of {CHUNK_UNIT}")
+    keyfile, raw = values["keyfile"], values["credentials"]
     if keyfile and raw is not None:
         raise InvalidParameterError(NAME, "credentials", "give keyfile or credentials, not both")
     if keyfile:
@@ -193,19 +228,18 @@ def settings_from(parameters: Mapping[str, Any]) -> GCSSettings:
         if not isinstance(raw, Mapping) or not raw or not all(isinstance(k, str) for k in raw):
             raise InvalidParameterError(NAME, "credentials", "the credentials were not specified in the correct format")
         credentials = dict(raw)
-    storage_options = OPTIONS.check(parameters.get("storage_options"))
-    _check_storage_options(storage_options)
+    _check_storage_options(values["storage_options"])
     return GCSSettings(
-        bucket=bucket,
-        rootdirectory=params.string("rootdirectory").strip("/"),
+        bucket=values["bucket"],
+        rootdirectory=values["rootdirectory"].strip("/"),
         chunksize=chunksize,
         keyfile=keyfile,
-        useragent=params.string("useragent"),
-        maxconcurrency=params.limit("maxconcurrency", default=50, minimum=25),
-        endpoint=endpoint,
-        maxretries=retry_parameter(params),
+        useragent=values["useragent"],
+        maxconcurrency=values["maxconcurrency"],
+        endpoint=_endpoint(values["endpoint"].rstrip("/"), "endpoint"),
+        maxretries=values["maxretries"],
         credentials=credentials,
-        storage_options=storage_options,
+        storage_options=values["storage_options"],
     )
 
 

@@ -17,17 +17,15 @@ from typing import Any
 
 from ...base import Base
 from ...engine import build
-from ...parameters import MiB
-from ...retry import retry_parameter
-from ..instances import engine_parameters, split_root
-from .settings import KNOWN, MAX_CHUNK, MIN_CHUNK, NAME, OPTIONS, SECRET, OSSSettings, settings_from
+from ..instances import split_root
+from .settings import KEYS, KNOWN, NAME, OPTIONS, OSSSettings, settings_from
 from .store import OSSStore
 
 __all__ = [
+    "KEYS",
     "KNOWN",
     "NAME",
     "OPTIONS",
-    "SECRET",
     "OSSSettings",
     "OSSStore",
     "factory",
@@ -51,15 +49,8 @@ def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
     """The ``oss`` driver of the user's ``OSSFileSystem`` ``fs`` below ``root`` (``bucket[/prefix]``),
     signed with its credentials at its endpoint; ``parameters`` are :data:`INSTANCE_KEYS` only."""
     bucket, prefix = split_root(fs, root, NAME)
-    params = engine_parameters(NAME, parameters, INSTANCE_KEYS)
-    settings = OSSSettings(
-        bucket=bucket,
-        rootdirectory=prefix,
-        chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
-        maxretries=retry_parameter(params),
-        encrypt=params.boolean("encrypt", False),
-        encryptionkeyid=params.string("encryptionkeyid"),
-    )
+    values = KEYS.only(INSTANCE_KEYS).parse(parameters)
+    settings = OSSSettings(bucket=bucket, rootdirectory=prefix, **{key: values[key] for key in INSTANCE_KEYS})
     return _build(OSSStore.from_filesystem(fs, settings), settings)
 
 

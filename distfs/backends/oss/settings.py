@@ -8,7 +8,8 @@ says what distfs does with each). Distribution's keys become the same keywords
 precedence of :mod:`distfs.backends.options`; fsspec's own configuration (``fsspec.config``,
 ``FSSPEC_OSS_*``) fills in what neither gives. ossfs's rule makes the credentials: a
 ``token`` (an STS security token) with ``key`` and ``secret``, ``key`` and ``secret``, or
-anonymous access when ``key`` is empty. Each key's rule is in :func:`settings_from`.
+anonymous access when ``key`` is empty. Each key's type,
+default and bounds are in :data:`KEYS`, rules across keys in :func:`settings_from`.
 Secrets (``accesskeysecret``, every ``storage_options`` value) are never shown in
 ``repr`` or in an error.
 """
@@ -21,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameterError
-from ...parameters import GiB, MiB, Parameters
-from ...retry import DEFAULT_RETRIES, retry_parameter
+from ...parameters import GiB, Key, KeyTable, MiB, Parsed
+from ...retry import DEFAULT_RETRIES, RETRIES
 from ..options import Option, OptionTable, StorageOptions
 
-__all__ = ["CONTENT_TYPE", "KNOWN", "NAME", "OPTIONS", "SECRET", "OSSSettings", "is_cname", "settings_from"]
+__all__ = ["CONTENT_TYPE", "KEYS", "KNOWN", "NAME", "OPTIONS", "OSSSettings", "is_cname", "settings_from"]
 
 NAME = "oss"
 MIN_CHUNK = 5 * MiB
@@ -35,22 +36,6 @@ COPY_THRESHOLD = 1 * GiB  # CopyObject takes objects up to 1 GB; larger ones are
 MIN_PART = 100 * 1024  # every part but the last holds at least 100 KB
 DELETE_BATCH = 1000
 CONTENT_TYPE = "application/octet-stream"
-KNOWN = (
-    "accesskeyid",
-    "accesskeysecret",
-    "region",
-    "bucket",
-    "endpoint",
-    "internal",
-    "encrypt",
-    "encryptionkeyid",
-    "secure",
-    "chunksize",
-    "rootdirectory",
-    "maxretries",
-    "storage_options",
-)
-SECRET = ("accesskeysecret", "storage_options")
 
 _LISTINGS = "distfs lists the bucket on every call (listings are never stale); ossfs's listings cache is not used"
 _FILES = "distfs reads through its own pinned, ranged reader, never through ossfs file objects"
@@ -79,6 +64,45 @@ OPTIONS = OptionTable(
         Option("loop", "rejected", "OSSFileSystem is synchronous; distfs runs its own event loop"),
     ),
 )
+#: Every parameter of the oss driver (distribution's keys and ``storage_options``).
+KEYS = KeyTable(
+    NAME,
+    (
+        Key("accesskeyid", "string", "the AccessKey id", shown="required"),
+        Key("accesskeysecret", "string", "the AccessKey secret", secret=True, shown="required"),
+        Key("region", "string", "for example `oss-cn-beijing`", shown="required"),
+        Key("bucket", "string", "a valid OSS bucket name", shown="required"),
+        Key(
+            "endpoint",
+            "string",
+            "host or `http(s)://` URL; a host starting with `<bucket>.` is a CNAME, an IP endpoint is addressed "
+            "path-style",
+            shown="`<bucket>.<region>.aliyuncs.com`",
+        ),
+        Key("internal", "bool", "the default endpoint becomes `<bucket>.<region>-internal.aliyuncs.com`", False),
+        Key("encrypt", "bool", "server-side encryption: `AES256`, or `KMS` with `encryptionkeyid`", False),
+        Key("encryptionkeyid", "string", "KMS key id for `encrypt`"),
+        Key("secure", "bool", "HTTPS for host endpoints", default=True),
+        Key("chunksize", "size", "writer part size", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
+        Key("rootdirectory", "string", "key prefix; `/` stripped at both ends"),
+        dataclasses.replace(
+            RETRIES,
+            doc="retries of a failed request (`0`: none), by the engine (oss2 retries nothing); "
+            "see [Retries](drivers.md#retries)",
+        ),
+        Key(
+            "storage_options",
+            "options",
+            "keywords of ossfs's `OSSFileSystem` (`token` for STS, `key: null` for anonymous reads; see "
+            "[storage_options](#storage_options-of-each-driver))",
+            secret=True,
+            shown="`{}`",
+        ),
+    ),
+    about="Details: [oss](oss.md).",
+    options=OPTIONS,
+)
+KNOWN = KEYS.names
 #: The storage_options keys whose values ossfs needs as strings.
 _STRINGS = ("key", "secret", "token", "endpoint")
 
@@ -162,36 +186,25 @@ def settings_from(parameters: Mapping[str, Any]) -> OSSSettings:
     from fsspec.config import apply_config
     from ossfs import OSSFileSystem
 
-    params = Parameters(NAME, parameters, known=KNOWN, secret=SECRET)
-    storage_options = OPTIONS.check(parameters.get("storage_options"))
+    values = KEYS.parse(parameters)
+    storage_options = values["storage_options"]
     for key in _STRINGS:
         if not isinstance(storage_options.get(key, ""), str | None):
             raise InvalidParameterError(NAME, f"storage_options.{key}", "must be a string")
-    bucket = params.string("bucket")
+    bucket = values["bucket"]
     if not bucket:
-        raise params.error("bucket", "No bucket parameter provided")
-    accesskeyid, accesskeysecret = params.string("accesskeyid"), params.string("accesskeysecret")
-    region, internal = params.string("region"), params.boolean("internal", False)
-    endpoint = params.string("endpoint")
+        raise values.error("bucket", "No bucket parameter provided")
+    accesskeyid, accesskeysecret = values["accesskeyid"], values["accesskeysecret"]
+    endpoint = values["endpoint"]
     if "://" in endpoint and not endpoint.startswith(("http://", "https://")):
-        raise params.error("endpoint", "must be a host name or an http or https URL")
+        raise values.error("endpoint", "must be a host name or an http or https URL")
     given = bool(endpoint)
-    if region and not endpoint:
-        endpoint = _default_endpoint(bucket, region, internal)
+    if values["region"] and not endpoint:
+        endpoint = _default_endpoint(bucket, values["region"], values["internal"])
     settings = OSSSettings(
-        bucket=bucket,
-        accesskeyid=accesskeyid,
-        accesskeysecret=accesskeysecret,
-        region=region,
+        **{key: values[key] for key in KNOWN if key not in ("endpoint", "rootdirectory")},
         endpoint=endpoint.rstrip("/"),
-        internal=internal,
-        encrypt=params.boolean("encrypt", False),
-        encryptionkeyid=params.string("encryptionkeyid"),
-        secure=params.boolean("secure", True),
-        chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
-        rootdirectory=params.string("rootdirectory").strip("/"),
-        maxretries=retry_parameter(params),
-        storage_options=storage_options,
+        rootdirectory=values["rootdirectory"].strip("/"),
     )
     user_set: dict[str, Any] = {}
     if accesskeyid:
@@ -202,11 +215,11 @@ def settings_from(parameters: Mapping[str, Any]) -> OSSSettings:
         user_set["endpoint"] = settings.url()
     defaults = {"endpoint": settings.url()} if settings.endpoint and not given else {}
     options = apply_config(OSSFileSystem, OptionTable.merge(user_set, {}, storage_options, defaults))
-    _require(params, options)
+    _require(values, options)
     return dataclasses.replace(settings, options=options)
 
 
-def _require(params: Parameters, options: Mapping[str, Any]) -> None:
+def _require(params: Parsed, options: Mapping[str, Any]) -> None:
     """Refuse keyword arguments that leave ossfs without an endpoint or half its credentials."""
     if not options.get("endpoint"):
         raise params.error("region", "No region parameter provided (nor storage_options endpoint)")

@@ -19,9 +19,9 @@ from typing import Any
 from ...base import Base
 from ...engine import ObjectStoreDriver, build
 from ...errors import InvalidParameterError
-from ..instances import engine_parameters, split_root
+from ..instances import split_root
 from ..options import redact
-from .settings import NAME, OPTIONS, S3Settings, filesystem_kwargs, settings_from
+from .settings import KEYS, NAME, OPTIONS, S3Settings, filesystem_kwargs, settings_from
 from .store import S3Store
 
 __all__ = [
@@ -101,7 +101,7 @@ def from_filesystem(fs: Any, root: str, parameters: Mapping[str, Any]) -> Base:
     ``parameters`` are :data:`INSTANCE_KEYS` only.
     """
     bucket, prefix = split_root(fs, root, NAME)
-    engine_parameters(NAME, parameters, INSTANCE_KEYS)
+    KEYS.only(INSTANCE_KEYS).parse(parameters)
     # settings_from wants a region or an endpoint; the store takes both from ``fs``
     settings = settings_from({"region": "us-east-1", **parameters, "bucket": bucket, "rootdirectory": prefix})
     return _build(S3Store.from_filesystem(fs, settings, NAME), settings)

@@ -1,8 +1,9 @@
 """The ``s3`` driver's parameters: distribution's keys, checked and typed (:class:`S3Settings`).
 
-Parameters are distribution's (``docs/content/storage-drivers/s3.md``); each key's rule
-is in :func:`settings_from`. Secrets (``accesskey``, ``secretkey``, ``sessiontoken``) are
-never shown in ``repr`` or in an error.
+Parameters are distribution's (``docs/content/storage-drivers/s3.md``); each key's type,
+default, bounds and choices are in :data:`KEYS`, rules across keys in :func:`settings_from`.
+Secrets (``accesskey``, ``secretkey``, ``sessiontoken``) are never shown in ``repr`` or in
+an error.
 
 The driver stands on s3fs: :func:`filesystem_kwargs` translates the settings into
 ``S3FileSystem`` keywords and merges the user's ``storage_options`` beneath the keys the
@@ -11,17 +12,18 @@ user set (:data:`OPTIONS` lists every s3fs keyword and what distfs does with it)
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import InvalidParameterError
-from ...parameters import GiB, MiB, Parameters
-from ...retry import DEFAULT_RETRIES, retry_parameter
+from ...parameters import GiB, Key, KeyTable, MiB
+from ...retry import RETRIES
 from ..options import Option, OptionTable, StorageOptions
 
-__all__ = ["KNOWN", "NAME", "OPTIONS", "SECRET", "S3Settings", "filesystem_kwargs", "settings_from"]
+__all__ = ["KEYS", "KNOWN", "NAME", "OPTIONS", "S3Settings", "filesystem_kwargs", "settings_from"]
 
 NAME = "s3"
 MIN_CHUNK = 5 * MiB
@@ -60,36 +62,6 @@ LOG_LEVELS = (
     "debugwithrequesterrors",
     "debugwitheventstreambody",
 )
-KNOWN = (
-    "accesskey",
-    "secretkey",
-    "sessiontoken",
-    "region",
-    "regionendpoint",
-    "forcepathstyle",
-    "bucket",
-    "encrypt",
-    "keyid",
-    "secure",
-    "skipverify",
-    "v4auth",
-    "chunksize",
-    "multipartcopychunksize",
-    "multipartcopymaxconcurrency",
-    "multipartcopythresholdsize",
-    "rootdirectory",
-    "storageclass",
-    "useragent",
-    "objectacl",
-    "usedualstack",
-    "accelerate",
-    "usefipsendpoint",
-    "loglevel",
-    "redirectendpoint",
-    "maxretries",
-    "storage_options",
-)
-SECRET = ("accesskey", "secretkey", "sessiontoken")
 
 _FILES = "the driver reads and writes through the engine, never through s3fs's file objects"
 _LISTINGS = "listings are never cached: every list, stat and walk asks the store"
@@ -188,113 +160,163 @@ OPTIONS = OptionTable(
 )
 
 
+#: Every parameter of the s3 driver (distribution's keys, and ``storage_options``).
+KEYS = KeyTable(
+    NAME,
+    (
+        Key("bucket", "string", "the bucket", shown="required"),
+        Key(
+            "region",
+            "string",
+            "an AWS region; any value with `regionendpoint`",
+            shown="required unless `regionendpoint` is set",
+        ),
+        Key(
+            "regionendpoint",
+            "string",
+            "endpoint URL of an S3-compatible store (`http://127.0.0.1:9000`); without a scheme, "
+            "`secure` picks `https` or `http`",
+        ),
+        Key("accesskey", "string", "access key id; goes with `secretkey`", secret=True, shown="AWS credential chain"),
+        Key("secretkey", "string", "secret access key", secret=True),
+        Key("sessiontoken", "string", "session token of temporary credentials", secret=True),
+        Key("forcepathstyle", "bool", "path-style addressing (MinIO, Ceph)", default=False),
+        Key("secure", "bool", "HTTPS", default=True),
+        Key("skipverify", "bool", "do not verify TLS certificates", default=False),
+        Key("v4auth", "bool", "SigV4; `false` (SigV2) only with a non-AWS `regionendpoint`", default=True),
+        Key("encrypt", "bool", "server-side encryption: `AES256`, or `aws:kms` with `keyid`", default=False),
+        Key("keyid", "string", "KMS key id for `encrypt`"),
+        Key(
+            "chunksize",
+            "size",
+            "writer part size; every part but the last is this size",
+            10 * MiB,
+            MIN_CHUNK,
+            MAX_CHUNK,
+        ),
+        Key("multipartcopychunksize", "size", "part size of server-side copies", 32 * MiB, MIN_CHUNK, MAX_CHUNK),
+        Key("multipartcopymaxconcurrency", "int", "parallel part copies", default=100, minimum=1),
+        Key("multipartcopythresholdsize", "size", "larger objects are copied in parts", 32 * MiB, 0, MAX_CHUNK),
+        Key("rootdirectory", "string", "key prefix of the driver's `/`"),
+        Key(
+            "storageclass",
+            "string",
+            "storage class of object writes (`NONE`: no header)",
+            "STANDARD",
+            choices=STORAGE_CLASSES,
+            fold="upper",
+        ),
+        Key("objectacl", "string", "a canned ACL of object writes", "private", choices=OBJECT_ACLS),
+        Key("useragent", "string", "appended to the SDK user agent"),
+        Key("usedualstack", "bool", "dual-stack (IPv6) endpoints", default=False),
+        Key("accelerate", "bool", "S3 Transfer Acceleration endpoints", default=False),
+        Key("usefipsendpoint", "bool", "FIPS endpoints", default=False),
+        Key(
+            "loglevel",
+            "string",
+            "at a `debug*` level each S3 call (operation and status) is logged on `distfs.s3` at DEBUG; "
+            "headers, signatures and bodies never are",
+            "off",
+            choices=LOG_LEVELS,
+            fold="lower",
+        ),
+        Key("redirectendpoint", "string", "scheme and host (no path, no query) presigned redirect URLs are signed for"),
+        dataclasses.replace(
+            RETRIES,
+            doc="retries of a failed request (`0`: none): botocore's standard mode makes `maxretries + 1` attempts; "
+            "the engine retries bodies cut short as often; see [Retries](drivers.md#retries)",
+        ),
+        Key(
+            "storage_options",
+            "options",
+            "keywords of s3fs's `S3FileSystem` (`profile`, `anon`, `requester_pays`, `endpoint_url`, "
+            "`client_kwargs`, `config_kwargs`, `s3_additional_kwargs` for SSE, ...); see "
+            "[storage_options](#storage_options-of-each-driver)",
+            secret=True,
+            shown="`{}`",
+        ),
+    ),
+    about="Also registered as `s3aws` (Go's name). Details: [s3](s3.md).",
+    options=OPTIONS,
+)
+KNOWN = KEYS.names
+
+
 @dataclass(frozen=True)
 class S3Settings:
-    """The s3 driver's parameters, checked and typed (secrets never shown in ``repr``)."""
+    """The s3 driver's parameters, checked and typed by :data:`KEYS` (secrets never shown in ``repr``)."""
 
     bucket: str
     region: str
     endpoint: str
-    rootdirectory: str = ""
-    accesskey: str = field(default="", repr=False)
-    secretkey: str = field(default="", repr=False)
-    sessiontoken: str = field(default="", repr=False)
-    forcepathstyle: bool = False
-    encrypt: bool = False
-    keyid: str = ""
-    secure: bool = True
-    skipverify: bool = False
-    v4auth: bool = True
-    chunksize: int = 10 * MiB
-    multipartcopychunksize: int = 32 * MiB
-    multipartcopymaxconcurrency: int = 100
-    multipartcopythresholdsize: int = 32 * MiB
-    storageclass: str = "STANDARD"
-    useragent: str = ""
-    objectacl: str = "private"
-    usedualstack: bool = False
-    accelerate: bool = False
-    usefipsendpoint: bool = False
-    loglevel: str = "off"
-    redirectendpoint: str = ""
-    maxretries: int = DEFAULT_RETRIES
+    rootdirectory: str
+    accesskey: str = field(repr=False)
+    secretkey: str = field(repr=False)
+    sessiontoken: str = field(repr=False)
+    forcepathstyle: bool
+    encrypt: bool
+    keyid: str
+    secure: bool
+    skipverify: bool
+    v4auth: bool
+    chunksize: int
+    multipartcopychunksize: int
+    multipartcopymaxconcurrency: int
+    multipartcopythresholdsize: int
+    storageclass: str
+    useragent: str
+    objectacl: str
+    usedualstack: bool
+    accelerate: bool
+    usefipsendpoint: bool
+    loglevel: str
+    redirectendpoint: str
+    maxretries: int
     #: The user's ``storage_options`` (checked by :data:`OPTIONS`; values never shown).
-    storage_options: StorageOptions = field(default_factory=lambda: StorageOptions({}))
+    storage_options: StorageOptions
     #: The distribution keys the user set (they win over ``storage_options``).
-    given: frozenset[str] = frozenset()
+    given: frozenset[str]
 
 
 def settings_from(parameters: Mapping[str, Any]) -> S3Settings:
-    """Check and type the s3 parameters the way distribution's driver does."""
-    params = Parameters(NAME, parameters, known=KNOWN, secret=SECRET)
-    bucket = params.string("bucket")
-    if not bucket:
-        raise params.error("bucket", "no bucket parameter provided")
-    accesskey, secretkey = params.string("accesskey"), params.string("secretkey")
-    if bool(accesskey) != bool(secretkey):
-        key = "secretkey" if accesskey else "accesskey"
+    """Check and type the s3 parameters the way distribution's driver does (:data:`KEYS`)."""
+    if parameters.get("loglevel") is False:  # YAML's `loglevel: false`
+        parameters = {**parameters, "loglevel": "off"}
+    values = KEYS.parse(parameters)
+    if not values["bucket"]:
+        raise values.error("bucket", "no bucket parameter provided")
+    if bool(values["accesskey"]) != bool(values["secretkey"]):
+        key = "secretkey" if values["accesskey"] else "accesskey"
         raise InvalidParameterError(NAME, key, "accesskey and secretkey must be given together")
-    secure = params.boolean("secure", True)
-    endpoint = params.string("regionendpoint")
+    endpoint = values["regionendpoint"]
     if endpoint and "://" not in endpoint:
-        endpoint = ("https://" if secure else "http://") + endpoint
+        endpoint = ("https://" if values["secure"] else "http://") + endpoint
     if endpoint:
         parts = urllib.parse.urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise params.error("regionendpoint", "must be an http or https URL")
-    options = OPTIONS.check(parameters.get("storage_options"))
-    region = params.string("region")
-    if not region and not endpoint and not _locates(options):
-        raise params.error(
+            raise values.error("regionendpoint", "must be an http or https URL")
+    region = values["region"]
+    if not region and not endpoint and not _locates(values["storage_options"]):
+        raise values.error(
             "region", "no region parameter provided (nor a region, endpoint or profile in storage_options)"
         )
     if region and not endpoint and region not in _aws_regions():
-        raise params.error("region", "invalid region provided")
-    v4auth = params.boolean("v4auth", True)
-    if not v4auth and (not endpoint or _is_aws(endpoint)):
-        raise params.error("v4auth", "on Amazon S3 this storage driver can only be used with v4 authentication")
-    storageclass = params.string("storageclass", "STANDARD").upper()
-    if storageclass not in STORAGE_CLASSES:
-        raise params.error("storageclass", f"must be one of {', '.join(STORAGE_CLASSES)}")
-    objectacl = params.string("objectacl", "private")
-    if objectacl not in OBJECT_ACLS:
-        raise params.error("objectacl", f"must be one of {', '.join(OBJECT_ACLS)}")
-    loglevel = _loglevel(params, parameters.get("loglevel"))
-    redirect = params.string("redirectendpoint")
+        raise values.error("region", "invalid region provided")
+    if not values["v4auth"] and (not endpoint or _is_aws(endpoint)):
+        raise values.error("v4auth", "on Amazon S3 this storage driver can only be used with v4 authentication")
+    redirect = values["redirectendpoint"]
     if redirect:
         parts = urllib.parse.urlsplit(redirect)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise params.error("redirectendpoint", "must be a URL with a scheme and a host")
+            raise values.error("redirectendpoint", "must be a URL with a scheme and a host")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise params.error("redirectendpoint", "must not have a path, a query or a fragment")
+            raise values.error("redirectendpoint", "must not have a path, a query or a fragment")
+    typed = {key: values[key] for key in KNOWN if key not in ("regionendpoint", "rootdirectory", "redirectendpoint")}
     return S3Settings(
-        bucket=bucket,
-        region=region,
+        **typed,
         endpoint=endpoint,
-        rootdirectory=params.string("rootdirectory").strip("/"),
-        accesskey=accesskey,
-        secretkey=secretkey,
-        sessiontoken=params.string("sessiontoken"),
-        forcepathstyle=params.boolean("forcepathstyle", False),
-        encrypt=params.boolean("encrypt", False),
-        keyid=params.string("keyid"),
-        secure=secure,
-        skipverify=params.boolean("skipverify", False),
-        v4auth=v4auth,
-        chunksize=params.integer("chunksize", 10 * MiB, MIN_CHUNK, MAX_CHUNK),
-        multipartcopychunksize=params.integer("multipartcopychunksize", 32 * MiB, MIN_CHUNK, MAX_CHUNK),
-        multipartcopymaxconcurrency=params.integer("multipartcopymaxconcurrency", 100, 1),
-        multipartcopythresholdsize=params.integer("multipartcopythresholdsize", 32 * MiB, 0, MAX_CHUNK),
-        storageclass=storageclass,
-        useragent=params.string("useragent"),
-        objectacl=objectacl,
-        usedualstack=params.boolean("usedualstack", False),
-        accelerate=params.boolean("accelerate", False),
-        usefipsendpoint=params.boolean("usefipsendpoint", False),
-        loglevel=loglevel,
+        rootdirectory=values["rootdirectory"].strip("/"),
         redirectendpoint=redirect.rstrip("/"),
-        maxretries=retry_parameter(params),
-        storage_options=options,
         given=frozenset(parameters),
     )
 
@@ -306,15 +328,6 @@ def _locates(options: StorageOptions) -> bool:
     return any(options.get(key) for key in ("endpoint_url", "profile", "session")) or any(
         client.get(key) for key in ("region_name", "endpoint_url")
     )
-
-
-def _loglevel(params: Parameters, value: object) -> str:
-    if value is None or value is False:
-        return "off"
-    text = params.string("loglevel").lower()
-    if text not in LOG_LEVELS:
-        raise params.error("loglevel", f"must be one of {', '.join(LOG_LEVELS)}")
-    return text
 
 
 def _aws_regions() -> set[str]:
