@@ -5,8 +5,10 @@ The driver list is the factory's (:data:`distfs.tools.local.DRIVERS`, read from
 plain profile here and runs in every test parametrized over :data:`PROFILES`; this module
 fails at import when a quirk names a driver the factory does not have. A profile says
 
-* which local server the driver needs (``server``; none for ``inmemory`` and
-  ``filesystem``) and the parameter naming its URL (``endpoint``), so a test can put a
+* which local server the driver needs (``server``, from its entry in
+  :data:`distfs.tools.local.SERVERS`; none for ``inmemory`` and ``filesystem``), its retry
+  parameter (``retries``, from that entry too) and the parameter naming its URL
+  (``endpoint``), so a test can put a
   :class:`fault_proxy.FaultProxy` in front of it (:class:`stores.Setup`);
 * its capabilities, read from the driver itself (:meth:`DriverProfile.capabilities`);
 * its quirks: the smallest chunk it takes, the settings that make every writer multipart,
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import distfs
-from distfs.tools.local import DRIVERS, LocalStores
+from distfs.tools.local import DRIVERS, SERVERS, LocalStores
 from distfs.tools.servers import ACCESS_KEY, AZURITE_ACCOUNT, AZURITE_KEY, SECRET_KEY
 
 MiB = 1 << 20
@@ -55,14 +57,15 @@ class DriverProfile:
     name: str
     #: How the driver's name is spelt in class names and tables (``TestS3``, ``TestAzure``).
     title: str = ""
-    #: The local server behind the driver ("" when it needs none).
+    #: The local server behind the driver ("" when it needs none); from its :data:`SERVERS` entry.
     server: str = ""
     #: The parameter that holds the server's URL.
     endpoint: str = ""
     #: The parameter naming the store (bucket, container) on the server.
     store_key: str = ""
-    #: The parameter holding the retry count, the parameters that turn retries off, and those
-    #: that make retries quick (Azure waits between retries unless told otherwise).
+    #: The parameter holding the retry count and the parameters that turn retries off (both from
+    #: its :data:`SERVERS` entry), and those that make retries quick (Azure waits between
+    #: retries unless told otherwise).
     retries: str = ""
     no_retries: Mapping[str, Any] = field(default_factory=dict)
     quick_retries: Mapping[str, Any] = field(default_factory=dict)
@@ -97,6 +100,12 @@ class DriverProfile:
     def __post_init__(self) -> None:
         if not self.title:
             object.__setattr__(self, "title", self.name.capitalize())
+        entry = SERVERS.get(self.name)
+        if entry is not None:
+            object.__setattr__(self, "server", entry.server)
+            if entry.retries:
+                object.__setattr__(self, "retries", entry.retries)
+                object.__setattr__(self, "no_retries", {entry.retries: entry.never})
 
     @property
     def cloud(self) -> bool:
@@ -231,10 +240,7 @@ _QUIRKS = (
     DriverProfile(
         "s3",
         title="S3",
-        server="moto",
         store_key="bucket",
-        retries="maxretries",
-        no_retries={"maxretries": 0},
         publish=("POST", "uploadId="),  # CompleteMultipartUpload
         endpoint="regionendpoint",
         chunk={"chunksize": 5 * MiB},
@@ -255,10 +261,7 @@ _QUIRKS = (
     DriverProfile(
         "gcs",
         title="GCS",
-        server="fake-gcs-server",
         store_key="bucket",
-        retries="maxretries",
-        no_retries={"maxretries": 0},
         publish=("POST", "/compose"),  # compose of the segments onto the path
         endpoint="endpoint",
         chunk={"chunksize": 8 * MiB},
@@ -271,10 +274,7 @@ _QUIRKS = (
     DriverProfile(
         "azure",
         title="Azure",
-        server="Azurite",
         store_key="container",
-        retries="max_retries",
-        no_retries={"max_retries": -1},
         quick_retries={"retry_delay": "1ms"},
         wrong_credentials={"accountkey": "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="},
         publish=("PUT", "comp=blocklist"),  # Put Block List of the staging blob
@@ -286,10 +286,7 @@ _QUIRKS = (
     DriverProfile(
         "oss",
         title="OSS",
-        server="OSS fake",
         store_key="bucket",
-        retries="maxretries",
-        no_retries={"maxretries": 0},
         wrong_credentials={"accesskeysecret": "not-the-secret"},
         publish=("POST", "uploadId="),  # CompleteMultipartUpload
         endpoint="endpoint",

@@ -37,7 +37,16 @@ from .generic.settings import GenericSettings, engine_settings
 from .generic.store import FsspecStore, with_origins
 from .options import Option, OptionTable, StorageOptions, synchronous_base_options
 
-__all__ = ["KEYS", "KNOWN", "OPTIONS", "MemoryStore", "factory", "from_filesystem", "raw_filesystem"]
+__all__ = [
+    "KEYS",
+    "KNOWN",
+    "OPTIONS",
+    "MemoryStore",
+    "factory",
+    "from_filesystem",
+    "local_parameters",
+    "raw_filesystem",
+]
 
 NAME = "inmemory"
 #: Every keyword of fsspec's ``MemoryFileSystem`` (and ``AbstractFileSystem``).
@@ -213,3 +222,8 @@ def raw_filesystem(parameters: Mapping[str, Any]) -> tuple[MemoryFileSystem, str
     cache on, default ``ls`` detail...); ``skip_instance_cache`` keeps instances independent.
     """
     return MemoryFileSystem(**_storage_options(parameters), skip_instance_cache=True), "/"
+
+
+def local_parameters(workdir: str) -> dict[str, Any]:
+    """The parameters of a new, empty store (every driver built from none holds its own)."""
+    return {}

@@ -3,10 +3,14 @@ suite, and every file its tables name exists."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import sys
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +108,52 @@ def test_a_built_in_store_is_the_files_the_page_counts(tmp_path: Path, monkeypat
         assert distfs.create("toydict", fresh).list("/") == []
     finally:
         sys.modules.pop("toybuiltin", None)
+
+
+def test_a_store_with_a_local_server_is_one_entry_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk-through's store with a server: one :data:`SERVERS` entry (its start function
+    beside it) is all :class:`LocalStores` needs to start the server on first use, make fresh
+    stores on it, and stop it on exit; no other file changes."""
+    from distfs.tools import local
+    from distfs.tools.oss_fake import OSSFake, serve
+
+    section = _section("Adding a store")
+    assert "one more file (six)" in section
+    assert "`SERVERS` of `distfs/tools/local.py`" in section
+    started: list[str] = []
+
+    @contextlib.contextmanager
+    def start(log: Path) -> Iterator[local.Running]:
+        """The toy store's emulator: an OSS fake of its own, in a thread of this process."""
+        fake = OSSFake("toy-id", "toy-secret")
+        server, _ = serve(fake)
+        started.append(f"http://127.0.0.1:{server.server_address[1]}")
+        try:
+            yield local.Running(started[-1], fake)
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def fresh(running: local.Running, bucket: str) -> dict[str, Any]:
+        running.handle.create_bucket(bucket)
+        return {
+            **{"accesskeyid": "toy-id", "accesskeysecret": "toy-secret", "region": "oss-cn-hangzhou"},
+            **{"bucket": bucket, "endpoint": running.endpoint, "secure": False},
+        }
+
+    # the store: the oss module under a name of its own (steps 1 and 2), and its one entry
+    monkeypatch.setitem(factory.BUILTIN_DRIVERS, "toyoss", factory.Builtin("toyoss", "distfs.backends.oss"))
+    monkeypatch.setitem(local.SERVERS, "toyoss", local.LocalServer("toy OSS fake", start, fresh, "maxretries"))
+    with local.LocalStores(tmp_path / "stores") as stores:
+        assert started == []  # nothing starts before a store is asked for
+        first, second = stores.parameters("toyoss"), stores.parameters("toyoss", retries=0)
+        assert started == [stores.endpoint("toyoss")]  # one server for every store of it
+        assert first["bucket"] != second["bucket"]
+        assert second["maxretries"] == 0
+        assert "maxretries" not in first  # the driver's default
+        one = distfs.create("toyoss", first)
+        one.put_content("/a/b", b"x")
+        assert distfs.create("toyoss", first).get_content("/a/b") == b"x"  # through the toy server
+        assert distfs.create("toyoss", second).list("/") == []  # a fresh store
+    with pytest.raises(OSError):  # stopped on exit: the port is closed
+        urllib.request.urlopen(started[0] + "/", timeout=5).close()

@@ -75,7 +75,17 @@ from .store import LocalStore
 if TYPE_CHECKING:
     from fsspec.implementations.local import LocalFileSystem
 
-__all__ = ["KEYS", "KNOWN", "OPTIONS", "LocalStore", "driver", "factory", "from_filesystem", "raw_filesystem"]
+__all__ = [
+    "KEYS",
+    "KNOWN",
+    "OPTIONS",
+    "LocalStore",
+    "driver",
+    "factory",
+    "from_filesystem",
+    "local_parameters",
+    "raw_filesystem",
+]
 
 #: Every keyword of fsspec's ``LocalFileSystem`` (and ``AbstractFileSystem``).
 OPTIONS = OptionTable(
@@ -164,3 +174,8 @@ def from_filesystem(fs: LocalFileSystem, root: str, parameters: Mapping[str, Any
     if not directory.strip("/"):
         raise InvalidParameterError(NAME, "root", "must name a directory (the registry's root directory)")
     return factory({**parameters, "rootdirectory": directory})
+
+
+def local_parameters(workdir: str) -> dict[str, Any]:
+    """The parameters of a new, empty store: the fresh directory ``workdir``."""
+    return {"rootdirectory": workdir}
