@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from profiles import LOCAL
-from stores import Setup, forget_bucket
+from stores import Setup
 from zips import build_zip
 
 import distfs
@@ -185,18 +185,16 @@ def local_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStor
 @pytest.fixture
 def store_parameters(local_stores: LocalStores) -> Iterator[Callable[..., dict[str, Any]]]:
     """``store_parameters(name, retries=None)``: parameters of driver ``name`` on a new, empty
-    local store (:meth:`LocalStores.parameters`); an OSS bucket is forgotten when the test ends."""
-    buckets: list[str] = []
+    local store (:meth:`LocalStores.parameters`), forgotten when the test ends (:meth:`LocalStores.forget`)."""
+    made: list[tuple[str, dict[str, Any]]] = []
 
     def parameters(name: str, retries: int | None = None) -> dict[str, Any]:
-        made = local_stores.parameters(name, retries)
-        if name == "oss":
-            buckets.append(made["bucket"])
-        return made
+        made.append((name, local_stores.parameters(name, retries)))
+        return made[-1][1]
 
     yield parameters
-    for bucket in buckets:
-        forget_bucket(local_stores.oss_fake(), bucket)
+    for name, parameters_of_a_store in made:
+        local_stores.forget(name, parameters_of_a_store)
 
 
 @pytest.fixture(scope="session")
@@ -322,5 +320,4 @@ def setup(local_stores: LocalStores) -> Iterator[Callable[..., Setup]]:
     yield make
     for one in made:
         one.proxy.close()
-        if one.name == "oss":
-            forget_bucket(local_stores.oss_fake(), one.parameters["bucket"])
+        local_stores.forget(one.name, one.parameters)

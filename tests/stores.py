@@ -18,7 +18,6 @@ from profiles import CLOUD, PROFILES
 
 import distfs
 from distfs.tools.local import LocalStores
-from distfs.tools.oss_fake import OSSFake
 
 MiB = 1 << 20
 __all__ = ["CHUNK", "CLOUD", "ENDPOINT", "SEED", "Setup", "pieces", "read_all"]
@@ -53,15 +52,6 @@ def read_all(driver: distfs.StorageDriver, path: str) -> tuple[int, str]:
             digest.update(block)
             size += len(block)
     return size, digest.hexdigest()
-
-
-def forget_bucket(fake: OSSFake, bucket: str) -> None:
-    """Drop ``bucket`` and its uploads from an OSS fake: a fake serving a whole session lives in
-    the test process and kept every test's objects (100 MiB of one test)."""
-    with fake.lock:
-        fake.buckets.pop(bucket, None)
-        for upload_id in [key for key, upload in fake.uploads.items() if upload.bucket == bucket]:
-            del fake.uploads[upload_id]
 
 
 class Setup:

@@ -24,7 +24,7 @@ import json
 import os
 import tempfile
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +63,8 @@ class LocalServer:
     raises); ``fresh(running, name)`` makes a new, empty store called ``name`` on it and returns
     the driver's parameters for it. ``retries`` is the driver's retry count parameter ("": it
     has none) and ``never`` the value of it that means no retry (azure: ``-1``; its ``0`` is
-    its default).
+    its default). ``forget(running, parameters)``, if given, drops a store ``fresh`` made (a
+    server in this process keeps its objects in this process's memory until it stops).
     """
 
     server: str
@@ -71,6 +72,7 @@ class LocalServer:
     fresh: Callable[[Running, str], dict[str, Any]]
     retries: str = ""
     never: int = 0
+    forget: Callable[[Running, Mapping[str, Any]], None] | None = None
 
 
 def at_endpoint(
@@ -160,12 +162,16 @@ def _oss(running: Running, bucket: str) -> dict[str, Any]:
     }
 
 
+def _oss_forget(running: Running, parameters: Mapping[str, Any]) -> None:
+    running.handle.forget_bucket(parameters["bucket"])
+
+
 #: The local server of each driver that needs one, by driver name: a new such store adds its entry here.
 SERVERS: dict[str, LocalServer] = {
     "s3": LocalServer("moto", at_endpoint(moto_server), _s3, "maxretries"),
     "gcs": LocalServer("fake-gcs-server", at_endpoint(fake_gcs_server), _gcs, "maxretries"),
     "azure": LocalServer("Azurite", at_endpoint(azurite), _azure, "max_retries", never=-1),
-    "oss": LocalServer("OSS fake", _oss_server, _oss, "maxretries"),
+    "oss": LocalServer("OSS fake", _oss_server, _oss, "maxretries", forget=_oss_forget),
 }
 
 #: The drivers :class:`LocalStores` can serve, in the order tables show them (``s3aws`` is ``s3``).
@@ -247,6 +253,13 @@ class LocalStores:
         workdir.mkdir()
         made: dict[str, Any] = fresh(str(workdir))
         return made
+
+    def forget(self, driver: str, parameters: Mapping[str, Any]) -> None:
+        """Drop the store of ``parameters`` (made by :meth:`parameters`) where its server would
+        keep it in this process's memory (the OSS fake); elsewhere it stays until the server stops."""
+        entry = SERVERS.get(driver)
+        if entry is not None and entry.forget is not None and driver in self._running:
+            entry.forget(self._running[driver], parameters)
 
 
 def _local_parameters(driver: str) -> Any:

@@ -8,7 +8,7 @@ import re
 import shutil
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,12 @@ def test_a_store_with_a_local_server_is_one_entry_more(tmp_path: Path, monkeypat
 
     # the store: the oss module under a name of its own (steps 1 and 2), and its one entry
     monkeypatch.setitem(factory.BUILTIN_DRIVERS, "toyoss", factory.Builtin("toyoss", "distfs.backends.oss"))
-    monkeypatch.setitem(local.SERVERS, "toyoss", local.LocalServer("toy OSS fake", start, fresh, "maxretries"))
+
+    def forget(running: local.Running, parameters: Mapping[str, Any]) -> None:
+        running.handle.forget_bucket(parameters["bucket"])
+
+    entry = local.LocalServer("toy OSS fake", start, fresh, "maxretries", forget=forget)
+    monkeypatch.setitem(local.SERVERS, "toyoss", entry)
     with local.LocalStores(tmp_path / "stores") as stores:
         assert started == []  # nothing starts before a store is asked for
         first, second = stores.parameters("toyoss"), stores.parameters("toyoss", retries=0)
@@ -155,5 +160,8 @@ def test_a_store_with_a_local_server_is_one_entry_more(tmp_path: Path, monkeypat
         one.put_content("/a/b", b"x")
         assert distfs.create("toyoss", first).get_content("/a/b") == b"x"  # through the toy server
         assert distfs.create("toyoss", second).list("/") == []  # a fresh store
+        stores.forget("toyoss", first)  # dropped from the server's memory
+        with pytest.raises(distfs.StorageDriverError):
+            distfs.create("toyoss", first).get_content("/a/b")
     with pytest.raises(OSError):  # stopped on exit: the port is closed
         urllib.request.urlopen(started[0] + "/", timeout=5).close()

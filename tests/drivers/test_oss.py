@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 
 import oss2
 import pytest
-from stores import forget_bucket
 
 import distfs
 from distfs.backends import oss
@@ -87,7 +86,7 @@ def bucket(oss_fake: tuple[OSSFake, str]) -> Iterator[str]:
     """A new bucket, forgotten with its uploads when the test ends."""
     name = new_bucket(oss_fake[0])
     yield name
-    forget_bucket(oss_fake[0], name)
+    oss_fake[0].forget_bucket(name)
 
 
 @pytest.fixture

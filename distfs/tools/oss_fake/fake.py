@@ -43,6 +43,15 @@ class OSSFake(Signatures, Multipart):
         with self.lock:
             self.buckets.setdefault(name, {})
 
+    def forget_bucket(self, name: str) -> None:
+        """Drop bucket ``name`` with its objects and uploads (a fake serving a whole test session
+        lives in the test process and would keep every test's objects)."""
+        with self.lock:
+            self.buckets.pop(name, None)
+            self.public_read.discard(name)
+            for upload_id in [key for key, upload in self.uploads.items() if upload.bucket == name]:
+                del self.uploads[upload_id]
+
     def add_sts(self, key_id: str, secret: str, token: str) -> None:
         """Accept temporary credentials: ``key_id`` and ``secret`` with the security ``token``."""
         with self.lock:
