@@ -16,7 +16,7 @@ import pytest
 
 import distfs
 from distfs import factory
-from distfs.errors import InvalidParameterError
+from distfs.errors import InvalidParameterError, InvalidStorageDriverError
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "contributing.md"
@@ -161,6 +161,9 @@ def test_a_store_with_a_local_server_is_one_entry_more(tmp_path: Path, monkeypat
         assert distfs.create("toyoss", first).get_content("/a/b") == b"x"  # through the toy server
         assert distfs.create("toyoss", second).list("/") == []  # a fresh store
         stores.forget("toyoss", first)  # dropped from the server's memory
+        with pytest.raises(InvalidStorageDriverError) as unknown:  # a driver with neither entry nor local_parameters
+            stores.parameters("toynone")
+        assert unknown.value.name == "toynone"
         with pytest.raises(distfs.StorageDriverError):
             distfs.create("toyoss", first).get_content("/a/b")
     with pytest.raises(OSError):  # stopped on exit: the port is closed
