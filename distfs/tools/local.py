@@ -75,9 +75,7 @@ class LocalServer:
     forget: Callable[[Running, Mapping[str, Any]], None] | None = None
 
 
-def at_endpoint(
-    start: Callable[[Path], AbstractContextManager[str]],
-) -> Callable[[Path], AbstractContextManager[Running]]:
+def at_endpoint(start: Callable[[Path], AbstractContextManager[str]]) -> Start:
     """A :attr:`LocalServer.start` from a server's context manager that yields its endpoint URL."""
 
     @contextlib.contextmanager
