@@ -12,6 +12,7 @@ honour the semantics stated here.
 from __future__ import annotations
 
 import abc
+import builtins
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -224,6 +225,38 @@ class StorageDriver(abc.ABC):
                 missing.append(exc)
         if missing:
             raise missing[0]
+
+    def files_matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        """The files at ``path`` followed by the names of ``pattern``, ``"*"`` standing for any one name.
+
+        Not part of Go's interface: what the registry tools list blobs with,
+        ``files_matching("/docker/registry/v2/blobs", ("*", "*", "*", "data"))``. Every file
+        (never a directory, nor anything below a matched file) exactly ``len(pattern)``
+        levels below ``path`` whose names match ``pattern`` one by one, in no particular
+        order, with what :meth:`walk` reports of it (links, hidden state and vanished
+        entries as there). A missing ``path`` is a ``PathNotFoundError``.
+
+        The default is one :meth:`walk` (a flat listing on object stores) that skips the
+        directories the pattern rules out; a filesystem lists only the directories where
+        ``"*"`` stands and looks the other names up directly.
+        """
+        names = tuple(pattern)
+        cut = 1 if path == "/" else len(path) + 1
+        found: builtins.list[FileInfo] = []
+
+        def visit(info: FileInfo) -> None:
+            parts = info.path[cut:].split("/")
+            level = len(parts)
+            wanted = names[level - 1] if level <= len(names) else None
+            fits = wanted is not None and wanted in ("*", parts[-1])
+            if info.is_dir:
+                if not fits or level >= len(names):
+                    raise SkipDir
+            elif fits and level == len(names):
+                found.append(info)
+
+        self.walk(path, visit)
+        return found
 
     @property
     def capabilities(self) -> Capabilities:

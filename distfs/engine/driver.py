@@ -104,6 +104,11 @@ class ObjectStoreDriver(StorageDriver):
     def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
         return self.run(self.engine.redirect_url(path, method, expires))
 
+    def files_matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        if self.engine.tree is not None:  # real directories: only those a "*" stands in are listed
+            return self.run(self.engine.matching(path, tuple(pattern)))
+        return super().files_matching(path, pattern)
+
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         if self.engine.tree is not None:  # real directories: one listing per directory entered
             engine = self.engine

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 
 from ..errors import DriverError, PathNotFoundError
@@ -73,6 +72,8 @@ class JournaledUpload:
         directory = engine.upload_dir(path)
         self._state_path = directory + "/" + _STATE
         self._state_key = engine.key(self._state_path)
+        import uuid  # with platform: imported by the first writer, not by every driver
+
         self._scratch = engine.key(directory) + "/" + uuid.uuid4().hex + "/"
         self._chunk = engine.chunk
         self._upload: Upload | None = None

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import BinaryIO
 
 from .. import paths
@@ -207,6 +207,15 @@ class EngineReads(EnginePolicy):
             else:
                 infos.append(FileInfo(base + "/" + key[cut:], info.size, utc(info.modified), False, info.version))
         return infos
+
+    async def matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        """:meth:`~distfs.StorageDriver.files_matching` on a Tree store (its ``matching``)."""
+        tree = self.tree
+        assert tree is not None, "matching() lists a Tree store"
+        async with self.errors(path, "listing"):
+            found = await tree.matching(self.prefix(path), pattern)
+        file_info = self.file_info
+        return [file_info(info) for info in found]
 
     async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
         """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.

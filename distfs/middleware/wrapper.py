@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -70,6 +71,9 @@ class Middleware(StorageDriver):
         if expires is None:
             return self.wrapped.redirect_url(path, method)
         return self.wrapped.redirect_url(path, method, expires=expires)
+
+    def files_matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        return self.wrapped.files_matching(path, pattern)
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         self.wrapped.walk(path, fn, start_after_hint=start_after_hint)

@@ -33,7 +33,6 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from ..cloudfront import parse_duration
 from ..driver import StorageDriver
 from ..errors import ConfigError, StorageDriverError
 from ..registry import du, fsck, gc, ls, migrate
@@ -140,6 +139,8 @@ def _number(text: str, what: str, largest: float) -> float:
 
 def _seconds(text: str) -> float:
     """Seconds, or a Go duration (``1h30m``)."""
+    from ..cloudfront import parse_duration  # the cloudfront middleware's module: imported when needed
+
     with contextlib.suppress(ValueError):
         text = str(parse_duration(text))
     return _number(text, "seconds (or a duration such as 1h)", MAX_SECONDS)
@@ -191,7 +192,7 @@ def _ls(args: argparse.Namespace, parameters: dict[str, str]) -> int:
             rows.append((repo.name, "-", "-"))
     tags = sum(len(repo.tags) for repo in result)
     document = {"repositories": [{"name": r.name, "tags": r.tags} for r in result]}
-    emit(args, document, table(rows), f"ls: {len(result)} repositories, {tags} tags")
+    emit(args, lambda: document, table(rows), f"ls: {len(result)} repositories, {tags} tags")
     return 0
 
 
@@ -208,7 +209,7 @@ def _du(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         f"du: {usage.blobs} blobs, {human_size(usage.blob_bytes)} stored, {human_size(usage.shared_bytes)} shared, "
         f"{human_size(usage.unused_bytes)} unused, {human_size(usage.upload_bytes)} in uploads"
     )
-    emit(args, asdict(usage), table(rows), summary)
+    emit(args, lambda: asdict(usage), table(rows), summary)
     return 0
 
 
@@ -251,7 +252,7 @@ def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         f"fsck: {report.repositories} repositories, {report.manifests} manifests, {report.blobs} blobs{verified}: "
         f"{len(report.problems)} problems"
     )
-    emit(args, {**asdict(report), "ok": report.ok}, table(rows) if report.problems else [], summary)
+    emit(args, lambda: {**asdict(report), "ok": report.ok}, table(rows) if report.problems else [], summary)
     return 0 if report.ok else 1
 
 
@@ -304,7 +305,7 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         return 2
     lines = [item_line(item) for item in report.items]
     lines += [f"error {error}" for error in report.errors]
-    emit(args, asdict(report), lines, gc_summary(args, report))
+    emit(args, lambda: asdict(report), lines, gc_summary(args, report))
     return 1 if report.errors else 0
 
 
@@ -341,5 +342,5 @@ def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         f"{report.skipped} already in place ({human_size(report.skipped_bytes)}); {len(report.errors)} errors"
     )
     document = {**asdict(report), "bytes_per_second": report.bytes_per_second}
-    emit(args, document, [f"error {error}" for error in report.errors], summary)
+    emit(args, lambda: document, [f"error {error}" for error in report.errors], summary)
     return 1 if report.errors else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ..registry.gc import GcItem, GcReport
@@ -22,10 +22,11 @@ def human_size(count: float) -> str:
     raise AssertionError  # pragma: no cover
 
 
-def emit(args: argparse.Namespace, document: object, lines: list[str], summary: str) -> None:
-    """Print ``lines`` and ``summary``, or with ``--json`` ``document`` (the summary to stderr)."""
+def emit(args: argparse.Namespace, document: Callable[[], object], lines: list[str], summary: str) -> None:
+    """Print ``lines`` and ``summary``, or with ``--json`` the object ``document()`` makes (the
+    summary to stderr): made only then (``asdict`` of gc's report is most of a dry run's cost)."""
     if args.json:
-        print(json.dumps(document, indent=2, default=str))
+        print(json.dumps(document(), indent=2, default=str))
         print(summary, file=sys.stderr)
         return
     for line in lines:

@@ -5,19 +5,32 @@ dangling ones, are left out."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ... import paths
+from ...beneath import PATH, EscapeError
 from ...driver import EPOCH
 from ...engine.seam import (
     NotFound,
     ObjectInfo,
     Page,
 )
-from .files import _PAGE, _first, _key_of, _object
+from .files import _PAGE, _failure, _first, _key_of, _object
 from .tree import TreeCore
+
+#: What a name looked up by ``matching`` may meet without failing the listing: nothing there.
+_GONE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
+#: How ``matching`` opens a directory from its parent's descriptor: never through a link.
+_BELOW = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _add(found: list[ObjectInfo], key: str, info: os.stat_result | None) -> None:
+    """Add the file ``key`` of ``info`` to ``found`` (nothing for a directory, or nothing there)."""
+    if info is not None and not stat.S_ISDIR(info.st_mode):
+        found.append(_object(key, info))
 
 
 class Listing(TreeCore):
@@ -58,6 +71,92 @@ class Listing(TreeCore):
             _object(prefix + name + "/" if stat.S_ISDIR(info.st_mode) else prefix + name, info)
             for name, info in entries
         ]
+
+    async def matching(self, prefix: str, pattern: Sequence[str]) -> list[ObjectInfo]:
+        """The files at ``prefix`` + ``pattern`` (:class:`~distfs.engine.seam.Tree`'s ``matching``).
+
+        Only the directories where ``"*"`` stands are listed (names and kinds, as
+        :meth:`list_page` reads them); a name after the last ``"*"`` is looked up from
+        the listed directory's descriptor, each step ``O_NOFOLLOW``, and any other name
+        opened beneath the root as ``head`` opens a key (``O_PATH``: a FIFO is never
+        opened for reading). On a registry's blobs that is an ``open``, an ``fstat`` and a
+        ``close`` per blob, and no listing of the blob's own directory. Links inside the
+        root are followed (beneath the root, :mod:`distfs.beneath`), links out and dangling
+        ones left out, as are entries that vanish meanwhile and distfs's hidden directory;
+        a ``prefix`` that is no directory is NotFound. Iterative: any depth.
+        """
+        start = prefix.rstrip("/")
+        with self._mapped(start):
+            os.close(self._beneath.open_directory(start))
+        last, hidden = len(pattern) - 1, paths.HIDDEN
+        found: list[ObjectInfo] = []
+        stack = [(start, 0)]
+        while stack:
+            directory, level = stack.pop()
+            base = directory + "/" if directory else ""
+            name = pattern[level]
+            if name != "*":  # a name: nothing to list
+                if level < last:
+                    stack.append((base + name, level + 1))
+                else:
+                    _add(found, base + name, self._stat_key(base + name))
+                continue
+            then = pattern[level + 1] if level < last else "*"
+            try:
+                with self._mapped(directory):
+                    fd = self._beneath.open_directory(directory)
+            except NotFound:
+                continue  # gone meanwhile
+            try:
+                for child, is_dir in self._kinds(fd, directory):
+                    key = base + child
+                    if child == hidden or (level < last and not is_dir):
+                        continue
+                    if level == last:
+                        if not is_dir:
+                            _add(found, key, self._stat_key(key))
+                    elif level + 1 == last and then != "*":  # the blobs' data: looked up from here
+                        _add(found, key + "/" + then, self._stat_below(fd, child, then, key + "/" + then))
+                    else:
+                        stack.append((key, level + 1))
+            finally:
+                os.close(fd)
+        return found
+
+    def _stat_key(self, key: str) -> os.stat_result | None:
+        """The ``fstat`` of what ``key`` names (links inside the root followed); None if nothing is there."""
+        try:
+            fd = self._beneath.open(key, PATH)
+        except OSError as exc:
+            if isinstance(exc, EscapeError) or exc.errno in _GONE:
+                return None  # a link out, a dangling one, or nothing there
+            raise _failure(exc, key) from None
+        try:
+            return os.fstat(fd)
+        finally:
+            os.close(fd)
+
+    def _stat_below(self, parent: int, child: str, name: str, key: str) -> os.stat_result | None:
+        """:meth:`_stat_key` of ``key``, which is ``child/name`` in directory ``parent``: both
+        steps taken from ``parent`` without following a link; a link met is resolved from
+        the root instead."""
+        try:
+            fd = os.open(child, _BELOW, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a link: resolved beneath the root
+                return self._stat_key(key)
+            if exc.errno in _GONE:
+                return None
+            raise _failure(exc, key) from None
+        try:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in _GONE:
+                return None
+            raise _failure(exc, key) from None
+        finally:
+            os.close(fd)
+        return self._stat_key(key) if stat.S_ISLNK(info.st_mode) else info
 
     def _kinds(self, fd: int, directory: str) -> list[tuple[str, bool]]:
         """The names in directory ``fd`` (relative path ``directory``) and whether each is a
