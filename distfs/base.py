@@ -347,7 +347,7 @@ class Base(StorageDriver):
         self._path(path, root_ok=True)
         names = () if isinstance(pattern, str) else tuple(pattern)
         base = "" if path == paths.ROOT else path
-        if not names or not all(isinstance(n, str) for n in names):
+        if not names or not all(isinstance(n, str) and "/" not in n for n in names):
             raise InvalidPathError(f"{base}/{pattern}", self._name)
         try:  # each name a valid path component, or "*"
             self._path(base + "/" + "/".join("x" if n == "*" else n for n in names))

@@ -143,7 +143,7 @@ class Listing(TreeCore):
         try:
             fd = os.open(child, _BELOW, dir_fd=parent)
         except OSError as exc:
-            if exc.errno == errno.ELOOP:  # a link: resolved beneath the root
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link (or a file now): resolved beneath the root
                 return self._stat_key(key)
             if exc.errno in _GONE:
                 return None
