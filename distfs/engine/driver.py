@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import io
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
-from typing import Any, BinaryIO, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
 from .. import paths
 from ..capabilities import Capabilities
@@ -23,7 +23,9 @@ from ..writers import WriterState
 from .core import Engine
 from .loop import run, run_here
 from .seam import ObjectInfo
-from .writer import Session
+
+if TYPE_CHECKING:
+    from .writer import Session
 
 __all__ = ["Cursor", "ObjectStoreDriver", "PinnedReader", "Runner", "walk"]
 
@@ -82,6 +84,8 @@ class ObjectStoreDriver(StorageDriver):
         return io.BufferedReader(raw, buffer_size=buffer)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
+        from .writer import Session  # with the journal: imported by the first writer, not by every driver
+
         session = Session(self.engine, path)
         self.run(session.open(append))
         return SessionWriter(session, path, self.name, self.run)

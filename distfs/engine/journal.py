@@ -9,7 +9,6 @@ whether the object at the path is the one an upload published.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -32,6 +31,8 @@ class _Journal:
     scratch: str = ""
 
     def dump(self) -> bytes:
+        import hashlib  # OpenSSL's set-up: paid by the first writer, not by every driver
+
         header = {
             "upload": self.upload.id if self.upload else "",
             "scratch": self.upload.scratch if self.upload else self.scratch,
@@ -42,6 +43,8 @@ class _Journal:
 
     @classmethod
     def load(cls, key: str, data: bytes) -> _Journal:
+        import hashlib
+
         header, _, tail = data.partition(b"\n")
         value = json.loads(header)
         upload = Upload(key, str(value["upload"]), str(value["scratch"])) if value["upload"] else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from .. import paths
@@ -214,8 +215,11 @@ class EngineReads(EnginePolicy):
         assert tree is not None, "matching() lists a Tree store"
         async with self.errors(path, "listing"):
             found = await tree.matching(self.prefix(path), pattern)
-        file_info = self.file_info
-        return [file_info(info) for info in found]
+        cut = len(self.root) + 1 if self.root else 0
+        return [
+            FileInfo("/" + key[cut:], size, datetime.fromtimestamp(modified, UTC), False, version)
+            for key, size, modified, version in found
+        ]
 
     async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
         """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.

@@ -79,6 +79,7 @@ __all__ = [
     "Denied",
     "Exists",
     "Files",
+    "Found",
     "Invalid",
     "Limits",
     "NotFound",
@@ -169,6 +170,11 @@ class ObjectInfo:
     modified: datetime
     version: str
     origin: str = ""
+
+
+#: A file a :class:`Tree` store's ``matching`` found: its key, size, modification time
+#: (POSIX seconds) and version; a tuple, not an :class:`ObjectInfo` (listings of many thousands).
+Found = tuple[str, int, float, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +396,7 @@ class Tree(Protocol):
         """
         ...
 
-    async def matching(self, prefix: str, pattern: Sequence[str]) -> list[ObjectInfo]:
+    async def matching(self, prefix: str, pattern: Sequence[str]) -> list[Found]:
         """The files at ``prefix`` + ``pattern`` (``"*"``: any name), in no order (``files_matching``)."""
         ...
 

@@ -49,7 +49,7 @@ from ..driver import FileInfo, StorageDriver
 from ..errors import PathNotFoundError
 from .cluster import runner_for
 from .gc_report import GcError, GcInterrupted, GcItem, GcReport
-from .layout import Layout, blob_path, is_repository, scan_parts
+from .layout import Layout, is_repository, scan_parts
 from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS
 from .progress import QUIET, Progress
@@ -205,7 +205,8 @@ def _collect(
     for digest, info in candidates.items():
         report.blobs.append(digest)
         report.blob_bytes += info.size
-        report.items.append(GcItem("blob", digest, blob_path(digest), info.size, info.mod_time, "unreferenced"))
+        directory = info.path.rpartition("/")[0]  # blob_path(digest): the layout took only such data paths
+        report.items.append(GcItem("blob", digest, directory, info.size, info.mod_time, "unreferenced"))
     if upload_age is not None:
         for repo in layout.repositories.values():
             for upload in repo.uploads.values():

@@ -46,6 +46,7 @@ from .storage_paths import (
     ROOT,
     blob_data_path,
     blob_path,
+    is_digest,
     layer_link_path,
     parse_digest,
     repository_path,
@@ -82,6 +83,7 @@ __all__ = [
 ]
 
 
+_BLOBS_BELOW, _REPOSITORIES_BELOW, _BLOBS_CUT = BLOBS + "/", REPOSITORIES + "/", len(BLOBS) + 1
 _ALGORITHM_HEX = re.compile(r"(sha256|sha384|sha512)/([0-9a-f]+)")
 
 
@@ -142,21 +144,19 @@ class Layout:
         """Sort the file ``info`` into this layout."""
         if info.is_dir:
             return
-        if info.path.startswith(BLOBS + "/"):
+        path = info.path
+        if path.startswith(_BLOBS_BELOW):
             self._add_blob(info)
-        elif info.path.startswith(REPOSITORIES + "/"):
+        elif path.startswith(_REPOSITORIES_BELOW):
             self._add_repository_file(info)
         else:
             self.other.append(info)
 
     def _add_blob(self, info: FileInfo) -> None:
-        parts = info.path[len(BLOBS) + 1 :].split("/")
+        parts = info.path[_BLOBS_CUT:].split("/")
         if len(parts) == 4 and parts[3] == "data" and parts[2][:2] == parts[1]:
-            try:
-                digest = parse_digest(f"{parts[0]}:{parts[2]}")
-            except ValueError:
-                pass
-            else:
+            digest = f"{parts[0]}:{parts[2]}"
+            if is_digest(digest):
                 self.blobs[digest] = info
                 return
         self.other.append(info)
