@@ -79,7 +79,6 @@ __all__ = [
     "Denied",
     "Exists",
     "Files",
-    "Found",
     "Invalid",
     "Limits",
     "NotFound",
@@ -170,11 +169,6 @@ class ObjectInfo:
     modified: datetime
     version: str
     origin: str = ""
-
-
-#: A file a :class:`Tree` store's ``matching`` found: its key, size, modification time
-#: (POSIX seconds) and version; a tuple, not an :class:`ObjectInfo` (listings of many thousands).
-Found = tuple[str, int, float, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,9 +390,8 @@ class Tree(Protocol):
         """
         ...
 
-    async def matching(self, prefix: str, pattern: Sequence[str]) -> list[Found]:
-        """The files at ``prefix`` + ``pattern`` (``"*"``: any name), in no order (``files_matching``)."""
-        ...
+    async def matching(self, prefix: str, pattern: Sequence[str]) -> list[tuple[str, int, float, str]]:
+        """The files at ``prefix`` + ``pattern`` (``"*"``: any name; no order): key, size, POSIX time, version."""
 
     async def stamp(self, info: ObjectInfo) -> str:
         """The :func:`origin` stamped on the object ``info`` (``""``: none, or it was replaced since)."""

@@ -30,7 +30,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..driver import StorageDriver
@@ -303,7 +303,8 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
         return 130
     if report is None:
         return 2
-    lines = [item_line(item) for item in report.items]
+    now = datetime.now(UTC)
+    lines = [item_line(item, now) for item in report.items]
     lines += [f"error {error}" for error in report.errors]
     emit(args, lambda: asdict(report), lines, gc_summary(args, report))
     return 1 if report.errors else 0

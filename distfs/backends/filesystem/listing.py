@@ -14,7 +14,6 @@ from ... import paths
 from ...beneath import PATH, EscapeError
 from ...driver import EPOCH
 from ...engine.seam import (
-    Found,
     NotFound,
     ObjectInfo,
     Page,
@@ -22,6 +21,9 @@ from ...engine.seam import (
 from .files import _PAGE, _failure, _first, _key_of, _object, _version
 from .tree import TreeCore
 
+#: A file ``matching`` found: key, size, modification time (POSIX seconds), version (a
+#: tuple, not an ObjectInfo: a registry's blobs are many thousands).
+Found = tuple[str, int, float, str]
 #: What a name looked up by ``matching`` may meet without failing the listing: nothing there.
 _GONE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
 #: How ``matching`` opens a directory from its parent's descriptor: never through a link.
