@@ -35,12 +35,11 @@ from typing import Any
 
 from ..driver import StorageDriver
 from ..errors import ConfigError, StorageDriverError
-from ..registry import du, fsck, gc, ls, migrate
 from ..registry.cluster import ClusterUnavailableError
 from ..registry.events import JsonLines
 from ..registry.events import logger as event_logger
 from ..registry.gc import DEFAULT_GRACE as GC_DEFAULT_GRACE
-from ..registry.gc import GcError, GcInterrupted
+from ..registry.gc import GcError, GcInterrupted, gc
 from .progress import Meter
 from .registry_online import gc_refusal
 from .registry_open import StoreUnavailable, open_store, require_named, resolve, spec_for, store_spec
@@ -182,6 +181,8 @@ def _run(args: argparse.Namespace, parameters: dict[str, str], work: Callable[[S
 
 
 def _ls(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    from ..registry import ls  # each command imports its own module (a short command's start-up)
+
     result = _run(args, parameters, lambda d, m: ls(d, args.repository, workers=args.concurrency, progress=m))
     if result is None:
         return 2
@@ -197,6 +198,8 @@ def _ls(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
 
 def _du(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    from ..registry import du
+
     usage = _run(args, parameters, lambda d, m: du(d, workers=args.concurrency, progress=m))
     if usage is None:
         return 2
@@ -232,6 +235,8 @@ def _cluster_checked(command: Command) -> Command:
 
 @_cluster_checked
 def _fsck(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    from ..registry import fsck
+
     report = _run(
         args,
         parameters,
@@ -312,6 +317,8 @@ def _gc(args: argparse.Namespace, parameters: dict[str, str]) -> int:
 
 @_cluster_checked
 def _migrate(args: argparse.Namespace, parameters: dict[str, str]) -> int:
+    from ..registry import migrate
+
     try:
         source = spec_for(args.source, args.parameter)
         dest = spec_for(args.dest, args.dest_parameter)
