@@ -29,8 +29,8 @@ def emit(args: argparse.Namespace, document: Callable[[], object], lines: list[s
         print(json.dumps(document(), indent=2, default=str))
         print(summary, file=sys.stderr)
         return
-    for line in lines:
-        print(line)
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")  # one write: gc prints a line per blob
     print(summary)
 
 
