@@ -24,8 +24,6 @@ from .tree import TreeCore
 #: A file ``matching`` found: key, size, modification time (POSIX seconds), version (a
 #: tuple, not an ObjectInfo: a registry's blobs are many thousands).
 Found = tuple[str, int, float, str]
-#: Threads that look up the files of ``matching``'s last directories at once.
-SHARD_THREADS = min(4, os.cpu_count() or 1)
 #: What a name looked up by ``matching`` may meet without failing the listing: nothing there.
 _GONE = (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
 #: How ``matching`` opens a directory from its parent's descriptor: never through a link.
@@ -95,7 +93,6 @@ class Listing(TreeCore):
             os.close(self._beneath.open_directory(start))
         last, hidden = len(pattern) - 1, paths.HIDDEN
         found: list[Found] = []
-        shards: list[str] = []  # directories whose entries' file pattern[last] is looked up
         stack = [(start, 0)]
         while stack:
             directory, level = stack.pop()
@@ -107,15 +104,15 @@ class Listing(TreeCore):
                 else:
                     _add(found, base + name, self._stat_key(base + name))
                 continue
-            if level + 1 == last and pattern[last] != "*":
-                shards.append(directory)
-                continue
             try:
                 with self._mapped(directory):
                     fd = self._beneath.open_directory(directory)
             except NotFound:
                 continue  # gone meanwhile
             try:
+                if level + 1 == last and pattern[last] != "*":
+                    self._shard(fd, base, pattern[last], found)
+                    continue
                 for child, is_dir in self._kinds(fd, directory):
                     if child == hidden:
                         continue
@@ -126,37 +123,7 @@ class Listing(TreeCore):
                         _add(found, base + child, self._stat_key(base + child))
             finally:
                 os.close(fd)
-        self._shards(shards, pattern[last], found)
         return found
-
-    def _shards(self, shards: list[str], name: str, found: list[Found]) -> None:
-        """:meth:`_shard` of each directory of ``shards`` (gone ones skipped), split over up
-        to :data:`SHARD_THREADS` threads: the system calls, most of the work, run at once
-        (they release the GIL)."""
-
-        def look(part: list[str]) -> list[Found]:
-            files: list[Found] = []
-            for directory in part:
-                try:
-                    with self._mapped(directory):
-                        fd = self._beneath.open_directory(directory)
-                except NotFound:
-                    continue  # gone meanwhile
-                try:
-                    self._shard(fd, directory + "/" if directory else "", name, files)
-                finally:
-                    os.close(fd)
-            return files
-
-        threads = min(SHARD_THREADS, len(shards))
-        if threads <= 1:
-            found += look(shards)
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads, thread_name_prefix="distfs-matching") as pool:
-            for files in pool.map(look, [shards[i::threads] for i in range(threads)]):
-                found += files
 
     def _shard(self, fd: int, base: str, name: str, found: list[Found]) -> None:
         """Add to ``found`` the file ``name`` of each directory in directory ``fd`` (key
