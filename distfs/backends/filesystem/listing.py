@@ -1,7 +1,7 @@
 """The listings of :class:`~.store.LocalStore`: pages of a flat listing (the files below
-a prefix, in key order, one directory read at a time) and a directory's entries
-(:class:`~distfs.engine.seam.Tree`'s ``children``); links that lead out of the root, and
-dangling ones, are left out."""
+a prefix, in key order, one directory read at a time), a directory's entries
+(:class:`~distfs.engine.seam.Tree`'s ``children``) and the files at a pattern of names
+(``matching``); links that lead out of the root, and dangling ones, are left out."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _add(found: list[Found], key: str, info: os.stat_result | None) -> None:
 
 
 class Listing(TreeCore):
-    """:meth:`list_page` and :meth:`children` of the store."""
+    """:meth:`list_page`, :meth:`children` and :meth:`matching` of the store."""
 
     async def list_page(self, prefix: str, *, delimiter: bool, start_after: str, token: str | None) -> Page:
         if not delimiter:
