@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import logging
 import re
@@ -366,6 +367,19 @@ class Base(StorageDriver):
             if expires is None:  # a third-party driver may not know the keyword
                 return self._inner.redirect_url(path, method.upper())
             return self._inner.redirect_url(path, method.upper(), expires=expires)
+
+    def files_matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        self._path(path, root_ok=True)
+        names = () if isinstance(pattern, str) else tuple(pattern)
+        base = "" if path == paths.ROOT else path
+        if not names or not all(isinstance(n, str) and "/" not in n for n in names):
+            raise InvalidPathError(f"{base}/{pattern}", self._name)
+        try:  # each name a valid path component, or "*"
+            self._path(base + "/" + "/".join("x" if n == "*" else n for n in names))
+        except InvalidPathError:
+            raise InvalidPathError(base + "/" + "/".join(names), self._name) from None
+        with self._call("FilesMatching", path, **{"storage.pattern": "/".join(names)}):
+            return self._inner.files_matching(path, names)
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         self._path(path, root_ok=True)

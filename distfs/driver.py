@@ -12,16 +12,17 @@ honour the semantics stated here.
 from __future__ import annotations
 
 import abc
+import builtins
 import contextlib
-import functools
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Any, BinaryIO
 
 from .capabilities import UNKNOWN, Capabilities
+from .derived import PATH_LISTS, PATHS, Derived, derived
 from .errors import PathNotFoundError
 
 __all__ = [
@@ -38,13 +39,6 @@ __all__ = [
     "derived",
     "derived_method",
 ]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: The parameters of a contract method that hold one driver path, by name.
-PATHS = ("path", "source", "dest")
-#: The parameters of a contract method that hold a sequence of driver paths, by name.
-PATH_LISTS = ("paths",)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -145,71 +139,6 @@ class FileWriter(abc.ABC):
     ) -> None:
         if not self.closed:
             self.close()
-
-
-@dataclass(frozen=True, slots=True)
-class Derived:
-    """A contract method with a default over the other methods (see :func:`derived`).
-
-    ``paths`` and ``path_lists`` are its parameters holding driver paths (named as in
-    :data:`PATHS` and :data:`PATH_LISTS`), checked by :class:`~distfs.base.Base` and
-    ``distfs.aio`` before any driver sees them; ``root_ok``: whether ``/`` is a valid path.
-    """
-
-    name: str
-    default: Callable[..., Any]
-    signature: inspect.Signature
-    paths: tuple[str, ...]
-    path_lists: tuple[str, ...]
-    root_ok: bool
-
-    @property
-    def span(self) -> str:
-        """The name of its span and log line, Go's style: ``delete_many`` is ``DeleteMany``."""
-        return "".join(word.capitalize() for word in self.name.split("_"))
-
-    def bind(self, args: Sequence[Any], kwargs: dict[str, Any]) -> inspect.BoundArguments:
-        """The arguments of one call (a TypeError, as for any call, when they do not fit)."""
-        return self.signature.bind(*args, **kwargs)
-
-    def call(self, target: Any, arguments: inspect.BoundArguments) -> Any:
-        """``target``'s method of this name with ``arguments`` (a coroutine, on an async driver)."""
-        return getattr(target, self.name)(*arguments.args, **arguments.kwargs)
-
-
-def derived(*, root_ok: bool = False) -> Callable[[F], F]:
-    """Mark a method of :class:`StorageDriver` as having a default over the other methods.
-
-    The decorated function is the default. Every driver that does not define the method
-    itself runs it through :meth:`StorageDriver._run_derived`: a plain driver runs the
-    default over its own methods, :class:`~distfs.base.Base` checks the path parameters
-    (:data:`PATHS`, :data:`PATH_LISTS`) and hands the call to its inner driver, errors
-    named, middleware hands it to the driver it wraps, the engine's driver awaits the
-    engine's coroutine of the same name and signature where there is one, and
-    ``distfs.aio`` reaches it too (docs/contributing.md, "Adding a contract method").
-    """
-
-    def decorate(default: F) -> F:
-        signature = inspect.signature(default)
-        parameters = list(signature.parameters.values())[1:]  # without self
-        names = [parameter.name for parameter in parameters]
-        method = Derived(
-            name=default.__name__,
-            default=default,
-            signature=signature.replace(parameters=parameters),
-            paths=tuple(name for name in names if name in PATHS),
-            path_lists=tuple(name for name in names if name in PATH_LISTS),
-            root_ok=root_ok,
-        )
-
-        @functools.wraps(default)
-        def run(self: StorageDriver, *args: Any, **kwargs: Any) -> Any:
-            return self._run_derived(method, method.bind(args, kwargs))
-
-        run.derived = method  # type: ignore[attr-defined]
-        return cast(F, run)
-
-    return decorate
 
 
 def derived_method(name: str) -> Derived | None:
@@ -328,6 +257,39 @@ class StorageDriver(abc.ABC):
         to run a faster path (the engine's driver).
         """
         return method.default(self, *arguments.args, **arguments.kwargs)
+
+    @derived(root_ok=True)
+    def files_matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        """The files at ``path`` followed by the names of ``pattern``, ``"*"`` standing for any one name.
+
+        Not part of Go's interface: what the registry tools list blobs with,
+        ``files_matching("/docker/registry/v2/blobs", ("*", "*", "*", "data"))``. Every file
+        (never a directory, nor anything below a matched file) exactly ``len(pattern)``
+        levels below ``path`` whose names match ``pattern`` one by one, in no particular
+        order, with what :meth:`walk` reports of it (links, hidden state and vanished
+        entries as there). A missing ``path`` is a ``PathNotFoundError``.
+
+        The default is one :meth:`walk` (a flat listing on object stores) that skips the
+        directories the pattern rules out; a filesystem lists only the directories where
+        ``"*"`` stands and looks the other names up directly.
+        """
+        names = tuple(pattern)
+        cut = 1 if path == "/" else len(path) + 1
+        found: builtins.list[FileInfo] = []
+
+        def visit(info: FileInfo) -> None:
+            parts = info.path[cut:].split("/")
+            level = len(parts)
+            wanted = names[level - 1] if level <= len(names) else None
+            fits = wanted is not None and wanted in ("*", parts[-1])
+            if info.is_dir:
+                if not fits or level >= len(names):
+                    raise SkipDir
+            elif fits and level == len(names):
+                found.append(info)
+
+        self.walk(path, visit)
+        return found
 
     @property
     def capabilities(self) -> Capabilities:

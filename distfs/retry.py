@@ -15,21 +15,23 @@ cut short after an SDK handed them over). A failure is never retried by two laye
 * :data:`RETRIES`: the ``maxretries`` parameter of the s3, gcs, oss and generic drivers
   (default :data:`DEFAULT_RETRIES`, ``0``: no retries; each driver's table words its meaning).
 
-A call that succeeds the first time never meets tenacity: callers make the first attempt
-themselves and hand over to :func:`again` only after a retryable failure (building
-tenacity's loop costs about a hundred times the await of a call that needs none).
+A call that succeeds the first time never meets tenacity, nor imports it (nor asyncio,
+which tenacity imports: together about 50 ms of a short command's start-up): callers make
+the first attempt themselves and hand over to :func:`again` only after a retryable failure
+(building tenacity's loop costs about a hundred times the await of a call that needs
+none), and :func:`retrying`'s loop makes the first attempt itself.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from typing import TYPE_CHECKING, TypeVar
 
 from .parameters import Key
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 __all__ = ["DEFAULT_RETRIES", "MAX_RETRIES", "RETRIES", "again", "backoff", "retrying"]
 
@@ -63,6 +65,10 @@ async def again(make: Callable[[], Awaitable[T]], retries: int, retryable: Calla
     """``make()`` once its first attempt failed with a ``retryable`` error: at most ``retries`` more
     attempts, retry ``n`` (0 for the first) after :func:`backoff` ``(n)``. The last failure is raised
     as it is; a failure that is not ``retryable`` at once."""
+    import asyncio
+
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
     await asyncio.sleep(backoff(0))
 
     async def attempt() -> T:  # tenacity awaits what a coroutine function returns, not any awaitable
@@ -85,14 +91,33 @@ def retrying(
     base: float = BASE_DELAY,
     cap: float = MAX_DELAY,
     before_sleep: Callable[[RetryCallState], None] | None = None,
-) -> Retrying:
+) -> Callable[[Callable[[], T]], T]:
     """A synchronous loop of the policy (``loop(fn)``): the first attempt and at most ``retries``
     retries of a ``retryable`` failure, retry ``n`` after ``backoff(n, base, cap)``; ``before_sleep``
-    sees each failure about to be retried. The last failure is raised as it is."""
-    return Retrying(
-        retry=retry_if_exception(retryable),
-        stop=stop_after_attempt(retries + 1),
-        wait=lambda state: backoff(state.attempt_number - 1, base, cap),
-        before_sleep=before_sleep,
-        reraise=True,
-    )
+    sees each failure about to be retried. The last failure is raised as it is. The first
+    attempt is made before tenacity is imported: it takes over from its failure."""
+
+    def loop(fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            if not retries or not retryable(exc):
+                raise
+            first: list[Exception] = [exc]
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+        def attempt() -> T:  # tenacity's first attempt is the one made above
+            if first:
+                raise first.pop()
+            return fn()
+
+        retrier = Retrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_after_attempt(retries + 1),
+            wait=lambda state: backoff(state.attempt_number - 1, base, cap),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        return retrier(attempt)
+
+    return loop

@@ -195,6 +195,8 @@ class AsyncStorageDriver(abc.ABC):
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             return asynchronous(getattr(StorageDriver, name)).__get__(self)
 
+    files_matching = asynchronous(StorageDriver.files_matching)
+
     async def redirect_url(self, path: str, method: str = "GET", expires: int | None = None) -> str | None:
         """A URL from which a client may ``method`` the object directly (signed ``expires`` seconds), or None."""
         self._base.check_path(path)

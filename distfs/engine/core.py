@@ -17,7 +17,6 @@ walk, at any depth, so roots nested in one bucket never see each other's state.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import errno
 import os
@@ -118,6 +117,8 @@ class Engine(EngineReads):
                 return []
             return [key]
 
+        import asyncio  # imported on first use (see distfs.engine.loop): a Tree store never gets here
+
         own, below, hidden, native = await asyncio.gather(
             exact(),
             self._all_keys(path, key + "/"),
@@ -161,6 +162,8 @@ class Engine(EngineReads):
                     break
             return found
 
+        import asyncio
+
         keys, hidden, native = await asyncio.gather(
             candidates(), self._hidden(common), self._uploads(common, prefix.rstrip("/"))
         )
@@ -193,6 +196,8 @@ class Engine(EngineReads):
                     await tree.remove_tree(self.key(self.upload_dir(path)))
             self._raise_failures(failures)
             return
+        import asyncio
+
         states = {self.key(self.upload_dir(path)) + "/" for path in ordered}
         uploads = self._uploads(common, self.prefix(common).rstrip("/"))
         exact = set(keys)
@@ -291,6 +296,8 @@ class Engine(EngineReads):
 
 async def _bounded(coroutines: Sequence[Awaitable[T]], limit: int = FANOUT) -> list[T]:
     """Await ``coroutines`` with at most ``limit`` in flight; the first error is raised after all ended."""
+    import asyncio
+
     slots = asyncio.Semaphore(limit)
 
     async def one(coroutine: Awaitable[T]) -> T:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import builtins
 import inspect
 import io
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any, BinaryIO, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
 from .. import paths
 from ..capabilities import Capabilities
@@ -24,7 +24,9 @@ from ..writers import WriterState
 from .core import Engine
 from .loop import run, run_here
 from .seam import ObjectInfo
-from .writer import Session
+
+if TYPE_CHECKING:
+    from .writer import Session
 
 __all__ = ["Cursor", "ObjectStoreDriver", "PinnedReader", "Runner", "fast_path", "walk"]
 
@@ -83,6 +85,8 @@ class ObjectStoreDriver(StorageDriver):
         return io.BufferedReader(raw, buffer_size=buffer)
 
     def writer(self, path: str, append: bool = False) -> FileWriter:
+        from .writer import Session  # with the journal: imported by the first writer, not by every driver
+
         session = Session(self.engine, path)
         self.run(session.open(append))
         return SessionWriter(session, path, self.name, self.run)
@@ -108,6 +112,11 @@ class ObjectStoreDriver(StorageDriver):
         if fast is None:
             return super()._run_derived(method, arguments)
         return self.run(fast(*arguments.args, **arguments.kwargs))
+
+    def files_matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        if self.engine.tree is not None:  # real directories: only those a "*" stands in are listed
+            return self.run(self.engine.matching(path, tuple(pattern)))
+        return super().files_matching(path, pattern)
 
     def walk(self, path: str, fn: WalkFn, *, start_after_hint: str = "") -> None:
         if self.engine.tree is not None:  # real directories: one listing per directory entered

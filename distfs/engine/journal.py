@@ -9,9 +9,7 @@ whether the object at the path is the one an upload published.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 
 from ..errors import DriverError, PathNotFoundError
@@ -33,6 +31,8 @@ class _Journal:
     scratch: str = ""
 
     def dump(self) -> bytes:
+        import hashlib  # OpenSSL's set-up: paid by the first writer, not by every driver
+
         header = {
             "upload": self.upload.id if self.upload else "",
             "scratch": self.upload.scratch if self.upload else self.scratch,
@@ -43,6 +43,8 @@ class _Journal:
 
     @classmethod
     def load(cls, key: str, data: bytes) -> _Journal:
+        import hashlib
+
         header, _, tail = data.partition(b"\n")
         value = json.loads(header)
         upload = Upload(key, str(value["upload"]), str(value["scratch"])) if value["upload"] else None
@@ -73,6 +75,8 @@ class JournaledUpload:
         directory = engine.upload_dir(path)
         self._state_path = directory + "/" + _STATE
         self._state_key = engine.key(self._state_path)
+        import uuid  # with platform: imported by the first writer, not by every driver
+
         self._scratch = engine.key(directory) + "/" + uuid.uuid4().hex + "/"
         self._chunk = engine.chunk
         self._upload: Upload | None = None

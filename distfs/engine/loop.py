@@ -6,18 +6,25 @@ so a synchronous distfs call works inside fsspec's coroutines (``GenericFileSyst
 ``rsync``) and inside any other running loop (which it blocks, as any blocking call
 does). After ``fork()`` the child starts a new loop thread on first use; stores notice
 the new loop and make new clients.
+
+asyncio is imported when the loop thread starts, not before: a ``blocking`` store's calls
+(:func:`run_here`) never need it, and importing it is about a third of a short command's
+start-up (``distfs registry gc`` on ``filesystem``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["awaiting", "exit_all", "in_loop_thread", "release_on", "run", "run_here", "track"]
 
@@ -35,6 +42,8 @@ def _get_loop() -> asyncio.AbstractEventLoop:
         return loop
     with _lock:
         if _loop is None:
+            import asyncio
+
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="distfs-io", daemon=True)
             thread.start()
@@ -59,6 +68,8 @@ def _close_all() -> None:
     loop = _loop
     if loop is None or not loop.is_running():
         return
+    import asyncio
+
     for closable in list(_open):
         with contextlib.suppress(Exception):  # exiting: a store that cannot close is left as it is
             asyncio.run_coroutine_threadsafe(closable.close(), loop).result(timeout=5)
@@ -78,6 +89,8 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     if threading.current_thread() is _thread:
         coroutine.close()
         raise RuntimeError("a synchronous distfs call was made on distfs's own event-loop thread")
+    import asyncio
+
     return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
 
@@ -85,6 +98,8 @@ async def awaiting(coroutine: Coroutine[Any, Any, T]) -> T:
     """Await ``coroutine`` on the loop thread from any event loop (cancelling one cancels both)."""
     if threading.current_thread() is _thread:
         return await coroutine
+    import asyncio
+
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, _get_loop()))
 
 
@@ -98,7 +113,8 @@ def run_here(coroutine: Coroutine[Any, Any, T]) -> T:
     the coroutine goes to the loop thread as with :func:`run`. A coroutine that does wait
     is an error in the engine (RuntimeError), never a hang.
     """
-    if asyncio._get_running_loop() is not None:
+    running = sys.modules.get("asyncio")  # not imported yet: no loop runs
+    if running is not None and running._get_running_loop() is not None:
         return run(coroutine)
     try:
         coroutine.send(None)
@@ -127,6 +143,8 @@ def release_on(loop: asyncio.AbstractEventLoop, contexts: list[Any], pid: int) -
     """
     if os.getpid() != pid or loop.is_closed() or not loop.is_running():
         return
+    import asyncio
+
     done = asyncio.run_coroutine_threadsafe(exit_all(contexts), loop)
     if threading.current_thread() is not _thread:
         with contextlib.suppress(Exception):  # a finalizer: best effort, never raise

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from .. import paths
@@ -207,6 +208,18 @@ class EngineReads(EnginePolicy):
             else:
                 infos.append(FileInfo(base + "/" + key[cut:], info.size, utc(info.modified), False, info.version))
         return infos
+
+    async def matching(self, path: str, pattern: Sequence[str]) -> builtins.list[FileInfo]:
+        """:meth:`~distfs.StorageDriver.files_matching` on a Tree store (its ``matching``)."""
+        tree = self.tree
+        assert tree is not None, "matching() lists a Tree store"
+        async with self.errors(path, "listing"):
+            found = await tree.matching(self.prefix(path), pattern)
+        cut = len(self.root) + 1 if self.root else 0
+        return [
+            FileInfo("/" + key[cut:], size, datetime.fromtimestamp(modified, UTC), False, version)
+            for key, size, modified, version in found
+        ]
 
     async def files(self, path: str, start_after: str = "") -> AsyncIterator[builtins.list[ObjectInfo]]:
         """Pages of every object below directory ``path`` (key order), after driver path ``start_after``.

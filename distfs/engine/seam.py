@@ -46,7 +46,7 @@ with ``getattr`` and uses them where present):
     One writer per path: the engine claims an upload when a writer opens or resumes it
     and releases the claim when the writer suspends, commits or cancels; a claim held by
     another writer (also in another process) is :class:`Busy`, WriterConflictError.
-:class:`Tree` (``rename``, ``remove_tree``, ``children``, ``stamp``)
+:class:`Tree` (``rename``, ``remove_tree``, ``children``, ``matching``, ``stamp``)
     Directories are real (``capabilities.empty_directories``): a listing with delimiter
     holds the directory's own key (``prefix``, size 0) first while it exists, so an empty
     one exists too (its objects may carry names only: size 0, no version; the engine
@@ -389,6 +389,9 @@ class Tree(Protocol):
         directory at a time with it (a walk's skipped directories are never listed).
         """
         ...
+
+    async def matching(self, prefix: str, pattern: Sequence[str]) -> list[tuple[str, int, float, str]]:
+        """The files at ``prefix`` + ``pattern`` (``"*"``: any name; no order): key, size, POSIX time, version."""
 
     async def stamp(self, info: ObjectInfo) -> str:
         """The :func:`origin` stamped on the object ``info`` (``""``: none, or it was replaced since)."""

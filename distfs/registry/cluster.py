@@ -15,7 +15,6 @@ to the calling process, which keeps every decision (and logs every deletion).
 from __future__ import annotations
 
 import contextlib
-import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -23,7 +22,6 @@ from ..driver import StorageDriver
 from .pool import DEFAULT_WORKERS, run_all
 from .runner import Runner
 from .spec import DriverSpec
-from .spread import _key, _opened
 
 __all__ = [
     "BATCH_ITEMS",
@@ -52,6 +50,8 @@ class ClusterUnavailableError(ConnectionError):
 def _portable(result: object) -> object:
     """``result``, or a RuntimeError with its message when it cannot be pickled home."""
     if isinstance(result, BaseException):
+        import pickle  # on a worker only
+
         try:
             pickle.dumps(result)
         except Exception:
@@ -64,6 +64,8 @@ def run_batch(key: str, task: Callable[..., Any], batch: list[Any], shared: dict
     the futures of ``shared`` by their values); the worker's address and ``(item, result
     or error)`` pairs."""
     from distributed import get_worker
+
+    from .spread import _opened  # with what a worker needs only: not imported by a run here
 
     driver = _opened(key)
     results = run_all(lambda item: task(driver, item, **shared), batch, DEFAULT_WORKERS)
@@ -80,6 +82,8 @@ class ClusterRunner(Runner):
     spread = True
 
     def __init__(self, client: Any, spec: DriverSpec, driver: StorageDriver, workers: int = DEFAULT_WORKERS) -> None:
+        from .spread import _key
+
         super().__init__(driver, workers)
         self.client = client
         self.key = _key(spec)

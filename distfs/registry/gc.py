@@ -34,10 +34,12 @@ no digest until its commit links it. (What remains is the window between that se
 look and the delete: a push that links, in it, a blob that was unreferenced loses the
 blob, as with Go's offline collector run online.)
 
-Fast: the blobs are read with one flat walk (one listing per 1000 keys on object stores)
-while the repositories are found by listing directories and only their ``_manifests``
-(and, for the second look, ``_layers``) are walked, all concurrently. Deletes run on a
-bounded thread pool.
+Fast: the blobs are read with one :meth:`~distfs.StorageDriver.files_matching` of
+``blobs/*/*/*/data`` (one listing per 1000 keys on object stores; on ``filesystem`` a
+listing per shard and a ``stat`` per blob, no blob directory read) while the
+repositories are found by listing directories and only their ``_manifests`` (and, for
+the second look, ``_layers``) are walked, all concurrently. Deletes run on a bounded
+thread pool.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from ..driver import FileInfo, StorageDriver
 from ..errors import PathNotFoundError
 from .cluster import runner_for
 from .gc_report import GcError, GcInterrupted, GcItem, GcReport
-from .layout import Layout, blob_path, is_repository, scan_parts
+from .layout import Layout, is_repository, scan_parts
 from .manifests import Manifest, load_manifests
 from .pool import DEFAULT_WORKERS
 from .progress import QUIET, Progress
@@ -193,9 +195,8 @@ def _collect(
         path = info.path.rsplit("/", 1)[0]
         report.items.append(GcItem("manifest", digest, path, size, info.mod_time, reason, also=history))
     candidates: dict[str, FileInfo] = {}
-    for digest, info in sorted(layout.blobs.items()):
-        if digest in marked:
-            continue
+    for digest in sorted(layout.blobs.keys() - marked):
+        info = layout.blobs[digest]
         if _since(info.mod_time, cut):
             report.young.append(digest)
         else:
@@ -205,7 +206,8 @@ def _collect(
     for digest, info in candidates.items():
         report.blobs.append(digest)
         report.blob_bytes += info.size
-        report.items.append(GcItem("blob", digest, blob_path(digest), info.size, info.mod_time, "unreferenced"))
+        directory = info.path.rpartition("/")[0]  # blob_path(digest): the layout took only such data paths
+        report.items.append(GcItem("blob", digest, directory, info.size, info.mod_time, "unreferenced"))
     if upload_age is not None:
         for repo in layout.repositories.values():
             for upload in repo.uploads.values():

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -46,6 +46,7 @@ from .storage_paths import (
     ROOT,
     blob_data_path,
     blob_path,
+    is_digest,
     layer_link_path,
     parse_digest,
     repository_path,
@@ -82,6 +83,7 @@ __all__ = [
 ]
 
 
+_BLOBS_BELOW, _REPOSITORIES_BELOW, _BLOBS_CUT = BLOBS + "/", REPOSITORIES + "/", len(BLOBS) + 1
 _ALGORITHM_HEX = re.compile(r"(sha256|sha384|sha512)/([0-9a-f]+)")
 
 
@@ -142,24 +144,25 @@ class Layout:
         """Sort the file ``info`` into this layout."""
         if info.is_dir:
             return
-        if info.path.startswith(BLOBS + "/"):
-            self._add_blob(info)
-        elif info.path.startswith(REPOSITORIES + "/"):
+        path = info.path
+        if path.startswith(_BLOBS_BELOW):
+            self.add_blobs((info,))
+        elif path.startswith(_REPOSITORIES_BELOW):
             self._add_repository_file(info)
         else:
             self.other.append(info)
 
-    def _add_blob(self, info: FileInfo) -> None:
-        parts = info.path[len(BLOBS) + 1 :].split("/")
-        if len(parts) == 4 and parts[3] == "data" and parts[2][:2] == parts[1]:
-            try:
-                digest = parse_digest(f"{parts[0]}:{parts[2]}")
-            except ValueError:
-                pass
-            else:
-                self.blobs[digest] = info
-                return
-        self.other.append(info)
+    def add_blobs(self, infos: Iterable[FileInfo]) -> None:
+        """:meth:`add` of files below ``blobs/`` (one loop: a listing's thousands of blobs)."""
+        blobs, other = self.blobs, self.other
+        for info in infos:
+            parts = info.path[_BLOBS_CUT:].split("/")
+            if len(parts) == 4 and parts[3] == "data" and parts[2][:2] == parts[1]:
+                digest = f"{parts[0]}:{parts[2]}"
+                if is_digest(digest):
+                    blobs[digest] = info
+                    continue
+            other.append(info)
 
     def _add_repository_file(self, info: FileInfo) -> None:
         parts = info.path[len(REPOSITORIES) + 1 :].split("/")
@@ -271,9 +274,12 @@ def scan_parts(
 
     layout = Layout()
     first = [BLOBS, REPOSITORIES] if blobs else [REPOSITORIES]
-    for _, infos in run_all(walk_into, first, 2):
+    for path, infos in run_all(walk_into, first, 2):
         if isinstance(infos, BaseException):
             raise infos
+        if path == BLOBS:
+            layout.add_blobs(infos)  # files only, all below blobs/
+            continue
         for info in infos:
             layout.add(info)
     shared = {"layers": None if layers is None else frozenset(layers)}  # sent to a cluster's workers once

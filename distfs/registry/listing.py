@@ -18,6 +18,7 @@ from .runner import Runner
 from .storage_paths import BLOBS, REPOSITORIES
 
 __all__ = [
+    "BLOB_DATA",
     "blob_ranges",
     "files_between",
     "list_blobs",
@@ -106,12 +107,27 @@ def _children(driver: StorageDriver, path: str) -> list[str]:
         return []
 
 
+#: Where a blob's content lies below ``blobs/``: ``<algorithm>/<first two hex>/<hex>/data``.
+BLOB_DATA = ("*", "*", "*", "data")
+
+
 def list_blobs(runner: Runner, on_file: Callable[[FileInfo], None] | None = None) -> list[FileInfo]:
-    """Every file below ``blobs/``: one flat walk (one listing per 1000 keys on object
-    stores), or on a ``spread`` runner one task per key range of :func:`blob_ranges`, as
-    many ranges as the runner has threads (a few listings each, not one per directory)."""
+    """The blobs' ``data`` files below ``blobs/`` (:data:`BLOB_DATA`; other files there are
+    left out: :func:`~.layout.scan` finds them): one
+    :meth:`~distfs.StorageDriver.files_matching` (one flat listing per 1000 keys on object
+    stores; on a filesystem a listing of each ``<first two hex>`` directory and a ``stat``
+    of each blob's data), or on a ``spread`` runner one task per key range of
+    :func:`blob_ranges`, as many ranges as the runner has threads (a few listings each,
+    not one per directory)."""
     if not runner.spread:
-        return scan_files(runner.driver, BLOBS, on_file)
+        try:
+            found = runner.driver.files_matching(BLOBS, BLOB_DATA)
+        except PathNotFoundError:
+            return []
+        if on_file is not None:
+            for info in found:
+                on_file(info)
+        return found
     files: list[FileInfo] = []
     for _, infos in runner.map(files_between, blob_ranges(runner.parallelism)):
         if isinstance(infos, BaseException):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..driver import StorageDriver
 from .layout import blob_data_path, parse_digest
 from .runner import Runner
+from .storage_paths import is_digest
 
 __all__ = [
     "DOCKER_LIST",
@@ -126,7 +127,8 @@ def parse_manifest(digest: str, content: bytes) -> Manifest:
 def _digest(descriptor: object) -> str:
     if not isinstance(descriptor, dict):
         raise TypeError("descriptor is not an object")
-    return parse_digest(str(descriptor["digest"]))
+    value = descriptor["digest"]
+    return value if type(value) is str and is_digest(value) else parse_digest(str(value))
 
 
 def load_manifest(driver: StorageDriver, item: tuple[str, int | None]) -> Manifest:

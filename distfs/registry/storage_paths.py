@@ -13,6 +13,7 @@ __all__ = [
     "ROOT",
     "blob_data_path",
     "blob_path",
+    "is_digest",
     "layer_link_path",
     "parse_digest",
     "repository_path",
@@ -37,6 +38,12 @@ def parse_digest(text: str | bytes) -> str:
     if _DIGEST.fullmatch(value) is None:
         raise ValueError(f"not a digest: {value[:80]!r}")
     return value
+
+
+def is_digest(text: str) -> bool:
+    """Whether ``text`` is a digest as it stands (no whitespace around it): the check of a
+    name read from a path, made for every blob of a listing."""
+    return _DIGEST.fullmatch(text) is not None
 
 
 def _split(digest: str) -> tuple[str, str]:

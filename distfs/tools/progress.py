@@ -80,11 +80,12 @@ class Meter:
     def __init__(self, stream: TextIO, interval: float = 0.1) -> None:
         self.stream = stream
         self.interval = interval
+        self._draws = stream.isatty()  # else every call returns at once (gc counts each blob)
         self._lock = threading.Lock()
         self._bar: tqdm[NoReturn] | None = None
 
     def phase(self, name: str, total: int, unit: str = "") -> None:
-        if not self.stream.isatty():
+        if not self._draws:
             return
         with self._lock:
             if self._bar is not None:
@@ -94,6 +95,8 @@ class Meter:
             self._bar.refresh()
 
     def advance(self, units: int = 1) -> None:
+        if not self._draws:
+            return
         with self._lock:
             if self._bar is None:
                 return

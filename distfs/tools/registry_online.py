@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cloudfront import parse_duration
 from ..config import StorageConfig, load_config
 from ..errors import ConfigError
 from .registry_open import StoreUnavailable, require_named, store_spec
@@ -63,6 +62,8 @@ def upload_timeout(config: StorageConfig | None) -> tuple[float | None, str]:
     As the registry reads ``storage.maintenance.uploadpurging`` (``enabled``, ``age``,
     ``dryrun``; distribution's defaults: enabled, 168h). Without a config, the defaults are assumed.
     """
+    from ..cloudfront import parse_duration  # the cloudfront middleware's module: imported when needed
+
     key = "storage.maintenance.uploadpurging"
     if config is None:
         return parse_duration(DEFAULT_UPLOAD_AGE), f"{key}.age {DEFAULT_UPLOAD_AGE}: distribution's default, assumed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ..registry.gc import GcItem, GcReport
@@ -22,14 +22,15 @@ def human_size(count: float) -> str:
     raise AssertionError  # pragma: no cover
 
 
-def emit(args: argparse.Namespace, document: object, lines: list[str], summary: str) -> None:
-    """Print ``lines`` and ``summary``, or with ``--json`` ``document`` (the summary to stderr)."""
+def emit(args: argparse.Namespace, document: Callable[[], object], lines: list[str], summary: str) -> None:
+    """Print ``lines`` and ``summary``, or with ``--json`` the object ``document()`` makes (the
+    summary to stderr): made only then (``asdict`` of gc's report is most of a dry run's cost)."""
     if args.json:
-        print(json.dumps(document, indent=2, default=str))
+        print(json.dumps(document(), indent=2, default=str))
         print(summary, file=sys.stderr)
         return
-    for line in lines:
-        print(line)
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")  # one write: gc prints a line per blob
     print(summary)
 
 
@@ -41,18 +42,18 @@ def table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def human_age(since: datetime) -> str:
-    """How long ago ``since`` was, in days, hours, minutes or seconds."""
-    seconds = max((datetime.now(UTC) - since).total_seconds(), 0.0)
+def human_age(since: datetime, now: datetime | None = None) -> str:
+    """How long before ``now`` (default: now) ``since`` was, in days, hours, minutes or seconds."""
+    seconds = max(((now or datetime.now(UTC)) - since).total_seconds(), 0.0)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.0f}s"
 
 
-def item_line(item: GcItem) -> str:
-    """gc's line for ``item``: kind, digest (or path), size, age and reason."""
-    age = human_age(item.mod_time)
+def item_line(item: GcItem, now: datetime | None = None) -> str:
+    """gc's line for ``item``: kind, digest (or path), size, age (before ``now``) and reason."""
+    age = human_age(item.mod_time, now)
     return f"{item.kind} {item.digest or item.path}  {human_size(item.size)}  {age} old  {item.reason}"
 
 

@@ -76,14 +76,16 @@ def test_other_failures_are_never_retried(waits: list[int]) -> None:
 
 
 def test_a_first_time_success_builds_no_retry_loop(monkeypatch: pytest.MonkeyPatch, waits: list[int]) -> None:
+    import tenacity
+
     built: list[object] = []
-    original = retry.AsyncRetrying
+    original = tenacity.AsyncRetrying
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         built.append(kwargs)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(retry, "AsyncRetrying", counting)
+    monkeypatch.setattr(tenacity, "AsyncRetrying", counting)  # distfs.retry imports it on the first retry
     engine = _engine(5)
     for _ in range(3):
         make, _attempts = _failing(0)

@@ -420,7 +420,9 @@ def test_gc_on_filesystem_reads_no_layer_link_directory(tmp_path: Path, monkeypa
     the directory of every link (one directory read per unmarked blob), a dry run, which
     deletes nothing, takes no second look at all (a third of its CPU at 8,000 blobs), and
     the identity recheck stats the candidates instead of reading every blob directory
-    again. The decisions stay the same."""
+    again; and the blobs are listed without reading any blob's own directory (a listing of
+    each ``<first two hex>`` directory, a ``stat`` of each blob's data:
+    ``files_matching``). The decisions stay the same."""
     from distfs.tools.registry_store import fill
 
     root = tmp_path / "store"
@@ -456,8 +458,10 @@ def test_gc_on_filesystem_reads_no_layer_link_directory(tmp_path: Path, monkeypa
     assert dead == 200
     assert len(planned.blobs) == dead + 2  # and the deleted manifest and its config
     assert [item.path for item in done.deleted] == [item.path for item in planned.items]
-    # The identity recheck stats the candidates instead of listing every blob directory again:
-    # a kept blob's directory was read once, by the first walk.
+    # The identity recheck stats the candidates instead of listing every blob directory again,
+    # and the first listing read no blob directory either: only the shards above them.
     kept = [str(root) + blob_path(digest) for digest in registry.scan(driver).blobs]
     assert len(kept) == 400 - dead + 4  # the live layers, and the two tagged images' configs and manifests
-    assert {read.count(directory) for directory in kept} == {1}
+    assert {read.count(directory) for directory in kept} == {0}  # no blob directory is listed
+    shards = {os.path.dirname(directory) for directory in kept}
+    assert {read.count(shard) for shard in shards} == {1}  # each shard once, by the one listing

@@ -174,3 +174,24 @@ def test_walk_file_removed(ctx: Context) -> None:
 
     ctx.driver.walk(top, fn)
     check(top + "/folder4/file1" in seen, "walk stopped after a deletion")
+
+
+@case()
+def test_files_matching(ctx: Context) -> None:
+    """files_matching: the files exactly len(pattern) levels down whose names fit, "*" any one name."""
+    top = ctx.cleanup("/" + ctx.random_filename(12))
+    wanted = [f"{top}/ab/{'1' * 8}/data", f"{top}/cd/{'2' * 8}/data"]
+    others = [
+        f"{top}/ab/{'3' * 8}/other",  # last name differs
+        f"{top}/ab/{'4' * 8}/data/deeper",  # a directory where the pattern names a file
+        f"{top}/ab/data",  # one level short
+        f"{top}/cd/{'5' * 8}/x/data",  # one level too deep
+    ]
+    for path in wanted + others:
+        ctx.driver.put_content(path, ctx.random_bytes(8))
+    found = ctx.driver.files_matching(top, ("*", "*", "data"))
+    check_equal(sorted(info.path for info in found), wanted, "files_matching(top, ('*', '*', 'data'))")
+    check(all(not info.is_dir and info.size == 8 for info in found), "each match is a file with its size")
+    fixed = ctx.driver.files_matching(top, ("cd", "*", "data"))
+    check_equal([info.path for info in fixed], wanted[1:], "a fixed name matches only itself")
+    expect_error(PathNotFoundError, lambda: ctx.driver.files_matching(top + "/missing", ("*",)), "missing path")
