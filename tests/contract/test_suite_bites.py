@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import io
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -222,6 +223,18 @@ class DirectorySize(Delegate):
     def stat(self, path: str) -> FileInfo:
         info = self.inner.stat(path)
         return dataclasses.replace(info, size=4096) if info.is_dir else info
+
+
+class FrozenModTime(Delegate):
+    """stat reports the time a path was first seen, however often it is overwritten."""
+
+    def __init__(self, inner: StorageDriver) -> None:
+        super().__init__(inner)
+        self.first_seen: dict[str, datetime] = {}
+
+    def stat(self, path: str) -> FileInfo:
+        info = self.inner.stat(path)
+        return dataclasses.replace(info, mod_time=self.first_seen.setdefault(path, info.mod_time))
 
 
 class UnnamedErrors(Delegate):
@@ -560,6 +573,7 @@ CAUGHT: list[tuple[str, Make, str, type[Exception], str | None]] = [
     ("move-deletes-dest-first", based(MoveDeletesDestFirst), "move_nonexistent", PathNotFoundError, "Path not found"),
     ("move-empties-dest-first", based(MoveEmptiesDestFirst), "move_nonexistent", AssertionError, "destination"),
     ("directory-size", based(DirectorySize), "stat_call", AssertionError, "directory info"),
+    ("frozen-mod-time", based(FrozenModTime), "stat_call", AssertionError, "mod_time did not increase"),
     ("unnamed-errors", bare(UnnamedErrors), "read_nonexistent", AssertionError, "does not name driver"),
     ("no-validation", raw_inmemory, "invalid_paths", AssertionError, "InvalidPathError"),
     ("trailing-slash-accepted", bare(AcceptsTrailingSlash), "invalid_paths", AssertionError, "'/abc_123/'"),
