@@ -268,6 +268,7 @@ def scan_parts(
     def walk_into(path: str) -> list[FileInfo]:
         if path == BLOBS:
             return list_blobs(run, on_file)
+        # a pace of its own: beside the blobs' listing its calls also wait for the GIL
         for name, have in repository_parts(run.driver, run.workers, Pace()).items():
             targets.extend(f"{REPOSITORIES}/{name}/{part}" for part in sorted(have & set(parts)))
         return []
