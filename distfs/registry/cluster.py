@@ -102,12 +102,14 @@ class ClusterRunner(Runner):
         on_done: Callable[[T, R], None] | None = None,
         *,
         shared: Mapping[str, object] | None = None,
+        reads: bool = False,
     ) -> list[tuple[T, R | BaseException]]:
-        """As :meth:`Runner.map`; ``on_done`` runs here as each batch comes back. Each value
-        of ``shared`` is sent to every worker once (``scatter``), and the tasks name it by
-        its future. At most two batches per worker thread are in flight; when interrupted
-        (KeyboardInterrupt), no further batch is sent and those in flight finish, called
-        back, before it propagates."""
+        """As :meth:`Runner.map` (``reads`` changes nothing: every batch goes to a worker);
+        ``on_done`` runs here as each batch comes back. Each value of ``shared`` is sent to
+        every worker once (``scatter``), and the tasks name it by its future. At most two
+        batches per worker thread are in flight; when interrupted (KeyboardInterrupt), no
+        further batch is sent and those in flight finish, called back, before it
+        propagates."""
         from distributed import as_completed, wait
 
         todo = list(items)

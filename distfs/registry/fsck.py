@@ -152,7 +152,7 @@ def _check_links(runner: Runner, snapshot: Snapshot, progress: Progress) -> list
     }
     progress.phase("links", len(links), "links")
     sized = [(path, size) for path, (_, size, _) in links.items()]
-    for (path, _), result in runner.map(link_digest, sized):
+    for (path, _), result in runner.map(link_digest, sized, reads=True):
         progress.advance()
         digest, _, layer = links[path]
         if isinstance(result, PathNotFoundError):

@@ -243,7 +243,7 @@ def _protect_recent(
         new_manifests.update(d for d, info in repo.revisions.items() if _since(info.mod_time, cut))
         new_tags.extend(info for info in repo.tags.values() if _since(info.mod_time, cut))
         marked.update(d for d, info in repo.layers.items() if _since(info.mod_time, cut))
-    for (path, _), result in runner.map(link_digest, [(info.path, info.size) for info in new_tags]):
+    for (path, _), result in runner.map(link_digest, [(info.path, info.size) for info in new_tags], reads=True):
         if isinstance(result, str):
             new_manifests.add(result)
         elif doomed and not isinstance(result, PathNotFoundError):  # it may tag a doomed manifest

@@ -38,7 +38,7 @@ from .listing import (
     scan_files,
     stat_files,
 )
-from .pool import DEFAULT_WORKERS, run_all
+from .pool import DEFAULT_WORKERS, Pace, run_all
 from .runner import Runner
 from .storage_paths import (
     BLOBS,
@@ -268,7 +268,8 @@ def scan_parts(
     def walk_into(path: str) -> list[FileInfo]:
         if path == BLOBS:
             return list_blobs(run, on_file)
-        for name, have in repository_parts(run.driver, run.workers).items():
+        # a pace of its own: beside the blobs' listing its calls also wait for the GIL
+        for name, have in repository_parts(run.driver, run.workers, Pace()).items():
             targets.extend(f"{REPOSITORIES}/{name}/{part}" for part in sorted(have & set(parts)))
         return []
 
@@ -283,7 +284,7 @@ def scan_parts(
         for info in infos:
             layout.add(info)
     shared = {"layers": None if layers is None else frozenset(layers)}  # sent to a cluster's workers once
-    for _, infos in run.map(part_files, targets, shared=shared):
+    for _, infos in run.map(part_files, targets, shared=shared, reads=True):
         if isinstance(infos, BaseException):
             raise infos
         for info in infos:

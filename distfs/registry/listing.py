@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 
 from ..driver import FileInfo, SkipDir, StopWalk, StorageDriver
 from ..errors import PathNotFoundError
-from .pool import DEFAULT_WORKERS, run_all
+from .pool import DEFAULT_WORKERS, Pace, run_all
 from .runner import Runner
 from .storage_paths import BLOBS, REPOSITORIES
 
@@ -29,18 +29,21 @@ __all__ = [
 ]
 
 
-def repository_parts(driver: StorageDriver, workers: int = DEFAULT_WORKERS) -> dict[str, set[str]]:
+def repository_parts(
+    driver: StorageDriver, workers: int = DEFAULT_WORKERS, pace: Pace | None = None
+) -> dict[str, set[str]]:
     """Every repository directory and the parts it holds (``_manifests``, ``_layers``, ``_uploads``).
 
     Found by listing the tree level by level (concurrently, one request per directory,
     never entering a part): far fewer keys than a walk of every link when repositories
-    hold many layers.
+    hold many layers. With a ``pace`` the listings run in the calling thread while the
+    store's calls are fast (:class:`~.pool.Pace`).
     """
     found: dict[str, set[str]] = {}
     frontier = [REPOSITORIES]
     while frontier:
         level, frontier = frontier, []
-        for directory, children in run_all(driver.list, level, workers):
+        for directory, children in run_all(driver.list, level, workers, pace=pace):
             if isinstance(children, PathNotFoundError):
                 continue  # gone, or a file
             if isinstance(children, BaseException):

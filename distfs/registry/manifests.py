@@ -160,7 +160,7 @@ def load_manifests(
     """
     known = sizes or {}
     out: dict[str, Manifest | Exception] = {}
-    for (digest, _), result in runner.map(load_manifest, [(d, known.get(d)) for d in sorted(set(digests))]):
+    for (digest, _), result in runner.map(load_manifest, [(d, known.get(d)) for d in sorted(set(digests))], reads=True):
         if isinstance(result, BaseException) and not isinstance(result, Exception):
             raise result
         out[digest] = result

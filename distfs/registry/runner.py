@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from ..driver import StorageDriver
-from .pool import DEFAULT_WORKERS, run_all
+from .pool import DEFAULT_WORKERS, Pace, run_all
 
 __all__ = ["Runner"]
 
@@ -29,7 +29,8 @@ class Runner:
     """Runs tasks over ``driver`` with at most ``workers`` in flight (see the module docstring).
 
     ``spread`` says whether work should be cut into many partitions (a cluster) rather
-    than done by the fewest requests (one flat listing here).
+    than done by the fewest requests (one flat listing here). ``pace`` is what the
+    runner's reads learnt of the store (:class:`~.pool.Pace`): whether its calls wait.
     """
 
     spread = False
@@ -37,6 +38,7 @@ class Runner:
     def __init__(self, driver: StorageDriver, workers: int = DEFAULT_WORKERS) -> None:
         self.driver = driver
         self.workers = workers
+        self.pace = Pace()
 
     @property
     def parallelism(self) -> int:
@@ -50,8 +52,12 @@ class Runner:
         on_done: Callable[[T, R], None] | None = None,
         *,
         shared: Mapping[str, object] | None = None,
+        reads: bool = False,
     ) -> list[tuple[T, R | BaseException]]:
         """``task(driver, item, **shared)`` for every item, as :func:`~.pool.run_all` returns
-        and calls back."""
+        and calls back. ``reads``: the task only reads, so it runs in the calling thread
+        while the store's calls are fast (``run_all``'s ``pace``, this runner's
+        :attr:`pace`); never for a task that writes, copies or deletes."""
         extra = dict(shared or {})
-        return run_all(lambda item: task(self.driver, item, **extra), items, self.workers, on_done)
+        pace = self.pace if reads else None
+        return run_all(lambda item: task(self.driver, item, **extra), items, self.workers, on_done, pace)

@@ -89,7 +89,7 @@ def read_snapshot(
     links = {info.path: (repo.name, tag) for repo in layout.repositories.values() for tag, info in repo.tags.items()}
     sized = [(info.path, info.size) for repo in layout.repositories.values() for info in repo.tags.values()]
     progress.phase("tags", len(links), "links")
-    for (path, _), result in run.map(link_digest, sized, lambda *_: progress.advance()):
+    for (path, _), result in run.map(link_digest, sized, lambda *_: progress.advance(), reads=True):
         if isinstance(result, BaseException) and not isinstance(result, Exception):
             raise result
         name, tag = links[path]

@@ -41,7 +41,7 @@ def recheck_identity(runner: Runner, candidates: dict[str, FileInfo], report: Gc
         paths = sorted(info.path for info in candidates.values())
         batches = [tuple(paths[i : i + STAT_BATCH]) for i in range(0, len(paths), STAT_BATCH)]
         now: dict[str, FileInfo] = {}
-        for _, infos in runner.map(stat_files, batches, lambda batch, _: progress.advance(len(batch))):
+        for _, infos in runner.map(stat_files, batches, lambda batch, _: progress.advance(len(batch)), reads=True):
             if isinstance(infos, BaseException):
                 raise infos
             now.update((info.path, info) for info in infos)
