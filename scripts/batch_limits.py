@@ -101,16 +101,10 @@ async def gets(endpoint, parameters, proxy):
 
 
 def pipes(parameters, proxy):
-    from s3fs import S3FileSystem
+    from distfs.tools.batch import raw_s3
 
     systems = {limit: limited(limit, lambda: filesystem(parameters, proxy.endpoint)) for limit in (16, 32, 64)}
-    raw = S3FileSystem(
-        key=parameters["accesskey"],
-        secret=parameters["secretkey"],
-        endpoint_url=proxy.endpoint,
-        client_kwargs={"region_name": parameters.get("region", "us-east-1")},
-        skip_instance_cache=True,
-    )
+    raw = raw_s3(parameters, proxy.endpoint)
     theirs = [f"{parameters['bucket']}/raw{p}" for p in PATHS]
 
     def wrap(call):

@@ -29,10 +29,10 @@ import statistics
 import time
 
 import botocore.session
-from s3fs import S3FileSystem
 
 from distfs.engine.loop import run
 from distfs.fsspec import DistFileSystem
+from distfs.tools.batch import raw_s3
 from distfs.tools.delayproxy import DelayProxy
 from distfs.tools.local import LocalStores
 
@@ -83,13 +83,7 @@ def behind_proxy(endpoint, parameters, delay, rounds):
     """Median ms of each way of deleting 100 objects behind the proxy, and requests each sent."""
     with DelayProxy(endpoint, delay) as proxy:
         ours = DistFileSystem(driver="s3", skip_instance_cache=True, **{**parameters, "regionendpoint": proxy.endpoint})
-        raw = S3FileSystem(
-            key=parameters["accesskey"],
-            secret=parameters["secretkey"],
-            endpoint_url=proxy.endpoint,
-            client_kwargs={"region_name": parameters.get("region", "us-east-1")},
-            skip_instance_cache=True,
-        )
+        raw = raw_s3(parameters, proxy.endpoint)
         engine = ours.driver._inner.engine
         store = engine.store
         mine = [f"/rm-distfs/f{i:04}" for i in range(COUNT)]

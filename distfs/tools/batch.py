@@ -39,7 +39,7 @@ from .. import aio
 from ..fsspec import DistFileSystem
 from .delayproxy import DelayProxy
 
-__all__ = ["AIO_TARGET", "OBSTORE_TARGET", "TARGET", "WORKLOADS", "BatchRow", "print_rows", "run_batch"]
+__all__ = ["AIO_TARGET", "OBSTORE_TARGET", "TARGET", "WORKLOADS", "BatchRow", "print_rows", "raw_s3", "run_batch"]
 
 WORKLOADS = ("pipe", "cat", "aio", "obstore", "du", "rm")
 #: distfs:// against s3fs, each batch call (issue 26).
@@ -85,17 +85,9 @@ def run_batch(
     endpoint: str, parameters: dict[str, Any], *, delay: float, count: int = 100, size: int = 10_000, repeats: int = 5
 ) -> list[BatchRow]:
     """Time each of :data:`WORKLOADS` on ``count`` objects of ``size`` bytes, ``delay`` seconds per request."""
-    from s3fs import S3FileSystem
-
     with DelayProxy(endpoint, delay) as proxy:
         ours = DistFileSystem(driver="s3", skip_instance_cache=True, **{**parameters, "regionendpoint": proxy.endpoint})
-        raw = S3FileSystem(
-            key=parameters["accesskey"],
-            secret=parameters["secretkey"],
-            endpoint_url=proxy.endpoint,
-            client_kwargs={"region_name": parameters.get("region", "us-east-1")},
-            skip_instance_cache=True,
-        )
+        raw = raw_s3(parameters, proxy.endpoint)
         loop = asyncio.new_event_loop()
         async_ours, async_raw = loop.run_until_complete(_async_sides(parameters, proxy.endpoint))
         bucket = parameters["bucket"]
@@ -236,3 +228,16 @@ def print_rows(rows: list[BatchRow], out: TextIO, *, delay: float, count: int, s
             f"{row.cpu_ours:.3f} / {row.cpu_raw:.3f}"
         )
         print(line, file=out)
+
+
+def raw_s3(parameters: dict[str, Any], endpoint: str) -> Any:
+    """s3fs's ``S3FileSystem`` on the store of ``parameters`` (an ``s3`` driver's) at ``endpoint``: the raw side."""
+    from s3fs import S3FileSystem
+
+    return S3FileSystem(
+        key=parameters["accesskey"],
+        secret=parameters["secretkey"],
+        endpoint_url=endpoint,
+        client_kwargs={"region_name": parameters.get("region", "us-east-1")},
+        skip_instance_cache=True,
+    )
