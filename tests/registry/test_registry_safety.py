@@ -375,7 +375,13 @@ def test_sigint_mid_sweep_prints_the_summary_so_far(tmp_path: Path) -> None:
     root = tmp_path / "store"
     digests = garbage_store(root, 8000)
     argv = cli("registry", "gc", "filesystem", "-p", f"rootdirectory={root}", "--force", "--log-json", "-j", "1")
-    child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it, even where this test runs with SIGINT ignored (a background
+    # job of a shell without job control): a child keeps an ignored SIGINT, never a handler.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:  # stdout to /dev/null: never a full pipe that nobody reads
+        child = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert child.stderr is not None
     lines = [child.stderr.readline()]
     while not lines[-1].startswith("{"):
