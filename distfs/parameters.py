@@ -265,12 +265,13 @@ class Key:
         return f"| `{self.name}` | {kind} | {default} | {to} | {self.doc}{choices} |"
 
 
-def size(value: int) -> str:
-    """``value`` bytes as the docs write sizes: ``10 MiB``, ``256 KiB``, ``5 GiB`` (bytes otherwise)."""
+def size(value: int, byte_unit: str = "") -> str:
+    """``value`` bytes as the docs write sizes: ``10 MiB``, ``256 KiB``, ``5 GiB``; other
+    values as bytes, followed by `` byte_unit`` if given (``size(100, "B")`` is ``100 B``)."""
     for unit, name in ((GiB, "GiB"), (MiB, "MiB"), (KiB, "KiB")):
         if value and value % unit == 0:
             return f"{value // unit} {name}"
-    return str(value)
+    return f"{value} {byte_unit}" if byte_unit else str(value)
 
 
 def _shown(value: Any, kind: Kind) -> str:

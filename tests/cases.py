@@ -6,6 +6,7 @@ import contextlib
 import http.server
 import itertools
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 import distfs
+from distfs.tools.registry_store import put_blob, put_image
 
 #: ``pytestmark`` of a module whose tests leave nothing open (issue 26): a ``ResourceWarning``
 #: (an unclosed file, socket or session) fails the test, also when a finalizer reports it
@@ -109,9 +111,52 @@ def json_server(status: int, document: dict[str, Any]) -> Iterator[tuple[str, li
         server.server_close()
 
 
+def service_account_info(token_uri: str = "https://oauth2.googleapis.com/token", key_id: str = "k1") -> dict[str, str]:
+    """A throwaway GCS service account with a fresh RSA key (nothing is registered anywhere)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "test",
+        "private_key_id": key_id,
+        "private_key": pem,
+        "client_email": "distfs@test.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": token_uri,
+    }
+
+
+#: The keywords every fsspec filesystem takes (AbstractFileSystem and its instance cache).
+FSSPEC_KEYWORDS = {
+    "skip_instance_cache",
+    "use_listings_cache",
+    "listings_expiry_time",
+    "max_paths",
+    "asynchronous",
+    "loop",
+}
+
+
 @contextlib.contextmanager
 def oauth_token_server(token: str) -> Iterator[str]:
     """An OAuth token endpoint on 127.0.0.1 handing out ``token``, so service-account
     credentials work against fake-gcs-server; yields its URL."""
     with json_server(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}) as (url, _):
         yield url + "/token"
+
+
+def filled(driver: distfs.StorageDriver) -> dict[str, str]:
+    """A registry store (``distfs.tools.registry_store``): two tagged images sharing a layer,
+    one untagged manifest, one garbage blob; their digests by name."""
+    shared = os.urandom(3000)
+    return {
+        "a": put_image(driver, "team/a", "v1", [shared, os.urandom(1000)]),
+        "b": put_image(driver, "b", "latest", [shared]),
+        "untagged": put_image(driver, "b", None, [os.urandom(500)]),
+        "garbage": put_blob(driver, os.urandom(700)),
+    }

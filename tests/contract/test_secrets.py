@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cases import oauth_token_server
+from cases import oauth_token_server, service_account_info
 from profiles import LOCAL
 
 import distfs
@@ -110,25 +110,6 @@ def oss_endpoint() -> Iterator[tuple[str, OSSFake]]:
         server.shutdown()
 
 
-def service_account(token_uri: str) -> dict[str, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "test",
-        "private_key_id": GCS_KEY_ID,
-        "private_key": pem,
-        "client_email": "h4-secrets@test.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": token_uri,
-    }
-
-
 class Config:
     """One driver configuration: its parameters, a wrong-credentials variant, its secrets."""
 
@@ -157,7 +138,7 @@ def configs(
     tmp_path: Path,
 ) -> list[Config]:
     s3 = {**store_parameters("s3"), "accesskey": S3_ACCESS, "secretkey": S3_SECRET, "sessiontoken": S3_TOKEN}
-    sa = service_account(token_server)
+    sa = service_account_info(token_server, GCS_KEY_ID)
     keyfile = tmp_path / "sa.json"
     keyfile.write_text(json.dumps(sa))
     gcs_secrets = pem_fragments(sa["private_key"]) | encodings(GCS_TOKEN) | {GCS_KEY_ID}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cases import json_server, oauth_token_server
+from cases import json_server, oauth_token_server, service_account_info
 from conftest import unique_name
 from fault_proxy import FaultProxy
 from profiles import GCSAdmin
@@ -137,26 +137,6 @@ class TestGCSSignedConformance(DriverSuite):
 # -- parameters -------------------------------------------------------------------------
 
 BASE = {"bucket": "b"}
-
-
-def service_account_info(token_uri: str = "https://oauth2.googleapis.com/token") -> dict[str, str]:
-    """A throwaway service account with a fresh RSA key (nothing is registered anywhere)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "test",
-        "private_key_id": "k1",
-        "private_key": pem,
-        "client_email": "distfs@test.iam.gserviceaccount.com",
-        "client_id": "1",
-        "token_uri": token_uri,
-    }
 
 
 SERVICE_ACCOUNT = service_account_info()

@@ -16,6 +16,7 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import FSSPEC_KEYWORDS
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.implementations.memory import MemoryFileSystem
 
@@ -23,14 +24,6 @@ import distfs
 from distfs.backends import filesystem, inmemory
 from distfs.backends.options import OptionTable
 
-FSSPEC_KEYWORDS = {
-    "skip_instance_cache",
-    "use_listings_cache",
-    "listings_expiry_time",
-    "max_paths",
-    "asynchronous",
-    "loop",
-}
 TABLES: dict[str, tuple[OptionTable, type]] = {
     "filesystem": (filesystem.OPTIONS, LocalFileSystem),
     "inmemory": (inmemory.OPTIONS, MemoryFileSystem),

@@ -19,6 +19,7 @@ from typing import Any
 
 import fsspec
 import pytest
+from cases import FSSPEC_KEYWORDS
 from ossfs import OSSFileSystem
 from ossfs.base import BaseOSSFileSystem
 
@@ -31,14 +32,6 @@ from distfs.tools.oss_fake import OSSFake
 STS_ID = "STS.test-temporary-id"
 STS_SECRET = "sts-secret-Hj4"
 TOKEN = "sts-security-token-that-must-not-leak"
-FSSPEC_KEYWORDS = {
-    "skip_instance_cache",
-    "use_listings_cache",
-    "listings_expiry_time",
-    "max_paths",
-    "asynchronous",
-    "loop",
-}
 
 
 @pytest.fixture

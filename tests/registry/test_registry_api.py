@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cases import filled
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,17 +39,6 @@ DIGEST = "sha256:" + "ab" * 32
 @pytest.fixture
 def store(tmp_path: Path) -> distfs.StorageDriver:
     return distfs.create("filesystem", {"rootdirectory": str(tmp_path / "store")})
-
-
-def filled(driver: distfs.StorageDriver) -> dict[str, str]:
-    """Two repositories sharing a layer, one untagged manifest, one garbage blob."""
-    shared = os.urandom(3000)
-    return {
-        "a": put_image(driver, "team/a", "v1", [shared, os.urandom(1000)]),
-        "b": put_image(driver, "b", "latest", [shared]),
-        "untagged": put_image(driver, "b", None, [os.urandom(500)]),
-        "garbage": put_blob(driver, os.urandom(700)),
-    }
 
 
 # -- manifests ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cases import filled
 from stores import Setup
 
 import distfs
@@ -65,17 +66,6 @@ def age(parameters: dict[str, Any], path: str) -> None:
     """Make the file at ``path`` old, where the store lets us (filesystem)."""
     if "rootdirectory" in parameters:
         os.utime(os.path.join(parameters["rootdirectory"], path.lstrip("/")), (OLD, OLD))
-
-
-def filled(driver: distfs.StorageDriver) -> dict[str, str]:
-    """Two tagged images sharing a layer, one untagged manifest, one garbage blob."""
-    shared = os.urandom(3000)
-    return {
-        "a": put_image(driver, "team/a", "v1", [shared, os.urandom(1000)]),
-        "b": put_image(driver, "b", "latest", [shared]),
-        "untagged": put_image(driver, "b", None, [os.urandom(500)]),
-        "garbage": put_blob(driver, os.urandom(700)),
-    }
 
 
 def blobs_of(driver: distfs.StorageDriver, digest: str) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ...parameters import GiB, KiB, MiB
+from ...parameters import GiB, KiB, MiB, size
 
 __all__ = [
     "CLOUD",
@@ -187,11 +187,9 @@ def ratio_limit(driver: str, workload: str, size: int) -> float | None:
     return None
 
 
-def human(size: int) -> str:
-    for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
-        if size >= scale and size % scale == 0:
-            return f"{size // scale} {unit}"
-    return f"{size} B"
+def human(count: int) -> str:
+    """``count`` bytes as the bench's labels show them: ``1 MiB``, ``100 B``."""
+    return size(count, "B")
 
 
 def ratio_text(row: Row) -> str:
